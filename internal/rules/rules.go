@@ -1,0 +1,289 @@
+// Package rules holds the checks of SPEC §2 that the store can answer before
+// anything is started: R1 (customer permission), R2 (active users only), R3
+// (role), R6 (no circumvention), R8 (one open assignment) and R9 (reason), and
+// who may see or act on what (§1). Each refusal is a *problem.Error naming its
+// rule and the field at fault.
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// MaxReasonLen bounds the free-text reason (R9).
+const MaxReasonLen = 500
+
+// Checker reads the directory to apply the rules.
+type Checker struct {
+	Store *store.Store
+}
+
+// AssignRequest is what a partner user asks for.
+type AssignRequest struct {
+	SiteID string
+	UserID string
+	Role   string
+	Reason string
+}
+
+// Plan is an assignment that passed every rule, with what the workflow needs.
+type Plan struct {
+	Site          store.Site
+	Partner       store.Partner
+	User          store.User
+	Role          string
+	Reason        string
+	Approvers     []store.User // Standard: who may decide (R4)
+	CustomerUsers []store.User // told of the assignment
+	// Open is the assignment already open for this site and user (R8); the
+	// caller returns it instead of starting another.
+	Open *store.Assignment
+}
+
+// CheckAssign applies R1, R2, R3, R6, R8 and R9 to an assignment request by actor.
+func (c *Checker) CheckAssign(ctx context.Context, actor store.User, req AssignRequest) (Plan, error) {
+	if actor.Kind != store.KindPartner {
+		return Plan{}, problem.Forbidden("R6", "only partner users can assign users to a site; customer users approve or end assignments")
+	}
+	if actor.Status != store.StatusActive {
+		return Plan{}, problem.Forbidden("R2", "your account is %s; only active partner users can assign", statusText(actor.Status))
+	}
+	site, err := c.VisibleSite(ctx, actor, req.SiteID)
+	if err != nil {
+		return Plan{}, err
+	}
+	partner, err := c.Store.PartnerByID(ctx, actor.PartnerID)
+	if err != nil {
+		return Plan{}, err
+	}
+	if !site.Permitted { // R1
+		return Plan{}, problem.Forbidden("R1", "%s has not given %s permission to assign users to its sites; ask the customer to grant it first",
+			site.CustomerName, partner.Name)
+	}
+	user, err := c.assignee(ctx, actor, req.UserID)
+	if err != nil {
+		return Plan{}, err
+	}
+	role, err := Role(user, req.Role)
+	if err != nil {
+		return Plan{}, err
+	}
+	reason, err := Reason(req.Reason)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan := Plan{Site: site, Partner: partner, User: user, Role: role, Reason: reason}
+	if open, err := c.Store.OpenAssignment(ctx, site.ID, user.ID); err == nil { // R8
+		plan.Open = &open
+		return plan, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return Plan{}, err
+	}
+	if plan.CustomerUsers, err = c.Store.CustomerUsers(ctx, site.CustomerID); err != nil {
+		return Plan{}, err
+	}
+	plan.CustomerUsers = activeOnly(plan.CustomerUsers)
+	if site.Edition == domain.EditionStandard {
+		if plan.Approvers, err = c.Store.Approvers(ctx, site.CustomerID); err != nil {
+			return Plan{}, err
+		}
+		if len(plan.Approvers) == 0 {
+			return Plan{}, problem.Unprocessable("R4", "site_id", "%s has no active Customer Administrator or Customer Operations Agent to approve the request",
+				site.CustomerName)
+		}
+	}
+	return plan, nil
+}
+
+// assignee applies R6 and R2 to the user to be assigned.
+func (c *Checker) assignee(ctx context.Context, actor store.User, userID string) (store.User, error) {
+	if strings.TrimSpace(userID) == "" {
+		return store.User{}, problem.Invalid("user_id", "user_id is required: the partner user to assign")
+	}
+	user, err := c.Store.UserByID(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, problem.NotFound("user_id", "no user %q in your partner account", userID)
+	} else if err != nil {
+		return store.User{}, err
+	}
+	if user.Kind != store.KindPartner { // R6
+		return store.User{}, problem.Unprocessable("R6", "user_id", "%s is a customer user; only partner user accounts can be assigned to a site", user.Email)
+	}
+	if user.PartnerID != actor.PartnerID {
+		return store.User{}, problem.NotFound("user_id", "no user %q in your partner account", userID)
+	}
+	if user.Status != store.StatusActive || user.RegisteredAt == nil { // R2
+		return store.User{}, problem.Unprocessable("R2", "user_id", "%s cannot be assigned: the account is %s; only registered users with status Active can be assigned",
+			user.Email, statusText(user.Status))
+	}
+	return user, nil
+}
+
+// Role applies R3: a user with one role gets it implied; a user with several
+// must be assigned one of them.
+func Role(user store.User, role string) (string, error) {
+	role = strings.TrimSpace(role)
+	switch {
+	case len(user.Roles) == 0:
+		return "", problem.Unprocessable("R3", "user_id", "%s holds no role and cannot be assigned", user.Email)
+	case role == "" && len(user.Roles) == 1:
+		return user.Roles[0], nil
+	case role == "":
+		return "", problem.Unprocessable("R3", "role", "%s has several roles; choose one of: %s", user.Email, strings.Join(user.Roles, ", "))
+	case !user.HasRole(role):
+		return "", problem.Unprocessable("R3", "role", "%s does not hold the role %q; choose one of: %s", user.Email, role, strings.Join(user.Roles, ", "))
+	}
+	return role, nil
+}
+
+// Reason applies R9: every assignment carries a reason.
+func Reason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return "", problem.Unprocessable("R9", "reason", "reason is required, e.g. the support case number")
+	case utf8.RuneCountInString(reason) > MaxReasonLen:
+		return "", problem.Unprocessable("R9", "reason", "reason is too long: at most %d characters", MaxReasonLen)
+	case strings.ContainsFunc(reason, isControl):
+		return "", problem.Unprocessable("R9", "reason", "reason must be one line of text")
+	}
+	return reason, nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// VisibleSite returns a site the actor may see (§1): a partner user sees the
+// sites of customers under its partner's account, a customer user its own
+// customer's. Others get 404, so a site's existence is not leaked.
+func (c *Checker) VisibleSite(ctx context.Context, actor store.User, siteID string) (store.Site, error) {
+	site, err := c.Store.SiteByID(ctx, siteID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !CanSeeCustomer(actor, site.CustomerID, site.PartnerID)) {
+		return store.Site{}, problem.NotFound("site", "no site %q", siteID)
+	}
+	return site, err
+}
+
+// CanSeeCustomer reports whether actor may see a customer's sites and assignments.
+func CanSeeCustomer(actor store.User, customerID, partnerID string) bool {
+	switch actor.Kind {
+	case store.KindPartner:
+		return actor.PartnerID == partnerID
+	case store.KindCustomer:
+		return actor.CustomerID == customerID
+	}
+	return false
+}
+
+// VisibleAssignment returns an assignment the actor may see: its partner's
+// users see their partner's assignments, customer users their customer's.
+func (c *Checker) VisibleAssignment(ctx context.Context, actor store.User, id string) (store.Assignment, error) {
+	a, err := c.Store.AssignmentByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !CanSeeCustomer(actor, a.CustomerID, a.PartnerID)) {
+		return store.Assignment{}, problem.NotFound("assignment", "no assignment %q", id)
+	}
+	return a, err
+}
+
+// CanUnassign applies R7: the assigned user, a user of its partner, or a
+// customer user of the site can end an open assignment.
+func CanUnassign(actor store.User, a store.Assignment) error {
+	if !CanSeeCustomer(actor, a.CustomerID, a.PartnerID) {
+		return problem.NotFound("assignment", "no assignment %q", a.ID)
+	}
+	if actor.Status != store.StatusActive {
+		return problem.Forbidden("R7", "your account is %s; only active users can end an assignment", statusText(actor.Status))
+	}
+	if !a.Open() {
+		return problem.Conflict("the assignment has already ended (%s)", a.State)
+	}
+	return nil
+}
+
+// CanDecide applies R4 and R6 to a decision on an assignment: only an active
+// approver of the site's customer decides; a partner never approves (its own
+// request or any other).
+func CanDecide(actor store.User, a store.Assignment) error {
+	if actor.Kind == store.KindPartner {
+		return problem.Forbidden("R6", "a partner cannot approve or deny an assignment; the customer decides")
+	}
+	if actor.CustomerID != a.CustomerID {
+		return problem.NotFound("assignment", "no assignment %q", a.ID)
+	}
+	if !actor.IsApprover() {
+		return problem.Forbidden("R4", "only an active Customer Administrator or Customer Operations Agent can decide on an assignment")
+	}
+	if a.State != domain.StatePendingApproval {
+		return problem.Conflict("this request is no longer waiting for a decision (%s)", StateText(a.State))
+	}
+	return nil
+}
+
+// CanSetPermission applies R1 and R6 to a customer's partner permission: only
+// an active Customer Administrator of that customer changes it.
+func CanSetPermission(actor store.User, customerID string) error {
+	if actor.Kind == store.KindPartner {
+		return problem.Forbidden("R6", "a partner cannot grant itself permission; the customer's administrator does")
+	}
+	if actor.CustomerID != customerID {
+		return problem.NotFound("customer", "no customer %q", customerID)
+	}
+	if actor.Status != store.StatusActive || !actor.HasRole(store.RoleCustomerAdmin) {
+		return problem.Forbidden("R1", "only an active Customer Administrator can change the partner's permission")
+	}
+	return nil
+}
+
+// CanCreateCustomerUser applies R6: partners never create customer users;
+// a customer's administrator may.
+func CanCreateCustomerUser(actor store.User, customerID string) error {
+	if actor.Kind == store.KindPartner {
+		return problem.Forbidden("R6", "a partner cannot create customer users; only partner user accounts go through assignment")
+	}
+	if actor.CustomerID != customerID {
+		return problem.NotFound("customer", "no customer %q", customerID)
+	}
+	if actor.Status != store.StatusActive || !actor.HasRole(store.RoleCustomerAdmin) {
+		return problem.Forbidden("R6", "only an active Customer Administrator can create customer users")
+	}
+	return nil
+}
+
+func activeOnly(us []store.User) []store.User {
+	out := us[:0]
+	for _, u := range us {
+		if u.Status == store.StatusActive {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func statusText(status string) string {
+	switch status {
+	case store.StatusInvited:
+		return "Invited (not yet registered)"
+	case store.StatusActive:
+		return "Active"
+	case store.StatusSuspended:
+		return "Suspended"
+	}
+	return fmt.Sprintf("%q", status)
+}
+
+// StateText is an assignment state in words.
+func StateText(state string) string {
+	switch state {
+	case domain.StatePendingApproval:
+		return "waiting for approval"
+	case domain.StateApprovalExpired:
+		return "approval expired"
+	}
+	return strings.ReplaceAll(state, "_", " ")
+}

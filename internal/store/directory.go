@@ -1,0 +1,269 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// User kinds and statuses, as stored.
+const (
+	KindPartner  = "partner"
+	KindCustomer = "customer"
+
+	StatusInvited   = "invited"
+	StatusActive    = "active"
+	StatusSuspended = "suspended"
+)
+
+// Roles a user can hold.
+const (
+	RolePartnerSupportAgent = "Partner Support Agent"
+	RolePartnerConsultant   = "Partner Consultant"
+	RolePartnerAdmin        = "Partner Administrator"
+	RoleCustomerAdmin       = "Customer Administrator"
+	RoleCustomerOps         = "Customer Operations Agent"
+)
+
+// Partner is a business partner (a reseller).
+type Partner struct {
+	ID   string `db:"id"`
+	Name string `db:"name"`
+}
+
+// Customer is a customer under a partner's account.
+type Customer struct {
+	ID        string `db:"id"`
+	Name      string `db:"name"`
+	PartnerID string `db:"partner_id"`
+}
+
+// User is a partner user or a customer user.
+type User struct {
+	ID           string     `db:"id"`
+	Email        string     `db:"email"`
+	Name         string     `db:"name"`
+	Kind         string     `db:"kind"`
+	PartnerID    string     `db:"partner_id"`
+	CustomerID   string     `db:"customer_id"`
+	Status       string     `db:"status"`
+	RegisteredAt *time.Time `db:"registered_at"`
+	PasswordHash string     `db:"password_hash"`
+	Roles        []string   `db:"-"`
+}
+
+// HasRole reports whether the user holds role.
+func (u User) HasRole(role string) bool {
+	for _, r := range u.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// IsApprover reports whether a customer user may decide on assignments (R4).
+func (u User) IsApprover() bool {
+	return u.Kind == KindCustomer && u.Status == StatusActive &&
+		(u.HasRole(RoleCustomerAdmin) || u.HasRole(RoleCustomerOps))
+}
+
+// Site is a customer's Sage 200 site.
+type Site struct {
+	ID           string `db:"id"`
+	Name         string `db:"name"`
+	CustomerID   string `db:"customer_id"`
+	CustomerName string `db:"customer_name"`
+	PartnerID    string `db:"partner_id"`
+	Edition      string `db:"edition"`
+	// Permitted is whether the customer has given its partner permission (R1).
+	Permitted bool `db:"permitted"`
+	// OpenAssignments counts assignments not yet ended.
+	OpenAssignments int `db:"open_assignments"`
+}
+
+// CreatePartner adds a partner.
+func (s *Store) CreatePartner(ctx context.Context, p Partner) error {
+	_, err := s.db.NamedExecContext(ctx, `INSERT INTO partners (id, name) VALUES (:id, :name)`, p)
+	return wrap(err, "create partner %s", p.ID)
+}
+
+// CreateCustomer adds a customer under a partner's account.
+func (s *Store) CreateCustomer(ctx context.Context, c Customer) error {
+	_, err := s.db.NamedExecContext(ctx,
+		`INSERT INTO customers (id, name, partner_id) VALUES (:id, :name, :partner_id)`, c)
+	return wrap(err, "create customer %s", c.ID)
+}
+
+// CreateUser adds a user with its roles.
+func (s *Store) CreateUser(ctx context.Context, u User) error {
+	u.Email = strings.TrimSpace(u.Email)
+	u.RegisteredAt = utcPtr(u.RegisteredAt)
+	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.NamedExecContext(ctx, `INSERT INTO users
+			(id, email, name, kind, partner_id, customer_id, status, registered_at, password_hash)
+			VALUES (:id, :email, :name, :kind, NULLIF(:partner_id, ''), NULLIF(:customer_id, ''),
+			        :status, :registered_at, :password_hash)`, u); err != nil {
+			return err
+		}
+		for _, r := range u.Roles {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES (?, ?)`, u.ID, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "create user %s", u.ID)
+}
+
+// CreateSite adds a site.
+func (s *Store) CreateSite(ctx context.Context, site Site) error {
+	_, err := s.db.NamedExecContext(ctx,
+		`INSERT INTO sites (id, name, customer_id, edition) VALUES (:id, :name, :customer_id, :edition)`, site)
+	return wrap(err, "create site %s", site.ID)
+}
+
+// SetPartnerPermission records a customer granting (or withdrawing) its
+// partner's permission to assign users to its sites (R1).
+func (s *Store) SetPartnerPermission(ctx context.Context, customerID, partnerID string, granted bool, by string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO partner_permissions (customer_id, partner_id, granted, changed_by, changed_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (customer_id, partner_id) DO UPDATE SET granted = excluded.granted,
+			changed_by = excluded.changed_by, changed_at = excluded.changed_at`,
+		customerID, partnerID, granted, by, utc(at))
+	return wrap(err, "set permission of customer %s for partner %s", customerID, partnerID)
+}
+
+// PartnerPermitted reports whether the customer has given the partner permission (R1).
+func (s *Store) PartnerPermitted(ctx context.Context, customerID, partnerID string) (bool, error) {
+	var granted bool
+	err := s.db.GetContext(ctx, &granted, `SELECT EXISTS (SELECT 1 FROM partner_permissions
+		WHERE customer_id = ? AND partner_id = ? AND granted = 1)`, customerID, partnerID)
+	return granted, wrap(err, "permission of customer %s", customerID)
+}
+
+const userColumns = `id, email, name, kind, COALESCE(partner_id, '') AS partner_id,
+	COALESCE(customer_id, '') AS customer_id, status, registered_at, password_hash`
+
+// UserByID returns a user with its roles.
+func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
+	return s.user(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
+}
+
+// UserByEmail returns a user with its roles; the email is matched without case.
+func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
+	return s.user(ctx, `SELECT `+userColumns+` FROM users WHERE email = ? COLLATE NOCASE`, strings.TrimSpace(email))
+}
+
+func (s *Store) user(ctx context.Context, query string, arg string) (User, error) {
+	var u User
+	if err := s.db.GetContext(ctx, &u, query, arg); err != nil {
+		return User{}, notFound(err, "user")
+	}
+	if err := s.db.SelectContext(ctx, &u.Roles, `SELECT role FROM user_roles WHERE user_id = ? ORDER BY role`, u.ID); err != nil {
+		return User{}, fmt.Errorf("roles of user %s: %w", u.ID, err)
+	}
+	return u, nil
+}
+
+// PartnerUsers lists a partner's users with their roles, by name.
+func (s *Store) PartnerUsers(ctx context.Context, partnerID string) ([]User, error) {
+	return s.users(ctx, `SELECT `+userColumns+` FROM users WHERE partner_id = ? ORDER BY name`, partnerID)
+}
+
+// CustomerUsers lists a customer's users with their roles, by name.
+func (s *Store) CustomerUsers(ctx context.Context, customerID string) ([]User, error) {
+	return s.users(ctx, `SELECT `+userColumns+` FROM users WHERE customer_id = ? ORDER BY name`, customerID)
+}
+
+func (s *Store) users(ctx context.Context, query, arg string) ([]User, error) {
+	var us []User
+	if err := s.db.SelectContext(ctx, &us, query, arg); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	var roles []struct {
+		UserID string `db:"user_id"`
+		Role   string `db:"role"`
+	}
+	if err := s.db.SelectContext(ctx, &roles, `SELECT user_id, role FROM user_roles
+		WHERE user_id IN (SELECT id FROM (`+query+`)) ORDER BY role`, arg); err != nil {
+		return nil, fmt.Errorf("list user roles: %w", err)
+	}
+	byID := make(map[string]*User, len(us))
+	for i := range us {
+		byID[us[i].ID] = &us[i]
+	}
+	for _, r := range roles {
+		if u := byID[r.UserID]; u != nil {
+			u.Roles = append(u.Roles, r.Role)
+		}
+	}
+	return us, nil
+}
+
+// Approvers lists the customer users who may decide on assignments to the
+// customer's sites (R4): active, with an approver role.
+func (s *Store) Approvers(ctx context.Context, customerID string) ([]User, error) {
+	us, err := s.CustomerUsers(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	approvers := us[:0]
+	for _, u := range us {
+		if u.IsApprover() {
+			approvers = append(approvers, u)
+		}
+	}
+	return approvers, nil
+}
+
+// PartnerByID returns a partner.
+func (s *Store) PartnerByID(ctx context.Context, id string) (Partner, error) {
+	var p Partner
+	err := s.db.GetContext(ctx, &p, `SELECT id, name FROM partners WHERE id = ?`, id)
+	return p, notFound(err, "partner")
+}
+
+// CustomerByID returns a customer.
+func (s *Store) CustomerByID(ctx context.Context, id string) (Customer, error) {
+	var c Customer
+	err := s.db.GetContext(ctx, &c, `SELECT id, name, partner_id FROM customers WHERE id = ?`, id)
+	return c, notFound(err, "customer")
+}
+
+const siteColumns = `s.id, s.name, s.customer_id, c.name AS customer_name, c.partner_id, s.edition,
+	EXISTS (SELECT 1 FROM partner_permissions p WHERE p.customer_id = c.id
+		AND p.partner_id = c.partner_id AND p.granted = 1) AS permitted,
+	(SELECT COUNT(*) FROM assignments a WHERE a.site_id = s.id
+		AND a.state IN ('requested', 'pending_approval', 'provisioning', 'active')) AS open_assignments
+	FROM sites s JOIN customers c ON c.id = s.customer_id`
+
+// SiteByID returns a site with its customer and permission state.
+func (s *Store) SiteByID(ctx context.Context, id string) (Site, error) {
+	var site Site
+	err := s.db.GetContext(ctx, &site, `SELECT `+siteColumns+` WHERE s.id = ?`, id)
+	return site, notFound(err, "site")
+}
+
+// SitesForPartner lists the sites of every customer under the partner's account.
+func (s *Store) SitesForPartner(ctx context.Context, partnerID string) ([]Site, error) {
+	var sites []Site
+	err := s.db.SelectContext(ctx, &sites, `SELECT `+siteColumns+` WHERE c.partner_id = ? ORDER BY c.name, s.name`, partnerID)
+	return sites, wrap(err, "sites of partner %s", partnerID)
+}
+
+// SitesForCustomer lists a customer's sites.
+func (s *Store) SitesForCustomer(ctx context.Context, customerID string) ([]Site, error) {
+	var sites []Site
+	err := s.db.SelectContext(ctx, &sites, `SELECT `+siteColumns+` WHERE c.id = ? ORDER BY s.name`, customerID)
+	return sites, wrap(err, "sites of customer %s", customerID)
+}
+
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Email delivery states.
+const (
+	EmailSending = "sending" // handed to the provider; outcome not yet known
+	EmailSent    = "sent"    // accepted by the provider
+	EmailLocal   = "local"   // delivered to the local dev mailbox
+	EmailFailed  = "failed"  // refused for good; not retried
+)
+
+// Email is the record of one email, keyed for idempotency.
+type Email struct {
+	Key          string    `db:"idem_key" json:"-"`
+	AssignmentID string    `db:"assignment_id" json:"assignment_id"`
+	Kind         string    `db:"kind" json:"kind"`
+	To           string    `db:"to_addr" json:"to"`
+	From         string    `db:"from_addr" json:"from"`
+	Subject      string    `db:"subject" json:"subject"`
+	Text         string    `db:"text_body" json:"text,omitempty"`
+	HTML         string    `db:"html_body" json:"-"`
+	Status       string    `db:"status" json:"status"`
+	ProviderID   string    `db:"provider_id" json:"-"`
+	Error        string    `db:"error" json:"error,omitempty"`
+	Attempts     int       `db:"attempts" json:"attempts"`
+	CreatedAt    time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// EmailByKey returns the record of an email.
+func (s *Store) EmailByKey(ctx context.Context, key string) (Email, error) {
+	var e Email
+	err := s.db.GetContext(ctx, &e, `SELECT * FROM emails WHERE idem_key = ?`, key)
+	return e, notFound(err, "email")
+}
+
+// RecordEmail writes an email's delivery state, counting attempts. The
+// creation time is that of the first attempt.
+func (s *Store) RecordEmail(ctx context.Context, e Email) error {
+	e.UpdatedAt = utc(e.UpdatedAt)
+	e.CreatedAt = e.UpdatedAt
+	_, err := s.db.NamedExecContext(ctx, `INSERT INTO emails
+		(idem_key, assignment_id, kind, to_addr, from_addr, subject, text_body, html_body, status, provider_id,
+		 error, attempts, created_at, updated_at)
+		VALUES (:idem_key, :assignment_id, :kind, :to_addr, :from_addr, :subject, :text_body, :html_body, :status,
+		 :provider_id, :error, 1, :created_at, :updated_at)
+		ON CONFLICT (idem_key) DO UPDATE SET status = excluded.status, provider_id = excluded.provider_id,
+			error = excluded.error, text_body = excluded.text_body, html_body = excluded.html_body,
+			attempts = attempts + CASE WHEN excluded.status = 'sending' THEN 1 ELSE 0 END,
+			updated_at = excluded.updated_at`, e)
+	return wrap(err, "record email %s", e.Kind)
+}
+
+// EmailFilter selects emails; empty fields match everything.
+type EmailFilter struct {
+	AssignmentID string
+	Status       string
+	To           string
+	Limit        int
+}
+
+// Emails lists email records, oldest first.
+func (s *Store) Emails(ctx context.Context, f EmailFilter) ([]Email, error) {
+	if f.Limit <= 0 {
+		f.Limit = 500
+	}
+	var es []Email
+	err := s.db.SelectContext(ctx, &es, `SELECT * FROM emails WHERE (?1 = '' OR assignment_id = ?1)
+		AND (?2 = '' OR status = ?2) AND (?3 = '' OR to_addr = ?3 COLLATE NOCASE)
+		ORDER BY created_at, rowid LIMIT ?4`, f.AssignmentID, f.Status, f.To, f.Limit)
+	return es, wrap(err, "list emails")
+}
+
+// Session is a login: a cookie for pages and a bearer token for the API.
+type Session struct {
+	TokenHash []byte    `db:"token_hash"`
+	UserID    string    `db:"user_id"`
+	CreatedAt time.Time `db:"created_at"`
+	ExpiresAt time.Time `db:"expires_at"`
+}
+
+// CreateSession stores a session by its token's hash.
+func (s *Store) CreateSession(ctx context.Context, sess Session) error {
+	sess.CreatedAt, sess.ExpiresAt = utc(sess.CreatedAt), utc(sess.ExpiresAt)
+	_, err := s.db.NamedExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+		VALUES (:token_hash, :user_id, :created_at, :expires_at)`, sess)
+	return wrap(err, "create session")
+}
+
+// SessionUser returns the user of an unexpired session.
+func (s *Store) SessionUser(ctx context.Context, hash []byte, now time.Time) (User, error) {
+	var userID string
+	if err := s.db.GetContext(ctx, &userID, `SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?`,
+		hash, utc(now)); err != nil {
+		return User{}, notFound(err, "session")
+	}
+	return s.UserByID(ctx, userID)
+}
+
+// DeleteSession logs a session out.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hash)
+	return wrap(err, "delete session")
+}

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Audit outcomes.
+const (
+	OutcomeOK      = "ok"
+	OutcomeRefused = "refused"
+)
+
+// AuditEntry is one line of the append-only audit log.
+type AuditEntry struct {
+	ID           int64     `db:"id" json:"id"`
+	At           time.Time `db:"at" json:"at"`
+	ActorID      string    `db:"actor_id" json:"actor_id"`
+	Action       string    `db:"action" json:"action"`
+	Outcome      string    `db:"outcome" json:"outcome"`
+	AssignmentID string    `db:"assignment_id" json:"assignment_id,omitempty"`
+	SiteID       string    `db:"site_id" json:"site_id,omitempty"`
+	CustomerID   string    `db:"customer_id" json:"customer_id,omitempty"`
+	PartnerID    string    `db:"partner_id" json:"partner_id,omitempty"`
+	Detail       string    `db:"detail" json:"detail,omitempty"`
+	EventKey     *string   `db:"event_key" json:"-"`
+}
+
+// Audit appends an entry to the audit log. The site, customer and partner of
+// an entry about an assignment are filled in from the assignment.
+func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
+	return wrap(appendAudit(ctx, s.db, e), "audit %s", e.Action)
+}
+
+func appendAudit(ctx context.Context, db sqlx.ExtContext, e AuditEntry) error {
+	e.At = utc(e.At)
+	if e.AssignmentID != "" && e.SiteID == "" {
+		var ids struct {
+			SiteID     string `db:"site_id"`
+			CustomerID string `db:"customer_id"`
+			PartnerID  string `db:"partner_id"`
+		}
+		err := sqlx.GetContext(ctx, db, &ids, `SELECT a.site_id, s.customer_id, u.partner_id
+			FROM assignments a JOIN sites s ON s.id = a.site_id JOIN users u ON u.id = a.partner_user_id
+			WHERE a.id = ?`, e.AssignmentID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		e.SiteID, e.CustomerID, e.PartnerID = ids.SiteID, ids.CustomerID, ids.PartnerID
+	}
+	_, err := sqlx.NamedExecContext(ctx, db, `INSERT INTO audit_log
+		(at, actor_id, action, outcome, assignment_id, site_id, customer_id, partner_id, detail, event_key)
+		VALUES (:at, :actor_id, :action, :outcome, :assignment_id, :site_id, :customer_id, :partner_id, :detail, :event_key)
+		ON CONFLICT (event_key) DO NOTHING`, e)
+	return err
+}
+
+// AuditFilter selects audit entries; empty fields match everything.
+type AuditFilter struct {
+	AssignmentID string `db:"assignment_id"`
+	CustomerID   string `db:"customer_id"`
+	PartnerID    string `db:"partner_id"`
+	ActorID      string `db:"actor_id"`
+	Limit        int    `db:"limit"`
+}
+
+// AuditLog lists audit entries, oldest first.
+func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	if f.Limit <= 0 {
+		f.Limit = 500
+	}
+	q, args, err := sqlx.Named(`SELECT id, at, actor_id, action, outcome, assignment_id, site_id,
+		customer_id, partner_id, detail FROM audit_log WHERE
+		(:assignment_id = '' OR assignment_id = :assignment_id) AND (:customer_id = '' OR customer_id = :customer_id)
+		AND (:partner_id = '' OR partner_id = :partner_id) AND (:actor_id = '' OR actor_id = :actor_id)
+		ORDER BY id LIMIT :limit`, f)
+	if err != nil {
+		return nil, err
+	}
+	var es []AuditEntry
+	err = s.db.SelectContext(ctx, &es, q, args...)
+	return es, wrap(err, "read audit log")
+}
+
+// ApprovalToken binds one approver to one assignment; only its hash is kept.
+type ApprovalToken struct {
+	Hash         []byte     `db:"token_hash"`
+	AssignmentID string     `db:"assignment_id"`
+	ApproverID   string     `db:"approver_id"`
+	ExpiresAt    time.Time  `db:"expires_at"`
+	VoidedAt     *time.Time `db:"voided_at"`
+}
+
+// PutApprovalTokens stores approval tokens; storing the same ones again is a no-op.
+func (s *Store) PutApprovalTokens(ctx context.Context, ts []ApprovalToken) error {
+	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, t := range ts {
+			t.ExpiresAt = utc(t.ExpiresAt)
+			if _, err := tx.NamedExecContext(ctx, `INSERT INTO approval_tokens (token_hash, assignment_id, approver_id, expires_at)
+				VALUES (:token_hash, :assignment_id, :approver_id, :expires_at) ON CONFLICT DO NOTHING`, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "store approval tokens")
+}
+
+// ApprovalTokenByHash looks a token up by its hash.
+func (s *Store) ApprovalTokenByHash(ctx context.Context, hash []byte) (ApprovalToken, error) {
+	var t ApprovalToken
+	err := s.db.GetContext(ctx, &t, `SELECT token_hash, assignment_id, approver_id, expires_at, voided_at
+		FROM approval_tokens WHERE token_hash = ?`, hash)
+	return t, notFound(err, "approval token")
+}
+
+// VoidApprovalTokens makes every token of the assignment unusable: the
+// request has been decided, withdrawn or has lapsed.
+func (s *Store) VoidApprovalTokens(ctx context.Context, assignmentID string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE approval_tokens SET voided_at = ? WHERE assignment_id = ? AND voided_at IS NULL`,
+		utc(at), assignmentID)
+	return wrap(err, "void approval tokens of %s", assignmentID)
+}
+
+// Grant is a row of access a gateway asks about.
+type Grant struct {
+	AssignmentID string     `db:"assignment_id" json:"assignment_id"`
+	SiteID       string     `db:"site_id" json:"site_id"`
+	UserID       string     `db:"user_id" json:"user_id"`
+	GrantedAt    time.Time  `db:"granted_at" json:"granted_at"`
+	ExpiresAt    *time.Time `db:"expires_at" json:"expires_at,omitempty"`
+	RevokedAt    *time.Time `db:"revoked_at" json:"revoked_at,omitempty"`
+}
+
+// PutGrant activates access; activating the same assignment again is a no-op.
+func (s *Store) PutGrant(ctx context.Context, g Grant) error {
+	g.GrantedAt, g.ExpiresAt = utc(g.GrantedAt), utcPtr(g.ExpiresAt)
+	_, err := s.db.NamedExecContext(ctx, `INSERT INTO access_grants (assignment_id, site_id, user_id, granted_at, expires_at)
+		VALUES (:assignment_id, :site_id, :user_id, :granted_at, :expires_at) ON CONFLICT (assignment_id) DO NOTHING`, g)
+	return wrap(err, "grant access for %s", g.AssignmentID)
+}
+
+// RevokeGrant ends access; revoking again is a no-op.
+func (s *Store) RevokeGrant(ctx context.Context, assignmentID string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE access_grants SET revoked_at = ? WHERE assignment_id = ? AND revoked_at IS NULL`,
+		utc(at), assignmentID)
+	return wrap(err, "revoke access for %s", assignmentID)
+}
+
+// GrantByAssignment returns the grant of an assignment.
+func (s *Store) GrantByAssignment(ctx context.Context, assignmentID string) (Grant, error) {
+	var g Grant
+	err := s.db.GetContext(ctx, &g, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
+		FROM access_grants WHERE assignment_id = ?`, assignmentID)
+	return g, notFound(err, "grant")
+}
+
+// ActiveGrant answers the gateway's question: the grant that lets the user
+// reach the site at now, or ErrNotFound.
+func (s *Store) ActiveGrant(ctx context.Context, siteID, userID string, now time.Time) (Grant, error) {
+	var g Grant
+	err := s.db.GetContext(ctx, &g, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
+		FROM access_grants WHERE site_id = ? AND user_id = ? AND revoked_at IS NULL
+		AND (expires_at IS NULL OR expires_at > ?) ORDER BY granted_at DESC LIMIT 1`, siteID, userID, utc(now))
+	return g, notFound(err, "grant")
+}
+
+// ActiveGrants counts grants in force at now (a business metric).
+func (s *Store) ActiveGrants(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM access_grants WHERE revoked_at IS NULL
+		AND (expires_at IS NULL OR expires_at > ?)`, utc(now))
+	return n, err
+}
+
+// Credential is a Professional temporary directory password, encrypted.
+type Credential struct {
+	AssignmentID string     `db:"assignment_id"`
+	Login        string     `db:"login"`
+	Ciphertext   []byte     `db:"ciphertext"`
+	CreatedAt    time.Time  `db:"created_at"`
+	ViewedAt     *time.Time `db:"viewed_at"`
+	DestroyedAt  *time.Time `db:"destroyed_at"`
+}
+
+// PutCredential stores a credential unless the assignment already has one.
+// It reports whether this call stored it.
+func (s *Store) PutCredential(ctx context.Context, c Credential) (bool, error) {
+	c.CreatedAt = utc(c.CreatedAt)
+	res, err := s.db.NamedExecContext(ctx, `INSERT INTO credentials (assignment_id, login, ciphertext, created_at)
+		VALUES (:assignment_id, :login, :ciphertext, :created_at) ON CONFLICT (assignment_id) DO NOTHING`, c)
+	if err != nil {
+		return false, wrap(err, "store credential for %s", c.AssignmentID)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// CredentialByAssignment returns a credential's record (its ciphertext is nil
+// once destroyed).
+func (s *Store) CredentialByAssignment(ctx context.Context, assignmentID string) (Credential, error) {
+	var c Credential
+	err := s.db.GetContext(ctx, &c, `SELECT assignment_id, login, ciphertext, created_at, viewed_at, destroyed_at
+		FROM credentials WHERE assignment_id = ?`, assignmentID)
+	return c, notFound(err, "credential")
+}
+
+// TakeCredential returns the credential and destroys its ciphertext in the
+// same transaction: it can be viewed once.
+func (s *Store) TakeCredential(ctx context.Context, assignmentID string, at time.Time) (Credential, error) {
+	var c Credential
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &c, `SELECT assignment_id, login, ciphertext, created_at, viewed_at, destroyed_at
+			FROM credentials WHERE assignment_id = ?`, assignmentID); err != nil {
+			return notFound(err, "credential")
+		}
+		if c.Ciphertext == nil {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE credentials SET ciphertext = NULL, viewed_at = ?, destroyed_at = ?
+			WHERE assignment_id = ?`, utc(at), utc(at), assignmentID)
+		return err
+	})
+	return c, err
+}
+
+// DestroyCredential clears a credential that was never viewed.
+func (s *Store) DestroyCredential(ctx context.Context, assignmentID string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE credentials SET ciphertext = NULL, destroyed_at = ?
+		WHERE assignment_id = ? AND ciphertext IS NOT NULL`, utc(at), assignmentID)
+	return wrap(err, "destroy credential for %s", assignmentID)
+}
