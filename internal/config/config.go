@@ -1,0 +1,242 @@
+// Package config reads the service configuration once, at start, from
+// environment variables and flags (flags win), and validates it.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/partneraccess/partneraccess/internal/secret"
+)
+
+// Modes of the one binary.
+const (
+	ModeAll    = "all"    // everything in one process, with an embedded Temporal
+	ModeWorker = "worker" // the Temporal worker only
+	ModeServer = "server" // the HTTP server only
+)
+
+// Config is the whole service configuration.
+type Config struct {
+	Mode string
+
+	HTTPAddr          string
+	DataDir           string
+	TemporalAddress   string // empty in one-process mode: embedded
+	TemporalNamespace string
+	TaskQueue         string
+	TemporalUIAddr    string
+	EmbeddedFrontend  string // one-process mode: the embedded frontend's address
+	PublicURL         string
+
+	AccessDuration   time.Duration
+	ApprovalTimeout  time.Duration
+	ApprovalReminder time.Duration
+	ReadyWait        time.Duration
+
+	SendGridAPIKey  string
+	SendGridBaseURL string
+	MailFrom        *mail.Address
+	AVDMailFrom     *mail.Address
+	AVDDownloadURL  string
+
+	DemoData     bool
+	SecretKey    []byte
+	GatewayToken string
+	MetricsAddr  string
+	LogLevel     slog.Level
+}
+
+// Var describes one setting, for flags, errors and the README.
+type Var struct {
+	Env, Flag, Default, Help string
+}
+
+// Vars lists every setting with its default (one-process mode).
+var Vars = []Var{
+	{"HTTP_ADDR", "http-addr", "127.0.0.1:8080", "address of the HTTP server (API, pages, /metrics)"},
+	{"DATA_DIR", "data-dir", "./data", "directory of the SQLite store and, in one-process mode, the embedded Temporal database"},
+	{"TEMPORAL_ADDRESS", "temporal-address", "", "Temporal frontend host:port; empty in one-process mode starts an embedded server"},
+	{"TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace"},
+	{"TEMPORAL_TASK_QUEUE", "task-queue", "partner-access", "task queue of the assignment workflow"},
+	{"TEMPORAL_UI_ADDR", "temporal-ui-addr", "127.0.0.1:8233", "one-process mode: address of the embedded Temporal UI (empty: no UI)"},
+	{"TEMPORAL_FRONTEND_ADDR", "temporal-frontend-addr", "127.0.0.1:7233", "one-process mode: address of the embedded Temporal frontend"},
+	{"PUBLIC_URL", "public-url", "", "base URL of links in emails (default: http://HTTP_ADDR)"},
+	{"ACCESS_DURATION", "access-duration", "72h", "how long Standard access lasts once approved"},
+	{"APPROVAL_TIMEOUT", "approval-timeout", "168h", "how long approvers have to decide"},
+	{"APPROVAL_REMINDER", "approval-reminder", "24h", "remind approvers this long before the deadline (0: no reminder)"},
+	{"READY_WAIT", "ready-wait", "15m", "Professional: wait before the partner user logs in"},
+	{"SENDGRID_API_KEY", "sendgrid-api-key", "", "SendGrid API key; empty keeps emails in the local dev mailbox (/dev/mail)"},
+	{"SENDGRID_BASE_URL", "sendgrid-base-url", "https://api.sendgrid.com", "SendGrid API base URL"},
+	{"MAIL_FROM", "mail-from", "Partner Access <partner-access@provisioning.example>", "sender of the emails"},
+	{"AVD_MAIL_FROM", "avd-mail-from", "No Reply <no-reply@avd.provisioning.example>", "no-reply sender of the Azure Virtual Desktop instructions"},
+	{"AVD_DOWNLOAD_URL", "avd-download-url", "https://learn.microsoft.com/azure/virtual-desktop/users/remote-desktop-clients-overview", "where to download the Azure Virtual Desktop client"},
+	{"DEMO_DATA", "demo-data", "", "load the demo data (default: on in one-process mode, off otherwise)"},
+	{"SECRET_KEY", "secret-key", "", "base64 key of at least 32 bytes for approval tokens and credential encryption; one-process mode makes one in DATA_DIR"},
+	{"GATEWAY_TOKEN", "gateway-token", "", "bearer token a gateway sends to GET /api/v1/access (empty: users only)"},
+	{"METRICS_ADDR", "metrics-addr", "127.0.0.1:9090", "worker mode: address of /metrics and /healthz"},
+	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
+}
+
+// Load reads the configuration for mode from args (flags) and getenv.
+func Load(mode string, args []string, getenv func(string) string) (Config, error) {
+	fs := flag.NewFlagSet("partneraccess "+mode, flag.ContinueOnError)
+	vals := map[string]*string{}
+	for _, v := range Vars {
+		def := v.Default
+		if e := getenv(v.Env); e != "" {
+			def = e
+		}
+		vals[v.Env] = fs.String(v.Flag, def, v.Help+" ($"+v.Env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	get := func(env string) string { return strings.TrimSpace(*vals[env]) }
+
+	c := Config{
+		Mode: mode, HTTPAddr: get("HTTP_ADDR"), DataDir: get("DATA_DIR"), TemporalAddress: get("TEMPORAL_ADDRESS"),
+		TemporalNamespace: get("TEMPORAL_NAMESPACE"), TaskQueue: get("TEMPORAL_TASK_QUEUE"),
+		TemporalUIAddr: get("TEMPORAL_UI_ADDR"), EmbeddedFrontend: get("TEMPORAL_FRONTEND_ADDR"), PublicURL: get("PUBLIC_URL"),
+		SendGridAPIKey: get("SENDGRID_API_KEY"), SendGridBaseURL: get("SENDGRID_BASE_URL"),
+		AVDDownloadURL: get("AVD_DOWNLOAD_URL"), GatewayToken: get("GATEWAY_TOKEN"), MetricsAddr: get("METRICS_ADDR"),
+	}
+	var errs []error
+	bad := func(env, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, args...)))
+	}
+	switch mode {
+	case ModeAll, ModeWorker, ModeServer:
+	default:
+		return Config{}, fmt.Errorf("unknown command %q: use no command (everything), \"worker\" or \"server\"", mode)
+	}
+
+	duration := func(env string, min time.Duration) time.Duration {
+		d, err := time.ParseDuration(get(env))
+		if err != nil {
+			bad(env, "%q is not a duration (e.g. 72h, 15m, 30s)", get(env))
+		} else if d < min {
+			bad(env, "must be at least %s, got %s", min, d)
+		}
+		return d
+	}
+	c.AccessDuration = duration("ACCESS_DURATION", time.Second)
+	c.ApprovalTimeout = duration("APPROVAL_TIMEOUT", time.Second)
+	c.ApprovalReminder = duration("APPROVAL_REMINDER", 0)
+	c.ReadyWait = duration("READY_WAIT", time.Second)
+	if c.ApprovalReminder >= c.ApprovalTimeout && c.ApprovalTimeout > 0 {
+		bad("APPROVAL_REMINDER", "must be shorter than APPROVAL_TIMEOUT (%s)", c.ApprovalTimeout)
+	}
+
+	if mode != ModeWorker {
+		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+			bad("HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
+		}
+	}
+	if mode == ModeWorker {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr != "" && err != nil {
+			bad("METRICS_ADDR", "%q is not host:port", c.MetricsAddr)
+		}
+	}
+	if c.DataDir == "" {
+		bad("DATA_DIR", "must not be empty")
+	}
+	if c.TemporalAddress == "" && mode != ModeAll {
+		bad("TEMPORAL_ADDRESS", "is required for %q: the frontend of your Temporal cluster, e.g. temporal:7233", mode)
+	}
+	if c.TemporalAddress != "" {
+		if _, _, err := net.SplitHostPort(c.TemporalAddress); err != nil {
+			bad("TEMPORAL_ADDRESS", "%q is not host:port", c.TemporalAddress)
+		}
+	}
+	if mode == ModeAll && c.TemporalAddress == "" {
+		if _, _, err := net.SplitHostPort(c.EmbeddedFrontend); err != nil {
+			bad("TEMPORAL_FRONTEND_ADDR", "%q is not host:port", c.EmbeddedFrontend)
+		}
+		if _, _, err := net.SplitHostPort(c.TemporalUIAddr); c.TemporalUIAddr != "" && err != nil {
+			bad("TEMPORAL_UI_ADDR", "%q is not host:port", c.TemporalUIAddr)
+		}
+	}
+	if c.TemporalNamespace == "" {
+		bad("TEMPORAL_NAMESPACE", "must not be empty")
+	}
+	if c.TaskQueue == "" {
+		bad("TEMPORAL_TASK_QUEUE", "must not be empty")
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.HTTPAddr
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("PUBLIC_URL", "%q is not an http(s) URL", c.PublicURL)
+	}
+	if u, err := url.Parse(c.SendGridBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("SENDGRID_BASE_URL", "%q is not an http(s) URL", c.SendGridBaseURL)
+	}
+	var err error
+	if c.MailFrom, err = mail.ParseAddress(get("MAIL_FROM")); err != nil {
+		bad("MAIL_FROM", "%q is not an email address", get("MAIL_FROM"))
+	}
+	if c.AVDMailFrom, err = mail.ParseAddress(get("AVD_MAIL_FROM")); err != nil {
+		bad("AVD_MAIL_FROM", "%q is not an email address", get("AVD_MAIL_FROM"))
+	}
+
+	demo := get("DEMO_DATA")
+	if demo == "" {
+		c.DemoData = mode == ModeAll
+	} else if c.DemoData, err = strconv.ParseBool(demo); err != nil {
+		bad("DEMO_DATA", "%q is not true or false", demo)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL"))); err != nil {
+		bad("LOG_LEVEL", "%q is not debug, info, warn or error", get("LOG_LEVEL"))
+	}
+	if k := get("SECRET_KEY"); k != "" {
+		if c.SecretKey, err = base64.StdEncoding.DecodeString(k); err != nil || len(c.SecretKey) < secret.KeySize {
+			bad("SECRET_KEY", "must be base64 of at least %d bytes (e.g. openssl rand -base64 32)", secret.KeySize)
+		}
+	} else if mode != ModeAll {
+		bad("SECRET_KEY", "is required for %q, the same on every worker and server (e.g. openssl rand -base64 32)", mode)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("configuration:\n%w", err)
+	}
+	return c, nil
+}
+
+// LoadOrCreateSecretKey returns the configured key or, in one-process mode,
+// the key kept in DATA_DIR (made on the first start), so approval links and
+// credentials survive a restart.
+func (c *Config) LoadOrCreateSecretKey() error {
+	if c.SecretKey != nil {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, "secret.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key := secret.NewMasterKey()
+		if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)), 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		c.SecretKey = key
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if c.SecretKey, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(b))); err != nil || len(c.SecretKey) < secret.KeySize {
+		return fmt.Errorf("%s does not hold a valid key; delete it to make a new one", path)
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partneraccess/partneraccess/internal/config"
+)
+
+func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+
+const key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+
+func TestDefaultsOfOneProcessMode(t *testing.T) {
+	c, err := config.Load(config.ModeAll, nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:8080" || c.DataDir != "./data" || c.TemporalUIAddr != "127.0.0.1:8233" ||
+		c.AccessDuration != 72*time.Hour || c.ApprovalTimeout != 168*time.Hour || !c.DemoData ||
+		c.PublicURL != "http://127.0.0.1:8080" || c.TemporalNamespace != "default" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	c, err := config.Load(config.ModeServer, []string{"-access-duration", "5s"},
+		env(map[string]string{"ACCESS_DURATION": "1h", "TEMPORAL_ADDRESS": "temporal:7233", "SECRET_KEY": key}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AccessDuration != 5*time.Second || c.DemoData {
+		t.Fatalf("access %v demo %v, want 5s and no demo data in server mode", c.AccessDuration, c.DemoData)
+	}
+}
+
+func TestBadConfigurationIsRefusedWithClearMessages(t *testing.T) {
+	cases := []struct {
+		mode string
+		env  map[string]string
+		want string
+	}{
+		{config.ModeAll, map[string]string{"ACCESS_DURATION": "three days"}, "ACCESS_DURATION"},
+		{config.ModeAll, map[string]string{"ACCESS_DURATION": "-1h"}, "ACCESS_DURATION: must be at least"},
+		{config.ModeAll, map[string]string{"APPROVAL_TIMEOUT": "1h", "APPROVAL_REMINDER": "2h"}, "APPROVAL_REMINDER"},
+		{config.ModeAll, map[string]string{"HTTP_ADDR": "8080"}, "HTTP_ADDR"},
+		{config.ModeAll, map[string]string{"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL"},
+		{config.ModeAll, map[string]string{"MAIL_FROM": "not an address"}, "MAIL_FROM"},
+		{config.ModeAll, map[string]string{"DEMO_DATA": "maybe"}, "DEMO_DATA"},
+		{config.ModeAll, map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{config.ModeAll, map[string]string{"SECRET_KEY": "c2hvcnQ="}, "SECRET_KEY"},
+		{config.ModeWorker, map[string]string{"SECRET_KEY": key}, "TEMPORAL_ADDRESS: is required"},
+		{config.ModeServer, map[string]string{"TEMPORAL_ADDRESS": "temporal:7233"}, "SECRET_KEY: is required"},
+		{"frontend", nil, "unknown command"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			_, err := config.Load(tc.mode, nil, env(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSecretKeyIsMadeOnceAndKept(t *testing.T) {
+	dir := t.TempDir()
+	c, err := config.Load(config.ModeAll, nil, env(map[string]string{"DATA_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.LoadOrCreateSecretKey(); err != nil {
+		t.Fatal(err)
+	}
+	first := string(c.SecretKey)
+	c2, _ := config.Load(config.ModeAll, nil, env(map[string]string{"DATA_DIR": dir}))
+	if err := c2.LoadOrCreateSecretKey(); err != nil {
+		t.Fatal(err)
+	}
+	if string(c2.SecretKey) != first || len(first) < 32 {
+		t.Fatal("the key made on the first start was not kept")
+	}
+}

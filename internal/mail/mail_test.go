@@ -1,0 +1,159 @@
+package mail_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/internal/mail/sendgridfake"
+)
+
+func sample() mail.Data {
+	return mail.Data{
+		RecipientName: "Casey", PartnerName: "Northwind Partners", PartnerUserName: "Sam Solo", PartnerUserEmail: "solo@partner.example",
+		CustomerName: "Contoso", SiteName: "Contoso Sage 200 Standard", Edition: "Standard", Role: "Partner Support Agent",
+		Reason: "Case 4711", AssignmentURL: "http://127.0.0.1:8080/assignments/a1", ApprovalURL: "http://127.0.0.1:8080/approvals/TOKEN",
+		CredentialURL: "http://127.0.0.1:8080/credentials/a1", AVDDownloadURL: "https://avd.example/download",
+		Decision: "approved", DecidedBy: "admin@contoso.example", AccessEndsAt: time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC),
+		ApprovalDeadline: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), EndReason: "access expired after 72h0m0s",
+		ReadyAfter: 15 * time.Minute, FailedRecipient: "admin@contoso.example", FailureReason: "invalid address",
+	}
+}
+
+func TestEveryKindRendersTheReasonSiteAndItsOwnField(t *testing.T) {
+	wants := map[mail.Kind]string{
+		mail.KindApprovalRequest:      "/approvals/TOKEN",
+		mail.KindApprovalReminder:     "/approvals/TOKEN",
+		mail.KindApprovalConfirmation: "approved",
+		mail.KindAccessGranted:        "Fri 27 Nov 2026 09:30 UTC",
+		mail.KindAccessDenied:         "denied",
+		mail.KindApprovalExpired:      "Tue 1 Dec 2026 09:00 UTC",
+		mail.KindRequestWithdrawn:     "withdrawn",
+		mail.KindAccessEnded:          "access expired after 72h",
+		mail.KindProfessionalNotice:   "Professional",
+		mail.KindAVDInstructions:      "https://avd.example/download",
+		mail.KindCredentialLink:       "/credentials/a1",
+		mail.KindReadyToLogIn:         "set up",
+		mail.KindDeliveryFailed:       "invalid address",
+	}
+	if len(wants) != len(mail.Kinds) {
+		t.Fatalf("%d kinds tested, %d exist", len(wants), len(mail.Kinds))
+	}
+	for _, kind := range mail.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			r, err := mail.Render(kind, sample())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, part := range []struct{ name, body string }{{"subject", r.Subject}, {"text", r.Text}, {"html", r.HTML}} {
+				if !strings.Contains(part.body, "Case 4711") {
+					t.Errorf("%s lacks the reason (R9): %s", part.name, part.body)
+				}
+			}
+			for _, part := range []string{r.Text, r.HTML} {
+				if !strings.Contains(part, "Contoso Sage 200 Standard") || !strings.Contains(part, wants[kind]) {
+					t.Errorf("body lacks the site or %q:\n%s", wants[kind], part)
+				}
+			}
+		})
+	}
+	if _, err := mail.Render("nonsense", sample()); err == nil {
+		t.Fatal("unknown kind rendered")
+	}
+}
+
+func TestHTMLEscapesWhatUsersTyped(t *testing.T) {
+	d := sample()
+	d.Reason = `<script>alert("x")</script>`
+	r, err := mail.Render(mail.KindApprovalRequest, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(r.HTML, "<script>") || !strings.Contains(r.HTML, "&lt;script&gt;") {
+		t.Fatalf("reason not escaped in HTML:\n%s", r.HTML)
+	}
+}
+
+func msg() mail.Message {
+	return mail.Message{Kind: mail.KindAccessGranted, From: mail.Address{Name: "Partner Access", Email: "pa@example.com"},
+		To: mail.Address{Name: "Sam", Email: "solo@partner.example"}, Subject: "Hi", Text: "text body", HTML: "<p>html body</p>", Key: "a1/access_granted/solo@partner.example"}
+}
+
+func TestSendGridRequestBodyAndAuth(t *testing.T) {
+	fake := sendgridfake.New(t)
+	id, err := mail.NewSendGrid(fake.Key(), fake.URL()).Send(context.Background(), msg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != "fake-1" {
+		t.Fatalf("provider id %q, want the X-Message-Id", id)
+	}
+	got := fake.Messages()
+	if len(got) != 1 {
+		t.Fatalf("%d messages", len(got))
+	}
+	m := got[0]
+	if m.From != "pa@example.com" || m.To != "solo@partner.example" || m.Subject != "Hi" || m.Text != "text body" || m.HTML != "<p>html body</p>" ||
+		m.CustomArgs["idempotency_key"] != "a1/access_granted/solo@partner.example" || len(m.Categories) != 1 {
+		t.Fatalf("message as received: %+v", m)
+	}
+	if _, err := mail.NewSendGrid("SG.wrong", fake.URL()).Send(context.Background(), msg()); !mail.IsPermanent(err) || strings.Contains(err.Error(), "SG.wrong") {
+		t.Fatalf("wrong key: %v, want a permanent error without the key", err)
+	}
+}
+
+func TestSendGridErrorMapping(t *testing.T) {
+	cases := []struct {
+		status    int
+		permanent bool
+	}{{400, true}, {401, true}, {403, true}, {413, true}, {429, false}, {500, false}, {502, false}, {503, false}}
+	for _, tc := range cases {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			fake := sendgridfake.New(t)
+			fake.FailNext(1, tc.status)
+			_, err := mail.NewSendGrid(fake.Key(), fake.URL()).Send(context.Background(), msg())
+			var d *mail.DeliveryError
+			if !errors.As(err, &d) || d.Status != tc.status || d.Permanent != tc.permanent || mail.IsPermanent(err) != tc.permanent {
+				t.Fatalf("got %#v, want status %d permanent %v", err, tc.status, tc.permanent)
+			}
+			if !strings.Contains(err.Error(), "scripted failure") || strings.Contains(err.Error(), fake.Key()) {
+				t.Fatalf("message %q: want SendGrid's reason and no key", err)
+			}
+		})
+	}
+}
+
+func TestSendGridHonoursCancellation(t *testing.T) {
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		<-block
+	}))
+	defer srv.Close()
+	defer close(block)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := mail.NewSendGrid("SG.key", srv.URL).Send(ctx, msg())
+	if err == nil || mail.IsPermanent(err) || time.Since(start) > 5*time.Second {
+		t.Fatalf("got %v after %v, want a prompt retryable error", err, time.Since(start))
+	}
+}
+
+func TestSendGridErrorBodyWithoutJSON(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, "plain failure")
+	}))
+	defer srv.Close()
+	_, err := mail.NewSendGrid("SG.key", srv.URL).Send(context.Background(), msg())
+	if !mail.IsPermanent(err) || !strings.Contains(err.Error(), "plain failure") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,44 @@
+// Package worker runs the assignment workflow and its activities on a task queue.
+package worker
+
+import (
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/workflows"
+)
+
+// DefaultTaskQueue is the task queue of the assignment workflow.
+const DefaultTaskQueue = "partner-access"
+
+// Options tunes the worker; the zero value takes the SDK's defaults.
+type Options struct {
+	// MaxCachedWorkflows bounds the sticky cache (SDK-wide setting), which is
+	// what keeps open workflows' memory bounded.
+	MaxCachedWorkflows int
+	// Pollers for each kind of task.
+	WorkflowPollers int
+	ActivityPollers int
+}
+
+// Register adds the workflow and activities to any registry (a worker, or
+// the test environment).
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	r.RegisterActivity(acts)
+}
+
+// New returns a worker (not started) for the assignment workflow.
+func New(c client.Client, taskQueue string, acts *activities.Activities, o Options) sdkworker.Worker {
+	if o.MaxCachedWorkflows > 0 {
+		sdkworker.SetStickyWorkflowCacheSize(o.MaxCachedWorkflows)
+	}
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{
+		MaxConcurrentWorkflowTaskPollers: o.WorkflowPollers,
+		MaxConcurrentActivityTaskPollers: o.ActivityPollers,
+	})
+	Register(w, acts)
+	return w
+}

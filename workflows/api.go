@@ -1,0 +1,103 @@
+// Package workflows holds the assignment workflow: one durable Temporal
+// workflow per assignment of a partner user to a customer site (SPEC §3).
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// Names shared by the server (which starts, signals and queries) and the workflow.
+const (
+	WorkflowName   = "Assignment"
+	SignalApproval = "approval"
+	SignalUnassign = "unassign"
+	QueryStatus    = "status"
+)
+
+// Custom search attributes that make assignments filterable in the Temporal UI.
+var (
+	AttrSite        = temporal.NewSearchAttributeKeyKeyword("PartnerAccessSite")
+	AttrCustomer    = temporal.NewSearchAttributeKeyKeyword("PartnerAccessCustomer")
+	AttrPartnerUser = temporal.NewSearchAttributeKeyKeyword("PartnerAccessPartnerUser")
+	AttrEdition     = temporal.NewSearchAttributeKeyKeyword("PartnerAccessEdition")
+	AttrStatus      = temporal.NewSearchAttributeKeyKeyword("PartnerAccessStatus")
+)
+
+// SearchAttributeNames lists the custom search attributes to register (all Keyword).
+func SearchAttributeNames() []string {
+	return []string{AttrSite.GetName(), AttrCustomer.GetName(), AttrPartnerUser.GetName(),
+		AttrEdition.GetName(), AttrStatus.GetName()}
+}
+
+// WorkflowID is derived from the site and the partner user, so a second
+// start while one is open finds it (R8).
+func WorkflowID(siteID, partnerUserID string) string {
+	return "assignment/" + siteID + "/" + partnerUserID
+}
+
+// Person is someone the workflow deals with.
+type Person struct {
+	ID    string
+	Name  string
+	Email string
+}
+
+// Timing holds the configured durations, fixed for an assignment when it starts.
+type Timing struct {
+	ApprovalTimeout  time.Duration // how long approvers have to decide
+	ApprovalReminder time.Duration // a reminder goes this long before the deadline; 0 = none
+	AccessDuration   time.Duration // Standard access, e.g. 72h
+	ReadyWait        time.Duration // Professional: wait before logging in, e.g. 15m
+}
+
+// Input starts an assignment; the server fills it after the rules pass.
+type Input struct {
+	SiteID        string
+	SiteName      string
+	CustomerID    string
+	CustomerName  string
+	PartnerID     string
+	PartnerName   string
+	Edition       string
+	PartnerUser   Person
+	Role          string
+	Reason        string
+	RequestedBy   Person
+	Approvers     []Person // Standard: who may decide
+	CustomerUsers []Person // told of the assignment and of its end
+	Timing        Timing
+}
+
+// ApprovalSignal is an approver's decision. The first valid one wins.
+type ApprovalSignal struct {
+	Approve bool
+	By      Person
+}
+
+// UnassignSignal ends the assignment (R7): before approval it withdraws the
+// request, during access it revokes at once.
+type UnassignSignal struct {
+	By     Person
+	Reason string
+}
+
+// Status is what the status query answers.
+type Status struct {
+	AssignmentID     string
+	State            string
+	RequestedAt      time.Time
+	ApprovalDeadline *time.Time `json:",omitempty"`
+	Decision         string     `json:",omitempty"`
+	DecidedBy        string     `json:",omitempty"`
+	DecidedAt        *time.Time `json:",omitempty"`
+	ActivatedAt      *time.Time `json:",omitempty"`
+	AccessEndsAt     *time.Time `json:",omitempty"`
+	EndedAt          *time.Time `json:",omitempty"`
+	EndedBy          string     `json:",omitempty"`
+	EndReason        string     `json:",omitempty"`
+	Failure          string     `json:",omitempty"`
+	// FailedEmails lists emails the provider refused for good.
+	FailedEmails []string `json:",omitempty"`
+}

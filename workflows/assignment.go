@@ -1,0 +1,429 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/mail"
+)
+
+// a names the activity methods; the worker registers the real struct.
+var a *activities.Activities
+
+// assignment is the state of one workflow run.
+type assignment struct {
+	in       Input
+	id       string
+	seq      int
+	status   Status
+	emails   []*email
+	approval workflow.ReceiveChannel
+	unassign workflow.ReceiveChannel
+}
+
+// email is one email in flight; the workflow does not wait for it unless it
+// must (approval requests), and settles them all before it ends.
+type email struct {
+	future  workflow.Future
+	kind    mail.Kind
+	to      Person
+	settled bool
+	err     error
+}
+
+// Assignment is the workflow of one assignment, Standard or Professional.
+func Assignment(ctx workflow.Context, in Input) (Status, error) {
+	w := &assignment{
+		in:       in,
+		id:       assignmentID(workflow.GetInfo(ctx)),
+		approval: workflow.GetSignalChannel(ctx, SignalApproval),
+		unassign: workflow.GetSignalChannel(ctx, SignalUnassign),
+	}
+	w.status = Status{AssignmentID: w.id, State: domain.StateRequested, RequestedAt: workflow.Now(ctx)}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return w.status, nil }); err != nil {
+		return w.status, err
+	}
+	var err error
+	if in.Edition == domain.EditionProfessional {
+		err = w.professional(ctx)
+	} else {
+		err = w.standard(ctx)
+	}
+	if err != nil {
+		return w.status, err
+	}
+	w.settleEmails(ctx)
+	return w.status, nil
+}
+
+// assignmentID is the first run's ID: stable across resets, and what the
+// server learns from the start call.
+func assignmentID(info *workflow.Info) string {
+	if info.FirstRunID != "" {
+		return info.FirstRunID
+	}
+	return info.WorkflowExecution.RunID // the test environment sets no FirstRunID
+}
+
+// standard: approval by the customer (R4), then access for the configured
+// duration, then automatic removal.
+func (w *assignment) standard(ctx workflow.Context) error {
+	deadline := w.status.RequestedAt.Add(w.in.Timing.ApprovalTimeout)
+	w.status.ApprovalDeadline = &deadline
+	if err := w.begin(ctx, domain.StatePendingApproval, w.in.Approvers); err != nil {
+		return err
+	}
+	requests := make([]*email, len(w.in.Approvers))
+	for i, p := range w.in.Approvers {
+		requests[i] = w.send(ctx, mail.KindApprovalRequest, p)
+	}
+
+	outcome := w.awaitDecision(ctx, requests)
+	switch {
+	case outcome.unassigned != nil:
+		return w.end(ctx, domain.StateWithdrawn, "assignment.withdrawn", outcome.unassigned, mail.KindRequestWithdrawn,
+			append([]Person{w.in.PartnerUser}, w.in.Approvers...))
+	case outcome.undeliverable:
+		w.status.Failure = "the approval request could not be delivered to any approver"
+		if err := w.record(ctx, Transition{State: domain.StateFailed, Action: "assignment.failed", Detail: w.status.Failure, Failure: w.status.Failure}); err != nil {
+			return err
+		}
+		return nil // the partner has been told by awaitDecision
+	case outcome.decision == nil:
+		w.status.EndReason = "no approver decided before the deadline"
+		if err := w.record(ctx, Transition{State: domain.StateApprovalExpired, Action: "assignment.approval_expired",
+			EndReason: w.status.EndReason}); err != nil {
+			return err
+		}
+		w.sendAll(ctx, mail.KindApprovalExpired, append([]Person{w.in.PartnerUser}, w.in.Approvers...))
+		return nil
+	case !outcome.decision.Approve:
+		d := outcome.decision
+		w.decided(ctx, domain.DecisionDenied, d.By)
+		if err := w.record(ctx, Transition{State: domain.StateDenied, Action: "assignment.denied", Actor: d.By.ID,
+			Decision: domain.DecisionDenied, DecidedBy: d.By.Email}); err != nil {
+			return err
+		}
+		w.sendAll(ctx, mail.KindApprovalConfirmation, w.in.Approvers)
+		w.send(ctx, mail.KindAccessDenied, w.in.PartnerUser)
+		return nil
+	}
+
+	d := outcome.decision
+	w.decided(ctx, domain.DecisionApproved, d.By)
+	now := workflow.Now(ctx)
+	ends := now.Add(w.in.Timing.AccessDuration)
+	if err := w.activate(ctx, now, &ends); err != nil {
+		return err
+	}
+	if err := w.record(ctx, Transition{State: domain.StateActive, Action: "assignment.approved", Actor: d.By.ID,
+		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, ActivatedAt: &now, AccessEndsAt: &ends}); err != nil {
+		return err
+	}
+	w.sendAll(ctx, mail.KindApprovalConfirmation, w.in.Approvers)
+	w.send(ctx, mail.KindAccessGranted, w.in.PartnerUser)
+
+	if u, _ := w.awaitUnassign(ctx, w.in.Timing.AccessDuration); u != nil {
+		return w.end(ctx, domain.StateRevoked, "access.revoked", u, mail.KindAccessEnded, w.bothSides())
+	}
+	w.status.EndReason = fmt.Sprintf("access expired after %s", w.in.Timing.AccessDuration)
+	return w.end(ctx, domain.StateExpired, "access.expired", nil, mail.KindAccessEnded, w.bothSides())
+}
+
+// professional: no approval (R5); the customer is told, the partner user
+// gets the AVD instructions and a temporary credential, a ready email after
+// the wait, and keeps access until unassigned.
+func (w *assignment) professional(ctx workflow.Context) error {
+	if err := w.begin(ctx, domain.StateProvisioning, nil); err != nil {
+		return err
+	}
+	w.sendAll(ctx, mail.KindProfessionalNotice, w.in.CustomerUsers)
+	granted := workflow.Now(ctx)
+	if err := w.activate(ctx, granted, nil); err != nil {
+		return err
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.IssueCredential,
+		activities.CredentialInput{AssignmentID: w.id, Login: w.in.PartnerUser.Email, At: granted}).Get(ctx, nil)
+	if err != nil {
+		return err
+	}
+	w.send(ctx, mail.KindAVDInstructions, w.in.PartnerUser)
+	w.send(ctx, mail.KindCredentialLink, w.in.PartnerUser)
+
+	if u, _ := w.awaitUnassign(ctx, w.in.Timing.ReadyWait); u != nil {
+		return w.end(ctx, domain.StateRevoked, "access.revoked", u, mail.KindAccessEnded, w.bothSides())
+	}
+	if err := w.record(ctx, Transition{State: domain.StateActive, Action: "access.ready", ActivatedAt: &granted}); err != nil {
+		return err
+	}
+	w.send(ctx, mail.KindReadyToLogIn, w.in.PartnerUser)
+
+	u, _ := w.awaitUnassign(ctx, 0)
+	return w.end(ctx, domain.StateRevoked, "access.revoked", u, mail.KindAccessEnded, w.bothSides())
+}
+
+// decisionOutcome is how the approval wait ended.
+type decisionOutcome struct {
+	decision      *ApprovalSignal
+	unassigned    *UnassignSignal
+	undeliverable bool
+}
+
+// awaitDecision waits for the first valid decision, an unassign, the
+// deadline, or every approval request refused. It reminds approvers before
+// the deadline and tells the partner user of requests that could not be delivered.
+func (w *assignment) awaitDecision(ctx workflow.Context, requests []*email) decisionOutcome {
+	// Only the timers are cancelled on return: emails started here go on.
+	timers, cancelTimers := workflow.WithCancel(ctx)
+	defer cancelTimers()
+	var out decisionOutcome
+	lapsed := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
+		var s ApprovalSignal
+		c.Receive(ctx, &s)
+		if w.isApprover(s.By.ID) {
+			out.decision = &s
+		} else {
+			workflow.GetLogger(ctx).Warn("decision from someone not an approver ignored", "by", s.By.ID)
+		}
+	})
+	sel.AddReceive(w.unassign, func(c workflow.ReceiveChannel, _ bool) {
+		var s UnassignSignal
+		c.Receive(ctx, &s)
+		out.unassigned = &s
+	})
+	sel.AddFuture(workflow.NewTimer(timers, w.in.Timing.ApprovalTimeout), func(f workflow.Future) { lapsed = f.Get(ctx, nil) == nil })
+	if r := w.in.Timing.ApprovalReminder; r > 0 && r < w.in.Timing.ApprovalTimeout {
+		sel.AddFuture(workflow.NewTimer(timers, w.in.Timing.ApprovalTimeout-r), func(f workflow.Future) {
+			if f.Get(ctx, nil) != nil {
+				return
+			}
+			for _, req := range requests {
+				if !req.settled || req.err == nil {
+					w.send(ctx, mail.KindApprovalReminder, req.to)
+				}
+			}
+		})
+	}
+	pending, failed := len(requests), 0
+	for _, req := range requests {
+		sel.AddFuture(req.future, func(workflow.Future) {
+			pending--
+			if w.settle(ctx, req) != nil {
+				failed++
+			}
+			if pending == 0 && failed > 0 {
+				w.tellDeliveryFailed(ctx, requests)
+			}
+		})
+	}
+	for out.decision == nil && out.unassigned == nil && !lapsed && !(pending == 0 && failed == len(requests)) {
+		sel.Select(ctx)
+	}
+	out.undeliverable = out.decision == nil && out.unassigned == nil && !lapsed
+	return out
+}
+
+// awaitUnassign waits d (forever when d is 0) for an unassign signal.
+func (w *assignment) awaitUnassign(ctx workflow.Context, d time.Duration) (*UnassignSignal, bool) {
+	var s UnassignSignal
+	if d == 0 {
+		w.unassign.Receive(ctx, &s)
+		return &s, true
+	}
+	if ok, _ := w.unassign.ReceiveWithTimeout(ctx, d, &s); !ok {
+		return nil, false
+	}
+	return &s, true
+}
+
+func (w *assignment) isApprover(id string) bool {
+	for _, p := range w.in.Approvers {
+		if p.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *assignment) decided(ctx workflow.Context, decision string, by Person) {
+	now := workflow.Now(ctx)
+	w.status.Decision, w.status.DecidedBy, w.status.DecidedAt = decision, by.Email, &now
+}
+
+// begin records the assignment and, for Standard, the approvers' tokens.
+func (w *assignment) begin(ctx workflow.Context, state string, approvers []Person) error {
+	ids := make([]string, len(approvers))
+	for i, p := range approvers {
+		ids[i] = p.ID
+	}
+	w.seq = 1
+	w.setState(ctx, state)
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.Begin, activities.BeginInput{
+		AssignmentID: w.id, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		SiteID: w.in.SiteID, PartnerUserID: w.in.PartnerUser.ID, Role: w.in.Role, Reason: w.in.Reason,
+		Edition: w.in.Edition, RequestedBy: w.in.RequestedBy.ID, RequestedAt: w.status.RequestedAt,
+		State: state, ApprovalDeadline: w.status.ApprovalDeadline, ApproverIDs: ids,
+		Detail: fmt.Sprintf("%s assigned %s (%s) to %s: %s", w.in.RequestedBy.Email, w.in.PartnerUser.Email,
+			w.in.Role, w.in.SiteName, w.in.Reason),
+	}).Get(ctx, nil)
+}
+
+// Transition is a step the workflow records in the store.
+type Transition = activities.Transition
+
+// record applies a transition: the workflow's status, its search attribute,
+// and the store's projection and audit log.
+func (w *assignment) record(ctx workflow.Context, t Transition) error {
+	w.seq++
+	t.AssignmentID, t.Seq, t.At = w.id, w.seq, workflow.Now(ctx)
+	if t.Actor == "" {
+		t.Actor = "system"
+	}
+	if t.Detail == "" {
+		t.Detail = "reason: " + w.in.Reason
+	}
+	if t.ActivatedAt != nil {
+		w.status.ActivatedAt = t.ActivatedAt
+	}
+	if t.AccessEndsAt != nil {
+		w.status.AccessEndsAt = t.AccessEndsAt
+	}
+	if !domain.OpenState(t.State) {
+		w.status.EndedAt = &t.At
+	}
+	w.setState(ctx, t.State)
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.Record, t).Get(ctx, nil)
+}
+
+func (w *assignment) setState(ctx workflow.Context, state string) {
+	w.status.State = state
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(state)); err != nil {
+		workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
+	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s**: %s (%s) on %s — %s",
+		state, w.in.PartnerUser.Email, w.in.Role, w.in.SiteName, w.in.Reason))
+}
+
+func (w *assignment) activate(ctx workflow.Context, at time.Time, until *time.Time) error {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.Activate, activities.GrantInput{
+		AssignmentID: w.id, SiteID: w.in.SiteID, UserID: w.in.PartnerUser.ID, At: at, Until: until,
+	}).Get(ctx, nil)
+}
+
+// end revokes access if any, records the final state, and tells who must know.
+func (w *assignment) end(ctx workflow.Context, state, action string, by *UnassignSignal, kind mail.Kind, to []Person) error {
+	if state == domain.StateRevoked || state == domain.StateExpired {
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.Revoke,
+			activities.RevokeInput{AssignmentID: w.id, At: workflow.Now(ctx)}).Get(ctx, nil)
+		if err != nil {
+			return err
+		}
+	}
+	t := Transition{State: state, Action: action, EndReason: w.status.EndReason}
+	if by != nil {
+		t.Actor, t.EndedBy = by.By.ID, by.By.Email
+		t.EndReason = "unassigned by " + by.By.Email
+		if r := strings.TrimSpace(by.Reason); r != "" {
+			t.EndReason += ": " + r
+		}
+		w.status.EndedBy = by.By.Email
+	}
+	w.status.EndReason = t.EndReason
+	if err := w.record(ctx, t); err != nil {
+		return err
+	}
+	w.sendAll(ctx, kind, to)
+	return nil
+}
+
+// bothSides is everyone told when access ends: the partner user and the
+// customer's users.
+func (w *assignment) bothSides() []Person {
+	return append([]Person{w.in.PartnerUser}, w.in.CustomerUsers...)
+}
+
+// send starts one email and returns without waiting for it.
+func (w *assignment) send(ctx workflow.Context, kind mail.Kind, to Person) *email {
+	return w.sendData(ctx, kind, to, w.mailData())
+}
+
+func (w *assignment) sendData(ctx workflow.Context, kind mail.Kind, to Person, d mail.Data) *email {
+	e := &email{kind: kind, to: to}
+	e.future = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, emailOptions), a.SendEmail, activities.EmailRequest{
+		AssignmentID: w.id, Kind: kind, To: activities.Recipient(to), Data: d,
+	})
+	w.emails = append(w.emails, e)
+	return e
+}
+
+func (w *assignment) sendAll(ctx workflow.Context, kind mail.Kind, to []Person) {
+	seen := map[string]bool{}
+	for _, p := range to {
+		if key := strings.ToLower(p.Email); !seen[key] {
+			seen[key] = true
+			w.send(ctx, kind, p)
+		}
+	}
+}
+
+// settle waits for an email and notes a refusal on the status.
+func (w *assignment) settle(ctx workflow.Context, e *email) error {
+	if !e.settled {
+		e.settled = true
+		if e.err = e.future.Get(ctx, nil); e.err != nil {
+			w.status.FailedEmails = append(w.status.FailedEmails, fmt.Sprintf("%s to %s", e.kind, e.to.Email))
+		}
+	}
+	return e.err
+}
+
+func (w *assignment) settleEmails(ctx workflow.Context) {
+	for _, e := range w.emails {
+		w.settle(ctx, e)
+	}
+}
+
+// tellDeliveryFailed tells the partner user which approvers the request
+// could not reach.
+func (w *assignment) tellDeliveryFailed(ctx workflow.Context, requests []*email) {
+	var failed, reasons []string
+	for _, r := range requests {
+		if r.err != nil {
+			failed = append(failed, r.to.Email)
+			reasons = append(reasons, r.err.Error())
+		}
+	}
+	d := w.mailData()
+	d.FailedRecipient, d.FailureReason = strings.Join(failed, ", "), strings.Join(reasons, "; ")
+	w.sendData(ctx, mail.KindDeliveryFailed, w.in.PartnerUser, d)
+}
+
+func (w *assignment) mailData() mail.Data {
+	d := mail.Data{
+		PartnerName: w.in.PartnerName, PartnerUserName: w.in.PartnerUser.Name, PartnerUserEmail: w.in.PartnerUser.Email,
+		CustomerName: w.in.CustomerName, SiteName: w.in.SiteName, Edition: editionName(w.in.Edition),
+		Role: w.in.Role, Reason: w.in.Reason, Decision: w.status.Decision, DecidedBy: w.status.DecidedBy,
+		EndedBy: w.status.EndedBy, EndReason: w.status.EndReason, ReadyAfter: w.in.Timing.ReadyWait,
+	}
+	if w.status.AccessEndsAt != nil {
+		d.AccessEndsAt = *w.status.AccessEndsAt
+	}
+	if w.status.ApprovalDeadline != nil {
+		d.ApprovalDeadline = *w.status.ApprovalDeadline
+	}
+	return d
+}
+
+func editionName(edition string) string {
+	if edition == domain.EditionProfessional {
+		return "Professional"
+	}
+	return "Standard"
+}
