@@ -92,10 +92,18 @@ func Load(ctx context.Context, s *store.Store, cost int) error {
 	steps := []func() error{
 		func() error { return s.CreatePartner(ctx, store.Partner{ID: Northwind, Name: "Northwind Partners"}) },
 		func() error { return s.CreatePartner(ctx, store.Partner{ID: Tailspin, Name: "Tailspin Partners"}) },
-		func() error { return s.CreateCustomer(ctx, store.Customer{ID: Contoso, Name: "Contoso", PartnerID: Northwind}) },
-		func() error { return s.CreateCustomer(ctx, store.Customer{ID: Fabrikam, Name: "Fabrikam", PartnerID: Northwind}) },
-		func() error { return s.CreateCustomer(ctx, store.Customer{ID: Litware, Name: "Litware", PartnerID: Northwind}) },
-		func() error { return s.CreateCustomer(ctx, store.Customer{ID: Adatum, Name: "Adatum", PartnerID: Tailspin}) },
+		func() error {
+			return s.CreateCustomer(ctx, store.Customer{ID: Contoso, Name: "Contoso", PartnerID: Northwind})
+		},
+		func() error {
+			return s.CreateCustomer(ctx, store.Customer{ID: Fabrikam, Name: "Fabrikam", PartnerID: Northwind})
+		},
+		func() error {
+			return s.CreateCustomer(ctx, store.Customer{ID: Litware, Name: "Litware", PartnerID: Northwind})
+		},
+		func() error {
+			return s.CreateCustomer(ctx, store.Customer{ID: Adatum, Name: "Adatum", PartnerID: Tailspin})
+		},
 		func() error {
 			return s.CreateSite(ctx, store.Site{ID: ContosoSite, Name: "Contoso Sage 200 Standard", CustomerID: Contoso, Edition: domain.EditionStandard})
 		},
