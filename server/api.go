@@ -1,0 +1,349 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/rules"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// maxID bounds IDs taken from requests.
+const maxID = 100
+
+func (s *Server) apiLogin(c *gin.Context) {
+	var req struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := required(map[string]string{"email": req.Email, "password": req.Password}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	token, u, err := s.login(c, req.Email, req.Password)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.JSON(http.StatusCreated, gin.H{"token": token, "token_type": "Bearer", "expires_in": int(s.cfg.SessionTTL.Seconds()), "user": userView(u)})
+}
+
+func (s *Server) apiLogout(c *gin.Context) {
+	s.logout(c)
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) apiMe(c *gin.Context) {
+	u, _ := actor(c)
+	c.JSON(http.StatusOK, userView(u))
+}
+
+func (s *Server) apiSites(c *gin.Context) {
+	u, _ := actor(c)
+	sites, err := s.sitesFor(c, u)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]gin.H, len(sites))
+	for i, site := range sites {
+		out[i] = siteView(site)
+	}
+	c.JSON(http.StatusOK, gin.H{"sites": out})
+}
+
+func (s *Server) apiSite(c *gin.Context) {
+	u, _ := actor(c)
+	view, err := s.siteDetail(c, u, c.Param("site"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	body := siteView(view.Site)
+	users := make([]gin.H, len(view.Assignable))
+	for i, au := range view.Assignable {
+		users[i] = gin.H{"id": au.ID, "email": au.Email, "name": au.Name, "roles": au.Roles, "status": au.Status}
+	}
+	body["assignable_users"] = users
+	body["assignments"] = view.Assignments
+	c.JSON(http.StatusOK, body)
+}
+
+// assignRequest is the body of POST /api/v1/sites/{site}/assignments.
+type assignRequest struct {
+	UserID string `json:"user_id"`
+	Role   string `json:"role"`
+	Reason string `json:"reason"`
+}
+
+func (s *Server) apiAssign(c *gin.Context) {
+	u, _ := actor(c)
+	var req assignRequest
+	if err := decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := boundedIDs(map[string]string{"user_id": req.UserID, "role": req.Role}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, created, err := s.assign(c, u, rules.AssignRequest{SiteID: c.Param("site"), UserID: req.UserID, Role: req.Role, Reason: req.Reason})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		c.Header("Location", "/api/v1/assignments/"+url.PathEscape(a.ID))
+	}
+	c.JSON(status, a)
+}
+
+func (s *Server) apiAssignments(c *gin.Context) {
+	u, _ := actor(c)
+	f := store.AssignmentFilter{SiteID: c.Query("site"), State: c.Query("state"), PartnerUserID: c.Query("user")}
+	if u.Kind == store.KindPartner {
+		f.PartnerID = u.PartnerID
+	} else {
+		f.CustomerID = u.CustomerID
+	}
+	as, err := s.store.Assignments(c, f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"assignments": nonNil(as)})
+}
+
+func (s *Server) apiAssignment(c *gin.Context) {
+	u, _ := actor(c)
+	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, a)
+}
+
+func (s *Server) apiUnassign(c *gin.Context) {
+	u, _ := actor(c)
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if c.Request.ContentLength != 0 || c.GetHeader("Content-Type") != "" {
+		if err := decodeJSON(c, &req); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	a, err := s.unassign(c, u, c.Param("id"), req.Reason)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"id": a.ID, "state": a.State, "detail": "the assignment is being ended; GET it to follow"})
+}
+
+func (s *Server) apiDecide(c *gin.Context) {
+	u, _ := actor(c)
+	var req struct {
+		Decision string `json:"decision"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	approve, err := parseDecision(req.Decision)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
+	if err == nil {
+		err = s.decide(c, u, a, approve, "api")
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, s.awaitDecision(c, a.ID))
+}
+
+func parseDecision(d string) (bool, error) {
+	switch d {
+	case "approve":
+		return true, nil
+	case "deny":
+		return false, nil
+	}
+	return false, problem.Invalid("decision", `decision must be "approve" or "deny"`)
+}
+
+func (s *Server) apiSetPermission(granted bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		u, _ := actor(c)
+		if c.Request.ContentLength > 0 {
+			s.fail(c, problem.Invalid("", "this request takes no body"))
+			return
+		}
+		cust, err := s.setPermission(c, u, c.Param("customer"), granted)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"customer_id": cust.ID, "partner_id": cust.PartnerID, "granted": granted})
+	}
+}
+
+func (s *Server) apiCreateCustomerUser(c *gin.Context) {
+	u, _ := actor(c)
+	var req struct {
+		Email string   `json:"email"`
+		Name  string   `json:"name"`
+		Roles []string `json:"roles"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	customerID := c.Param("customer")
+	if err := rules.CanCreateCustomerUser(u, customerID); err != nil {
+		s.refuse(c, u, "customer_user.refused", "", "", err)
+		s.fail(c, err)
+		return
+	}
+	created, err := s.createCustomerUser(c, u, customerID, req.Email, req.Name, req.Roles)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, userView(created))
+}
+
+func (s *Server) apiAccess(c *gin.Context) {
+	siteID, userID := c.Query("site"), c.Query("user")
+	if err := required(map[string]string{"site": siteID, "user": userID}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !s.isGateway(c) {
+		u, ok := actor(c)
+		if !ok {
+			s.fail(c, problem.Unauthorized("send the gateway token or a session token as \"Authorization: Bearer <token>\""))
+			return
+		}
+		if _, err := s.rules.VisibleSite(c, u, siteID); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	g, err := s.store.ActiveGrant(c, siteID, userID, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		c.JSON(http.StatusOK, gin.H{"allowed": false, "site": siteID, "user": userID})
+		return
+	} else if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"allowed": true, "site": siteID, "user": userID, "until": g.ExpiresAt, "assignment_id": g.AssignmentID})
+}
+
+func (s *Server) apiAudit(c *gin.Context) {
+	u, _ := actor(c)
+	f := store.AuditFilter{AssignmentID: c.Query("assignment")}
+	if u.Kind == store.KindPartner {
+		f.PartnerID = u.PartnerID
+	} else {
+		f.CustomerID = u.CustomerID
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.fail(c, problem.Invalid("limit", "limit must be a number from 1 to 1000"))
+			return
+		}
+		f.Limit = n
+	}
+	es, err := s.store.AuditLog(c, f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"entries": nonNil(es)})
+}
+
+func (s *Server) apiDevMail(c *gin.Context) {
+	es, err := s.store.Emails(c, store.EmailFilter{Status: store.EmailLocal, To: c.Query("to"), Limit: 1000})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"messages": nonNil(es)})
+}
+
+func userView(u store.User) gin.H {
+	return gin.H{"id": u.ID, "email": u.Email, "name": u.Name, "kind": u.Kind, "partner_id": u.PartnerID,
+		"customer_id": u.CustomerID, "roles": u.Roles, "status": u.Status}
+}
+
+func siteView(site store.Site) gin.H {
+	return gin.H{"id": site.ID, "name": site.Name, "edition": site.Edition, "customer_id": site.CustomerID,
+		"customer_name": site.CustomerName, "permission": site.Permitted, "open_assignments": site.OpenAssignments}
+}
+
+func (s *Server) setSessionCookie(c *gin.Context, token string) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
+		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(s.cfg.SessionTTL / time.Second)})
+}
+
+func (s *Server) logout(c *gin.Context) {
+	token := strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if v, err := c.Cookie(sessionCookie); err == nil {
+		token = v
+	}
+	if token != "" {
+		s.must(s.store.DeleteSession(c, secret.HashToken(token)))
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
+		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// required names the first empty field.
+func required(fields map[string]string) error {
+	for _, name := range sortedKeys(fields) {
+		if strings.TrimSpace(fields[name]) == "" {
+			return problem.Invalid(name, "%s is required", name)
+		}
+	}
+	return nil
+}
+
+func boundedIDs(fields map[string]string) error {
+	for _, name := range sortedKeys(fields) {
+		if len(fields[name]) > maxID {
+			return problem.Invalid(name, "%s is too long", name)
+		}
+	}
+	return nil
+}
+
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}

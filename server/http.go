@@ -1,0 +1,198 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+const (
+	sessionCookie = "pa_session"
+	actorKey      = "actor"
+	// maxBody bounds every request body; the API's requests are small.
+	maxBody = 16 << 10
+)
+
+// authenticate finds the user of a session cookie or bearer token; it lets
+// anonymous requests through (routes that need a user say so).
+func (s *Server) authenticate(c *gin.Context) {
+	token := ""
+	if h := c.GetHeader("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		token = strings.TrimPrefix(h, "Bearer ")
+	} else if v, err := c.Cookie(sessionCookie); err == nil {
+		token = v
+	}
+	if _, err := secret.ParseToken(token); err != nil {
+		return
+	}
+	u, err := s.store.SessionUser(c, secret.HashToken(token), s.now())
+	if err == nil && u.Status == store.StatusActive {
+		c.Set(actorKey, u)
+	}
+}
+
+func actor(c *gin.Context) (store.User, bool) {
+	v, ok := c.Get(actorKey)
+	if !ok {
+		return store.User{}, false
+	}
+	return v.(store.User), true
+}
+
+func (s *Server) requireUser(c *gin.Context) {
+	if _, ok := actor(c); !ok {
+		s.fail(c, problem.Unauthorized("log in first: POST /api/v1/session, then send the token as \"Authorization: Bearer <token>\""))
+		c.Abort()
+	}
+}
+
+func (s *Server) requirePageUser(c *gin.Context) {
+	if _, ok := actor(c); !ok {
+		c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
+		c.Abort()
+	}
+}
+
+// decodeJSON reads a strict JSON body into v: the right content type, a
+// bounded size, no unknown fields, exactly one value.
+func decodeJSON(c *gin.Context, v any) error {
+	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt != "application/json" {
+		return &problem.Error{Status: http.StatusUnsupportedMediaType, Detail: "send the body as JSON with Content-Type: application/json"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &problem.Error{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body is larger than %d bytes", maxBody)}
+		}
+		return problem.Invalid("", "the body could not be read")
+	}
+	return DecodeStrict(body, v)
+}
+
+// DecodeStrict decodes exactly one JSON value with no unknown fields, with
+// messages that name the field at fault.
+func DecodeStrict(body []byte, v any) error {
+	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] != '{' {
+		return problem.Invalid("", "the body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return problem.Invalid("", "the body is empty; send a JSON object")
+		case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+			return problem.Invalid("", "the body is not valid JSON")
+		case errors.As(err, &typ):
+			return problem.Invalid(typ.Field, "%s must be a %s", fieldName(typ.Field), typ.Type.String())
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return problem.Invalid(f, "unknown field %q", f)
+		}
+		return problem.Invalid("", "the body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return problem.Invalid("", "the body must hold one JSON object only")
+	}
+	return nil
+}
+
+func fieldName(f string) string {
+	if f == "" {
+		return "the body"
+	}
+	return f
+}
+
+// wantsHTML reports whether the request came from a page rather than the API.
+func wantsHTML(c *gin.Context) bool {
+	return !strings.HasPrefix(c.Request.URL.Path, "/api/") && c.Request.URL.Path != "/healthz" && c.Request.URL.Path != "/readyz"
+}
+
+// fail renders err: problem+json for the API, an error page for the rest.
+// Anything not a *problem.Error is a 500 whose detail stays in the log.
+func (s *Server) fail(c *gin.Context, err error) {
+	p := problem.As(err)
+	if p == nil {
+		s.log.Error("request failed", "method", c.Request.Method, "path", c.FullPath(), "error", err)
+		p = &problem.Error{Status: http.StatusInternalServerError, Detail: "something went wrong on our side; nothing was changed"}
+	}
+	if wantsHTML(c) {
+		s.render(c, p.Status, "error", gin.H{"Problem": p})
+		return
+	}
+	body := gin.H{"type": "about:blank", "title": p.Title(), "status": p.Status, "detail": p.Detail, "instance": c.Request.URL.Path}
+	if p.Rule != "" {
+		body["rule"] = p.Rule
+	}
+	if p.Field != "" {
+		body["field"] = p.Field
+	}
+	c.Header("Content-Type", "application/problem+json")
+	c.Status(p.Status)
+	json.NewEncoder(c.Writer).Encode(body)
+}
+
+func notFoundRoute(c *gin.Context) error {
+	return problem.NotFound("", "there is nothing at %s", c.Request.URL.Path)
+}
+
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic serving request", "path", c.Request.URL.Path, "panic", r, "stack", string(debug.Stack()))
+			c.Abort()
+			s.fail(c, fmt.Errorf("panic: %v", r))
+		}
+	}()
+	c.Next()
+}
+
+// observe logs each request and counts it. Paths are logged by route, so
+// tokens in approval links never reach the logs.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	took := time.Since(start)
+	s.metrics.request(c.Request.Method, route, c.Writer.Status(), took)
+	if route == "/metrics" || route == "/healthz" || route == "/readyz" {
+		return
+	}
+	attrs := []any{"method", c.Request.Method, "route", route, "status", c.Writer.Status(), "ms", took.Milliseconds()}
+	if id := c.Param("id"); id != "" {
+		attrs = append(attrs, "assignment", id)
+	}
+	if u, ok := actor(c); ok {
+		attrs = append(attrs, "user", u.ID)
+	}
+	s.log.Log(c, levelFor(c.Writer.Status()), "http", attrs...)
+}
+
+func levelFor(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

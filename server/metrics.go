@@ -1,0 +1,99 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// Metrics are the HTTP and business metrics of SPEC §10.
+type Metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	assigns   *prometheus.CounterVec
+	decisions *prometheus.CounterVec
+	wait      prometheus.Histogram
+	refusals  *prometheus.CounterVec
+}
+
+// NewMetrics registers the metrics on reg (a new registry when nil); the
+// active-grants gauge reads the store when scraped.
+func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m := &Metrics{
+		reg: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "partner_access_http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "partner_access_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}, []string{"method", "route"}),
+		assigns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "partner_access_assignments_started_total", Help: "Assignment workflows started, by edition.",
+		}, []string{"edition"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "partner_access_decisions_total", Help: "Approval decisions submitted, by decision.",
+		}, []string{"decision"}),
+		wait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "partner_access_approval_wait_seconds", Help: "Time from request to an approver's decision.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 12),
+		}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "partner_access_refusals_total", Help: "Refused attempts, by rule.",
+		}, []string{"rule"}),
+	}
+	grants := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "partner_access_active_grants", Help: "Access grants in force now.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := s.ActiveGrants(ctx, time.Now())
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, grants)
+	return m
+}
+
+// Registry is where other metrics (the Temporal SDK's, the runtime's) may join.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// RegisterRuntime adds the Go runtime and process collectors.
+func (m *Metrics) RegisterRuntime() {
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+
+func (m *Metrics) request(method, route string, status int, took time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(method, route).Observe(took.Seconds())
+}
+
+func (m *Metrics) started(edition string) { m.assigns.WithLabelValues(edition).Inc() }
+
+func (m *Metrics) decided(decision string, wait time.Duration) {
+	m.decisions.WithLabelValues(decision).Inc()
+	m.wait.Observe(wait.Seconds())
+}
+
+func (m *Metrics) refused(rule string) {
+	if rule == "" {
+		rule = "none"
+	}
+	m.refusals.WithLabelValues(rule).Inc()
+}

@@ -1,0 +1,378 @@
+package server
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/rules"
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+//go:embed templates/*.html templates/style.css
+var templateFS embed.FS
+
+type pages struct {
+	byName map[string]*template.Template
+	css    []byte
+}
+
+var pageNames = []string{"error", "login", "sites", "site", "assignment", "requests", "approval", "approval_done",
+	"credential", "devmail"}
+
+func mustParsePages() *pages {
+	fns := template.FuncMap{
+		"time":    fmtTime,
+		"state":   rules.StateText,
+		"edition": editionName,
+		"linkify": linkify,
+		"open":    domain.OpenState,
+		"join":    strings.Join,
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, name := range pageNames {
+		p.byName[name] = template.Must(template.New("layout.html").Funcs(fns).ParseFS(templateFS,
+			"templates/layout.html", "templates/"+name+".html"))
+	}
+	css, err := templateFS.ReadFile("templates/style.css")
+	if err != nil {
+		panic(err)
+	}
+	p.css = css
+	return p
+}
+
+// render executes a page inside the layout; data gets the logged-in user.
+func (s *Server) render(c *gin.Context, status int, name string, data gin.H) {
+	if data == nil {
+		data = gin.H{}
+	}
+	if u, ok := actor(c); ok {
+		data["User"] = u
+	}
+	data["DevMailbox"] = s.cfg.DevMailbox
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("X-Frame-Options", "DENY")
+	c.Header("Content-Security-Policy", "default-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	c.Header("Referrer-Policy", "no-referrer") // approval tokens are in URLs
+	c.Status(status)
+	if err := s.pages.byName[name].Execute(c.Writer, data); err != nil {
+		s.log.Error("render page", "page", name, "error", err)
+	}
+}
+
+func (s *Server) styleCSS(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=3600")
+	c.Data(http.StatusOK, "text/css; charset=utf-8", s.pages.css)
+}
+
+func (s *Server) pageHome(c *gin.Context) {
+	if _, ok := actor(c); ok {
+		c.Redirect(http.StatusSeeOther, "/sites")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/login")
+}
+
+func (s *Server) pageLogin(c *gin.Context) {
+	s.render(c, http.StatusOK, "login", gin.H{"Next": safeNext(c.Query("next"))})
+}
+
+func (s *Server) pageLoginPost(c *gin.Context) {
+	next := safeNext(c.PostForm("next"))
+	token, _, err := s.login(c, c.PostForm("email"), c.PostForm("password"))
+	if err != nil {
+		p := problem.As(err)
+		if p == nil {
+			s.fail(c, err)
+			return
+		}
+		s.render(c, p.Status, "login", gin.H{"Next": next, "Email": c.PostForm("email"), "Error": p.Detail})
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.Redirect(http.StatusSeeOther, next)
+}
+
+func (s *Server) pageLogout(c *gin.Context) {
+	s.logout(c)
+	c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// safeNext keeps redirects after login on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/sites"
+	}
+	return next
+}
+
+func (s *Server) pageSites(c *gin.Context) {
+	u, _ := actor(c)
+	sites, err := s.sitesFor(c, u)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	data := gin.H{"Sites": sites}
+	if u.Kind == store.KindCustomer {
+		cust, err := s.store.CustomerByID(c, u.CustomerID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		permitted, err := s.store.PartnerPermitted(c, cust.ID, cust.PartnerID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		partner, err := s.store.PartnerByID(c, cust.PartnerID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		data["Customer"], data["Partner"], data["Permitted"] = cust, partner, permitted
+		data["CanSetPermission"] = rules.CanSetPermission(u, cust.ID) == nil
+	}
+	s.render(c, http.StatusOK, "sites", data)
+}
+
+func (s *Server) pageSite(c *gin.Context) {
+	s.renderSite(c, http.StatusOK, gin.H{})
+}
+
+func (s *Server) renderSite(c *gin.Context, status int, data gin.H) {
+	u, _ := actor(c)
+	d, err := s.siteDetail(c, u, c.Param("site"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	data["Site"], data["Assignable"], data["Assignments"] = d.Site, d.Assignable, d.Assignments
+	data["CanAssign"] = u.Kind == store.KindPartner
+	s.render(c, status, "site", data)
+}
+
+func (s *Server) pageAssignPost(c *gin.Context) {
+	u, _ := actor(c)
+	req := rules.AssignRequest{SiteID: c.Param("site"), UserID: c.PostForm("user_id"), Role: c.PostForm("role"), Reason: c.PostForm("reason")}
+	a, created, err := s.assign(c, u, req)
+	if p := problem.As(err); p != nil && p.Status != http.StatusNotFound {
+		s.renderSite(c, p.Status, gin.H{"Error": p, "Form": req})
+		return
+	} else if err != nil {
+		s.fail(c, err)
+		return
+	}
+	notice := "created"
+	if !created {
+		notice = "existing"
+	}
+	c.Redirect(http.StatusSeeOther, "/assignments/"+url.PathEscape(a.ID)+"?notice="+notice)
+}
+
+var notices = map[string]string{
+	"created":   "Assignment created.",
+	"existing":  "This user already has an open assignment to this site (R8); here it is.",
+	"unassign":  "Unassign requested: the assignment is ending.",
+	"decided":   "Your decision was sent.",
+	"permitted": "Permission updated.",
+}
+
+func (s *Server) pageAssignment(c *gin.Context) {
+	u, _ := actor(c)
+	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	timeline, err := s.store.AuditLog(c, store.AuditFilter{AssignmentID: a.ID})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	emails, err := s.store.Emails(c, store.EmailFilter{AssignmentID: a.ID})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "assignment", gin.H{
+		"A": a, "Timeline": timeline, "Emails": emails, "Notice": notices[c.Query("notice")],
+		"CanUnassign":      rules.CanUnassign(u, a) == nil,
+		"CanDecide":        rules.CanDecide(u, a) == nil,
+		"CanSeeCredential": a.Edition == domain.EditionProfessional && u.ID == a.PartnerUserID && a.Open(),
+	})
+}
+
+func (s *Server) pageUnassignPost(c *gin.Context) {
+	u, _ := actor(c)
+	a, err := s.unassign(c, u, c.Param("id"), c.PostForm("reason"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/assignments/"+url.PathEscape(a.ID)+"?notice=unassign")
+}
+
+func (s *Server) pageDecidePost(c *gin.Context) {
+	u, _ := actor(c)
+	approve, err := parseDecision(c.PostForm("decision"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
+	if err == nil {
+		err = s.decide(c, u, a, approve, "page")
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.awaitDecision(c, a.ID)
+	c.Redirect(http.StatusSeeOther, "/assignments/"+url.PathEscape(a.ID)+"?notice=decided")
+}
+
+func (s *Server) pageRequests(c *gin.Context) {
+	u, _ := actor(c)
+	if u.Kind != store.KindCustomer {
+		s.fail(c, problem.NotFound("", "pending requests are for customer users"))
+		return
+	}
+	as, err := s.store.Assignments(c, store.AssignmentFilter{CustomerID: u.CustomerID, State: domain.StatePendingApproval})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "requests", gin.H{"Requests": as, "CanDecide": u.IsApprover()})
+}
+
+func (s *Server) pagePermissionPost(c *gin.Context) {
+	u, _ := actor(c)
+	if _, err := s.setPermission(c, u, c.Param("customer"), c.PostForm("granted") == "yes"); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/sites")
+}
+
+func (s *Server) pageCredential(c *gin.Context) {
+	u, _ := actor(c)
+	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
+	if err == nil && u.ID != a.PartnerUserID {
+		err = problem.Forbidden("R5", "only the assigned partner user can view this temporary password")
+		s.refuse(c, u, "credential.refused", a.ID, a.SiteID, err)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	cred, err := s.store.CredentialByAssignment(c, a.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "credential", gin.H{"A": a, "Available": err == nil && cred.Ciphertext != nil, "Viewed": cred.ViewedAt})
+}
+
+func (s *Server) pageCredentialPost(c *gin.Context) {
+	u, _ := actor(c)
+	login, password, err := s.viewCredential(c, u, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	s.render(c, http.StatusOK, "credential", gin.H{"Login": login, "Password": password, "Shown": true})
+}
+
+func (s *Server) pageApproval(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	t, a, err := s.approvalToken(c, c.Param("token"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	approver, err := s.store.UserByID(c, t.ApproverID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "approval", gin.H{"A": a, "Approver": approver, "Expires": t.ExpiresAt, "Token": c.Param("token")})
+}
+
+func (s *Server) pageApprovalPost(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	approve, err := parseDecision(c.PostForm("decision"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, err := s.decideByToken(c, c.Param("token"), approve)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "approval_done", gin.H{"A": a})
+}
+
+func (s *Server) pageDevMail(c *gin.Context) {
+	es, err := s.store.Emails(c, store.EmailFilter{Status: store.EmailLocal, To: c.Query("to"), Limit: 1000})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 { // newest first
+		es[i], es[j] = es[j], es[i]
+	}
+	s.render(c, http.StatusOK, "devmail", gin.H{"Emails": es, "To": c.Query("to")})
+}
+
+func fmtTime(v any) string {
+	switch t := v.(type) {
+	case time.Time:
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("Mon 2 Jan 2006 15:04:05 UTC")
+	case *time.Time:
+		if t == nil {
+			return ""
+		}
+		return fmtTime(*t)
+	}
+	return fmt.Sprint(v)
+}
+
+func editionName(e string) string {
+	if e == domain.EditionProfessional {
+		return "Professional"
+	}
+	return "Standard"
+}
+
+var urlRE = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+// linkify escapes text and turns its URLs into links (the dev mailbox).
+func linkify(text string) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range urlRE.FindAllStringIndex(text, -1) {
+		b.WriteString(template.HTMLEscapeString(text[last:m[0]]))
+		u := template.HTMLEscapeString(text[m[0]:m[1]])
+		fmt.Fprintf(&b, `<a href="%s">%s</a>`, u, u)
+		last = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(text[last:]))
+	return template.HTML(b.String())
+}

@@ -1,0 +1,340 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/partneraccess/partneraccess/internal/access"
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/rules"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/workflows"
+)
+
+// temporalTimeout bounds each call to Temporal, so a down cluster answers
+// 503 quickly instead of hanging the request.
+const temporalTimeout = 5 * time.Second
+
+var errTemporalDown = problem.Unavailable("the workflow service (Temporal) is unreachable; nothing was changed, please try again shortly")
+
+// assign applies the rules and starts the assignment workflow. created is
+// false when the open assignment was returned instead (R8).
+func (s *Server) assign(ctx context.Context, actor store.User, req rules.AssignRequest) (a store.Assignment, created bool, err error) {
+	plan, err := s.rules.CheckAssign(ctx, actor, req)
+	if err != nil {
+		s.refuse(ctx, actor, "assignment.refused", "", req.SiteID, err)
+		return store.Assignment{}, false, err
+	}
+	if plan.Open != nil {
+		return *plan.Open, false, nil
+	}
+	in := workflows.Input{
+		SiteID: plan.Site.ID, SiteName: plan.Site.Name, CustomerID: plan.Site.CustomerID, CustomerName: plan.Site.CustomerName,
+		PartnerID: plan.Partner.ID, PartnerName: plan.Partner.Name, Edition: plan.Site.Edition,
+		PartnerUser: person(plan.User), Role: plan.Role, Reason: plan.Reason, RequestedBy: person(actor),
+		Approvers: persons(plan.Approvers), CustomerUsers: persons(plan.CustomerUsers), Timing: s.cfg.Timing,
+	}
+	wfID := workflows.WorkflowID(plan.Site.ID, plan.User.ID)
+	tctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	run, err := s.temporal.ExecuteWorkflow(tctx, client.StartWorkflowOptions{
+		ID:                                       wfID,
+		TaskQueue:                                s.cfg.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrSite.ValueSet(plan.Site.ID), workflows.AttrCustomer.ValueSet(plan.Site.CustomerID),
+			workflows.AttrPartnerUser.ValueSet(plan.User.ID), workflows.AttrEdition.ValueSet(plan.Site.Edition),
+			workflows.AttrStatus.ValueSet(domain.StateRequested)),
+		StaticSummary: fmt.Sprintf("%s → %s (%s)", plan.User.Email, plan.Site.Name, plan.Site.Edition),
+		StaticDetails: fmt.Sprintf("**Role:** %s  \n**Reason:** %s  \n**Requested by:** %s", plan.Role, plan.Reason, actor.Email),
+	}, workflows.WorkflowName, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) { // R8: a concurrent request won the race
+		a, err := s.waitForAssignment(ctx, started.RunId)
+		return a, false, err
+	}
+	if err != nil {
+		s.log.Error("start assignment workflow", "workflow_id", wfID, "error", err)
+		return store.Assignment{}, false, errTemporalDown
+	}
+	a = store.Assignment{
+		ID: run.GetRunID(), WorkflowID: wfID, SiteID: plan.Site.ID, PartnerUserID: plan.User.ID, Role: plan.Role,
+		Reason: plan.Reason, Edition: plan.Site.Edition, RequestedBy: actor.ID, RequestedAt: s.now(),
+	}
+	// The workflow's first step writes the same row; writing it here too
+	// means the caller can read it at once.
+	if err := s.store.CreateAssignment(ctx, a); err != nil {
+		s.log.Warn("assignment row not written yet; the workflow will write it", "assignment", a.ID, "error", err)
+	}
+	s.metrics.started(plan.Site.Edition)
+	s.log.Info("assignment started", "assignment", a.ID, "workflow_id", wfID, "site", plan.Site.ID, "user", plan.User.ID, "edition", plan.Site.Edition)
+	a, err = s.waitForAssignment(ctx, a.ID)
+	return a, true, err
+}
+
+// waitForAssignment reads an assignment that a workflow is about to write.
+func (s *Server) waitForAssignment(ctx context.Context, id string) (store.Assignment, error) {
+	for deadline := time.Now().Add(temporalTimeout); ; {
+		a, err := s.store.AssignmentByID(ctx, id)
+		if err == nil || !errors.Is(err, store.ErrNotFound) || time.Now().After(deadline) {
+			return a, err
+		}
+		select {
+		case <-ctx.Done():
+			return a, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// unassign ends an assignment (R7) by signalling its workflow.
+func (s *Server) unassign(ctx context.Context, actor store.User, id, reason string) (store.Assignment, error) {
+	a, err := s.rules.VisibleAssignment(ctx, actor, id)
+	if err == nil {
+		err = rules.CanUnassign(actor, a)
+	}
+	if err == nil {
+		reason, err = rules.Note("R7", "reason", reason)
+	}
+	if err != nil {
+		s.refuse(ctx, actor, "assignment.unassign_refused", id, a.SiteID, err)
+		return store.Assignment{}, err
+	}
+	if err := s.signal(ctx, a, workflows.SignalUnassign, workflows.UnassignSignal{By: person(actor), Reason: reason}); err != nil {
+		return store.Assignment{}, err
+	}
+	s.audit(ctx, actor, "assignment.unassign_requested", a.ID, reason)
+	return a, nil
+}
+
+// decide sends an approver's decision (R4) to the workflow; the first one wins.
+func (s *Server) decide(ctx context.Context, approver store.User, a store.Assignment, approve bool, via string) error {
+	if err := rules.CanDecide(approver, a); err != nil {
+		s.refuse(ctx, approver, "approval.refused", a.ID, a.SiteID, err)
+		return err
+	}
+	if err := s.signal(ctx, a, workflows.SignalApproval, workflows.ApprovalSignal{Approve: approve, By: person(approver)}); err != nil {
+		return err
+	}
+	decision := domain.DecisionDenied
+	if approve {
+		decision = domain.DecisionApproved
+	}
+	s.audit(ctx, approver, "approval.submitted", a.ID, decision+" via "+via)
+	s.metrics.decided(decision, s.now().Sub(a.RequestedAt))
+	return nil
+}
+
+func (s *Server) signal(ctx context.Context, a store.Assignment, name string, arg any) error {
+	tctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	err := s.temporal.SignalWorkflow(tctx, a.WorkflowID, a.ID, name, arg)
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return problem.Conflict("the assignment has already ended")
+	case err != nil:
+		s.log.Error("signal assignment workflow", "assignment", a.ID, "workflow_id", a.WorkflowID, "signal", name, "error", err)
+		return errTemporalDown
+	}
+	return nil
+}
+
+// approvalToken resolves an approval link to its token and assignment. It
+// changes nothing; a wrong, used or expired token is a clear refusal.
+func (s *Server) approvalToken(ctx context.Context, raw string) (store.ApprovalToken, store.Assignment, error) {
+	tok, err := secret.ParseToken(raw)
+	if err != nil {
+		return store.ApprovalToken{}, store.Assignment{}, problem.NotFound("token", "this approval link is not valid; check that it was copied whole")
+	}
+	t, err := s.store.ApprovalTokenByHash(ctx, secret.HashToken(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.ApprovalToken{}, store.Assignment{}, problem.NotFound("token", "this approval link is not valid; check that it was copied whole")
+	} else if err != nil {
+		return store.ApprovalToken{}, store.Assignment{}, err
+	}
+	a, err := s.store.AssignmentByID(ctx, t.AssignmentID)
+	if err != nil {
+		return t, a, err
+	}
+	switch {
+	case t.VoidedAt != nil || a.State != domain.StatePendingApproval:
+		return t, a, &problem.Error{Status: 410, Detail: "this request is no longer waiting for a decision: it is " + rules.StateText(a.State)}
+	case !s.now().Before(t.ExpiresAt):
+		return t, a, &problem.Error{Status: 410, Detail: "this approval link has expired"}
+	}
+	return t, a, nil
+}
+
+// decideByToken applies an approval link's decision.
+func (s *Server) decideByToken(ctx context.Context, raw string, approve bool) (store.Assignment, error) {
+	t, a, err := s.approvalToken(ctx, raw)
+	if err != nil {
+		s.refuse(ctx, store.User{ID: "approval-link"}, "approval.link_refused", a.ID, a.SiteID, err)
+		return a, err
+	}
+	approver, err := s.store.UserByID(ctx, t.ApproverID)
+	if err != nil {
+		return a, err
+	}
+	if err := s.decide(ctx, approver, a, approve, "link"); err != nil {
+		return a, err
+	}
+	return s.awaitDecision(ctx, a.ID), nil
+}
+
+// awaitDecision gives the workflow a moment to record the outcome, so the
+// page can show it.
+func (s *Server) awaitDecision(ctx context.Context, id string) store.Assignment {
+	deadline := time.Now().Add(s.cfg.DecisionWait)
+	for {
+		a, err := s.store.AssignmentByID(ctx, id)
+		if err != nil || a.Decision != "" || !a.Open() || time.Now().After(deadline) {
+			return a
+		}
+		select {
+		case <-ctx.Done():
+			return a
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// setPermission records a customer's permission for its partner (R1).
+func (s *Server) setPermission(ctx context.Context, actor store.User, customerID string, granted bool) (store.Customer, error) {
+	c, err := s.store.CustomerByID(ctx, customerID)
+	if errors.Is(err, store.ErrNotFound) {
+		err = problem.NotFound("customer", "no customer %q", customerID)
+	}
+	if err == nil {
+		err = rules.CanSetPermission(actor, customerID)
+	}
+	if err != nil {
+		s.refuse(ctx, actor, "permission.refused", "", "", err)
+		return c, err
+	}
+	if err := s.store.SetPartnerPermission(ctx, c.ID, c.PartnerID, granted, actor.ID, s.now()); err != nil {
+		return c, err
+	}
+	action := "permission.withdrawn"
+	if granted {
+		action = "permission.granted"
+	}
+	s.must(s.store.Audit(ctx, store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: action, Outcome: store.OutcomeOK,
+		CustomerID: c.ID, PartnerID: c.PartnerID}))
+	return c, nil
+}
+
+// login checks a password and opens a session; it returns the session token.
+func (s *Server) login(ctx context.Context, email, password string) (string, store.User, error) {
+	bad := problem.Unauthorized("the email or password is not right")
+	u, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.PasswordHash == "") {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(password)) // same time as a real check
+		return "", store.User{}, bad
+	} else if err != nil {
+		return "", store.User{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		s.refuse(ctx, u, "session.refused", "", "", bad)
+		return "", store.User{}, bad
+	}
+	if u.Status != store.StatusActive {
+		return "", store.User{}, problem.Forbidden("R2", "your account is %s", u.Status)
+	}
+	token := secret.NewToken()
+	now := s.now()
+	if err := s.store.CreateSession(ctx, store.Session{TokenHash: secret.HashToken(token), UserID: u.ID, CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.SessionTTL)}); err != nil {
+		return "", store.User{}, err
+	}
+	return token, u, nil
+}
+
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("timing equaliser"), bcrypt.DefaultCost)
+
+// viewCredential shows the assigned partner user its temporary password
+// once (R5), and refuses everyone else.
+func (s *Server) viewCredential(ctx context.Context, actor store.User, id string) (login, password string, err error) {
+	a, err := s.rules.VisibleAssignment(ctx, actor, id)
+	if err == nil && actor.ID != a.PartnerUserID {
+		err = problem.Forbidden("R5", "only the assigned partner user can view this temporary password")
+	}
+	if err == nil && a.Edition != domain.EditionProfessional {
+		err = problem.NotFound("assignment", "this assignment has no temporary password")
+	}
+	if err != nil {
+		s.refuse(ctx, actor, "credential.refused", id, a.SiteID, err)
+		return "", "", err
+	}
+	login, password, err = access.TakeCredential(ctx, s.store, s.keys, a.ID, s.now())
+	switch {
+	case errors.Is(err, access.ErrCredentialGone), errors.Is(err, store.ErrNotFound):
+		return login, "", &problem.Error{Status: 410, Detail: "the temporary password has already been viewed or was destroyed when access ended"}
+	case err != nil:
+		return "", "", err
+	}
+	s.audit(ctx, actor, "credential.viewed", a.ID, "")
+	return login, password, nil
+}
+
+// refuse writes a refused attempt to the audit log (R6: every attempt).
+func (s *Server) refuse(ctx context.Context, actor store.User, action, assignmentID, siteID string, err error) {
+	p := problem.As(err)
+	if p == nil {
+		return // not a refusal: a failure, logged where it happened
+	}
+	e := store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: action, Outcome: store.OutcomeRefused,
+		AssignmentID: assignmentID, SiteID: siteID, Detail: p.Error(), PartnerID: actor.PartnerID, CustomerID: actor.CustomerID}
+	if siteID != "" {
+		if site, err := s.store.SiteByID(ctx, siteID); err == nil {
+			e.CustomerID, e.PartnerID = site.CustomerID, site.PartnerID
+		}
+	}
+	s.must(s.store.Audit(context.WithoutCancel(ctx), e))
+	s.metrics.refused(p.Rule)
+}
+
+func (s *Server) audit(ctx context.Context, actor store.User, action, assignmentID, detail string) {
+	s.must(s.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: action,
+		Outcome: store.OutcomeOK, AssignmentID: assignmentID, Detail: detail}))
+}
+
+func (s *Server) must(err error) {
+	if err != nil {
+		s.log.Error("audit log write failed", "error", err)
+	}
+}
+
+func person(u store.User) workflows.Person {
+	return workflows.Person{ID: u.ID, Name: u.Name, Email: u.Email}
+}
+
+func persons(us []store.User) []workflows.Person {
+	ps := make([]workflows.Person, len(us))
+	for i, u := range us {
+		ps[i] = person(u)
+	}
+	return ps
+}
+
+func origin(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return publicURL
+	}
+	return u.Scheme + "://" + u.Host
+}
