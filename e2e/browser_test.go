@@ -1,0 +1,261 @@
+// Package e2e drives the pages in headless Chromium against the real
+// service (temporaltest, worker, SQLite, dev mailbox), as people use them.
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/internal/testenv"
+)
+
+// browser starts headless Chromium for one test. It skips when Chromium is
+// absent, unless REQUIRE_BROWSER=1 (CI), where that is a failure.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, p := range []string{os.Getenv("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if p == "" {
+			continue
+		}
+		if found, err := exec.LookPath(p); err == nil {
+			path = found
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("REQUIRE_BROWSER") == "1" {
+			t.Fatal("REQUIRE_BROWSER=1 but Chromium is not installed (apt-get install chromium)")
+		}
+		t.Skip("Chromium not installed; set REQUIRE_BROWSER=1 to make this a failure")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() {
+		if t.Failed() {
+			screenshot(t, ctx)
+		}
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// screenshot keeps the page a failed test ended on.
+func screenshot(t *testing.T, ctx context.Context) {
+	dir, err := os.MkdirTemp("", "browser-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
+	if err != nil {
+		return
+	}
+	var png []byte
+	var url string
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	url, _ = chromedp.Run(sctx, chromedp.Location())
+	if png, err = chromedp.Run(sctx, chromedp.FullScreenshot(90)); err == nil {
+		path := filepath.Join(dir, "failure.png")
+		os.WriteFile(path, png, 0o644)
+		t.Logf("screenshot of %s saved to %s", url, path)
+	}
+}
+
+func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func text[S chromedp.Selectable](t *testing.T, ctx context.Context, sel S) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Text(sel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(v)
+}
+
+func login(base, email string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base + "/login"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), demo.Password),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(`//h1[contains(., "Site dashboard")]`),
+	)
+}
+
+func logout() chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Click(`//button[contains(., "Log out")]`), chromedp.WaitVisible(chromedp.ID("email")))
+}
+
+// slow keeps access long enough to look at it.
+var slow = func() testenv.Options {
+	tm := testenv.FastTiming
+	tm.AccessDuration = 10 * time.Minute
+	return testenv.Options{Timing: tm}
+}
+
+func TestBrowserStandardAssignApproveAndSeeItActive(t *testing.T) {
+	e := testenv.New(t, slow())
+	ctx := browser(t)
+	base := e.HTTP.URL
+	var state, outcome string
+
+	// The partner agent assigns Sam, choosing a role, from the site page.
+	run(t, ctx,
+		login(base, "agent@partner.example"),
+		chromedp.Click(`//a[contains(., "Contoso Sage 200 Standard")]`),
+		chromedp.WaitVisible(chromedp.ID("assign-form")),
+		chromedp.SetValue(chromedp.ID("user_id"), demo.Agent),
+		chromedp.SetValue(chromedp.ID("role"), "Partner Consultant"),
+		chromedp.SendKeys(chromedp.ID("reason"), "Case 4711: deploy update"),
+		chromedp.Click(chromedp.ID("assign")),
+		chromedp.WaitVisible(chromedp.ID("state")),
+	)
+	state = text(t, ctx, chromedp.ID("state"))
+	if state != "requested" && state != "waiting for approval" {
+		t.Fatalf("state after assigning: %q", state)
+	}
+	open, err := e.Store.OpenAssignment(context.Background(), demo.ContosoSite, demo.Agent)
+	if err != nil || open.Role != "Partner Consultant" {
+		t.Fatalf("assignment %+v %v, want one with the chosen role", open, err)
+	}
+	e.ApprovalPath(open.ID, "admin@contoso.example")
+
+	// The customer opens the approval email's link from the dev mailbox and approves.
+	run(t, ctx,
+		logout(),
+		chromedp.Navigate(base+"/dev/mail?to=admin@contoso.example"),
+		chromedp.WaitVisible(`//strong[contains(@class, "subject") and contains(., "Approve access")]`),
+		chromedp.Click(`//article[.//strong[contains(., "Approve access")]]//a[contains(@href, "/approvals/")]`),
+		chromedp.WaitVisible(chromedp.ID("reason")),
+		chromedp.Click(chromedp.ID("approve")),
+		chromedp.WaitVisible(chromedp.ID("outcome")),
+	)
+	outcome = text(t, ctx, chromedp.ID("outcome"))
+	if !strings.Contains(outcome, "Approved by admin@contoso.example") {
+		t.Fatalf("outcome %q", outcome)
+	}
+
+	// The partner agent sees it active, with its end.
+	var ends string
+	run(t, ctx,
+		login(base, "agent@partner.example"),
+		chromedp.Navigate(base+"/assignments/"+open.ID),
+		chromedp.WaitVisible(chromedp.ID("access-ends")),
+	)
+	state = text(t, ctx, chromedp.ID("state"))
+	ends = text(t, ctx, chromedp.ID("access-ends"))
+	if state != "active" || !strings.Contains(ends, "UTC") {
+		t.Fatalf("assignment page: state %q, ends %q", state, ends)
+	}
+}
+
+func TestBrowserProfessionalCredentialPageAfterLogin(t *testing.T) {
+	e := testenv.New(t, slow())
+	ctx := browser(t)
+	base := e.HTTP.URL
+	solo := e.Login("solo@partner.example")
+	if code, a, body := solo.Assign(demo.FabrikamSite, demo.Solo, "", "Case 99"); code != 201 {
+		t.Fatalf("assign: %d %s", code, body)
+	} else {
+		e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+	}
+	var link string
+	e.Eventually(10*time.Second, "credential email", func() bool {
+		as, _ := e.Store.OpenAssignment(context.Background(), demo.FabrikamSite, demo.Solo)
+		ms := e.Mail(as.ID, mail.KindCredentialLink, "solo@partner.example")
+		if len(ms) == 1 {
+			link, _ = testenv.Link(ms[0], "/credentials/")
+		}
+		return link != ""
+	})
+
+	// Following the link asks for a login first, then comes back to it.
+	var login, password string
+	run(t, ctx,
+		chromedp.Navigate(base+link),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), "solo@partner.example"),
+		chromedp.SendKeys(chromedp.ID("password"), demo.Password),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("reveal")),
+		chromedp.Click(chromedp.ID("reveal")),
+		chromedp.WaitVisible(chromedp.ID("password")),
+	)
+	login = text(t, ctx, chromedp.ID("login"))
+	password = text(t, ctx, chromedp.ID("password"))
+	if login != "solo@partner.example" || len(password) < 16 {
+		t.Fatalf("credential page shows %q / %d characters", login, len(password))
+	}
+	// Shown once: coming back says so.
+	var msg string
+	run(t, ctx, chromedp.Navigate(base+link), chromedp.WaitVisible(chromedp.CSS(".error")))
+	msg = text(t, ctx, chromedp.CSS(".error"))
+	if !strings.Contains(msg, "already been viewed") {
+		t.Fatalf("second visit: %q", msg)
+	}
+}
+
+func TestBrowserRefusedAssignmentShowsItsMessage(t *testing.T) {
+	e := testenv.New(t, slow())
+	ctx := browser(t)
+	base := e.HTTP.URL
+	var msg string
+	run(t, ctx,
+		login(base, "agent@partner.example"),
+		chromedp.Click(`//a[contains(., "Litware Sage 200 Standard")]`),
+		chromedp.WaitVisible(chromedp.ID("assign-form")),
+		chromedp.SetValue(chromedp.ID("user_id"), demo.Solo),
+		chromedp.SendKeys(chromedp.ID("reason"), "Case 12"),
+		chromedp.Click(chromedp.ID("assign")),
+		chromedp.WaitVisible(chromedp.ID("assign-error")),
+	)
+	msg = text(t, ctx, chromedp.ID("assign-error"))
+	if !strings.Contains(msg, "Litware has not given Northwind Partners permission") || !strings.Contains(msg, "R1") {
+		t.Fatalf("message %q", msg)
+	}
+	if e.AssignmentIsOpen(demo.LitwareSite, demo.Solo) {
+		t.Fatal("a refused assignment was created")
+	}
+	// Several roles, none chosen: the form says which to choose.
+	run(t, ctx,
+		chromedp.Navigate(base+"/sites/"+demo.ContosoSite),
+		chromedp.WaitVisible(chromedp.ID("assign-form")),
+		chromedp.SetValue(chromedp.ID("user_id"), demo.Agent),
+		chromedp.SendKeys(chromedp.ID("reason"), "Case 13"),
+		chromedp.Click(chromedp.ID("assign")),
+		chromedp.WaitVisible(chromedp.ID("assign-error")),
+	)
+	msg = text(t, ctx, chromedp.ID("assign-error"))
+	if !strings.Contains(msg, "choose one of") {
+		t.Fatalf("message %q", msg)
+	}
+}
