@@ -102,7 +102,7 @@ func text[S chromedp.Selectable](t *testing.T, ctx context.Context, sel S) strin
 
 func login(base, email string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
-		chromedp.Navigate(base + "/login"),
+		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(chromedp.ID("email")),
 		chromedp.SendKeys(chromedp.ID("email"), email),
 		chromedp.SendKeys(chromedp.ID("password"), demo.Password),

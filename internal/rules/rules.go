@@ -145,16 +145,23 @@ func Role(user store.User, role string) (string, error) {
 
 // Reason applies R9: every assignment carries a reason.
 func Reason(reason string) (string, error) {
-	reason = strings.TrimSpace(reason)
-	switch {
-	case reason == "":
+	if strings.TrimSpace(reason) == "" {
 		return "", problem.Unprocessable("R9", "reason", "reason is required, e.g. the support case number")
-	case utf8.RuneCountInString(reason) > MaxReasonLen:
-		return "", problem.Unprocessable("R9", "reason", "reason is too long: at most %d characters", MaxReasonLen)
-	case strings.ContainsFunc(reason, isControl):
-		return "", problem.Unprocessable("R9", "reason", "reason must be one line of text")
 	}
-	return reason, nil
+	return Note("R9", "reason", reason)
+}
+
+// Note checks an optional line of free text: at most MaxReasonLen
+// characters, no control characters.
+func Note(rule, field, text string) (string, error) {
+	text = strings.TrimSpace(text)
+	switch {
+	case utf8.RuneCountInString(text) > MaxReasonLen:
+		return "", problem.Unprocessable(rule, field, "%s is too long: at most %d characters", field, MaxReasonLen)
+	case strings.ContainsFunc(text, isControl):
+		return "", problem.Unprocessable(rule, field, "%s must be one line of text", field)
+	}
+	return text, nil
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
