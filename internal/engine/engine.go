@@ -1,0 +1,313 @@
+// Package engine runs a Temporal server and the Temporal Web UI inside the
+// one-process mode, persisting to a SQLite file in DATA_DIR, the way the
+// Temporal CLI's dev server does. Production runs a real cluster instead.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	"github.com/temporalio/ui-server/v2/server/server_options"
+	enumspb "go.temporal.io/api/enums/v1"
+	namespacepb "go.temporal.io/api/namespace/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+const clusterName = "active"
+
+// Config says where the engine keeps its data and listens.
+type Config struct {
+	DataDir          string // the database is DataDir/temporal.db
+	FrontendAddr     string // host:port of the gRPC frontend; port 0 picks a free one
+	UIAddr           string // host:port of the Web UI; "" runs no UI
+	Namespace        string // created if missing
+	Retention        time.Duration
+	SearchAttributes map[string]enumspb.IndexedValueType // registered if missing
+	Logger           *slog.Logger                        // server logs at warn and above
+	// SQLitePragmas tune the engine's database; the defaults suit a file on a laptop.
+	SQLitePragmas map[string]string
+}
+
+// DefaultPragmas: WAL lets readers run beside the one writer; synchronous
+// NORMAL is durable across process crashes (not power loss), as a laptop
+// server needs.
+var DefaultPragmas = map[string]string{"journal_mode": "wal", "synchronous": "NORMAL", "busy_timeout": "10000"}
+
+// Engine is a running Temporal server (and UI).
+type Engine struct {
+	server   temporal.Server
+	ui       *uiserver.Server
+	frontend string
+	uiURL    string
+	stopped  bool
+}
+
+// Start starts the server and the UI, and returns once the frontend answers
+// and the namespace and search attributes are ready.
+func Start(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = 7 * 24 * time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SQLitePragmas == nil {
+		cfg.SQLitePragmas = DefaultPragmas
+	}
+	host, port, err := splitAddr(cfg.FrontendAddr)
+	if err != nil {
+		return nil, fmt.Errorf("frontend address: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	ports, err := loadPorts(cfg.DataDir, host, port)
+	if err != nil {
+		return nil, err
+	}
+	frontend := net.JoinHostPort(host, strconv.Itoa(ports.Frontend))
+
+	sqlCfg := &config.SQL{
+		PluginName:        sqliteplugin.PluginName,
+		DatabaseName:      filepath.Join(cfg.DataDir, "temporal.db"),
+		ConnectAttributes: map[string]string{"mode": "rwc"},
+		MaxConns:          4,
+		MaxIdleConns:      4,
+	}
+	for k, v := range cfg.SQLitePragmas {
+		sqlCfg.ConnectAttributes[k] = v
+	}
+	if _, err := os.Stat(sqlCfg.DatabaseName); errors.Is(err, os.ErrNotExist) {
+		if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
+			return nil, fmt.Errorf("set up the Temporal database: %w", err)
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig(clusterName, cfg.Namespace, false, cfg.SearchAttributes)
+	if err != nil {
+		return nil, err
+	}
+	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
+		return nil, fmt.Errorf("create namespace %s: %w", cfg.Namespace, err)
+	}
+
+	srvCfg := serverConfig(host, ports, sqlCfg)
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(srvCfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(newLogger(cfg.Logger)),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			// Tell workers of new search attributes at once, not after the cache's minute.
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create Temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start Temporal server: %w", err)
+	}
+	e := &Engine{server: srv, frontend: frontend}
+	if err := e.prepare(ctx, cfg); err != nil {
+		e.Stop()
+		return nil, err
+	}
+	if cfg.UIAddr != "" {
+		if err := e.startUI(ctx, cfg); err != nil {
+			e.Stop()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// prepare waits for the frontend, then sets the namespace's retention and
+// adds search attributes it lacks (a restart after an upgrade may add some).
+func (e *Engine) prepare(ctx context.Context, cfg Config) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{HostPort: e.frontend, Namespace: cfg.Namespace, Logger: quietSDKLogger{}})
+	if err != nil {
+		return fmt.Errorf("connect to the embedded Temporal: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.WorkflowService().UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{
+		Namespace: cfg.Namespace,
+		Config:    &namespacepb.NamespaceConfig{WorkflowExecutionRetentionTtl: durationpb.New(cfg.Retention)},
+	}); err != nil {
+		return fmt.Errorf("set retention of namespace %s: %w", cfg.Namespace, err)
+	}
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: cfg.Namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range cfg.SearchAttributes {
+		if _, ok := have.CustomAttributes[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) > 0 {
+		if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+			Namespace: cfg.Namespace, SearchAttributes: missing,
+		}); err != nil {
+			return fmt.Errorf("add search attributes: %w", err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) startUI(ctx context.Context, cfg Config) error {
+	host, port, err := splitAddr(cfg.UIAddr)
+	if err != nil {
+		return fmt.Errorf("UI address: %w", err)
+	}
+	if port == 0 {
+		if port, err = freePort(host); err != nil {
+			return err
+		}
+	}
+	// The UI server exits the process when it cannot listen, so check first.
+	if err := portFree(host, port); err != nil {
+		return fmt.Errorf("UI address %s: %w", cfg.UIAddr, err)
+	}
+	e.ui = uiserver.NewServer(server_options.WithConfigProvider(&uiconfig.Config{
+		TemporalGRPCAddress: e.frontend,
+		Host:                host,
+		Port:                port,
+		EnableUI:            true,
+		DefaultNamespace:    cfg.Namespace,
+		HideLogs:            true,
+		DisableNewsFetch:    true,
+		CORS:                uiconfig.CORS{CookieInsecure: true},
+	}))
+	go e.ui.Start()
+	e.uiURL = "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(e.uiURL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("the Temporal UI did not answer at %s", e.uiURL)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// FrontendHostPort is the gRPC address for clients and workers.
+func (e *Engine) FrontendHostPort() string { return e.frontend }
+
+// UIURL is the Web UI's address, or "" without a UI.
+func (e *Engine) UIURL() string { return e.uiURL }
+
+// Stop stops the UI and the server; it is safe to call twice.
+func (e *Engine) Stop() error {
+	if e.stopped {
+		return nil
+	}
+	e.stopped = true
+	if e.ui != nil {
+		e.ui.Stop()
+	}
+	return e.server.Stop()
+}
+
+// serverConfig is a single-node cluster on loopback.
+func serverConfig(host string, p ports, sqlCfg *config.SQL) *config.Config {
+	service := func(grpc, membership int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: host}}
+	}
+	frontend := net.JoinHostPort(host, strconv.Itoa(p.Frontend))
+	return &config.Config{
+		Global: config.Global{
+			// No metrics listener: the embedded server's own metrics are not
+			// needed on a laptop, and its listener outlives Stop.
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: host},
+		},
+		Persistence: config.Persistence{
+			DefaultStore: sqliteplugin.PluginName, VisibilityStore: sqliteplugin.PluginName, NumHistoryShards: 1,
+			DataStores: map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+		},
+		ClusterMetadata: &cluster.Config{
+			EnableGlobalNamespace: false, FailoverVersionIncrement: 10,
+			MasterClusterName: clusterName, CurrentClusterName: clusterName,
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend},
+			},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services: map[string]config.Service{
+			"frontend": service(p.Frontend, p.FrontendMembership),
+			"history":  service(p.History, p.HistoryMembership),
+			"matching": service(p.Matching, p.MatchingMembership),
+			"worker":   service(p.Worker, p.WorkerMembership),
+		},
+		Archival: config.Archival{
+			History:    config.HistoryArchival{State: "disabled"},
+			Visibility: config.VisibilityArchival{State: "disabled"},
+		},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+		PublicClient: config.PublicClient{HostPort: frontend},
+	}
+}
+
+func splitAddr(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", p)
+	}
+	if host == "" || host == "localhost" {
+		host = "127.0.0.1"
+	}
+	return host, port, nil
+}
+
+func freePort(host string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port on %s: %w", host, err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func portFree(host string, port int) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("port %d is in use or not allowed; choose another address", port)
+	}
+	return ln.Close()
+}

@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// ports are the server's listening ports. They are kept in DATA_DIR and
+// reused on restart: the cluster membership remembers hosts by address, and
+// a restarted server on new ports would wait about a minute for its former
+// self to be declared gone before it routes any task.
+type ports struct {
+	Frontend, History, Matching, Worker                                         int
+	FrontendMembership, HistoryMembership, MatchingMembership, WorkerMembership int
+	Metrics                                                                     int
+}
+
+func (p ports) all() []int {
+	return []int{p.Frontend, p.History, p.Matching, p.Worker, p.FrontendMembership, p.HistoryMembership,
+		p.MatchingMembership, p.WorkerMembership}
+}
+
+// loadPorts returns the saved ports when they suit the requested frontend
+// port (0: any) and are free, or new free ones, saved for next time.
+func loadPorts(dir, host string, frontend int) (ports, error) {
+	path := filepath.Join(dir, "temporal-ports.json")
+	var saved ports
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &saved) == nil &&
+		(frontend == 0 || frontend == saved.Frontend) && allFree(host, saved.all()) {
+		return saved, nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return ports{}, err
+	}
+	if frontend != 0 {
+		if err := portFree(host, frontend); err != nil {
+			return ports{}, fmt.Errorf("frontend address %s: %w", net.JoinHostPort(host, strconv.Itoa(frontend)), err)
+		}
+	}
+	free, err := freePorts(host, 8)
+	if err != nil {
+		return ports{}, err
+	}
+	p := ports{History: free[1], Matching: free[2], Worker: free[3], FrontendMembership: free[4],
+		HistoryMembership: free[5], MatchingMembership: free[6], WorkerMembership: free[7], Frontend: frontend}
+	if p.Frontend == 0 {
+		p.Frontend = free[0]
+	}
+	b, _ := json.MarshalIndent(p, "", "  ")
+	if err := os.WriteFile(path, b, 0o640); err != nil {
+		return ports{}, err
+	}
+	return p, nil
+}
+
+func allFree(host string, ps []int) bool {
+	for _, p := range ps {
+		if p == 0 || portFree(host, p) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// freePorts returns n distinct free ports, held open together so that none
+// is handed out twice.
+func freePorts(host string, n int) ([]int, error) {
+	out := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, fmt.Errorf("find a free port on %s: %w", host, err)
+		}
+		defer ln.Close()
+		out = append(out, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
