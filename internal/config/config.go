@@ -72,7 +72,7 @@ var Vars = []Var{
 	{"TEMPORAL_TASK_QUEUE", "task-queue", "partner-access", "task queue of the assignment workflow"},
 	{"TEMPORAL_UI_ADDR", "temporal-ui-addr", "127.0.0.1:8233", "one-process mode: address of the embedded Temporal UI (empty: no UI)"},
 	{"TEMPORAL_FRONTEND_ADDR", "temporal-frontend-addr", "127.0.0.1:7233", "one-process mode: address of the embedded Temporal frontend"},
-	{"PUBLIC_URL", "public-url", "", "base URL of links in emails (default: http://HTTP_ADDR)"},
+	{"PUBLIC_URL", "public-url", "", "base URL of links in emails (default: the HTTP server's address; required for the worker)"},
 	{"ACCESS_DURATION", "access-duration", "72h", "how long Standard access lasts once approved"},
 	{"APPROVAL_TIMEOUT", "approval-timeout", "168h", "how long approvers have to decide"},
 	{"APPROVAL_REMINDER", "approval-reminder", "24h", "remind approvers this long before the deadline (0: no reminder)"},
@@ -177,10 +177,11 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	if c.TaskQueue == "" {
 		bad("TEMPORAL_TASK_QUEUE", "must not be empty")
 	}
-	if c.PublicURL == "" {
-		c.PublicURL = "http://" + c.HTTPAddr
+	if c.PublicURL == "" && mode == ModeWorker {
+		bad("PUBLIC_URL", "is required for the worker: the base of links in emails, e.g. https://access.example.com")
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	// An empty PUBLIC_URL becomes http://<the address the server listens on>.
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		bad("PUBLIC_URL", "%q is not an http(s) URL", c.PublicURL)
 	}
 	if u, err := url.Parse(c.SendGridBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

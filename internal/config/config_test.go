@@ -19,7 +19,7 @@ func TestDefaultsOfOneProcessMode(t *testing.T) {
 	}
 	if c.HTTPAddr != "127.0.0.1:8080" || c.DataDir != "./data" || c.TemporalUIAddr != "127.0.0.1:8233" ||
 		c.AccessDuration != 72*time.Hour || c.ApprovalTimeout != 168*time.Hour || !c.DemoData ||
-		c.PublicURL != "http://127.0.0.1:8080" || c.TemporalNamespace != "default" {
+		c.PublicURL != "" || c.TemporalNamespace != "default" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -51,6 +51,7 @@ func TestBadConfigurationIsRefusedWithClearMessages(t *testing.T) {
 		{config.ModeAll, map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{config.ModeAll, map[string]string{"SECRET_KEY": "c2hvcnQ="}, "SECRET_KEY"},
 		{config.ModeWorker, map[string]string{"SECRET_KEY": key}, "TEMPORAL_ADDRESS: is required"},
+		{config.ModeWorker, map[string]string{"SECRET_KEY": key, "TEMPORAL_ADDRESS": "temporal:7233"}, "PUBLIC_URL: is required"},
 		{config.ModeServer, map[string]string{"TEMPORAL_ADDRESS": "temporal:7233"}, "SECRET_KEY: is required"},
 		{"frontend", nil, "unknown command"},
 	}

@@ -93,8 +93,10 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 		PluginName:        sqliteplugin.PluginName,
 		DatabaseName:      filepath.Join(cfg.DataDir, "temporal.db"),
 		ConnectAttributes: map[string]string{"mode": "rwc"},
-		MaxConns:          4,
-		MaxIdleConns:      4,
+		// One connection: with several, concurrent write transactions fail
+		// with SQLITE_BUSY_SNAPSHOT under WAL, which busy_timeout cannot wait out.
+		MaxConns:     1,
+		MaxIdleConns: 1,
 	}
 	for k, v := range cfg.SQLitePragmas {
 		sqlCfg.ConnectAttributes[k] = v
@@ -175,7 +177,19 @@ func (e *Engine) prepare(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("add search attributes: %w", err)
 		}
 	}
-	return nil
+	// Wait for the matching service: a worker whose first polls fail backs
+	// off for up to 10 s, which would delay every task after a restart.
+	for {
+		_, err := c.DescribeTaskQueue(ctx, "engine-readiness", enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the embedded Temporal's matching service did not get ready: %w", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (e *Engine) startUI(ctx context.Context, cfg Config) error {

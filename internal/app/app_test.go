@@ -1,0 +1,239 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/partneraccess/partneraccess/internal/app"
+	"github.com/partneraccess/partneraccess/internal/config"
+	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/workflows"
+)
+
+// running is the one-process mode started in this test process.
+type running struct {
+	app.Ready
+	stop func()
+	out  *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs `partneraccess` (everything) on free loopback ports with dataDir.
+func start(t *testing.T, dataDir string, env map[string]string) *running {
+	t.Helper()
+	vars := map[string]string{
+		"DATA_DIR": dataDir, "HTTP_ADDR": "127.0.0.1:0", "TEMPORAL_FRONTEND_ADDR": "127.0.0.1:0",
+		"TEMPORAL_UI_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(config.ModeAll, nil, func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan app.Ready, 1)
+	done := make(chan error, 1)
+	out := &syncBuffer{}
+	go func() { done <- app.Run(ctx, cfg, out, out, ready) }()
+	var r app.Ready
+	select {
+	case r = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("one-process mode stopped: %v\n%s", err, out)
+	case <-time.After(2 * time.Minute):
+		cancel()
+		t.Fatalf("one-process mode not ready in 2 minutes\n%s", out)
+	}
+	run := &running{Ready: r, out: out}
+	var once sync.Once
+	run.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("stop: %v", err)
+			}
+		})
+	}
+	t.Cleanup(run.stop)
+	return run
+}
+
+func call(t *testing.T, method, url, token string, body any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func login(t *testing.T, base, email string) string {
+	t.Helper()
+	code, body := call(t, "POST", base+"/api/v1/session", "", map[string]string{"email": email, "password": demo.Password})
+	if code != http.StatusCreated {
+		t.Fatalf("login %s: %d %s", email, code, body)
+	}
+	var out struct{ Token string }
+	json.Unmarshal(body, &out)
+	return out.Token
+}
+
+type assignment struct {
+	ID           string     `json:"id"`
+	State        string     `json:"state"`
+	AccessEndsAt *time.Time `json:"access_ends_at"`
+	EndedAt      *time.Time `json:"ended_at"`
+}
+
+func getAssignment(t *testing.T, base, token, id string) assignment {
+	t.Helper()
+	_, body := call(t, "GET", base+"/api/v1/assignments/"+id, token, nil)
+	var a assignment
+	json.Unmarshal(body, &a)
+	return a
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestOneProcessModeServesDemoDataUIAndSearchableWorkflows(t *testing.T) {
+	r := start(t, t.TempDir(), nil)
+	if code, body := call(t, "GET", r.HTTPURL+"/readyz", "", nil); code != http.StatusOK {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+	for _, want := range []string{r.HTTPURL, r.UIURL, "agent@partner.example", demo.Password} {
+		if !strings.Contains(r.out.String(), want) {
+			t.Fatalf("banner lacks %q:\n%s", want, r.out)
+		}
+	}
+	if code, _ := call(t, "GET", r.UIURL+"/", "", nil); code != http.StatusOK {
+		t.Fatalf("Temporal UI: %d", code)
+	}
+	token := login(t, r.HTTPURL, "agent@partner.example")
+	_, body := call(t, "GET", r.HTTPURL+"/api/v1/sites", token, nil)
+	for _, site := range []string{"Contoso Sage 200 Standard", "Fabrikam Sage 200 Professional", "Litware Sage 200 Standard"} {
+		if !strings.Contains(string(body), site) {
+			t.Fatalf("demo site %q missing: %s", site, body)
+		}
+	}
+	code, body := call(t, "POST", r.HTTPURL+"/api/v1/sites/"+demo.ContosoSite+"/assignments", token,
+		map[string]string{"user_id": demo.Solo, "reason": "Case 1"})
+	if code != http.StatusCreated {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	var a assignment
+	json.Unmarshal(body, &a)
+
+	c, err := client.Dial(client.Options{HostPort: r.TemporalURL, Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, 20*time.Second, "the workflow found by its search attributes", func() bool {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: "default",
+			Query: fmt.Sprintf("%s = %q AND %s = %q", workflows.AttrSite.GetName(), demo.ContosoSite,
+				workflows.AttrStatus.GetName(), "pending_approval"),
+		})
+		return err == nil && len(resp.Executions) == 1 && resp.Executions[0].Execution.RunId == a.ID
+	})
+	if code, body := call(t, "GET", r.HTTPURL+"/metrics", "", nil); code != http.StatusOK ||
+		!strings.Contains(string(body), `partner_access_assignments_started_total{edition="standard"} 1`) ||
+		!strings.Contains(string(body), "temporal_") {
+		t.Fatalf("metrics: %d, want business and Temporal SDK metrics", code)
+	}
+}
+
+func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"ACCESS_DURATION": "8s"}
+	r := start(t, dir, env)
+	agent := login(t, r.HTTPURL, "agent@partner.example")
+	code, body := call(t, "POST", r.HTTPURL+"/api/v1/sites/"+demo.ContosoSite+"/assignments", agent,
+		map[string]string{"user_id": demo.Solo, "reason": "Case restart"})
+	if code != http.StatusCreated {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	var a assignment
+	json.Unmarshal(body, &a)
+	waitFor(t, 20*time.Second, "pending approval", func() bool { return getAssignment(t, r.HTTPURL, agent, a.ID).State == "pending_approval" })
+	admin := login(t, r.HTTPURL, "admin@contoso.example")
+	if code, body := call(t, "POST", r.HTTPURL+"/api/v1/assignments/"+a.ID+"/decision", admin, map[string]string{"decision": "approve"}); code != http.StatusAccepted {
+		t.Fatalf("approve: %d %s", code, body)
+	}
+	waitFor(t, 20*time.Second, "active", func() bool { return getAssignment(t, r.HTTPURL, agent, a.ID).State == "active" })
+	active := getAssignment(t, r.HTTPURL, agent, a.ID)
+
+	// Stop everything while access is active, and start again on the same data.
+	r.stop()
+	r2 := start(t, dir, env)
+	if got := getAssignment(t, r2.HTTPURL, agent, a.ID); got.State != "active" {
+		t.Fatalf("after restart: %+v (the session and the assignment must survive)", got)
+	}
+	waitFor(t, 60*time.Second, "expired after the restart", func() bool {
+		return getAssignment(t, r2.HTTPURL, agent, a.ID).State == "expired"
+	})
+	ended := getAssignment(t, r2.HTTPURL, agent, a.ID)
+	late := ended.EndedAt.Sub(*active.AccessEndsAt)
+	t.Logf("expired %v after its end, across a restart", late)
+	if late < 0 || late > 5*time.Second {
+		t.Log(r2.out.String())
+		t.Fatalf("expired %v after its end (%v), want on time", late, active.AccessEndsAt)
+	}
+	_, body = call(t, "GET", r2.HTTPURL+"/api/v1/access?site="+demo.ContosoSite+"&user="+demo.Solo, agent, nil)
+	if !strings.Contains(string(body), `"allowed":false`) {
+		t.Fatalf("access after expiry: %s", body)
+	}
+}
