@@ -71,6 +71,7 @@ type Env struct {
 	HTTP     *httptest.Server
 	Acts     *activities.Activities
 	worker   sdkworker.Worker
+	workerUp bool
 }
 
 // New starts an environment; everything stops when the test ends.
@@ -136,15 +137,23 @@ const GatewayToken = "gateway-test-token"
 // StartWorker starts a worker (again, after StopWorker).
 func (e *Env) StartWorker() {
 	e.T.Helper()
-	e.worker = worker.New(e.Client, TaskQueue, e.Acts, worker.Options{})
-	if err := e.worker.Start(); err != nil {
+	w := worker.New(e.Client, TaskQueue, e.Acts, worker.Options{})
+	if err := w.Start(); err != nil {
 		e.T.Fatal(err)
 	}
-	e.T.Cleanup(e.worker.Stop)
+	if e.worker == nil {
+		e.T.Cleanup(e.StopWorker)
+	}
+	e.worker, e.workerUp = w, true
 }
 
-// StopWorker stops the worker, as if its process was killed between tasks.
-func (e *Env) StopWorker() { e.worker.Stop() }
+// StopWorker stops the worker, as a worker process that goes away would.
+func (e *Env) StopWorker() {
+	if e.workerUp {
+		e.worker.Stop()
+		e.workerUp = false
+	}
+}
 
 // Session is a logged-in user talking to the API with a bearer token, and
 // to the pages with the session cookie.
