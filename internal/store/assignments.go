@@ -58,7 +58,7 @@ const assignmentColumns = `a.id, a.workflow_id, a.site_id, s.name AS site_name, 
 func (s *Store) CreateAssignment(ctx context.Context, a Assignment) error {
 	a.RequestedAt = utc(a.RequestedAt)
 	a.State = domain.StateRequested
-	_, err := s.db.NamedExecContext(ctx, `INSERT INTO assignments
+	_, err := s.w.NamedExecContext(ctx, `INSERT INTO assignments
 		(id, workflow_id, site_id, partner_user_id, role, reason, edition, state, requested_by, requested_at, updated_at)
 		VALUES (:id, :workflow_id, :site_id, :partner_user_id, :role, :reason, :edition, :state,
 		        :requested_by, :requested_at, :requested_at)
@@ -69,14 +69,25 @@ func (s *Store) CreateAssignment(ctx context.Context, a Assignment) error {
 // AssignmentByID returns one assignment.
 func (s *Store) AssignmentByID(ctx context.Context, id string) (Assignment, error) {
 	var a Assignment
-	err := s.db.GetContext(ctx, &a, `SELECT `+assignmentColumns+` WHERE a.id = ?`, id)
+	err := s.r.GetContext(ctx, &a, `SELECT `+assignmentColumns+` WHERE a.id = ?`, id)
 	return a, notFound(err, "assignment")
+}
+
+// AssignmentState is an assignment's state and decision: a cheap read for
+// callers that wait for the workflow to move.
+func (s *Store) AssignmentState(ctx context.Context, id string) (state, decision string, err error) {
+	var row struct {
+		State    string `db:"state"`
+		Decision string `db:"decision"`
+	}
+	err = s.r.GetContext(ctx, &row, `SELECT state, decision FROM assignments WHERE id = ?`, id)
+	return row.State, row.Decision, notFound(err, "assignment")
 }
 
 // OpenAssignment returns the open assignment of a partner user to a site (R8).
 func (s *Store) OpenAssignment(ctx context.Context, siteID, userID string) (Assignment, error) {
 	var a Assignment
-	err := s.db.GetContext(ctx, &a, `SELECT `+assignmentColumns+` WHERE a.site_id = ? AND a.partner_user_id = ?
+	err := s.r.GetContext(ctx, &a, `SELECT `+assignmentColumns+` WHERE a.site_id = ? AND a.partner_user_id = ?
 		AND a.state IN ('requested', 'pending_approval', 'provisioning', 'active')`, siteID, userID)
 	return a, notFound(err, "open assignment")
 }
@@ -106,7 +117,7 @@ func (s *Store) Assignments(ctx context.Context, f AssignmentFilter) ([]Assignme
 		return nil, err
 	}
 	var as []Assignment
-	err = s.db.SelectContext(ctx, &as, q, args...)
+	err = s.r.SelectContext(ctx, &as, q, args...)
 	return as, wrap(err, "list assignments")
 }
 

@@ -87,13 +87,13 @@ type Site struct {
 
 // CreatePartner adds a partner.
 func (s *Store) CreatePartner(ctx context.Context, p Partner) error {
-	_, err := s.db.NamedExecContext(ctx, `INSERT INTO partners (id, name) VALUES (:id, :name)`, p)
+	_, err := s.w.NamedExecContext(ctx, `INSERT INTO partners (id, name) VALUES (:id, :name)`, p)
 	return wrap(err, "create partner %s", p.ID)
 }
 
 // CreateCustomer adds a customer under a partner's account.
 func (s *Store) CreateCustomer(ctx context.Context, c Customer) error {
-	_, err := s.db.NamedExecContext(ctx,
+	_, err := s.w.NamedExecContext(ctx,
 		`INSERT INTO customers (id, name, partner_id) VALUES (:id, :name, :partner_id)`, c)
 	return wrap(err, "create customer %s", c.ID)
 }
@@ -120,7 +120,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 
 // CreateSite adds a site.
 func (s *Store) CreateSite(ctx context.Context, site Site) error {
-	_, err := s.db.NamedExecContext(ctx,
+	_, err := s.w.NamedExecContext(ctx,
 		`INSERT INTO sites (id, name, customer_id, edition) VALUES (:id, :name, :customer_id, :edition)`, site)
 	return wrap(err, "create site %s", site.ID)
 }
@@ -128,7 +128,7 @@ func (s *Store) CreateSite(ctx context.Context, site Site) error {
 // SetPartnerPermission records a customer granting (or withdrawing) its
 // partner's permission to assign users to its sites (R1).
 func (s *Store) SetPartnerPermission(ctx context.Context, customerID, partnerID string, granted bool, by string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO partner_permissions (customer_id, partner_id, granted, changed_by, changed_at)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO partner_permissions (customer_id, partner_id, granted, changed_by, changed_at)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (customer_id, partner_id) DO UPDATE SET granted = excluded.granted,
 			changed_by = excluded.changed_by, changed_at = excluded.changed_at`,
@@ -139,7 +139,7 @@ func (s *Store) SetPartnerPermission(ctx context.Context, customerID, partnerID 
 // PartnerPermitted reports whether the customer has given the partner permission (R1).
 func (s *Store) PartnerPermitted(ctx context.Context, customerID, partnerID string) (bool, error) {
 	var granted bool
-	err := s.db.GetContext(ctx, &granted, `SELECT EXISTS (SELECT 1 FROM partner_permissions
+	err := s.r.GetContext(ctx, &granted, `SELECT EXISTS (SELECT 1 FROM partner_permissions
 		WHERE customer_id = ? AND partner_id = ? AND granted = 1)`, customerID, partnerID)
 	return granted, wrap(err, "permission of customer %s", customerID)
 }
@@ -159,10 +159,10 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 
 func (s *Store) user(ctx context.Context, query string, arg string) (User, error) {
 	var u User
-	if err := s.db.GetContext(ctx, &u, query, arg); err != nil {
+	if err := s.r.GetContext(ctx, &u, query, arg); err != nil {
 		return User{}, notFound(err, "user")
 	}
-	if err := s.db.SelectContext(ctx, &u.Roles, `SELECT role FROM user_roles WHERE user_id = ? ORDER BY role`, u.ID); err != nil {
+	if err := s.r.SelectContext(ctx, &u.Roles, `SELECT role FROM user_roles WHERE user_id = ? ORDER BY role`, u.ID); err != nil {
 		return User{}, fmt.Errorf("roles of user %s: %w", u.ID, err)
 	}
 	return u, nil
@@ -180,14 +180,14 @@ func (s *Store) CustomerUsers(ctx context.Context, customerID string) ([]User, e
 
 func (s *Store) users(ctx context.Context, query, arg string) ([]User, error) {
 	var us []User
-	if err := s.db.SelectContext(ctx, &us, query, arg); err != nil {
+	if err := s.r.SelectContext(ctx, &us, query, arg); err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	var roles []struct {
 		UserID string `db:"user_id"`
 		Role   string `db:"role"`
 	}
-	if err := s.db.SelectContext(ctx, &roles, `SELECT user_id, role FROM user_roles
+	if err := s.r.SelectContext(ctx, &roles, `SELECT user_id, role FROM user_roles
 		WHERE user_id IN (SELECT id FROM (`+query+`)) ORDER BY role`, arg); err != nil {
 		return nil, fmt.Errorf("list user roles: %w", err)
 	}
@@ -222,14 +222,14 @@ func (s *Store) Approvers(ctx context.Context, customerID string) ([]User, error
 // PartnerByID returns a partner.
 func (s *Store) PartnerByID(ctx context.Context, id string) (Partner, error) {
 	var p Partner
-	err := s.db.GetContext(ctx, &p, `SELECT id, name FROM partners WHERE id = ?`, id)
+	err := s.r.GetContext(ctx, &p, `SELECT id, name FROM partners WHERE id = ?`, id)
 	return p, notFound(err, "partner")
 }
 
 // CustomerByID returns a customer.
 func (s *Store) CustomerByID(ctx context.Context, id string) (Customer, error) {
 	var c Customer
-	err := s.db.GetContext(ctx, &c, `SELECT id, name, partner_id FROM customers WHERE id = ?`, id)
+	err := s.r.GetContext(ctx, &c, `SELECT id, name, partner_id FROM customers WHERE id = ?`, id)
 	return c, notFound(err, "customer")
 }
 
@@ -243,21 +243,21 @@ const siteColumns = `s.id, s.name, s.customer_id, c.name AS customer_name, c.par
 // SiteByID returns a site with its customer and permission state.
 func (s *Store) SiteByID(ctx context.Context, id string) (Site, error) {
 	var site Site
-	err := s.db.GetContext(ctx, &site, `SELECT `+siteColumns+` WHERE s.id = ?`, id)
+	err := s.r.GetContext(ctx, &site, `SELECT `+siteColumns+` WHERE s.id = ?`, id)
 	return site, notFound(err, "site")
 }
 
 // SitesForPartner lists the sites of every customer under the partner's account.
 func (s *Store) SitesForPartner(ctx context.Context, partnerID string) ([]Site, error) {
 	var sites []Site
-	err := s.db.SelectContext(ctx, &sites, `SELECT `+siteColumns+` WHERE c.partner_id = ? ORDER BY c.name, s.name`, partnerID)
+	err := s.r.SelectContext(ctx, &sites, `SELECT `+siteColumns+` WHERE c.partner_id = ? ORDER BY c.name, s.name`, partnerID)
 	return sites, wrap(err, "sites of partner %s", partnerID)
 }
 
 // SitesForCustomer lists a customer's sites.
 func (s *Store) SitesForCustomer(ctx context.Context, customerID string) ([]Site, error) {
 	var sites []Site
-	err := s.db.SelectContext(ctx, &sites, `SELECT `+siteColumns+` WHERE c.id = ? ORDER BY s.name`, customerID)
+	err := s.r.SelectContext(ctx, &sites, `SELECT `+siteColumns+` WHERE c.id = ? ORDER BY s.name`, customerID)
 	return sites, wrap(err, "sites of customer %s", customerID)
 }
 

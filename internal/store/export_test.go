@@ -4,6 +4,6 @@ import "context"
 
 // ExecForTest runs raw SQL, for tests that check the schema's own guards.
 func ExecForTest(ctx context.Context, s *Store, query string) error {
-	_, err := s.db.ExecContext(ctx, query)
+	_, err := s.w.ExecContext(ctx, query)
 	return err
 }

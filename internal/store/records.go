@@ -33,7 +33,7 @@ type AuditEntry struct {
 // Audit appends an entry to the audit log. The site, customer and partner of
 // an entry about an assignment are filled in from the assignment.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
-	return wrap(appendAudit(ctx, s.db, e), "audit %s", e.Action)
+	return wrap(appendAudit(ctx, s.w, e), "audit %s", e.Action)
 }
 
 func appendAudit(ctx context.Context, db sqlx.ExtContext, e AuditEntry) error {
@@ -82,7 +82,7 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 		return nil, err
 	}
 	var es []AuditEntry
-	err = s.db.SelectContext(ctx, &es, q, args...)
+	err = s.r.SelectContext(ctx, &es, q, args...)
 	return es, wrap(err, "read audit log")
 }
 
@@ -112,7 +112,7 @@ func (s *Store) PutApprovalTokens(ctx context.Context, ts []ApprovalToken) error
 // ApprovalTokenByHash looks a token up by its hash.
 func (s *Store) ApprovalTokenByHash(ctx context.Context, hash []byte) (ApprovalToken, error) {
 	var t ApprovalToken
-	err := s.db.GetContext(ctx, &t, `SELECT token_hash, assignment_id, approver_id, expires_at, voided_at
+	err := s.r.GetContext(ctx, &t, `SELECT token_hash, assignment_id, approver_id, expires_at, voided_at
 		FROM approval_tokens WHERE token_hash = ?`, hash)
 	return t, notFound(err, "approval token")
 }
@@ -120,7 +120,7 @@ func (s *Store) ApprovalTokenByHash(ctx context.Context, hash []byte) (ApprovalT
 // VoidApprovalTokens makes every token of the assignment unusable: the
 // request has been decided, withdrawn or has lapsed.
 func (s *Store) VoidApprovalTokens(ctx context.Context, assignmentID string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE approval_tokens SET voided_at = ? WHERE assignment_id = ? AND voided_at IS NULL`,
+	_, err := s.w.ExecContext(ctx, `UPDATE approval_tokens SET voided_at = ? WHERE assignment_id = ? AND voided_at IS NULL`,
 		utc(at), assignmentID)
 	return wrap(err, "void approval tokens of %s", assignmentID)
 }
@@ -138,14 +138,14 @@ type Grant struct {
 // PutGrant activates access; activating the same assignment again is a no-op.
 func (s *Store) PutGrant(ctx context.Context, g Grant) error {
 	g.GrantedAt, g.ExpiresAt = utc(g.GrantedAt), utcPtr(g.ExpiresAt)
-	_, err := s.db.NamedExecContext(ctx, `INSERT INTO access_grants (assignment_id, site_id, user_id, granted_at, expires_at)
+	_, err := s.w.NamedExecContext(ctx, `INSERT INTO access_grants (assignment_id, site_id, user_id, granted_at, expires_at)
 		VALUES (:assignment_id, :site_id, :user_id, :granted_at, :expires_at) ON CONFLICT (assignment_id) DO NOTHING`, g)
 	return wrap(err, "grant access for %s", g.AssignmentID)
 }
 
 // RevokeGrant ends access; revoking again is a no-op.
 func (s *Store) RevokeGrant(ctx context.Context, assignmentID string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE access_grants SET revoked_at = ? WHERE assignment_id = ? AND revoked_at IS NULL`,
+	_, err := s.w.ExecContext(ctx, `UPDATE access_grants SET revoked_at = ? WHERE assignment_id = ? AND revoked_at IS NULL`,
 		utc(at), assignmentID)
 	return wrap(err, "revoke access for %s", assignmentID)
 }
@@ -153,7 +153,7 @@ func (s *Store) RevokeGrant(ctx context.Context, assignmentID string, at time.Ti
 // GrantByAssignment returns the grant of an assignment.
 func (s *Store) GrantByAssignment(ctx context.Context, assignmentID string) (Grant, error) {
 	var g Grant
-	err := s.db.GetContext(ctx, &g, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
+	err := s.r.GetContext(ctx, &g, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
 		FROM access_grants WHERE assignment_id = ?`, assignmentID)
 	return g, notFound(err, "grant")
 }
@@ -162,7 +162,7 @@ func (s *Store) GrantByAssignment(ctx context.Context, assignmentID string) (Gra
 // reach the site at now, or ErrNotFound.
 func (s *Store) ActiveGrant(ctx context.Context, siteID, userID string, now time.Time) (Grant, error) {
 	var g Grant
-	err := s.db.GetContext(ctx, &g, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
+	err := s.r.GetContext(ctx, &g, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
 		FROM access_grants WHERE site_id = ? AND user_id = ? AND revoked_at IS NULL
 		AND (expires_at IS NULL OR expires_at > ?) ORDER BY granted_at DESC LIMIT 1`, siteID, userID, utc(now))
 	return g, notFound(err, "grant")
@@ -171,7 +171,7 @@ func (s *Store) ActiveGrant(ctx context.Context, siteID, userID string, now time
 // ActiveGrants counts grants in force at now (a business metric).
 func (s *Store) ActiveGrants(ctx context.Context, now time.Time) (int, error) {
 	var n int
-	err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM access_grants WHERE revoked_at IS NULL
+	err := s.r.GetContext(ctx, &n, `SELECT COUNT(*) FROM access_grants WHERE revoked_at IS NULL
 		AND (expires_at IS NULL OR expires_at > ?)`, utc(now))
 	return n, err
 }
@@ -190,7 +190,7 @@ type Credential struct {
 // It reports whether this call stored it.
 func (s *Store) PutCredential(ctx context.Context, c Credential) (bool, error) {
 	c.CreatedAt = utc(c.CreatedAt)
-	res, err := s.db.NamedExecContext(ctx, `INSERT INTO credentials (assignment_id, login, ciphertext, created_at)
+	res, err := s.w.NamedExecContext(ctx, `INSERT INTO credentials (assignment_id, login, ciphertext, created_at)
 		VALUES (:assignment_id, :login, :ciphertext, :created_at) ON CONFLICT (assignment_id) DO NOTHING`, c)
 	if err != nil {
 		return false, wrap(err, "store credential for %s", c.AssignmentID)
@@ -203,7 +203,7 @@ func (s *Store) PutCredential(ctx context.Context, c Credential) (bool, error) {
 // once destroyed).
 func (s *Store) CredentialByAssignment(ctx context.Context, assignmentID string) (Credential, error) {
 	var c Credential
-	err := s.db.GetContext(ctx, &c, `SELECT assignment_id, login, ciphertext, created_at, viewed_at, destroyed_at
+	err := s.r.GetContext(ctx, &c, `SELECT assignment_id, login, ciphertext, created_at, viewed_at, destroyed_at
 		FROM credentials WHERE assignment_id = ?`, assignmentID)
 	return c, notFound(err, "credential")
 }
@@ -229,7 +229,7 @@ func (s *Store) TakeCredential(ctx context.Context, assignmentID string, at time
 
 // DestroyCredential clears a credential that was never viewed.
 func (s *Store) DestroyCredential(ctx context.Context, assignmentID string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE credentials SET ciphertext = NULL, destroyed_at = ?
+	_, err := s.w.ExecContext(ctx, `UPDATE credentials SET ciphertext = NULL, destroyed_at = ?
 		WHERE assignment_id = ? AND ciphertext IS NOT NULL`, utc(at), assignmentID)
 	return wrap(err, "destroy credential for %s", assignmentID)
 }
