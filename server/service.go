@@ -54,10 +54,13 @@ func (s *Server) assign(ctx context.Context, actor store.User, req rules.AssignR
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		// With a worker on this client (one process), the first workflow task
+		// comes back with the start, saving a round trip; otherwise ignored.
+		EnableEagerStart: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrSite.ValueSet(plan.Site.ID), workflows.AttrCustomer.ValueSet(plan.Site.CustomerID),
 			workflows.AttrPartnerUser.ValueSet(plan.User.ID), workflows.AttrEdition.ValueSet(plan.Site.Edition),
-			workflows.AttrStatus.ValueSet(domain.StateRequested)),
+			workflows.AttrStatus.ValueSet(workflows.FirstState(plan.Site.Edition))),
 		StaticSummary: fmt.Sprintf("%s → %s (%s)", plan.User.Email, plan.Site.Name, plan.Site.Edition),
 		StaticDetails: fmt.Sprintf("**Role:** %s  \n**Reason:** %s  \n**Requested by:** %s", plan.Role, plan.Reason, actor.Email),
 	}, workflows.WorkflowName, in)
@@ -201,16 +204,19 @@ func (s *Server) decideByToken(ctx context.Context, raw string, approve bool) (s
 func (s *Server) awaitDecision(ctx context.Context, id string) store.Assignment {
 	deadline := time.Now().Add(s.cfg.DecisionWait)
 	for {
-		a, err := s.store.AssignmentByID(ctx, id)
-		if err != nil || a.Decision != "" || !a.Open() || time.Now().After(deadline) {
-			return a
+		state, decision, err := s.store.AssignmentState(ctx, id)
+		if err != nil || decision != "" || !domain.OpenState(state) || time.Now().After(deadline) {
+			break
 		}
 		select {
 		case <-ctx.Done():
-			return a
-		case <-time.After(25 * time.Millisecond):
+		case <-time.After(2 * time.Millisecond): // a primary-key read: cheap
+			continue
 		}
+		break
 	}
+	a, _ := s.store.AssignmentByID(context.WithoutCancel(ctx), id)
+	return a
 }
 
 // setPermission records a customer's permission for its partner (R1).

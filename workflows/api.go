@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/partneraccess/partneraccess/internal/domain"
 )
 
 // Names shared by the server (which starts, signals and queries) and the workflow.
@@ -35,6 +37,14 @@ func SearchAttributeNames() []string {
 // start while one is open finds it (R8).
 func WorkflowID(siteID, partnerUserID string) string {
 	return "assignment/" + siteID + "/" + partnerUserID
+}
+
+// FirstState is the state an assignment of the edition is in once recorded.
+func FirstState(edition string) string {
+	if edition == domain.EditionProfessional {
+		return domain.StateProvisioning
+	}
+	return domain.StatePendingApproval
 }
 
 // Person is someone the workflow deals with.

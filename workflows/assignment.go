@@ -75,7 +75,7 @@ func assignmentID(info *workflow.Info) string {
 func (w *assignment) standard(ctx workflow.Context) error {
 	deadline := w.status.RequestedAt.Add(w.in.Timing.ApprovalTimeout)
 	w.status.ApprovalDeadline = &deadline
-	if err := w.begin(ctx, domain.StatePendingApproval, w.in.Approvers); err != nil {
+	if err := w.begin(ctx, FirstState(w.in.Edition), w.in.Approvers); err != nil {
 		return err
 	}
 	requests := make([]*email, len(w.in.Approvers))
@@ -139,7 +139,7 @@ func (w *assignment) standard(ctx workflow.Context) error {
 // gets the AVD instructions and a temporary credential, a ready email after
 // the wait, and keeps access until unassigned.
 func (w *assignment) professional(ctx workflow.Context) error {
-	if err := w.begin(ctx, domain.StateProvisioning, nil); err != nil {
+	if err := w.begin(ctx, FirstState(w.in.Edition), nil); err != nil {
 		return err
 	}
 	w.sendAll(ctx, mail.KindProfessionalNotice, w.in.CustomerUsers)
@@ -147,7 +147,7 @@ func (w *assignment) professional(ctx workflow.Context) error {
 	if err := w.activate(ctx, granted, nil); err != nil {
 		return err
 	}
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.IssueCredential,
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.IssueCredential,
 		activities.CredentialInput{AssignmentID: w.id, Login: w.in.PartnerUser.Email, At: granted}).Get(ctx, nil)
 	if err != nil {
 		return err
@@ -265,7 +265,7 @@ func (w *assignment) begin(ctx workflow.Context, state string, approvers []Perso
 	}
 	w.seq = 1
 	w.setState(ctx, state)
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.Begin, activities.BeginInput{
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Begin, activities.BeginInput{
 		AssignmentID: w.id, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		SiteID: w.in.SiteID, PartnerUserID: w.in.PartnerUser.ID, Role: w.in.Role, Reason: w.in.Reason,
 		Edition: w.in.Edition, RequestedBy: w.in.RequestedBy.ID, RequestedAt: w.status.RequestedAt,
@@ -299,20 +299,23 @@ func (w *assignment) record(ctx workflow.Context, t Transition) error {
 		w.status.EndedAt = &t.At
 	}
 	w.setState(ctx, t.State)
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.Record, t).Get(ctx, nil)
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Record, t).Get(ctx, nil)
 }
 
 func (w *assignment) setState(ctx workflow.Context, state string) {
 	w.status.State = state
-	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(state)); err != nil {
-		workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
+	// The start sets the first state; upsert only changes (each is a write).
+	if cur, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(AttrStatus); cur != state {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(state)); err != nil {
+			workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
+		}
 	}
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s**: %s (%s) on %s — %s",
 		state, w.in.PartnerUser.Email, w.in.Role, w.in.SiteName, w.in.Reason))
 }
 
 func (w *assignment) activate(ctx workflow.Context, at time.Time, until *time.Time) error {
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.Activate, activities.GrantInput{
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Activate, activities.GrantInput{
 		AssignmentID: w.id, SiteID: w.in.SiteID, UserID: w.in.PartnerUser.ID, At: at, Until: until,
 	}).Get(ctx, nil)
 }
@@ -320,7 +323,7 @@ func (w *assignment) activate(ctx workflow.Context, at time.Time, until *time.Ti
 // end revokes access if any, records the final state, and tells who must know.
 func (w *assignment) end(ctx workflow.Context, state, action string, by *UnassignSignal, kind mail.Kind, to []Person) error {
 	if state == domain.StateRevoked || state == domain.StateExpired {
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.Revoke,
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Revoke,
 			activities.RevokeInput{AssignmentID: w.id, At: workflow.Now(ctx)}).Get(ctx, nil)
 		if err != nil {
 			return err

@@ -7,11 +7,15 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// Activity options, in one place. Store and access steps are quick and retried
-// without limit: they must happen. Emails are retried with backoff until the
-// provider accepts them or refuses them for good (non-retryable).
+// Activity options, in one place. Store and access steps are quick writes to
+// the local store: they run as local activities, inside the workflow task,
+// which saves two round trips to the server for each (the step that matters
+// most to approve→active latency), and are retried without limit: they must
+// happen. Emails are ordinary activities, retried with backoff until the
+// provider accepts them or refuses them for good (non-retryable), without
+// holding up the workflow.
 var (
-	storeOptions = workflow.ActivityOptions{
+	storeOptions = workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    200 * time.Millisecond,

@@ -50,7 +50,8 @@ type Config struct {
 // DefaultPragmas: WAL lets readers run beside the one writer; synchronous
 // NORMAL is durable across process crashes (not power loss), as a laptop
 // server needs.
-var DefaultPragmas = map[string]string{"journal_mode": "wal", "synchronous": "NORMAL", "busy_timeout": "10000"}
+var DefaultPragmas = map[string]string{"journal_mode": "wal", "synchronous": "NORMAL", "busy_timeout": "10000",
+	"cache_size": "-65536", "temp_store": "memory", "mmap_size": "268435456", "wal_autocheckpoint": "10000"}
 
 // Engine is a running Temporal server (and UI).
 type Engine struct {
