@@ -437,7 +437,7 @@ func TestTemporalDownAnswers503AndWritesNothing(t *testing.T) {
 
 	before := e.Counts()
 	code, _, body := agent.Assign(demo.ContosoSite, demo.Agent, store.RolePartnerConsultant, "during the outage")
-	if code != http.StatusServiceUnavailable || !strings.Contains(problemOf(t, body)["detail"].(string), "nothing was changed") {
+	if code != http.StatusServiceUnavailable || !strings.Contains(problemOf(t, body)["detail"].(string), "try again") {
 		t.Fatalf("assign with Temporal down: %d %s", code, body)
 	}
 	if e.AssignmentIsOpen(demo.ContosoSite, demo.Agent) {

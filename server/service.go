@@ -26,7 +26,9 @@ import (
 // 503 quickly instead of hanging the request.
 const temporalTimeout = 5 * time.Second
 
-var errTemporalDown = problem.Unavailable("the workflow service (Temporal) is unreachable; nothing was changed, please try again shortly")
+// errTemporalDown is honest for both an unreachable and a slow Temporal: a
+// start that timed out may still have happened, and a retry finds it (R8).
+var errTemporalDown = problem.Unavailable("the workflow service (Temporal) did not answer; please try again shortly (repeating the request is safe: it never starts a second assignment or decision)")
 
 // assign applies the rules and starts the assignment workflow. created is
 // false when the open assignment was returned instead (R8).

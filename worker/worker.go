@@ -13,10 +13,15 @@ import (
 // DefaultTaskQueue is the task queue of the assignment workflow.
 const DefaultTaskQueue = "partner-access"
 
+// DefaultCacheSize bounds the workflows kept in memory between their tasks.
+// Each costs about 64 KB and a goroutine while cached (BENCHMARKS.md); one
+// evicted from the cache is replayed from its short history on its next task.
+const DefaultCacheSize = 2000
+
 // Options tunes the worker; the zero value takes the SDK's defaults.
 type Options struct {
-	// MaxCachedWorkflows bounds the sticky cache (SDK-wide setting), which is
-	// what keeps open workflows' memory bounded.
+	// MaxCachedWorkflows bounds the sticky cache (an SDK-wide setting, fixed
+	// by the first worker of the process); 0 means DefaultCacheSize.
 	MaxCachedWorkflows int
 	// Pollers for each kind of task.
 	WorkflowPollers int
@@ -32,9 +37,10 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 
 // New returns a worker (not started) for the assignment workflow.
 func New(c client.Client, taskQueue string, acts *activities.Activities, o Options) sdkworker.Worker {
-	if o.MaxCachedWorkflows > 0 {
-		sdkworker.SetStickyWorkflowCacheSize(o.MaxCachedWorkflows)
+	if o.MaxCachedWorkflows == 0 {
+		o.MaxCachedWorkflows = DefaultCacheSize
 	}
+	sdkworker.SetStickyWorkflowCacheSize(o.MaxCachedWorkflows)
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
 		MaxConcurrentWorkflowTaskPollers: o.WorkflowPollers,
 		MaxConcurrentActivityTaskPollers: o.ActivityPollers,

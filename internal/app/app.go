@@ -142,7 +142,7 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 				MailFrom:    mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
 				AVDMailFrom: mail.Address{Name: cfg.AVDMailFrom.Name, Email: cfg.AVDMailFrom.Address},
 			},
-		}, worker.Options{})
+		}, worker.Options{MaxCachedWorkflows: cfg.CacheSize})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}

@@ -51,6 +51,7 @@ type Config struct {
 	AVDMailFrom     *mail.Address
 	AVDDownloadURL  string
 
+	CacheSize    int
 	DemoData     bool
 	SecretKey    []byte
 	GatewayToken string
@@ -86,6 +87,7 @@ var Vars = []Var{
 	{"SECRET_KEY", "secret-key", "", "base64 key of at least 32 bytes for approval tokens and credential encryption; one-process mode makes one in DATA_DIR"},
 	{"GATEWAY_TOKEN", "gateway-token", "", "bearer token a gateway sends to GET /api/v1/access (empty: users only)"},
 	{"METRICS_ADDR", "metrics-addr", "127.0.0.1:9090", "worker mode: address of /metrics and /healthz"},
+	{"WORKFLOW_CACHE_SIZE", "workflow-cache-size", "2000", "workflows the worker keeps in memory between tasks (about 64 KB each)"},
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 }
 
@@ -195,6 +197,9 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 		bad("AVD_MAIL_FROM", "%q is not an email address", get("AVD_MAIL_FROM"))
 	}
 
+	if c.CacheSize, err = strconv.Atoi(get("WORKFLOW_CACHE_SIZE")); err != nil || c.CacheSize < 1 {
+		bad("WORKFLOW_CACHE_SIZE", "%q is not a positive number", get("WORKFLOW_CACHE_SIZE"))
+	}
 	demo := get("DEMO_DATA")
 	if demo == "" {
 		c.DemoData = mode == ModeAll

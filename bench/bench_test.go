@@ -1,0 +1,371 @@
+// Package bench measures the service on the embedded Temporal server of the
+// one-process mode (SQLite file, WAL), with the real worker, store, HTTP
+// handler and dev mailbox, against a bare workflow of the same shape.
+//
+//	go test -run '^$' -bench . -benchtime 200x ./bench/
+//	BENCH_OPEN=10000 go test -run '^$' -bench OpenAssignments -benchtime 1x -timeout 60m ./bench/
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/access"
+	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/engine"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/server"
+	"github.com/partneraccess/partneraccess/worker"
+	"github.com/partneraccess/partneraccess/workflows"
+)
+
+const taskQueue = "partner-access-bench"
+
+var timing = workflows.Timing{ApprovalTimeout: time.Hour, AccessDuration: time.Second, ReadyWait: time.Second}
+
+// rig is one running service: engine, store, worker, handler.
+type rig struct {
+	dir     string
+	eng     *engine.Engine
+	client  client.Client
+	store   *store.Store
+	keys    *secret.Keys
+	handler http.Handler
+	token   string // the partner agent's bearer token
+	users   atomic.Int64
+}
+
+var (
+	shared     *rig
+	sharedOnce sync.Once
+	sharedErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.close()
+	}
+	os.Exit(code)
+}
+
+// get returns the rig shared by the benchmarks of one run, so that they
+// compare on the same server.
+func get(b *testing.B) *rig {
+	b.Helper()
+	sharedOnce.Do(func() { shared, sharedErr = newRig() })
+	if sharedErr != nil {
+		b.Fatal(sharedErr)
+	}
+	return shared
+}
+
+func newRig() (*rig, error) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "partner-access-bench-")
+	if err != nil {
+		return nil, err
+	}
+	r := &rig{dir: dir}
+	attrs := map[string]enumspb.IndexedValueType{}
+	for _, name := range workflows.SearchAttributeNames() {
+		attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	if r.eng, err = engine.Start(ctx, engine.Config{DataDir: dir, FrontendAddr: "127.0.0.1:0", Namespace: "default", SearchAttributes: attrs}); err != nil {
+		return nil, err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if r.client, err = client.Dial(client.Options{HostPort: r.eng.FrontendHostPort(), Namespace: "default",
+		Logger: sdklog.NewStructuredLogger(quiet)}); err != nil {
+		return nil, err
+	}
+	if r.store, err = store.Open(ctx, filepath.Join(dir, "partner-access.db")); err != nil {
+		return nil, err
+	}
+	if err := demo.Load(ctx, r.store, bcrypt.MinCost); err != nil {
+		return nil, err
+	}
+	if r.keys, err = secret.NewKeys(secret.NewMasterKey()); err != nil {
+		return nil, err
+	}
+	acts := &activities.Activities{Store: r.store, Provisioner: &access.StoreProvisioner{Store: r.store, Keys: r.keys}, Keys: r.keys,
+		Config: activities.Config{PublicURL: "http://127.0.0.1:8080", LocalMailbox: true}}
+	w := worker.New(r.client, taskQueue, acts, worker.Options{})
+	w.RegisterWorkflow(bareShape)
+	w.RegisterActivity(noop)
+	if err := w.Start(); err != nil {
+		return nil, err
+	}
+	srv := server.New(server.Config{PublicURL: "http://127.0.0.1:8080", TaskQueue: taskQueue, Timing: timing, DevMailbox: true,
+		GatewayToken: "gateway", DecisionWait: 10 * time.Second}, r.store, r.client, r.keys, quiet, nil)
+	r.handler = srv.Handler()
+	rec := r.do("POST", "/api/v1/session", `{"email":"agent@partner.example","password":"demo-password"}`, "")
+	if rec.Code != http.StatusCreated {
+		return nil, fmt.Errorf("login: %d %s", rec.Code, rec.Body)
+	}
+	r.token = between(rec.Body.String(), `"token":"`, `"`)
+	return r, nil
+}
+
+func (r *rig) close() {
+	r.client.Close()
+	r.eng.Stop()
+	r.store.Close()
+	os.RemoveAll(r.dir)
+}
+
+func (r *rig) do(method, path, body, token string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	r.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// newUsers adds n active partner users with one role, each free to be assigned.
+func (r *rig) newUsers(b *testing.B, n int) []string {
+	b.Helper()
+	now := time.Now()
+	ids := make([]string, n)
+	for i := range ids {
+		id := fmt.Sprintf("bench-%d", r.users.Add(1))
+		if err := r.store.CreateUser(context.Background(), store.User{ID: id, Email: id + "@partner.example", Name: id,
+			Kind: store.KindPartner, PartnerID: demo.Northwind, Status: store.StatusActive, RegisteredAt: &now,
+			Roles: []string{store.RolePartnerSupportAgent}}); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = id
+	}
+	return ids
+}
+
+// assign starts a Standard assignment through the handler.
+func (r *rig) assign(user string) (store.Assignment, error) {
+	rec := r.do("POST", "/api/v1/sites/"+demo.ContosoSite+"/assignments", fmt.Sprintf(`{"user_id":%q,"reason":"bench"}`, user), r.token)
+	if rec.Code != http.StatusCreated {
+		return store.Assignment{}, fmt.Errorf("assign %s: %d %s", user, rec.Code, rec.Body)
+	}
+	return store.Assignment{ID: between(rec.Body.String(), `"id":"`, `"`), WorkflowID: workflows.WorkflowID(demo.ContosoSite, user)}, nil
+}
+
+// waitState polls the projection.
+func (r *rig) waitState(id, state string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		got, _, err := r.store.AssignmentState(context.Background(), id)
+		if err == nil && got == state {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("assignment %s: %q after %v, want %s (%v)", id, got, within, state, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// approve posts the approval form of the admin's link; it returns when the
+// page shows the outcome, that is when the assignment is active.
+func (r *rig) approve(id string) error {
+	tok := r.keys.ApprovalToken(id, demo.ContosoAdmin)
+	req := httptest.NewRequest("POST", "/approvals/"+tok, strings.NewReader(url.Values{"decision": {"approve"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	r.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Approved by") {
+		return fmt.Errorf("approve %s: %d", id, rec.Code)
+	}
+	return nil
+}
+
+// standardFlow runs one whole Standard assignment and returns its
+// approve→active latency.
+func (r *rig) standardFlow(user string) (time.Duration, error) {
+	a, err := r.assign(user)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.waitState(a.ID, domain.StatePendingApproval, time.Minute); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := r.approve(a.ID); err != nil {
+		return 0, err
+	}
+	lat := time.Since(start)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return lat, r.client.GetWorkflow(ctx, a.WorkflowID, a.ID).Get(ctx, nil)
+}
+
+// inFlight bounds the flows in flight in the throughput runs.
+const inFlight = 256
+
+func runFlows(b *testing.B, n, concurrency int, pace time.Duration, flow func(i int) (time.Duration, error)) (time.Duration, []time.Duration) {
+	b.Helper()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		lats []time.Duration
+		errs []error
+	)
+	sem := make(chan struct{}, concurrency)
+	start := time.Now()
+	for i := range n {
+		if pace > 0 {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * pace)))
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			lat, err := flow(i)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			lats = append(lats, lat)
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		b.Fatalf("%d of %d flows failed; first: %v", len(errs), n, errs[0])
+	}
+	return time.Since(start), lats
+}
+
+func percentile(ds []time.Duration, p float64) float64 {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) == 0 {
+		return 0
+	}
+	return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds()) / 1000
+}
+
+// BenchmarkStandardAssignment: whole Standard assignments (assign through
+// the handler, approve through the approval POST, 1 s of access, expiry),
+// first as fast as they go (wf/s), then paced at half that rate for the
+// approve→active latency.
+func BenchmarkStandardAssignment(b *testing.B) {
+	r := get(b)
+	users := r.newUsers(b, 2*b.N)
+	b.ResetTimer()
+	took, _ := runFlows(b, b.N, inFlight, 0, func(i int) (time.Duration, error) { return r.standardFlow(users[i]) })
+	b.StopTimer()
+	rate := float64(b.N) / took.Seconds()
+	b.ReportMetric(rate, "wf/s")
+
+	_, lats := runFlows(b, b.N, inFlight, time.Duration(float64(time.Second)/(rate/2)), func(i int) (time.Duration, error) {
+		return r.standardFlow(users[b.N+i])
+	})
+	b.ReportMetric(percentile(lats, 0.50), "p50-ms")
+	b.ReportMetric(percentile(lats, 0.99), "p99-ms")
+}
+
+// BenchmarkBareShape: a workflow of the same shape as a Standard assignment
+// (the same activities in the same order, one signal, one 1 s timer) with
+// no-op activities, started and signalled straight through the client.
+func BenchmarkBareShape(b *testing.B) {
+	r := get(b)
+	ctx := context.Background()
+	prefix := fmt.Sprintf("bare-%d-", time.Now().UnixNano())
+	b.ResetTimer()
+	took, _ := runFlows(b, b.N, inFlight, 0, func(i int) (time.Duration, error) {
+		id := prefix + fmt.Sprint(i)
+		run, err := r.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, bareShape)
+		if err != nil {
+			return 0, err
+		}
+		if err := r.client.SignalWorkflow(ctx, id, run.GetRunID(), "approval", true); err != nil {
+			return 0, err
+		}
+		return 0, run.Get(ctx, nil)
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/took.Seconds(), "wf/s")
+}
+
+// BenchmarkAccessCheck: the gateway's GET /api/v1/access through the gin
+// engine, next to a trivial handler on the same engine setup.
+func BenchmarkAccessCheck(b *testing.B) {
+	r := get(b)
+	users := r.newUsers(b, 1)
+	// A Professional assignment: access stays, so every check answers yes.
+	rec := r.do("POST", "/api/v1/sites/"+demo.FabrikamSite+"/assignments", fmt.Sprintf(`{"user_id":%q,"reason":"bench"}`, users[0]), r.token)
+	if rec.Code != http.StatusCreated {
+		b.Fatalf("assign: %d %s", rec.Code, rec.Body)
+	}
+	if err := r.waitState(between(rec.Body.String(), `"id":"`, `"`), domain.StateActive, time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	path := "/api/v1/access?site=" + demo.FabrikamSite + "&user=" + users[0]
+	if rec := r.do("GET", path, "", "gateway"); !strings.Contains(rec.Body.String(), `"allowed":true`) {
+		b.Fatalf("access: %s", rec.Body)
+	}
+	b.Run("access", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if rec := r.do("GET", path, "", "gateway"); rec.Code != http.StatusOK {
+					b.Fatalf("access: %d %s", rec.Code, rec.Body)
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	})
+	b.Run("trivial", func(b *testing.B) {
+		h := trivialHandler()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req := httptest.NewRequest("GET", "/ping?site=x&user=y", nil)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatal(rec.Code)
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	})
+}
+
+func between(s, from, to string) string {
+	i := strings.Index(s, from)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(from):]
+	if j := strings.Index(s, to); j >= 0 {
+		return s[:j]
+	}
+	return s
+}
