@@ -40,6 +40,7 @@ func BenchmarkOpenAssignments(b *testing.B) {
 	took := time.Since(start)
 	b.StopTimer()
 	heap1, gor1, db1 := r.footprint(b)
+
 	b.ReportMetric(float64(n), "open")
 	b.ReportMetric(float64(n)/took.Seconds(), "starts/s")
 	b.ReportMetric(float64(int64(heap1)-int64(heap0))/float64(n), "heap-B/open")

@@ -68,9 +68,6 @@ func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
 	return m
 }
 
-// Registry is where other metrics (the Temporal SDK's, the runtime's) may join.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // RegisterRuntime adds the Go runtime and process collectors.
 func (m *Metrics) RegisterRuntime() {
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -268,11 +268,7 @@ func (s *Server) pagePermissionPost(c *gin.Context) {
 
 func (s *Server) pageCredential(c *gin.Context) {
 	u, _ := actor(c)
-	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
-	if err == nil && u.ID != a.PartnerUserID {
-		err = problem.Forbidden("R5", "only the assigned partner user can view this temporary password")
-		s.refuse(c, u, "credential.refused", a.ID, a.SiteID, err)
-	}
+	a, err := s.credentialAssignment(c, u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -461,3 +461,33 @@ func TestTemporalDownAnswers503AndWritesNothing(t *testing.T) {
 		t.Fatalf("pending assignment changed: %s", got.State)
 	}
 }
+
+func TestCrossOriginFormPostsAreRefused(t *testing.T) {
+	e := testenv.New(t, testenv.Options{NoWorker: true})
+	agent := e.Login("agent@partner.example")
+	before := e.Counts()
+	for _, path := range []string{"/sites/" + demo.ContosoSite + "/assignments", "/logout", "/customers/" + demo.Contoso + "/permission"} {
+		req, _ := http.NewRequest("POST", e.HTTP.URL+path, strings.NewReader("user_id=northwind-solo&reason=x&granted=no"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Origin", "https://evil.example")
+		if code, _ := agent.Send(req); code != http.StatusForbidden {
+			t.Fatalf("cross-origin POST %s: %d, want 403", path, code)
+		}
+	}
+	if after := e.Counts(); after != before {
+		t.Fatalf("a cross-origin request changed state: %+v -> %+v", before, after)
+	}
+	// The session cookie is HttpOnly and SameSite.
+	req, _ := http.NewRequest("POST", e.HTTP.URL+"/api/v1/session", strings.NewReader(`{"email":"solo@partner.example","password":"demo-password"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookie := resp.Header.Get("Set-Cookie")
+	if !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Lax") {
+		t.Fatalf("session cookie %q", cookie)
+	}
+}

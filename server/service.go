@@ -274,9 +274,10 @@ func (s *Server) login(ctx context.Context, email, password string) (string, sto
 
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("timing equaliser"), bcrypt.DefaultCost)
 
-// viewCredential shows the assigned partner user its temporary password
-// once (R5), and refuses everyone else.
-func (s *Server) viewCredential(ctx context.Context, actor store.User, id string) (login, password string, err error) {
+// credentialAssignment is the Professional assignment whose temporary
+// password actor asks for; only the assigned partner user gets it (R5), and
+// every other attempt is refused and audited.
+func (s *Server) credentialAssignment(ctx context.Context, actor store.User, id string) (store.Assignment, error) {
 	a, err := s.rules.VisibleAssignment(ctx, actor, id)
 	if err == nil && actor.ID != a.PartnerUserID {
 		err = problem.Forbidden("R5", "only the assigned partner user can view this temporary password")
@@ -286,6 +287,14 @@ func (s *Server) viewCredential(ctx context.Context, actor store.User, id string
 	}
 	if err != nil {
 		s.refuse(ctx, actor, "credential.refused", id, a.SiteID, err)
+	}
+	return a, err
+}
+
+// viewCredential shows the assigned partner user its temporary password once.
+func (s *Server) viewCredential(ctx context.Context, actor store.User, id string) (login, password string, err error) {
+	a, err := s.credentialAssignment(ctx, actor, id)
+	if err != nil {
 		return "", "", err
 	}
 	login, password, err = access.TakeCredential(ctx, s.store, s.keys, a.ID, s.now())

@@ -18,11 +18,20 @@ const DefaultTaskQueue = "partner-access"
 // evicted from the cache is replayed from its short history on its next task.
 const DefaultCacheSize = 2000
 
+// SetCacheSize bounds the workflows cached in this process (0:
+// DefaultCacheSize). The SDK shares one cache among all workers of a process
+// and sizes it when the first starts; in one-process mode that is the
+// embedded Temporal server's own system worker, so call this before starting
+// anything.
+func SetCacheSize(n int) {
+	if n == 0 {
+		n = DefaultCacheSize
+	}
+	sdkworker.SetStickyWorkflowCacheSize(n)
+}
+
 // Options tunes the worker; the zero value takes the SDK's defaults.
 type Options struct {
-	// MaxCachedWorkflows bounds the sticky cache (an SDK-wide setting, fixed
-	// by the first worker of the process); 0 means DefaultCacheSize.
-	MaxCachedWorkflows int
 	// Pollers for each kind of task.
 	WorkflowPollers int
 	ActivityPollers int
@@ -37,10 +46,6 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 
 // New returns a worker (not started) for the assignment workflow.
 func New(c client.Client, taskQueue string, acts *activities.Activities, o Options) sdkworker.Worker {
-	if o.MaxCachedWorkflows == 0 {
-		o.MaxCachedWorkflows = DefaultCacheSize
-	}
-	sdkworker.SetStickyWorkflowCacheSize(o.MaxCachedWorkflows)
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
 		MaxConcurrentWorkflowTaskPollers: o.WorkflowPollers,
 		MaxConcurrentActivityTaskPollers: o.ActivityPollers,

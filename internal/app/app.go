@@ -50,6 +50,7 @@ type Ready struct {
 // the addresses once the service answers.
 func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan<- Ready) error {
 	log := slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	worker.SetCacheSize(cfg.CacheSize)
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("DATA_DIR: %w", err)
 	}
@@ -142,7 +143,7 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 				MailFrom:    mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
 				AVDMailFrom: mail.Address{Name: cfg.AVDMailFrom.Name, Email: cfg.AVDMailFrom.Address},
 			},
-		}, worker.Options{MaxCachedWorkflows: cfg.CacheSize})
+		}, worker.Options{})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}

@@ -235,29 +235,29 @@ func CanDecide(actor store.User, a store.Assignment) error {
 // CanSetPermission applies R1 and R6 to a customer's partner permission: only
 // an active Customer Administrator of that customer changes it.
 func CanSetPermission(actor store.User, customerID string) error {
-	if actor.Kind == store.KindPartner {
-		return problem.Forbidden("R6", "a partner cannot grant itself permission; the customer's administrator does")
-	}
-	if actor.CustomerID != customerID {
-		return problem.NotFound("customer", "no customer %q", customerID)
-	}
-	if actor.Status != store.StatusActive || !actor.HasRole(store.RoleCustomerAdmin) {
-		return problem.Forbidden("R1", "only an active Customer Administrator can change the partner's permission")
-	}
-	return nil
+	return customerAdmin(actor, customerID, "R1",
+		"a partner cannot grant itself permission; the customer's administrator does",
+		"only an active Customer Administrator can change the partner's permission")
 }
 
 // CanCreateCustomerUser applies R6: partners never create customer users;
 // a customer's administrator may.
 func CanCreateCustomerUser(actor store.User, customerID string) error {
-	if actor.Kind == store.KindPartner {
-		return problem.Forbidden("R6", "a partner cannot create customer users; only partner user accounts go through assignment")
-	}
-	if actor.CustomerID != customerID {
+	return customerAdmin(actor, customerID, "R6",
+		"a partner cannot create customer users; only partner user accounts go through assignment",
+		"only an active Customer Administrator can create customer users")
+}
+
+// customerAdmin lets only an active Customer Administrator of the customer
+// act; a partner is refused under R6, another customer's user sees nothing.
+func customerAdmin(actor store.User, customerID, rule, partnerRefusal, notAdmin string) error {
+	switch {
+	case actor.Kind == store.KindPartner:
+		return problem.Forbidden("R6", "%s", partnerRefusal)
+	case actor.CustomerID != customerID:
 		return problem.NotFound("customer", "no customer %q", customerID)
-	}
-	if actor.Status != store.StatusActive || !actor.HasRole(store.RoleCustomerAdmin) {
-		return problem.Forbidden("R6", "only an active Customer Administrator can create customer users")
+	case actor.Status != store.StatusActive || !actor.HasRole(store.RoleCustomerAdmin):
+		return problem.Forbidden(rule, "%s", notAdmin)
 	}
 	return nil
 }

@@ -95,13 +95,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.r.GetContext(ctx, &one, `SELECT 1`)
 }
 
-// SizeBytes is the size of the database (pages in use), for the scale benchmark.
-func (s *Store) SizeBytes(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.r.GetContext(ctx, &n, `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`)
-	return n, err
-}
-
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.w.BeginTxx(ctx, nil)
 	if err != nil {
