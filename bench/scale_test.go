@@ -30,7 +30,8 @@ func BenchmarkOpenAssignments(b *testing.B) {
 	heap0, gor0, db0 := r.footprint(b)
 	b.ResetTimer()
 	start := time.Now()
-	runFlows(b, n, 32, 0, func(i int) (time.Duration, error) {
+	retries0 := r.retries.Load()
+	runFlows(b, n, 16, 0, func(i int) (time.Duration, error) {
 		a, err := r.assign(users[i])
 		if err != nil {
 			return 0, err
@@ -42,6 +43,7 @@ func BenchmarkOpenAssignments(b *testing.B) {
 	heap1, gor1, db1 := r.footprint(b)
 
 	b.ReportMetric(float64(n), "open")
+	b.ReportMetric(float64(r.retries.Load()-retries0), "retried-503")
 	b.ReportMetric(float64(n)/took.Seconds(), "starts/s")
 	b.ReportMetric(float64(int64(heap1)-int64(heap0))/float64(n), "heap-B/open")
 	b.ReportMetric(float64(heap1)/(1<<20), "heap-MiB")
