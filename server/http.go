@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/partneraccess/partneraccess/internal/jsonin"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -82,44 +82,7 @@ func decodeJSON(c *gin.Context, v any) error {
 		}
 		return problem.Invalid("", "the body could not be read")
 	}
-	return DecodeStrict(body, v)
-}
-
-// DecodeStrict decodes exactly one JSON value with no unknown fields, with
-// messages that name the field at fault.
-func DecodeStrict(body []byte, v any) error {
-	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] != '{' {
-		return problem.Invalid("", "the body must be a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var syntax *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.Is(err, io.EOF):
-			return problem.Invalid("", "the body is empty; send a JSON object")
-		case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
-			return problem.Invalid("", "the body is not valid JSON")
-		case errors.As(err, &typ):
-			return problem.Invalid(typ.Field, "%s must be a %s", fieldName(typ.Field), typ.Type.String())
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return problem.Invalid(f, "unknown field %q", f)
-		}
-		return problem.Invalid("", "the body is not valid JSON: %v", err)
-	}
-	if dec.More() {
-		return problem.Invalid("", "the body must hold one JSON object only")
-	}
-	return nil
-}
-
-func fieldName(f string) string {
-	if f == "" {
-		return "the body"
-	}
-	return f
+	return jsonin.DecodeStrict(body, v)
 }
 
 // wantsHTML reports whether the request came from a page rather than the API.

@@ -1,4 +1,4 @@
-package server
+package jsonin
 
 import (
 	"encoding/json"
@@ -16,7 +16,11 @@ func FuzzDecodeStrict(f *testing.F) {
 	f.Add([]byte(`[`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var req assignRequest
+		var req struct {
+			UserID string `json:"user_id"`
+			Role   string `json:"role"`
+			Reason string `json:"reason"`
+		}
 		err := DecodeStrict(body, &req)
 		if err == nil {
 			// Whatever was accepted must be one valid JSON object with known fields only.
