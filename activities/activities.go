@@ -32,7 +32,7 @@ type Config struct {
 	AVDMailFrom    mail.Address // the no-reply sender of the AVD instructions (R5)
 	AVDDownloadURL string
 	// LocalMailbox keeps emails, bodies included, in the store for /dev/mail
-	// instead of sending them.
+	// instead of sending them (set by New when there is no sender).
 	LocalMailbox bool
 }
 
@@ -43,6 +43,13 @@ type Activities struct {
 	Provisioner access.Provisioner
 	Keys        *secret.Keys
 	Config      Config
+}
+
+// New wires the activities with the default provisioner; a nil sender keeps
+// emails in the local mailbox.
+func New(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg Config) *Activities {
+	cfg.LocalMailbox = sender == nil
+	return &Activities{Store: st, Mail: sender, Provisioner: &access.StoreProvisioner{Store: st, Keys: keys}, Keys: keys, Config: cfg}
 }
 
 // BeginInput records a new assignment.

@@ -29,7 +29,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/partneraccess/partneraccess/activities"
-	"github.com/partneraccess/partneraccess/internal/access"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/engine"
@@ -111,8 +110,7 @@ func newRig() (*rig, error) {
 	if r.keys, err = secret.NewKeys(secret.NewMasterKey()); err != nil {
 		return nil, err
 	}
-	acts := &activities.Activities{Store: r.store, Provisioner: &access.StoreProvisioner{Store: r.store, Keys: r.keys}, Keys: r.keys,
-		Config: activities.Config{PublicURL: "http://127.0.0.1:8080", LocalMailbox: true}}
+	acts := activities.New(r.store, nil, r.keys, activities.Config{PublicURL: "http://127.0.0.1:8080"})
 	w := worker.New(r.client, taskQueue, acts, worker.Options{})
 	w.RegisterWorkflow(bareShape)
 	w.RegisterActivity(noop)

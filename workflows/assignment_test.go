@@ -16,7 +16,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/partneraccess/partneraccess/activities"
-	"github.com/partneraccess/partneraccess/internal/access"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
@@ -64,15 +63,12 @@ func newFixture(t *testing.T, sender mail.Sender) *fixture {
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(time.Minute)
-	worker.Register(env, &activities.Activities{
-		Store: s, Mail: sender, Provisioner: &access.StoreProvisioner{Store: s, Keys: keys}, Keys: keys,
-		Config: activities.Config{
-			PublicURL: "http://127.0.0.1:8080", LocalMailbox: sender == nil,
-			MailFrom:       mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
-			AVDMailFrom:    mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
-			AVDDownloadURL: "https://avd.example/download",
-		},
-	})
+	worker.Register(env, activities.New(s, sender, keys, activities.Config{
+		PublicURL:      "http://127.0.0.1:8080",
+		MailFrom:       mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
+		AVDMailFrom:    mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
+		AVDDownloadURL: "https://avd.example/download",
+	}))
 	return &fixture{t: t, env: env, store: s, keys: keys}
 }
 

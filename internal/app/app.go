@@ -26,7 +26,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/partneraccess/partneraccess/activities"
-	"github.com/partneraccess/partneraccess/internal/access"
 	"github.com/partneraccess/partneraccess/internal/config"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/engine"
@@ -136,14 +135,11 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 		if cfg.SendGridAPIKey != "" {
 			sender = mail.NewSendGrid(cfg.SendGridAPIKey, cfg.SendGridBaseURL)
 		}
-		w := worker.New(tc, cfg.TaskQueue, &activities.Activities{
-			Store: st, Mail: sender, Provisioner: &access.StoreProvisioner{Store: st, Keys: keys}, Keys: keys,
-			Config: activities.Config{
-				PublicURL: cfg.PublicURL, LocalMailbox: sender == nil, AVDDownloadURL: cfg.AVDDownloadURL,
-				MailFrom:    mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
-				AVDMailFrom: mail.Address{Name: cfg.AVDMailFrom.Name, Email: cfg.AVDMailFrom.Address},
-			},
-		}, worker.Options{})
+		w := worker.New(tc, cfg.TaskQueue, activities.New(st, sender, keys, activities.Config{
+			PublicURL: cfg.PublicURL, AVDDownloadURL: cfg.AVDDownloadURL,
+			MailFrom:    mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
+			AVDMailFrom: mail.Address{Name: cfg.AVDMailFrom.Name, Email: cfg.AVDMailFrom.Address},
+		}), worker.Options{})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}

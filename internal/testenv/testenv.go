@@ -30,7 +30,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/partneraccess/partneraccess/activities"
-	"github.com/partneraccess/partneraccess/internal/access"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -107,14 +106,11 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	e := &Env{T: t, Store: st, Keys: keys, Temporal: ts, Client: c}
-	e.Acts = &activities.Activities{
-		Store: st, Mail: o.Sender, Provisioner: &access.StoreProvisioner{Store: st, Keys: keys}, Keys: keys,
-		Config: activities.Config{
-			PublicURL: "http://placeholder", LocalMailbox: o.Sender == nil, AVDDownloadURL: "https://avd.example/download",
-			MailFrom:    mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
-			AVDMailFrom: mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
-		},
-	}
+	e.Acts = activities.New(st, o.Sender, keys, activities.Config{
+		PublicURL: "http://placeholder", AVDDownloadURL: "https://avd.example/download",
+		MailFrom:    mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
+		AVDMailFrom: mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
+	})
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.HTTP = httptest.NewUnstartedServer(nil)
 	e.HTTP.Start()
