@@ -1,0 +1,174 @@
+package record
+
+import (
+	"context"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/internal/mail/sendgridfake"
+	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/testenv"
+	"github.com/partneraccess/partneraccess/workflows"
+)
+
+var recordInto = flag.String("record", "", "write the histories into workflows/testdata/`SET` (e.g. v2) instead of a temporary directory")
+
+// timing is short enough for every path, and long enough that a signal sent
+// right after a step lands before the next timer fires.
+var timing = workflows.Timing{
+	ApprovalTimeout:  4 * time.Second,
+	ApprovalReminder: 2 * time.Second,
+	AccessDuration:   2 * time.Second,
+	ReadyWait:        3 * time.Second,
+}
+
+// path is one way through the workflow: how to drive it and where it ends.
+type path struct {
+	name  string
+	final string
+	drive func(t *testing.T, e *testenv.Env) store.Assignment
+}
+
+var localPaths = []path{
+	{"standard-approved-expired", domain.StateExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "approve")
+		return a
+	}},
+	{"standard-approved-unassigned", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "ops@contoso.example", "approve")
+		e.WaitState(a.ID, domain.StateActive, 10*time.Second)
+		unassign(t, e, a)
+		return a
+	}},
+	{"standard-denied", domain.StateDenied, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "deny")
+		return a
+	}},
+	{"standard-approval-expired", domain.StateApprovalExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
+		return assign(t, e, demo.ContosoSite, demo.Solo) // the reminder, then the deadline
+	}},
+	{"standard-withdrawn", domain.StateWithdrawn, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		e.ApprovalPath(a.ID, "admin@contoso.example")
+		unassign(t, e, a)
+		return a
+	}},
+	{"professional-ready-unassigned", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.FabrikamSite, demo.Solo)
+		e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+		unassign(t, e, a)
+		return a
+	}},
+	{"professional-unassigned-before-ready", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.FabrikamSite, demo.Solo)
+		e.WaitState(a.ID, domain.StateProvisioning, 10*time.Second)
+		unassign(t, e, a)
+		return a
+	}},
+}
+
+// deliveryFailed runs against SendGrid refusing both approvers for good.
+var deliveryFailed = path{"standard-delivery-failed", domain.StateFailed, func(t *testing.T, e *testenv.Env) store.Assignment {
+	return assign(t, e, demo.ContosoSite, demo.Solo)
+}}
+
+// TestRecordHistories drives every path, checks where it ended, replays
+// each history with today's code and, with -record, keeps them.
+func TestRecordHistories(t *testing.T) {
+	dir := t.TempDir()
+	if *recordInto != "" {
+		dir = filepath.Join("..", "testdata", *recordInto)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := testenv.New(t, testenv.Options{Timing: timing})
+	for _, p := range localPaths {
+		run(t, e, p, dir)
+	}
+	fake := sendgridfake.New(t)
+	fake.FailFor("admin@contoso.example", http.StatusBadRequest)
+	fake.FailFor("ops@contoso.example", http.StatusBadRequest)
+	run(t, testenv.New(t, testenv.Options{Timing: timing, Sender: mail.NewSendGrid(fake.Key(), fake.URL())}), deliveryFailed, dir)
+
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) != len(localPaths)+1 {
+		t.Fatalf("%d histories written, want %d", len(files), len(localPaths)+1)
+	}
+	for _, f := range files {
+		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+			t.Errorf("%s does not replay: %v", filepath.Base(f), err)
+		}
+	}
+}
+
+func run(t *testing.T, e *testenv.Env, p path, dir string) {
+	t.Helper()
+	a := p.drive(t, e)
+	if got := e.WaitState(a.ID, p.final, 20*time.Second); got.State != p.final {
+		t.Fatalf("%s ended %s", p.name, got.State)
+	}
+	e.WaitClosed(a)
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(history(t, e, a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, p.name+".json"), append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func history(t *testing.T, e *testenv.Env, a store.Assignment) *historypb.History {
+	t.Helper()
+	it := e.Client.GetWorkflowHistory(context.Background(), a.WorkflowID, a.ID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	return h
+}
+
+func assign(t *testing.T, e *testenv.Env, site, user string) store.Assignment {
+	t.Helper()
+	code, a, body := e.Login("agent@partner.example").Assign(site, user, "", "Case 4711")
+	if code != http.StatusCreated {
+		t.Fatalf("assign %s to %s: %d %s", user, site, code, body)
+	}
+	return a
+}
+
+func decide(t *testing.T, e *testenv.Env, a store.Assignment, approver, decision string) {
+	t.Helper()
+	if code, _, _ := e.Anonymous().Form(e.ApprovalPath(a.ID, approver), map[string]string{"decision": decision}); code != http.StatusOK {
+		t.Fatalf("%s by %s: %d", decision, approver, code)
+	}
+}
+
+func unassign(t *testing.T, e *testenv.Env, a store.Assignment) {
+	t.Helper()
+	if code, body := e.Login("agent@partner.example").Do("DELETE", "/api/v1/assignments/"+a.ID, map[string]string{"reason": "done"}); code != http.StatusAccepted {
+		t.Fatalf("unassign: %d %s", code, body)
+	}
+}

@@ -1,0 +1,34 @@
+package workflows_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/partneraccess/partneraccess/workflows"
+)
+
+// TestReplayRecordedHistories replays every history recorded from a real
+// server (testdata/<set>/<path>.json, see package record) with today's
+// workflow code. A change that would break a run in flight fails here: put
+// it behind workflow.GetVersion (docs/changing-the-workflow.md).
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 8 {
+		t.Fatalf("%d recorded histories, want at least the 8 paths of the first set", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+		})
+	}
+}
