@@ -43,6 +43,10 @@ type Activities struct {
 	Provisioner access.Provisioner
 	Keys        *secret.Keys
 	Config      Config
+	// Workflows lets the reconciler find assignment workflows (nil: it
+	// refuses to run); Reconciled counts each grant it revokes (may be nil).
+	Workflows  WorkflowLookup
+	Reconciled func()
 }
 
 // New wires the activities with the default provisioner; a nil sender keeps
@@ -100,7 +104,7 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) error {
 // Record applies a transition to the projection and the audit log. Once a
 // request is decided or the assignment has ended, its approval links stop working.
 func (a *Activities) Record(ctx context.Context, t Transition) error {
-	if err := a.Store.ApplyTransition(ctx, t); err != nil {
+	if err := a.Store.ApplyTransition(ctx, t.row()); err != nil {
 		return err
 	}
 	if t.Decision != "" || !domain.OpenState(t.State) {
@@ -120,13 +124,62 @@ type Recipient struct {
 // tokens never appear in workflow history.
 type EmailRequest struct {
 	AssignmentID string
-	Kind         mail.Kind
+	Kind         domain.EmailKind
 	To           Recipient
-	Data         mail.Data
+	Data         EmailData
 }
 
+// EmailData is what the workflow knows for an email; the activity maps it to
+// the templates' model, so a template change never changes history.
+type EmailData struct {
+	PartnerName      string
+	PartnerUserName  string
+	PartnerUserEmail string
+	CustomerName     string
+	SiteName         string
+	Edition          string // "Standard" or "Professional"
+	Role             string
+	Reason           string // in every email (R9)
+	Decision         string // "approved" or "denied"
+	DecidedBy        string
+	AccessEndsAt     time.Time // zero: no end (Professional)
+	ApprovalDeadline time.Time
+	EndedBy          string
+	EndReason        string
+	ReadyAfter       time.Duration
+	FailedRecipient  string
+	FailureReason    string
+}
+
+// templateData maps the request to the templates' model, links included.
+func (a *Activities) templateData(r EmailRequest) mail.Data {
+	d := r.Data
+	m := mail.Data{
+		RecipientName: r.To.Name, PartnerName: d.PartnerName, PartnerUserName: d.PartnerUserName,
+		PartnerUserEmail: d.PartnerUserEmail, CustomerName: d.CustomerName, SiteName: d.SiteName, Edition: d.Edition,
+		Role: d.Role, Reason: d.Reason, Decision: d.Decision, DecidedBy: d.DecidedBy, AccessEndsAt: d.AccessEndsAt,
+		ApprovalDeadline: d.ApprovalDeadline, EndedBy: d.EndedBy, EndReason: d.EndReason, ReadyAfter: d.ReadyAfter,
+		FailedRecipient: d.FailedRecipient, FailureReason: d.FailureReason,
+		AssignmentURL: a.link("assignments", r.AssignmentID),
+		ForRequester:  !strings.EqualFold(r.To.Email, d.PartnerUserEmail),
+	}
+	switch r.Kind {
+	case domain.EmailApprovalRequest, domain.EmailApprovalReminder:
+		m.ApprovalURL = a.link("approvals", a.Keys.ApprovalToken(r.AssignmentID, r.To.ID))
+	case domain.EmailCredentialLink:
+		m.CredentialURL = a.link("credentials", r.AssignmentID)
+	case domain.EmailAVDInstructions:
+		m.AVDDownloadURL = a.Config.AVDDownloadURL
+	}
+	return m
+}
+
+// sendLease is how long an attempt that started sending an email owns it:
+// the workflow's StartToCloseTimeout of an email.
+const sendLease = 30 * time.Second
+
 // EmailKey is the idempotency key of an email: (assignment, kind, recipient).
-func EmailKey(assignmentID string, kind mail.Kind, to string) string {
+func EmailKey(assignmentID string, kind domain.EmailKind, to string) string {
 	return assignmentID + "/" + string(kind) + "/" + strings.ToLower(to)
 }
 
@@ -140,27 +193,20 @@ func (a *Activities) SendEmail(ctx context.Context, r EmailRequest) error {
 		return nil
 	case err == nil && prev.Status == store.EmailFailed:
 		return rejected(r, errors.New(prev.Error))
+	case err == nil && prev.Status == store.EmailSending && prev.Error == "" && time.Since(prev.UpdatedAt) < sendLease:
+		// Another attempt is sending it now (an ended assignment hands its
+		// emails over while one may be in flight): wait for its outcome.
+		return fmt.Errorf("%s email to %s is being sent by another attempt", r.Kind, r.To.Email)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return err
 	}
 
-	d := r.Data
-	d.RecipientName = r.To.Name
-	d.AssignmentURL = a.link("assignments", r.AssignmentID)
-	switch r.Kind {
-	case mail.KindApprovalRequest, mail.KindApprovalReminder:
-		d.ApprovalURL = a.link("approvals", a.Keys.ApprovalToken(r.AssignmentID, r.To.ID))
-	case mail.KindCredentialLink:
-		d.CredentialURL = a.link("credentials", r.AssignmentID)
-	case mail.KindAVDInstructions:
-		d.AVDDownloadURL = a.Config.AVDDownloadURL
-	}
-	body, err := mail.Render(r.Kind, d)
+	body, err := mail.Render(r.Kind, a.templateData(r))
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("render email", "RenderFailed", err)
 	}
 	from := a.Config.MailFrom
-	if r.Kind == mail.KindAVDInstructions {
+	if r.Kind == domain.EmailAVDInstructions {
 		from = a.Config.AVDMailFrom
 	}
 	rec := store.Email{
@@ -260,5 +306,118 @@ func (a *Activities) IssueCredential(ctx context.Context, in CredentialInput) er
 	return a.Provisioner.IssueCredential(ctx, in.AssignmentID, in.Login, in.At)
 }
 
-// Transition is one recorded step of the workflow.
-type Transition = store.Transition
+// Transition is one recorded step of the workflow. It is the workflow's
+// payload, mapped to the store's row here, so a change to the schema never
+// changes what is in a workflow's history.
+type Transition struct {
+	AssignmentID     string
+	Seq              int
+	State            string
+	At               time.Time
+	Actor            string
+	Action           string
+	Detail           string
+	ApprovalDeadline *time.Time
+	DecidedBy        string
+	Decision         string
+	ActivatedAt      *time.Time
+	AccessEndsAt     *time.Time
+	EndedBy          string
+	EndReason        string
+	Failure          string
+}
+
+func (t Transition) row() store.Transition {
+	return store.Transition{
+		AssignmentID: t.AssignmentID, Seq: t.Seq, State: t.State, At: t.At, Actor: t.Actor, Action: t.Action,
+		Detail: t.Detail, ApprovalDeadline: t.ApprovalDeadline, DecidedBy: t.DecidedBy, Decision: t.Decision,
+		ActivatedAt: t.ActivatedAt, AccessEndsAt: t.AccessEndsAt, EndedBy: t.EndedBy, EndReason: t.EndReason,
+		Failure: t.Failure,
+	}
+}
+
+// EmailFailure is an email given up after its retry window.
+type EmailFailure struct {
+	AssignmentID string
+	Kind         domain.EmailKind
+	To           string
+	Reason       string
+	At           time.Time
+}
+
+// GiveUpEmail records on the assignment that an email was never delivered,
+// so the failure is visible instead of the email retrying for ever.
+func (a *Activities) GiveUpEmail(ctx context.Context, in EmailFailure) error {
+	return a.Store.GiveUpEmail(ctx, store.Email{
+		Key: EmailKey(in.AssignmentID, in.Kind, in.To), AssignmentID: in.AssignmentID, Kind: string(in.Kind),
+		To: in.To, Error: in.Reason, UpdatedAt: in.At,
+	})
+}
+
+// SignalCheck asks whether a signal is one a server vouched for and, for a
+// decision, whether it may still count (R1, R4). The workflow runs it as a
+// local activity, so replay never needs the key.
+type SignalCheck struct {
+	AssignmentID string
+	CustomerID   string
+	PartnerID    string
+	ByID         string
+	Fields       []string // what the server signed, in order
+	MAC          string
+	Decision     bool
+}
+
+// SignalVerdict is the answer to a SignalCheck.
+type SignalVerdict struct {
+	OK     bool
+	Forged bool
+	Why    string
+}
+
+// CheckSignal verifies the server's MAC and, for a decision, that the decider
+// is still an active approver of the customer and the permission stands.
+func (a *Activities) CheckSignal(ctx context.Context, in SignalCheck) (SignalVerdict, error) {
+	if in.MAC == "" || !a.Keys.VerifySignal(in.MAC, in.Fields...) {
+		return SignalVerdict{Forged: true, Why: "the signal was not sent by a Partner Access server (no valid signature); it was ignored"}, nil
+	}
+	if !in.Decision {
+		return SignalVerdict{OK: true}, nil
+	}
+	u, err := a.Store.UserByID(ctx, in.ByID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return SignalVerdict{}, err
+	}
+	if err != nil || u.CustomerID != in.CustomerID || !u.IsApprover() {
+		return SignalVerdict{Why: "the decider is no longer an active approver of this customer"}, nil
+	}
+	permitted, err := a.Store.PartnerPermitted(ctx, in.CustomerID, in.PartnerID)
+	if err != nil {
+		return SignalVerdict{}, err
+	}
+	if !permitted {
+		return SignalVerdict{Why: "the customer has withdrawn the partner's permission"}, nil
+	}
+	return SignalVerdict{OK: true}, nil
+}
+
+// SignalRecord is a signal the workflow did not act on.
+type SignalRecord struct {
+	AssignmentID string
+	Seq          int // the workflow's count of signals: the audit entry's key
+	Signal       string
+	ByID         string
+	Forged       bool
+	Detail       string
+	At           time.Time
+}
+
+// RecordSignal writes a signal the workflow ignored to the audit log, once.
+func (a *Activities) RecordSignal(ctx context.Context, in SignalRecord) error {
+	action := in.Signal + ".refused"
+	if in.Forged {
+		action = "signal.forged"
+	}
+	key := fmt.Sprintf("signal/%s/%d", in.AssignmentID, in.Seq)
+	return a.Store.Audit(ctx, store.AuditEntry{At: in.At, ActorID: in.ByID, Action: action, Outcome: store.OutcomeRefused,
+		AssignmentID: in.AssignmentID, Detail: in.Detail, EventKey: &key})
+}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
-	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/testenv"
 )
 
@@ -191,7 +190,7 @@ func TestBrowserProfessionalCredentialPageAfterLogin(t *testing.T) {
 	var link string
 	e.Eventually(10*time.Second, "credential email", func() bool {
 		as, _ := e.Store.OpenAssignment(context.Background(), demo.FabrikamSite, demo.Solo)
-		ms := e.Mail(as.ID, mail.KindCredentialLink, "solo@partner.example")
+		ms := e.Mail(as.ID, domain.EmailCredentialLink, "solo@partner.example")
 		if len(ms) == 1 {
 			link, _ = testenv.Link(ms[0], "/credentials/")
 		}

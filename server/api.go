@@ -174,13 +174,16 @@ func (s *Server) apiDecide(c *gin.Context) {
 	}
 	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
 	if err == nil {
-		err = s.decide(c, u, a, approve, "api")
+		a, err = s.decide(c, u, a, approve)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, errDecisionPending):
+		c.JSON(http.StatusAccepted, a)
+	case err != nil:
 		s.fail(c, err)
-		return
+	default:
+		c.JSON(http.StatusOK, a)
 	}
-	c.JSON(http.StatusAccepted, s.awaitDecision(c, a.ID))
 }
 
 func parseDecision(d string) (bool, error) {

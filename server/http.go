@@ -61,6 +61,14 @@ func (s *Server) requireUser(c *gin.Context) {
 	}
 }
 
+// requireAdmin lets only an administrator of a partner or customer through.
+func (s *Server) requireAdmin(c *gin.Context) {
+	if u, _ := actor(c); !u.HasRole(store.RoleCustomerAdmin) && !u.HasRole(store.RolePartnerAdmin) {
+		s.fail(c, problem.Forbidden("R6", "only an administrator can read the store's mailbox"))
+		c.Abort()
+	}
+}
+
 func (s *Server) requirePageUser(c *gin.Context) {
 	if _, ok := actor(c); !ok {
 		c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))

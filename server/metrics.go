@@ -22,6 +22,7 @@ type Metrics struct {
 	decisions *prometheus.CounterVec
 	wait      prometheus.Histogram
 	refusals  *prometheus.CounterVec
+	reconcile prometheus.Counter
 }
 
 // NewMetrics registers the metrics on reg (a new registry when nil); the
@@ -43,7 +44,7 @@ func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
 			Name: "partner_access_assignments_started_total", Help: "Assignment workflows started, by edition.",
 		}, []string{"edition"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "partner_access_decisions_total", Help: "Approval decisions submitted, by decision.",
+			Name: "partner_access_decisions_total", Help: "Approval decisions that took effect, by decision.",
 		}, []string{"decision"}),
 		wait: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "partner_access_approval_wait_seconds", Help: "Time from request to an approver's decision.",
@@ -52,6 +53,9 @@ func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "partner_access_refusals_total", Help: "Refused attempts, by rule.",
 		}, []string{"rule"}),
+		reconcile: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "partner_access_reconciled_total", Help: "Grants the reconciler revoked because their workflow was closed, terminated or missing.",
+		}),
 	}
 	grants := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "partner_access_active_grants", Help: "Access grants in force now.",
@@ -64,7 +68,7 @@ func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
 		}
 		return float64(n)
 	})
-	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, grants)
+	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.reconcile, grants)
 	return m
 }
 
@@ -94,3 +98,6 @@ func (m *Metrics) refused(rule string) {
 	}
 	m.refusals.WithLabelValues(rule).Inc()
 }
+
+// Reconciled counts a grant the reconciler revoked.
+func (m *Metrics) Reconciled() { m.reconcile.Inc() }

@@ -233,13 +233,12 @@ func (s *Server) pageDecidePost(c *gin.Context) {
 	}
 	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
 	if err == nil {
-		err = s.decide(c, u, a, approve, "page")
+		a, err = s.decide(c, u, a, approve)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errDecisionPending) {
 		s.fail(c, err)
 		return
 	}
-	s.awaitDecision(c, a.ID)
 	c.Redirect(http.StatusSeeOther, "/assignments/"+url.PathEscape(a.ID)+"?notice=decided")
 }
 
@@ -315,7 +314,7 @@ func (s *Server) pageApprovalPost(c *gin.Context) {
 		return
 	}
 	a, err := s.decideByToken(c, c.Param("token"), approve)
-	if err != nil {
+	if err != nil && !errors.Is(err, errDecisionPending) {
 		s.fail(c, err)
 		return
 	}

@@ -25,7 +25,10 @@ type Config struct {
 	PublicURL  string
 	TaskQueue  string
 	Timing     workflows.Timing
-	DevMailbox bool // one-process mode: /dev/mail and /api/v1/dev/mail
+	DevMailbox bool // /dev/mail and /api/v1/dev/mail: the emails kept in the store
+	// MailboxAdminsOnly shows the mailbox to administrators only (MAILBOX=store
+	// in worker/server mode); otherwise anyone who reaches the server sees it.
+	MailboxAdminsOnly bool
 	// GatewayToken, when set, lets a gateway ask GET /api/v1/access with
 	// "Authorization: Bearer <token>" without a user login.
 	GatewayToken string
@@ -114,7 +117,10 @@ func (s *Server) Engine() *gin.Engine {
 	authed.DELETE("/customers/:customer/partner-permission", s.apiSetPermission(false))
 	authed.POST("/customers/:customer/users", s.apiCreateCustomerUser)
 	authed.GET("/audit", s.apiAudit)
-	if s.cfg.DevMailbox {
+	if s.cfg.DevMailbox && s.cfg.MailboxAdminsOnly {
+		authed.GET("/dev/mail", s.requireAdmin, s.apiDevMail)
+		r.GET("/dev/mail", s.requirePageUser, s.requireAdmin, s.pageDevMail)
+	} else if s.cfg.DevMailbox {
 		api.GET("/dev/mail", s.apiDevMail)
 		r.GET("/dev/mail", s.pageDevMail)
 	}

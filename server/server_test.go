@@ -14,7 +14,6 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
-	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/testenv"
 	"github.com/partneraccess/partneraccess/workflows"
@@ -82,7 +81,7 @@ func TestR4StandardFlowFromAssignThroughApprovalPageToExpiry(t *testing.T) {
 		t.Fatalf("gateway answer while active: %+v (ends %v)", ans, active.AccessEndsAt)
 	}
 	e.Eventually(10*time.Second, "partner user told that access is granted", func() bool {
-		return len(e.Mail(a.ID, mail.KindAccessGranted, "solo@partner.example")) == 1
+		return len(e.Mail(a.ID, domain.EmailAccessGranted, "solo@partner.example")) == 1
 	})
 
 	ended := e.WaitState(a.ID, domain.StateExpired, testenv.FastTiming.AccessDuration+10*time.Second)
@@ -93,8 +92,8 @@ func TestR4StandardFlowFromAssignThroughApprovalPageToExpiry(t *testing.T) {
 		t.Fatal("access after expiry")
 	}
 	e.Eventually(10*time.Second, "both sides told access ended", func() bool {
-		return len(e.Mail(a.ID, mail.KindAccessEnded, "solo@partner.example")) == 1 &&
-			len(e.Mail(a.ID, mail.KindAccessEnded, "admin@contoso.example")) == 1
+		return len(e.Mail(a.ID, domain.EmailAccessEnded, "solo@partner.example")) == 1 &&
+			len(e.Mail(a.ID, domain.EmailAccessEnded, "admin@contoso.example")) == 1
 	})
 
 	// The operator finds it in Temporal by its search attributes.
@@ -121,7 +120,7 @@ func TestR5ProfessionalFlowToCredentialPageAndUnassign(t *testing.T) {
 	}
 	var link string
 	e.Eventually(10*time.Second, "credential link email", func() bool {
-		ms := e.Mail(a.ID, mail.KindCredentialLink, "solo@partner.example")
+		ms := e.Mail(a.ID, domain.EmailCredentialLink, "solo@partner.example")
 		if len(ms) == 0 {
 			return false
 		}
@@ -270,8 +269,8 @@ func TestApprovalTokensForgedUsedOrExpiredChangeNothing(t *testing.T) {
 	e.WaitState(lapsed.ID, domain.StateApprovalExpired, 15*time.Second)
 	e.WaitClosed(used)
 	e.WaitClosed(lapsed)
-	if len(e.Mail(used.ID, mail.KindAccessDenied, "solo@partner.example")) != 1 ||
-		len(e.Mail(lapsed.ID, mail.KindApprovalExpired, "agent@partner.example")) != 1 {
+	if len(e.Mail(used.ID, domain.EmailAccessDenied, "solo@partner.example")) != 1 ||
+		len(e.Mail(lapsed.ID, domain.EmailApprovalExpired, "agent@partner.example")) != 1 {
 		t.Fatal("the partner users were not told of the denial and the lapse")
 	}
 
@@ -415,11 +414,18 @@ func TestR1CustomerGrantsAndWithdrawsPermission(t *testing.T) {
 	if code, body := litware.Do("PUT", "/api/v1/customers/"+demo.Litware+"/partner-permission", nil); code != http.StatusOK {
 		t.Fatalf("grant: %d %s", code, body)
 	}
-	if code, _, body := agent.Assign(demo.LitwareSite, demo.Solo, "", "after permission"); code != http.StatusCreated {
+	code, a, body := agent.Assign(demo.LitwareSite, demo.Solo, "", "after permission")
+	if code != http.StatusCreated {
 		t.Fatalf("after permission: %d %s", code, body)
 	}
+	e.WaitState(a.ID, domain.StatePendingApproval, 10*time.Second)
 	if code, _ := litware.Do("DELETE", "/api/v1/customers/"+demo.Litware+"/partner-permission", nil); code != http.StatusOK {
 		t.Fatalf("withdraw: %d", code)
+	}
+	// Withdrawing the permission ends what it allowed.
+	ended := e.WaitState(a.ID, domain.StateWithdrawn, 10*time.Second)
+	if ended.EndReason != "permission withdrawn by admin@litware.example" {
+		t.Fatalf("end reason %q", ended.EndReason)
 	}
 	if code, _, _ := agent.Assign(demo.LitwareSite, demo.Agent, store.RolePartnerConsultant, "after withdrawal"); code != http.StatusForbidden {
 		t.Fatalf("after withdrawal: %d", code)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -118,29 +119,109 @@ func (s *Server) unassign(ctx context.Context, actor store.User, id, reason stri
 		s.refuse(ctx, actor, "assignment.unassign_refused", id, a.SiteID, err)
 		return store.Assignment{}, err
 	}
-	if err := s.signal(ctx, a, workflows.SignalUnassign, workflows.UnassignSignal{By: person(actor), Reason: reason}); err != nil {
+	if err := s.sendUnassign(ctx, a, actor, reason, ""); err != nil {
 		return store.Assignment{}, err
 	}
 	s.audit(ctx, actor, "assignment.unassign_requested", a.ID, reason)
 	return a, nil
 }
 
-// decide sends an approver's decision (R4) to the workflow; the first one wins.
-func (s *Server) decide(ctx context.Context, approver store.User, a store.Assignment, approve bool, via string) error {
+// errDecisionPending: the decision was sent, but the workflow has not
+// answered within DecisionWait (e.g. no worker is running); it will count
+// if it may once the workflow runs.
+var errDecisionPending = errors.New("decision sent; outcome not known yet")
+
+// decide sends an approver's decision (R4) to the workflow and waits for its
+// outcome: the assignment once the decision took effect, a 409 or 410 when
+// it did not (the workflow has recorded why), or errDecisionPending. The
+// first decision that counts wins.
+func (s *Server) decide(ctx context.Context, approver store.User, a store.Assignment, approve bool) (store.Assignment, error) {
 	if err := rules.CanDecide(approver, a); err != nil {
 		s.refuse(ctx, approver, "approval.refused", a.ID, a.SiteID, err)
-		return err
+		return a, err
 	}
-	if err := s.signal(ctx, a, workflows.SignalApproval, workflows.ApprovalSignal{Approve: approve, By: person(approver)}); err != nil {
-		return err
+	sig := workflows.ApprovalSignal{Approve: approve, By: person(approver), Vouch: s.vouch()}
+	sig.MAC = s.keys.SignSignal(sig.SignedFields(a.ID)...)
+	if err := s.signal(ctx, a, workflows.SignalApproval, sig); err != nil {
+		return a, err
+	}
+	o, ok := s.awaitOutcome(ctx, a, sig.ID)
+	if !ok {
+		return s.unansweredDecision(ctx, a, approver, approve)
+	}
+	switch {
+	case o.Conflict:
+		return a, problem.Conflict("%s", o.Detail)
+	case o.Gone:
+		return a, &problem.Error{Status: http.StatusGone, Detail: o.Detail}
+	case !o.Accepted:
+		return a, problem.Conflict("your decision did not count: %s", o.Detail)
 	}
 	decision := domain.DecisionDenied
 	if approve {
 		decision = domain.DecisionApproved
 	}
-	s.audit(ctx, approver, "approval.submitted", a.ID, decision+" via "+via)
 	s.metrics.decided(decision, s.now().Sub(a.RequestedAt))
-	return nil
+	return s.awaitDecision(ctx, a.ID), nil
+}
+
+// unansweredDecision reads the outcome of a decision the workflow did not
+// answer in time from the store: a request settled meanwhile by this
+// decision counts, one settled otherwise is a conflict (a signal that came
+// as the workflow closed is never acted on), and a request still pending
+// waits for a worker.
+func (s *Server) unansweredDecision(ctx context.Context, a store.Assignment, approver store.User, approve bool) (store.Assignment, error) {
+	now := s.awaitDecision(ctx, a.ID)
+	mine := domain.DecisionDenied
+	if approve {
+		mine = domain.DecisionApproved
+	}
+	switch {
+	case now.Decision == mine && now.DecidedBy == approver.Email:
+		return now, nil
+	case now.Decision != "":
+		return now, problem.Conflict("already %s by %s", now.Decision, now.DecidedBy)
+	case now.State != domain.StatePendingApproval:
+		return now, problem.Conflict("this request is no longer waiting for a decision: it is %s", rules.StateText(now.State))
+	}
+	return now, errDecisionPending
+}
+
+// sendUnassign asks the workflow to end the assignment (R7); cause says why
+// when no person unassigned it (workflows.Cause…).
+func (s *Server) sendUnassign(ctx context.Context, a store.Assignment, by store.User, reason, cause string) error {
+	sig := workflows.UnassignSignal{By: person(by), Reason: reason, Cause: cause, Vouch: s.vouch()}
+	sig.MAC = s.keys.SignSignal(sig.SignedFields(a.ID)...)
+	return s.signal(ctx, a, workflows.SignalUnassign, sig)
+}
+
+// vouch starts the server's voucher for a signal; the caller signs it.
+func (s *Server) vouch() workflows.Vouch {
+	return workflows.Vouch{ID: secret.NewToken(), SentAt: s.now()}
+}
+
+// awaitOutcome asks the workflow what became of a signal until it knows or
+// DecisionWait has passed.
+func (s *Server) awaitOutcome(ctx context.Context, a store.Assignment, id string) (workflows.SignalOutcome, bool) {
+	deadline := time.Now().Add(s.cfg.DecisionWait)
+	for pause := time.Millisecond; time.Now().Before(deadline); pause = min(2*pause, 50*time.Millisecond) {
+		qctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+		v, err := s.temporal.QueryWorkflow(qctx, a.WorkflowID, a.ID, workflows.QuerySignal, id)
+		var o *workflows.SignalOutcome
+		if err == nil {
+			err = v.Get(&o)
+		}
+		cancel()
+		if err == nil && o != nil {
+			return *o, true
+		}
+		select {
+		case <-ctx.Done():
+			return workflows.SignalOutcome{}, false
+		case <-time.After(pause):
+		}
+	}
+	return workflows.SignalOutcome{}, false
 }
 
 func (s *Server) signal(ctx context.Context, a store.Assignment, name string, arg any) error {
@@ -195,10 +276,7 @@ func (s *Server) decideByToken(ctx context.Context, raw string, approve bool) (s
 	if err != nil {
 		return a, err
 	}
-	if err := s.decide(ctx, approver, a, approve, "link"); err != nil {
-		return a, err
-	}
-	return s.awaitDecision(ctx, a.ID), nil
+	return s.decide(ctx, approver, a, approve)
 }
 
 // awaitDecision gives the workflow a moment to record the outcome, so the
@@ -243,7 +321,32 @@ func (s *Server) setPermission(ctx context.Context, actor store.User, customerID
 	}
 	s.must(s.store.Audit(ctx, store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: action, Outcome: store.OutcomeOK,
 		CustomerID: c.ID, PartnerID: c.PartnerID}))
-	return c, nil
+	if granted {
+		return c, nil
+	}
+	return c, s.endOpenAssignments(ctx, actor, c)
+}
+
+// endOpenAssignments ends the partner's open assignments to the customer's
+// sites once its permission is withdrawn (R1, R7). Repeating the request
+// finishes what a Temporal outage left open.
+func (s *Server) endOpenAssignments(ctx context.Context, actor store.User, c store.Customer) error {
+	open, err := s.store.Assignments(ctx, store.AssignmentFilter{CustomerID: c.ID, PartnerID: c.PartnerID, Limit: 10000})
+	if err != nil {
+		return err
+	}
+	for _, a := range open {
+		if !a.Open() {
+			continue
+		}
+		err := s.sendUnassign(ctx, a, actor, "", workflows.CausePermissionWithdrawn)
+		if p := problem.As(err); p != nil && p.Status == http.StatusConflict {
+			continue // ended meanwhile
+		} else if err != nil {
+			return problem.Unavailable("permission withdrawn, but open assignments could not all be ended yet; repeat the request to end them")
+		}
+	}
+	return nil
 }
 
 // login checks a password and opens a session; it returns the session token.

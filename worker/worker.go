@@ -2,7 +2,13 @@
 package worker
 
 import (
+	"context"
+	"errors"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -41,6 +47,8 @@ type Options struct {
 // the test environment).
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	r.RegisterActivity(acts)
 }
 
@@ -52,4 +60,33 @@ func New(c client.Client, taskQueue string, acts *activities.Activities, o Optio
 	})
 	Register(w, acts)
 	return w
+}
+
+// EnsureReconcileSchedule creates the Temporal Schedule that runs the
+// reconciler every interval, or sets the interval of the one that exists, so
+// every worker may call it at start.
+func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration) error {
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:      workflows.ReconcileScheduleID,
+		Spec:    spec,
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Action: &client.ScheduleWorkflowAction{
+			ID: "partner-access-reconcile", Workflow: workflows.ReconcileWorkflowName, TaskQueue: taskQueue,
+			WorkflowRunTimeout: 30 * time.Minute,
+		},
+	})
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return err
+	}
+	return c.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID).Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			in.Description.Schedule.Spec = &spec
+			in.Description.Schedule.Action = &client.ScheduleWorkflowAction{
+				ID: "partner-access-reconcile", Workflow: workflows.ReconcileWorkflowName, TaskQueue: taskQueue,
+				WorkflowRunTimeout: 30 * time.Minute,
+			}
+			return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
+		},
+	})
 }

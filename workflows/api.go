@@ -3,10 +3,12 @@
 package workflows
 
 import (
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/domain"
 )
 
@@ -16,6 +18,16 @@ const (
 	SignalApproval = "approval"
 	SignalUnassign = "unassign"
 	QueryStatus    = "status"
+	// QuerySignal answers what became of one signal, by its Vouch.ID.
+	QuerySignal = "signal"
+	// EmailsWorkflowName delivers the emails an ended assignment still owes.
+	EmailsWorkflowName = "AssignmentEmails"
+)
+
+// Why an assignment was ended by someone other than a person unassigning it.
+const (
+	CausePermissionWithdrawn = "permission_withdrawn"
+	CauseUserSuspended       = "user_suspended"
 )
 
 // Custom search attributes that make assignments filterable in the Temporal UI.
@@ -60,6 +72,9 @@ type Timing struct {
 	ApprovalReminder time.Duration // a reminder goes this long before the deadline; 0 = none
 	AccessDuration   time.Duration // Standard access, e.g. 72h
 	ReadyWait        time.Duration // Professional: wait before logging in, e.g. 15m
+	// EmailRetryFor bounds how long one email is retried; 0 = without end
+	// (assignments started before the bound existed).
+	EmailRetryFor time.Duration
 }
 
 // Input starts an assignment; the server fills it after the rules pass.
@@ -80,10 +95,27 @@ type Input struct {
 	Timing        Timing
 }
 
+// Vouch is how a server vouches for a signal it sends: a unique ID (whose
+// outcome QuerySignal answers), the time, and a MAC over the signal with a
+// key that servers and workers share. The workflow acts only on signals that
+// carry a valid one.
+type Vouch struct {
+	ID     string
+	SentAt time.Time
+	MAC    string
+}
+
 // ApprovalSignal is an approver's decision. The first valid one wins.
 type ApprovalSignal struct {
 	Approve bool
 	By      Person
+	Vouch
+}
+
+// SignedFields are what the MAC of the signal covers.
+func (s ApprovalSignal) SignedFields(assignmentID string) []string {
+	return []string{assignmentID, SignalApproval, s.ID, s.SentAt.UTC().Format(time.RFC3339Nano),
+		s.By.ID, s.By.Name, s.By.Email, strconv.FormatBool(s.Approve)}
 }
 
 // UnassignSignal ends the assignment (R7): before approval it withdraws the
@@ -91,6 +123,33 @@ type ApprovalSignal struct {
 type UnassignSignal struct {
 	By     Person
 	Reason string
+	Cause  string // "" when a person unassigned; else Cause…
+	Vouch
+}
+
+// SignedFields are what the MAC of the signal covers.
+func (s UnassignSignal) SignedFields(assignmentID string) []string {
+	return []string{assignmentID, SignalUnassign, s.ID, s.SentAt.UTC().Format(time.RFC3339Nano),
+		s.By.ID, s.By.Name, s.By.Email, s.Reason, s.Cause}
+}
+
+// SignalOutcome is what became of a signal: whether it took effect and, if
+// not, why (the server answers the caller with it).
+type SignalOutcome struct {
+	Accepted bool
+	// Conflict: the request was already decided or ended; Gone: its
+	// deadline passed; otherwise the signal was refused.
+	Conflict bool
+	Gone     bool
+	Detail   string
+}
+
+// EmailsInput is the emails an ended assignment hands over to be delivered
+// after it closes.
+type EmailsInput struct {
+	AssignmentID string
+	Emails       []activities.EmailRequest
+	RetryFor     time.Duration // 0: without end
 }
 
 // Status is what the status query answers.

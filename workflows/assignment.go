@@ -9,11 +9,18 @@ import (
 
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/domain"
-	"github.com/partneraccess/partneraccess/internal/mail"
 )
 
 // a names the activity methods; the worker registers the real struct.
 var a *activities.Activities
+
+// versionJustified marks the change that makes access follow its
+// justification: signals are acted on only when a server vouched for them
+// and while they may still count, every customer user and the requester are
+// told, emails are retried for a bounded time and handed over to a
+// separate workflow when the assignment ends, so they never hold it open.
+// Runs started before it keep the old behaviour (docs/changing-the-workflow.md).
+const versionJustified = "access-follows-justification"
 
 // assignment is the state of one workflow run.
 type assignment struct {
@@ -24,13 +31,21 @@ type assignment struct {
 	emails   []*email
 	approval workflow.ReceiveChannel
 	unassign workflow.ReceiveChannel
+
+	justified bool                      // versionJustified applies
+	closing   bool                      // the state is final: emails are owed, not sent
+	owed      []activities.EmailRequest // handed over when the run ends
+	signals   int                       // signals received; keys their audit entries
+	outcomes  map[string]SignalOutcome  // by Vouch.ID, for QuerySignal
 }
 
 // email is one email in flight; the workflow does not wait for it unless it
-// must (approval requests), and settles them all before it ends.
+// must (approval requests). Runs before versionJustified settle them all
+// before they end; later ones hand unsettled ones over.
 type email struct {
 	future  workflow.Future
-	kind    mail.Kind
+	req     activities.EmailRequest
+	kind    domain.EmailKind
 	to      Person
 	settled bool
 	err     error
@@ -45,9 +60,19 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 		unassign: workflow.GetSignalChannel(ctx, SignalUnassign),
 	}
 	w.status = Status{AssignmentID: w.id, State: domain.StateRequested, RequestedAt: workflow.Now(ctx)}
+	w.outcomes = map[string]SignalOutcome{}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return w.status, nil }); err != nil {
 		return w.status, err
 	}
+	if err := workflow.SetQueryHandler(ctx, QuerySignal, func(id string) (*SignalOutcome, error) {
+		if o, ok := w.outcomes[id]; ok {
+			return &o, nil
+		}
+		return nil, nil
+	}); err != nil {
+		return w.status, err
+	}
+	w.justified = workflow.GetVersion(ctx, versionJustified, workflow.DefaultVersion, 1) == 1
 	var err error
 	if in.Edition == domain.EditionProfessional {
 		err = w.professional(ctx)
@@ -57,8 +82,13 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 	if err != nil {
 		return w.status, err
 	}
-	w.settleEmails(ctx)
-	return w.status, nil
+	if !w.justified {
+		w.settleEmails(ctx)
+		return w.status, nil
+	}
+	err = w.handOverEmails(ctx)
+	w.drainSignals(ctx) // last: starting the emails' workflow takes a task, and signals may come meanwhile
+	return w.status, err
 }
 
 // assignmentID is the first run's ID: stable across resets, and what the
@@ -80,37 +110,46 @@ func (w *assignment) standard(ctx workflow.Context) error {
 	}
 	requests := make([]*email, len(w.in.Approvers))
 	for i, p := range w.in.Approvers {
-		requests[i] = w.send(ctx, mail.KindApprovalRequest, p)
+		requests[i] = w.send(ctx, domain.EmailApprovalRequest, p)
+	}
+	if w.justified {
+		w.sendAll(ctx, domain.EmailCustomerNotice, w.notApprovers())
+		if w.requesterIsOther() {
+			w.send(ctx, domain.EmailRequestSent, w.in.RequestedBy)
+		}
 	}
 
 	outcome := w.awaitDecision(ctx, requests)
 	switch {
 	case outcome.unassigned != nil:
-		return w.end(ctx, domain.StateWithdrawn, "assignment.withdrawn", outcome.unassigned, mail.KindRequestWithdrawn,
-			append([]Person{w.in.PartnerUser}, w.in.Approvers...))
+		told := append([]Person{w.in.PartnerUser}, w.in.Approvers...)
+		if w.justified {
+			told = append(w.partnerSide(), w.in.CustomerUsers...)
+		}
+		return w.end(ctx, domain.StateWithdrawn, "assignment.withdrawn", outcome.unassigned, domain.EmailRequestWithdrawn, told)
 	case outcome.undeliverable:
 		w.status.Failure = "the approval request could not be delivered to any approver"
-		if err := w.record(ctx, Transition{State: domain.StateFailed, Action: "assignment.failed", Detail: w.status.Failure, Failure: w.status.Failure}); err != nil {
+		if err := w.record(ctx, activities.Transition{State: domain.StateFailed, Action: "assignment.failed", Detail: w.status.Failure, Failure: w.status.Failure}); err != nil {
 			return err
 		}
 		return nil // the partner has been told by awaitDecision
 	case outcome.decision == nil:
 		w.status.EndReason = "no approver decided before the deadline"
-		if err := w.record(ctx, Transition{State: domain.StateApprovalExpired, Action: "assignment.approval_expired",
+		if err := w.record(ctx, activities.Transition{State: domain.StateApprovalExpired, Action: "assignment.approval_expired",
 			EndReason: w.status.EndReason}); err != nil {
 			return err
 		}
-		w.sendAll(ctx, mail.KindApprovalExpired, append([]Person{w.in.PartnerUser}, w.in.Approvers...))
+		w.sendAll(ctx, domain.EmailApprovalExpired, append(w.partnerSide(), w.in.Approvers...))
 		return nil
 	case !outcome.decision.Approve:
 		d := outcome.decision
 		w.decided(ctx, domain.DecisionDenied, d.By)
-		if err := w.record(ctx, Transition{State: domain.StateDenied, Action: "assignment.denied", Actor: d.By.ID,
+		if err := w.record(ctx, activities.Transition{State: domain.StateDenied, Action: "assignment.denied", Actor: d.By.ID,
 			Decision: domain.DecisionDenied, DecidedBy: d.By.Email}); err != nil {
 			return err
 		}
-		w.sendAll(ctx, mail.KindApprovalConfirmation, w.in.Approvers)
-		w.send(ctx, mail.KindAccessDenied, w.in.PartnerUser)
+		w.sendAll(ctx, domain.EmailApprovalConfirmation, w.in.Approvers)
+		w.sendAll(ctx, domain.EmailAccessDenied, w.partnerSide())
 		return nil
 	}
 
@@ -121,18 +160,18 @@ func (w *assignment) standard(ctx workflow.Context) error {
 	if err := w.activate(ctx, now, &ends); err != nil {
 		return err
 	}
-	if err := w.record(ctx, Transition{State: domain.StateActive, Action: "assignment.approved", Actor: d.By.ID,
+	if err := w.record(ctx, activities.Transition{State: domain.StateActive, Action: "assignment.approved", Actor: d.By.ID,
 		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, ActivatedAt: &now, AccessEndsAt: &ends}); err != nil {
 		return err
 	}
-	w.sendAll(ctx, mail.KindApprovalConfirmation, w.in.Approvers)
-	w.send(ctx, mail.KindAccessGranted, w.in.PartnerUser)
+	w.sendAll(ctx, domain.EmailApprovalConfirmation, w.in.Approvers)
+	w.sendAll(ctx, domain.EmailAccessGranted, w.partnerSide())
 
-	if u, _ := w.awaitUnassign(ctx, w.in.Timing.AccessDuration); u != nil {
-		return w.end(ctx, domain.StateRevoked, "access.revoked", u, mail.KindAccessEnded, w.bothSides())
+	if u := w.awaitEnd(ctx, w.in.Timing.AccessDuration); u != nil {
+		return w.end(ctx, domain.StateRevoked, "access.revoked", u, domain.EmailAccessEnded, w.bothSides())
 	}
 	w.status.EndReason = fmt.Sprintf("access expired after %s", w.in.Timing.AccessDuration)
-	return w.end(ctx, domain.StateExpired, "access.expired", nil, mail.KindAccessEnded, w.bothSides())
+	return w.end(ctx, domain.StateExpired, "access.expired", nil, domain.EmailAccessEnded, w.bothSides())
 }
 
 // professional: no approval (R5); the customer is told, the partner user
@@ -142,7 +181,7 @@ func (w *assignment) professional(ctx workflow.Context) error {
 	if err := w.begin(ctx, FirstState(w.in.Edition), nil); err != nil {
 		return err
 	}
-	w.sendAll(ctx, mail.KindProfessionalNotice, w.in.CustomerUsers)
+	w.sendAll(ctx, domain.EmailProfessionalNotice, w.in.CustomerUsers)
 	granted := workflow.Now(ctx)
 	if err := w.activate(ctx, granted, nil); err != nil {
 		return err
@@ -152,19 +191,19 @@ func (w *assignment) professional(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	w.send(ctx, mail.KindAVDInstructions, w.in.PartnerUser)
-	w.send(ctx, mail.KindCredentialLink, w.in.PartnerUser)
+	w.send(ctx, domain.EmailAVDInstructions, w.in.PartnerUser)
+	w.send(ctx, domain.EmailCredentialLink, w.in.PartnerUser)
 
-	if u, _ := w.awaitUnassign(ctx, w.in.Timing.ReadyWait); u != nil {
-		return w.end(ctx, domain.StateRevoked, "access.revoked", u, mail.KindAccessEnded, w.bothSides())
+	if u := w.awaitEnd(ctx, w.in.Timing.ReadyWait); u != nil {
+		return w.end(ctx, domain.StateRevoked, "access.revoked", u, domain.EmailAccessEnded, w.bothSides())
 	}
-	if err := w.record(ctx, Transition{State: domain.StateActive, Action: "access.ready", ActivatedAt: &granted}); err != nil {
+	if err := w.record(ctx, activities.Transition{State: domain.StateActive, Action: "access.ready", ActivatedAt: &granted}); err != nil {
 		return err
 	}
-	w.send(ctx, mail.KindReadyToLogIn, w.in.PartnerUser)
+	w.send(ctx, domain.EmailReadyToLogIn, w.in.PartnerUser)
 
-	u, _ := w.awaitUnassign(ctx, 0)
-	return w.end(ctx, domain.StateRevoked, "access.revoked", u, mail.KindAccessEnded, w.bothSides())
+	u := w.awaitEnd(ctx, 0)
+	return w.end(ctx, domain.StateRevoked, "access.revoked", u, domain.EmailAccessEnded, w.bothSides())
 }
 
 // decisionOutcome is how the approval wait ended.
@@ -187,16 +226,24 @@ func (w *assignment) awaitDecision(ctx workflow.Context, requests []*email) deci
 	sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
 		var s ApprovalSignal
 		c.Receive(ctx, &s)
-		if w.isApprover(s.By.ID) {
+		switch {
+		case w.justified:
+			if w.decisionCounts(ctx, s) {
+				out.decision = &s
+			}
+		case w.isApprover(s.By.ID):
 			out.decision = &s
-		} else {
+			w.outcomes[s.ID] = SignalOutcome{Accepted: true} // state only, no command: safe for old runs
+		default:
 			workflow.GetLogger(ctx).Warn("decision from someone not an approver ignored", "by", s.By.ID)
 		}
 	})
 	sel.AddReceive(w.unassign, func(c workflow.ReceiveChannel, _ bool) {
 		var s UnassignSignal
 		c.Receive(ctx, &s)
-		out.unassigned = &s
+		if !w.justified || w.unassignCounts(ctx, s) {
+			out.unassigned = &s
+		}
 	})
 	sel.AddFuture(workflow.NewTimer(timers, w.in.Timing.ApprovalTimeout), func(f workflow.Future) { lapsed = f.Get(ctx, nil) == nil })
 	if r := w.in.Timing.ApprovalReminder; r > 0 && r < w.in.Timing.ApprovalTimeout {
@@ -206,7 +253,7 @@ func (w *assignment) awaitDecision(ctx workflow.Context, requests []*email) deci
 			}
 			for _, req := range requests {
 				if !req.settled || req.err == nil {
-					w.send(ctx, mail.KindApprovalReminder, req.to)
+					w.send(ctx, domain.EmailApprovalReminder, req.to)
 				}
 			}
 		})
@@ -228,19 +275,6 @@ func (w *assignment) awaitDecision(ctx workflow.Context, requests []*email) deci
 	}
 	out.undeliverable = out.decision == nil && out.unassigned == nil && !lapsed
 	return out
-}
-
-// awaitUnassign waits d (forever when d is 0) for an unassign signal.
-func (w *assignment) awaitUnassign(ctx workflow.Context, d time.Duration) (*UnassignSignal, bool) {
-	var s UnassignSignal
-	if d == 0 {
-		w.unassign.Receive(ctx, &s)
-		return &s, true
-	}
-	if ok, _ := w.unassign.ReceiveWithTimeout(ctx, d, &s); !ok {
-		return nil, false
-	}
-	return &s, true
 }
 
 func (w *assignment) isApprover(id string) bool {
@@ -275,12 +309,9 @@ func (w *assignment) begin(ctx workflow.Context, state string, approvers []Perso
 	}).Get(ctx, nil)
 }
 
-// Transition is a step the workflow records in the store.
-type Transition = activities.Transition
-
 // record applies a transition: the workflow's status, its search attribute,
 // and the store's projection and audit log.
-func (w *assignment) record(ctx workflow.Context, t Transition) error {
+func (w *assignment) record(ctx workflow.Context, t activities.Transition) error {
 	w.seq++
 	t.AssignmentID, t.Seq, t.At = w.id, w.seq, workflow.Now(ctx)
 	if t.Actor == "" {
@@ -297,6 +328,7 @@ func (w *assignment) record(ctx workflow.Context, t Transition) error {
 	}
 	if !domain.OpenState(t.State) {
 		w.status.EndedAt = &t.At
+		w.closing = w.justified
 	}
 	w.setState(ctx, t.State)
 	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Record, t).Get(ctx, nil)
@@ -321,7 +353,7 @@ func (w *assignment) activate(ctx workflow.Context, at time.Time, until *time.Ti
 }
 
 // end revokes access if any, records the final state, and tells who must know.
-func (w *assignment) end(ctx workflow.Context, state, action string, by *UnassignSignal, kind mail.Kind, to []Person) error {
+func (w *assignment) end(ctx workflow.Context, state, action string, by *UnassignSignal, kind domain.EmailKind, to []Person) error {
 	if state == domain.StateRevoked || state == domain.StateExpired {
 		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Revoke,
 			activities.RevokeInput{AssignmentID: w.id, At: workflow.Now(ctx)}).Get(ctx, nil)
@@ -329,10 +361,10 @@ func (w *assignment) end(ctx workflow.Context, state, action string, by *Unassig
 			return err
 		}
 	}
-	t := Transition{State: state, Action: action, EndReason: w.status.EndReason}
+	t := activities.Transition{State: state, Action: action, EndReason: w.status.EndReason}
 	if by != nil {
 		t.Actor, t.EndedBy = by.By.ID, by.By.Email
-		t.EndReason = "unassigned by " + by.By.Email
+		t.EndReason = endedBy(by.Cause) + by.By.Email
 		if r := strings.TrimSpace(by.Reason); r != "" {
 			t.EndReason += ": " + r
 		}
@@ -346,27 +378,66 @@ func (w *assignment) end(ctx workflow.Context, state, action string, by *Unassig
 	return nil
 }
 
-// bothSides is everyone told when access ends: the partner user and the
+// bothSides is everyone told when access ends: the partner side and the
 // customer's users.
 func (w *assignment) bothSides() []Person {
-	return append([]Person{w.in.PartnerUser}, w.in.CustomerUsers...)
+	return append(w.partnerSide(), w.in.CustomerUsers...)
+}
+
+// partnerSide is the partner user and, since versionJustified, whoever
+// assigned them when that is someone else (R4).
+func (w *assignment) partnerSide() []Person {
+	if w.requesterIsOther() {
+		return []Person{w.in.PartnerUser, w.in.RequestedBy}
+	}
+	return []Person{w.in.PartnerUser}
+}
+
+func (w *assignment) requesterIsOther() bool {
+	return w.justified && w.in.RequestedBy.Email != "" && !strings.EqualFold(w.in.RequestedBy.Email, w.in.PartnerUser.Email)
+}
+
+// notApprovers are the customer users told of a Standard assignment who do
+// not get an approval request.
+func (w *assignment) notApprovers() []Person {
+	var out []Person
+	for _, p := range w.in.CustomerUsers {
+		if !w.isApprover(p.ID) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func endedBy(cause string) string {
+	switch cause {
+	case CausePermissionWithdrawn:
+		return "permission withdrawn by "
+	case CauseUserSuspended:
+		return "user suspended by "
+	}
+	return "unassigned by "
 }
 
 // send starts one email and returns without waiting for it.
-func (w *assignment) send(ctx workflow.Context, kind mail.Kind, to Person) *email {
+func (w *assignment) send(ctx workflow.Context, kind domain.EmailKind, to Person) *email {
 	return w.sendData(ctx, kind, to, w.mailData())
 }
 
-func (w *assignment) sendData(ctx workflow.Context, kind mail.Kind, to Person, d mail.Data) *email {
-	e := &email{kind: kind, to: to}
-	e.future = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, emailOptions), a.SendEmail, activities.EmailRequest{
-		AssignmentID: w.id, Kind: kind, To: activities.Recipient(to), Data: d,
-	})
+func (w *assignment) sendData(ctx workflow.Context, kind domain.EmailKind, to Person, d activities.EmailData) *email {
+	req := activities.EmailRequest{AssignmentID: w.id, Kind: kind, To: activities.Recipient(to), Data: d}
+	e := &email{kind: kind, to: to, req: req}
+	if w.closing {
+		w.owed = append(w.owed, req)
+		e.settled = true
+		return e
+	}
+	e.future = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, emailOptionsFor(w.in.Timing)), a.SendEmail, req)
 	w.emails = append(w.emails, e)
 	return e
 }
 
-func (w *assignment) sendAll(ctx workflow.Context, kind mail.Kind, to []Person) {
+func (w *assignment) sendAll(ctx workflow.Context, kind domain.EmailKind, to []Person) {
 	seen := map[string]bool{}
 	for _, p := range to {
 		if key := strings.ToLower(p.Email); !seen[key] {
@@ -382,6 +453,9 @@ func (w *assignment) settle(ctx workflow.Context, e *email) error {
 		e.settled = true
 		if e.err = e.future.Get(ctx, nil); e.err != nil {
 			w.status.FailedEmails = append(w.status.FailedEmails, fmt.Sprintf("%s to %s", e.kind, e.to.Email))
+			if w.justified {
+				giveUp(ctx, e.req, e.err)
+			}
 		}
 	}
 	return e.err
@@ -405,11 +479,11 @@ func (w *assignment) tellDeliveryFailed(ctx workflow.Context, requests []*email)
 	}
 	d := w.mailData()
 	d.FailedRecipient, d.FailureReason = strings.Join(failed, ", "), strings.Join(reasons, "; ")
-	w.sendData(ctx, mail.KindDeliveryFailed, w.in.PartnerUser, d)
+	w.sendData(ctx, domain.EmailDeliveryFailed, w.in.PartnerUser, d)
 }
 
-func (w *assignment) mailData() mail.Data {
-	d := mail.Data{
+func (w *assignment) mailData() activities.EmailData {
+	d := activities.EmailData{
 		PartnerName: w.in.PartnerName, PartnerUserName: w.in.PartnerUser.Name, PartnerUserEmail: w.in.PartnerUser.Email,
 		CustomerName: w.in.CustomerName, SiteName: w.in.SiteName, Edition: editionName(w.in.Edition),
 		Role: w.in.Role, Reason: w.in.Reason, Decision: w.status.Decision, DecidedBy: w.status.DecidedBy,

@@ -31,6 +31,7 @@ var timing = workflows.Timing{
 	ApprovalReminder: 24 * time.Hour,
 	AccessDuration:   72 * time.Hour,
 	ReadyWait:        15 * time.Minute,
+	EmailRetryFor:    24 * time.Hour,
 }
 
 const runID = "default-test-run-id" // the assignment ID in the test environment
@@ -106,8 +107,24 @@ func (f *fixture) professionalInput() workflows.Input {
 
 func (f *fixture) at(d time.Duration, fn func()) { f.env.RegisterDelayedCallback(fn, d) }
 
+// signal sends a signal as a server would, vouched for with the shared key.
 func (f *fixture) signal(name string, arg any) func() {
-	return func() { f.env.SignalWorkflow(name, arg) }
+	return func() { f.env.SignalWorkflow(name, f.vouch(arg)) }
+}
+
+func (f *fixture) vouch(arg any) any {
+	v := workflows.Vouch{ID: secret.NewToken(), SentAt: f.env.Now()}
+	switch s := arg.(type) {
+	case workflows.ApprovalSignal:
+		s.Vouch = v
+		s.MAC = f.keys.SignSignal(s.SignedFields(runID)...)
+		return s
+	case workflows.UnassignSignal:
+		s.Vouch = v
+		s.MAC = f.keys.SignSignal(s.SignedFields(runID)...)
+		return s
+	}
+	return arg
 }
 
 func (f *fixture) run(in workflows.Input) workflows.Status {
@@ -220,9 +237,10 @@ func TestR4StandardApprovedIsActiveThenExpiresAfter72Hours(t *testing.T) {
 	want(t, f.emails(),
 		"approval_request admin@contoso.example", "approval_request ops@contoso.example",
 		"approval_confirmation admin@contoso.example", "approval_confirmation ops@contoso.example",
-		"access_granted solo@partner.example",
-		"access_ended solo@partner.example", "access_ended admin@contoso.example", "access_ended ops@contoso.example",
-		"access_ended viewer@contoso.example")
+		"access_granted solo@partner.example", "access_granted agent@partner.example",
+		"customer_notice viewer@contoso.example", "request_sent agent@partner.example",
+		"access_ended solo@partner.example", "access_ended agent@partner.example", "access_ended admin@contoso.example",
+		"access_ended ops@contoso.example", "access_ended viewer@contoso.example")
 	// The approval links stop working once the request is decided.
 	tok, err := f.store.ApprovalTokenByHash(context.Background(), secret.HashToken(f.keys.ApprovalToken(runID, demo.ContosoAdmin)))
 	if err != nil || tok.VoidedAt == nil {
@@ -258,7 +276,8 @@ func TestR4DeniedTellsEveryone(t *testing.T) {
 	want(t, f.emails(),
 		"approval_request admin@contoso.example", "approval_request ops@contoso.example",
 		"approval_confirmation admin@contoso.example", "approval_confirmation ops@contoso.example",
-		"access_denied solo@partner.example")
+		"customer_notice viewer@contoso.example", "request_sent agent@partner.example",
+		"access_denied solo@partner.example", "access_denied agent@partner.example")
 }
 
 func TestStandardApprovalWindowLapsesAfterReminder(t *testing.T) {
@@ -278,7 +297,9 @@ func TestStandardApprovalWindowLapsesAfterReminder(t *testing.T) {
 	want(t, f.emails(),
 		"approval_request admin@contoso.example", "approval_request ops@contoso.example",
 		"approval_reminder admin@contoso.example", "approval_reminder ops@contoso.example",
-		"approval_expired solo@partner.example", "approval_expired admin@contoso.example", "approval_expired ops@contoso.example")
+		"customer_notice viewer@contoso.example", "request_sent agent@partner.example",
+		"approval_expired solo@partner.example", "approval_expired agent@partner.example",
+		"approval_expired admin@contoso.example", "approval_expired ops@contoso.example")
 	tok, err := f.store.ApprovalTokenByHash(context.Background(), secret.HashToken(f.keys.ApprovalToken(runID, demo.ContosoOps)))
 	if err != nil || tok.VoidedAt == nil {
 		t.Fatalf("token after lapse: %+v %v, want voided", tok, err)
@@ -297,7 +318,9 @@ func TestR7UnassignBeforeApprovalWithdrawsTheRequest(t *testing.T) {
 	}
 	want(t, f.emails(),
 		"approval_request admin@contoso.example", "approval_request ops@contoso.example",
-		"request_withdrawn solo@partner.example", "request_withdrawn admin@contoso.example", "request_withdrawn ops@contoso.example")
+		"customer_notice viewer@contoso.example", "request_sent agent@partner.example",
+		"request_withdrawn solo@partner.example", "request_withdrawn agent@partner.example",
+		"request_withdrawn admin@contoso.example", "request_withdrawn ops@contoso.example", "request_withdrawn viewer@contoso.example")
 }
 
 func TestR7UnassignDuringAccessRevokesAtOnce(t *testing.T) {
@@ -341,7 +364,7 @@ func TestR5ProfessionalActiveWithoutApprovalAndKeptUntilUnassigned(t *testing.T)
 		if _, err := f.store.ActiveGrant(ctx, demo.FabrikamSite, demo.Solo, f.env.Now()); err != nil {
 			t.Errorf("no access after 100h: %v", err)
 		}
-		f.env.SignalWorkflow(workflows.SignalUnassign, workflows.UnassignSignal{By: person(t, f.store, demo.FabrikamAdmin)})
+		f.env.SignalWorkflow(workflows.SignalUnassign, f.vouch(workflows.UnassignSignal{By: person(t, f.store, demo.FabrikamAdmin)}))
 	})
 	st := f.run(in)
 	if st.State != domain.StateRevoked || st.Decision != "" {
@@ -359,7 +382,7 @@ func TestR5ProfessionalActiveWithoutApprovalAndKeptUntilUnassigned(t *testing.T)
 		"access_ended solo@partner.example", "access_ended admin@fabrikam.example")
 	es, _ := f.store.Emails(ctx, store.EmailFilter{AssignmentID: runID})
 	for _, e := range es {
-		if e.Kind == string(mail.KindAVDInstructions) && e.From != "no-reply@avd.example" {
+		if e.Kind == string(domain.EmailAVDInstructions) && e.From != "no-reply@avd.example" {
 			t.Fatalf("AVD instructions sent from %s, want the no-reply sender", e.From)
 		}
 	}
@@ -392,21 +415,22 @@ func TestSendGrid500IsRetriedUntilAcceptedAndSentOnce(t *testing.T) {
 	for _, m := range fake.Messages() {
 		accepted[m.To+" "+m.Subject]++
 	}
-	if len(fake.Messages()) != 5 {
-		t.Fatalf("provider accepted %d emails, want 5 (2 requests, 2 confirmations, 1 denial)", len(fake.Messages()))
+	if len(fake.Messages()) != 8 {
+		t.Fatalf("provider accepted %d emails, want 8 (2 requests, a notice, the requester's copy, 2 confirmations, 2 denials)", len(fake.Messages()))
 	}
 	for k, n := range accepted {
 		if n != 1 {
 			t.Fatalf("%q accepted %d times", k, n)
 		}
 	}
-	if fake.Requests() != 5+3 {
-		t.Fatalf("provider saw %d requests, want 8 (3 refused with 500, then 5 accepted)", fake.Requests())
+	if fake.Requests() != 8+3 {
+		t.Fatalf("provider saw %d requests, want 11 (3 refused with 500, then 8 accepted)", fake.Requests())
 	}
 	want(t, f.emails(),
 		"approval_request admin@contoso.example", "approval_request ops@contoso.example",
 		"approval_confirmation admin@contoso.example", "approval_confirmation ops@contoso.example",
-		"access_denied solo@partner.example")
+		"customer_notice viewer@contoso.example", "request_sent agent@partner.example",
+		"access_denied solo@partner.example", "access_denied agent@partner.example")
 }
 
 func TestSendGrid400IsRecordedNotRetriedAndTheAssignmentFails(t *testing.T) {
@@ -421,12 +445,17 @@ func TestSendGrid400IsRecordedNotRetriedAndTheAssignmentFails(t *testing.T) {
 	if len(st.FailedEmails) != 2 {
 		t.Fatalf("failed emails %v, want the two approval requests", st.FailedEmails)
 	}
-	if fake.Requests() != 3 {
-		t.Fatalf("provider saw %d requests, want 3: each refused request once, then the partner told", fake.Requests())
+	if fake.Requests() != 5 {
+		t.Fatalf("provider saw %d requests, want 5: each refused request once, the notice and the requester's copy, then the partner told", fake.Requests())
 	}
-	msgs := fake.Messages()
-	if len(msgs) != 1 || msgs[0].To != "solo@partner.example" {
-		t.Fatalf("accepted %+v, want one email to the partner user", msgs)
+	var toPartner []string
+	for _, m := range fake.Messages() {
+		if m.To == "solo@partner.example" {
+			toPartner = append(toPartner, m.Subject)
+		}
+	}
+	if len(toPartner) != 1 || !strings.Contains(toPartner[0], "Could not email") {
+		t.Fatalf("partner user got %q, want one email saying the request could not be delivered", toPartner)
 	}
 	es, _ := f.store.Emails(context.Background(), store.EmailFilter{AssignmentID: runID, Status: store.EmailFailed})
 	if len(es) != 2 || es[0].Error == "" {

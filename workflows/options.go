@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -24,6 +25,8 @@ var (
 		},
 	}
 	emailOptions = workflow.ActivityOptions{
+		// Since versionJustified, ScheduleToCloseTimeout bounds the retries
+		// (Timing.EmailRetryFor); see emailOptionsFor.
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
@@ -32,3 +35,14 @@ var (
 		},
 	}
 )
+
+// enumsAbandon lets the emails of an ended assignment outlive it.
+const enumsAbandon = enumspb.PARENT_CLOSE_POLICY_ABANDON
+
+// emailOptionsFor bounds an email's retries by the assignment's
+// EmailRetryFor (none for runs started before it existed).
+func emailOptionsFor(t Timing) workflow.ActivityOptions {
+	o := emailOptions
+	o.ScheduleToCloseTimeout = t.EmailRetryFor
+	return o
+}

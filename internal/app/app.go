@@ -132,18 +132,23 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 
 	if cfg.Mode != config.ModeServer {
 		var sender mail.Sender
-		if cfg.SendGridAPIKey != "" {
+		if cfg.SendGridAPIKey != "" && !cfg.StoreMailbox {
 			sender = mail.NewSendGrid(cfg.SendGridAPIKey, cfg.SendGridBaseURL)
 		}
-		w := worker.New(tc, cfg.TaskQueue, activities.New(st, sender, keys, activities.Config{
+		acts := activities.New(st, sender, keys, activities.Config{
 			PublicURL: cfg.PublicURL, AVDDownloadURL: cfg.AVDDownloadURL,
 			MailFrom:    mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
 			AVDMailFrom: mail.Address{Name: cfg.AVDMailFrom.Name, Email: cfg.AVDMailFrom.Address},
-		}), worker.Options{})
+		})
+		acts.Workflows, acts.Reconciled = tc, metrics.Reconciled
+		w := worker.New(tc, cfg.TaskQueue, acts, worker.Options{})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
 		stops = append(stops, w.Stop)
+		if err := worker.EnsureReconcileSchedule(ctx, tc, cfg.TaskQueue, cfg.ReconcileEvery); err != nil {
+			return fmt.Errorf("create the reconciler's schedule: %w", err)
+		}
 	}
 
 	var httpURL string
@@ -162,10 +167,11 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 	} else {
 		httpURL = "http://" + httpLn.Addr().String()
 		srv := server.New(server.Config{
-			PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: cfg.SendGridAPIKey == "" && cfg.Mode == config.ModeAll,
-			GatewayToken: cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
+			PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: cfg.StoreMailbox || (cfg.SendGridAPIKey == "" && cfg.Mode == config.ModeAll),
+			MailboxAdminsOnly: cfg.Mode != config.ModeAll,
+			GatewayToken:      cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
 			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
-				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait},
+				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor},
 		}, st, tc, keys, log, metrics)
 		stops = append(stops, serve(httpLn, srv.Handler(), log))
 	}

@@ -210,7 +210,7 @@ func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 	json.Unmarshal(body, &a)
 	waitFor(t, 20*time.Second, "pending approval", func() bool { return getAssignment(t, r.HTTPURL, agent, a.ID).State == "pending_approval" })
 	admin := login(t, r.HTTPURL, "admin@contoso.example")
-	if code, body := call(t, "POST", r.HTTPURL+"/api/v1/assignments/"+a.ID+"/decision", admin, map[string]string{"decision": "approve"}); code != http.StatusAccepted {
+	if code, body := call(t, "POST", r.HTTPURL+"/api/v1/assignments/"+a.ID+"/decision", admin, map[string]string{"decision": "approve"}); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
 	}
 	waitFor(t, 20*time.Second, "active", func() bool { return getAssignment(t, r.HTTPURL, agent, a.ID).State == "active" })

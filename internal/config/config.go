@@ -44,8 +44,11 @@ type Config struct {
 	ApprovalTimeout  time.Duration
 	ApprovalReminder time.Duration
 	ReadyWait        time.Duration
+	EmailRetryFor    time.Duration
+	ReconcileEvery   time.Duration
 
 	SendGridAPIKey  string
+	StoreMailbox    bool // MAILBOX=store: keep emails in the store, shown at /dev/mail
 	SendGridBaseURL string
 	MailFrom        *mail.Address
 	AVDMailFrom     *mail.Address
@@ -78,7 +81,10 @@ var Vars = []Var{
 	{"APPROVAL_TIMEOUT", "approval-timeout", "168h", "how long approvers have to decide"},
 	{"APPROVAL_REMINDER", "approval-reminder", "24h", "remind approvers this long before the deadline (0: no reminder)"},
 	{"READY_WAIT", "ready-wait", "15m", "Professional: wait before the partner user logs in"},
-	{"SENDGRID_API_KEY", "sendgrid-api-key", "", "SendGrid API key; empty keeps emails in the local dev mailbox (/dev/mail)"},
+	{"EMAIL_RETRY_FOR", "email-retry-for", "24h", "how long one email is retried before it is recorded as failed on its assignment"},
+	{"RECONCILE_EVERY", "reconcile-every", "5m", "worker: how often the reconciler revokes grants whose workflow is closed or missing"},
+	{"SENDGRID_API_KEY", "sendgrid-api-key", "", "SendGrid API key; empty in one-process mode keeps emails in the local dev mailbox (/dev/mail)"},
+	{"MAILBOX", "mailbox", "", "\"store\" keeps emails in the store's mailbox (/dev/mail, administrators only) instead of sending them; worker and server refuse to start without SENDGRID_API_KEY unless it is set"},
 	{"SENDGRID_BASE_URL", "sendgrid-base-url", "https://api.sendgrid.com", "SendGrid API base URL"},
 	{"MAIL_FROM", "mail-from", "Partner Access <partner-access@provisioning.example>", "sender of the emails"},
 	{"AVD_MAIL_FROM", "avd-mail-from", "No Reply <no-reply@avd.provisioning.example>", "no-reply sender of the Azure Virtual Desktop instructions"},
@@ -140,6 +146,18 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	c.ApprovalTimeout = duration("APPROVAL_TIMEOUT", time.Second)
 	c.ApprovalReminder = duration("APPROVAL_REMINDER", 0)
 	c.ReadyWait = duration("READY_WAIT", time.Second)
+	c.EmailRetryFor = duration("EMAIL_RETRY_FOR", time.Second)
+	c.ReconcileEvery = duration("RECONCILE_EVERY", time.Second)
+	switch get("MAILBOX") {
+	case "":
+		if c.SendGridAPIKey == "" && mode != ModeAll {
+			bad("SENDGRID_API_KEY", "is required for %q, or emails would never leave the store; set MAILBOX=store to keep them there on purpose (shown at /dev/mail to administrators)", mode)
+		}
+	case "store":
+		c.StoreMailbox = true
+	default:
+		bad("MAILBOX", "%q is not empty or \"store\"", get("MAILBOX"))
+	}
 	if c.ApprovalReminder >= c.ApprovalTimeout && c.ApprovalTimeout > 0 {
 		bad("APPROVAL_REMINDER", "must be shorter than APPROVAL_TIMEOUT (%s)", c.ApprovalTimeout)
 	}

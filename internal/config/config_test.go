@@ -26,9 +26,12 @@ func TestDefaultsOfOneProcessMode(t *testing.T) {
 
 func TestFlagsOverrideEnvironment(t *testing.T) {
 	c, err := config.Load(config.ModeServer, []string{"-access-duration", "5s"},
-		env(map[string]string{"ACCESS_DURATION": "1h", "TEMPORAL_ADDRESS": "temporal:7233", "SECRET_KEY": key}))
+		env(map[string]string{"ACCESS_DURATION": "1h", "TEMPORAL_ADDRESS": "temporal:7233", "SECRET_KEY": key, "MAILBOX": "store"}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !c.StoreMailbox || c.EmailRetryFor != 24*time.Hour {
+		t.Fatalf("mailbox %v, email retry %v; want the store mailbox and 24h", c.StoreMailbox, c.EmailRetryFor)
 	}
 	if c.AccessDuration != 5*time.Second || c.DemoData {
 		t.Fatalf("access %v demo %v, want 5s and no demo data in server mode", c.AccessDuration, c.DemoData)
@@ -53,6 +56,9 @@ func TestBadConfigurationIsRefusedWithClearMessages(t *testing.T) {
 		{config.ModeWorker, map[string]string{"SECRET_KEY": key}, "TEMPORAL_ADDRESS: is required"},
 		{config.ModeWorker, map[string]string{"SECRET_KEY": key, "TEMPORAL_ADDRESS": "temporal:7233"}, "PUBLIC_URL: is required"},
 		{config.ModeServer, map[string]string{"TEMPORAL_ADDRESS": "temporal:7233"}, "SECRET_KEY: is required"},
+		{config.ModeWorker, map[string]string{"SECRET_KEY": key, "TEMPORAL_ADDRESS": "temporal:7233", "PUBLIC_URL": "https://a.example"}, "SENDGRID_API_KEY: is required"},
+		{config.ModeServer, map[string]string{"SECRET_KEY": key, "TEMPORAL_ADDRESS": "temporal:7233", "MAILBOX": "memory"}, "MAILBOX"},
+		{config.ModeAll, map[string]string{"EMAIL_RETRY_FOR": "0s"}, "EMAIL_RETRY_FOR: must be at least"},
 		{"frontend", nil, "unknown command"},
 	}
 	for _, tc := range cases {

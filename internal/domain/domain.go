@@ -43,3 +43,40 @@ const (
 	DecisionApproved = "approved"
 	DecisionDenied   = "denied"
 )
+
+// EmailKind is the kind of an email (SPEC §5); it names its templates.
+type EmailKind string
+
+// The kinds of email.
+const (
+	EmailApprovalRequest      EmailKind = "approval_request"
+	EmailApprovalReminder     EmailKind = "approval_reminder"
+	EmailApprovalConfirmation EmailKind = "approval_confirmation"
+	EmailAccessGranted        EmailKind = "access_granted"
+	EmailAccessDenied         EmailKind = "access_denied"
+	EmailApprovalExpired      EmailKind = "approval_expired"
+	EmailRequestWithdrawn     EmailKind = "request_withdrawn"
+	EmailAccessEnded          EmailKind = "access_ended"
+	EmailProfessionalNotice   EmailKind = "professional_notice"
+	EmailAVDInstructions      EmailKind = "avd_instructions"
+	EmailCredentialLink       EmailKind = "credential_link"
+	EmailReadyToLogIn         EmailKind = "ready"
+	EmailDeliveryFailed       EmailKind = "delivery_failed"
+	EmailCustomerNotice       EmailKind = "customer_notice" // Standard: customer users who do not approve
+	EmailRequestSent          EmailKind = "request_sent"    // to whoever assigned someone else
+)
+
+// EmailKinds lists every kind.
+var EmailKinds = []EmailKind{EmailApprovalRequest, EmailApprovalReminder, EmailApprovalConfirmation, EmailAccessGranted,
+	EmailAccessDenied, EmailApprovalExpired, EmailRequestWithdrawn, EmailAccessEnded, EmailProfessionalNotice,
+	EmailAVDInstructions, EmailCredentialLink, EmailReadyToLogIn, EmailDeliveryFailed, EmailCustomerNotice, EmailRequestSent}
+
+// Valid reports whether k is a known kind.
+func (k EmailKind) Valid() bool {
+	for _, known := range EmailKinds {
+		if k == known {
+			return true
+		}
+	}
+	return false
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/mail/sendgridfake"
 )
@@ -27,25 +28,27 @@ func sample() mail.Data {
 }
 
 func TestEveryKindRendersTheReasonSiteAndItsOwnField(t *testing.T) {
-	wants := map[mail.Kind]string{
-		mail.KindApprovalRequest:      "/approvals/TOKEN",
-		mail.KindApprovalReminder:     "/approvals/TOKEN",
-		mail.KindApprovalConfirmation: "approved",
-		mail.KindAccessGranted:        "Fri 27 Nov 2026 09:30 UTC",
-		mail.KindAccessDenied:         "denied",
-		mail.KindApprovalExpired:      "Tue 1 Dec 2026 09:00 UTC",
-		mail.KindRequestWithdrawn:     "withdrawn",
-		mail.KindAccessEnded:          "access expired after 72h",
-		mail.KindProfessionalNotice:   "Professional",
-		mail.KindAVDInstructions:      "https://avd.example/download",
-		mail.KindCredentialLink:       "/credentials/a1",
-		mail.KindReadyToLogIn:         "set up",
-		mail.KindDeliveryFailed:       "invalid address",
+	wants := map[domain.EmailKind]string{
+		domain.EmailApprovalRequest:      "/approvals/TOKEN",
+		domain.EmailApprovalReminder:     "/approvals/TOKEN",
+		domain.EmailApprovalConfirmation: "approved",
+		domain.EmailAccessGranted:        "Fri 27 Nov 2026 09:30 UTC",
+		domain.EmailAccessDenied:         "denied",
+		domain.EmailApprovalExpired:      "Tue 1 Dec 2026 09:00 UTC",
+		domain.EmailRequestWithdrawn:     "withdrawn",
+		domain.EmailAccessEnded:          "access expired after 72h",
+		domain.EmailProfessionalNotice:   "Professional",
+		domain.EmailAVDInstructions:      "https://avd.example/download",
+		domain.EmailCredentialLink:       "/credentials/a1",
+		domain.EmailReadyToLogIn:         "set up",
+		domain.EmailDeliveryFailed:       "invalid address",
+		domain.EmailCustomerNotice:       "Tue 1 Dec 2026 09:00 UTC",
+		domain.EmailRequestSent:          "approvers",
 	}
-	if len(wants) != len(mail.Kinds) {
-		t.Fatalf("%d kinds tested, %d exist", len(wants), len(mail.Kinds))
+	if len(wants) != len(domain.EmailKinds) {
+		t.Fatalf("%d kinds tested, %d exist", len(wants), len(domain.EmailKinds))
 	}
-	for _, kind := range mail.Kinds {
+	for _, kind := range domain.EmailKinds {
 		t.Run(string(kind), func(t *testing.T) {
 			r, err := mail.Render(kind, sample())
 			if err != nil {
@@ -71,7 +74,7 @@ func TestEveryKindRendersTheReasonSiteAndItsOwnField(t *testing.T) {
 func TestHTMLEscapesWhatUsersTyped(t *testing.T) {
 	d := sample()
 	d.Reason = `<script>alert("x")</script>`
-	r, err := mail.Render(mail.KindApprovalRequest, d)
+	r, err := mail.Render(domain.EmailApprovalRequest, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func TestHTMLEscapesWhatUsersTyped(t *testing.T) {
 }
 
 func msg() mail.Message {
-	return mail.Message{Kind: mail.KindAccessGranted, From: mail.Address{Name: "Partner Access", Email: "pa@example.com"},
+	return mail.Message{Kind: domain.EmailAccessGranted, From: mail.Address{Name: "Partner Access", Email: "pa@example.com"},
 		To: mail.Address{Name: "Sam", Email: "solo@partner.example"}, Subject: "Hi", Text: "text body", HTML: "<p>html body</p>", Key: "a1/access_granted/solo@partner.example"}
 }
 

@@ -9,42 +9,13 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/partneraccess/partneraccess/internal/domain"
 )
 
-// Kind is the kind of an email (SPEC §5).
-type Kind string
-
-// The kinds of email.
-const (
-	KindApprovalRequest      Kind = "approval_request"
-	KindApprovalReminder     Kind = "approval_reminder"
-	KindApprovalConfirmation Kind = "approval_confirmation"
-	KindAccessGranted        Kind = "access_granted"
-	KindAccessDenied         Kind = "access_denied"
-	KindApprovalExpired      Kind = "approval_expired"
-	KindRequestWithdrawn     Kind = "request_withdrawn"
-	KindAccessEnded          Kind = "access_ended"
-	KindProfessionalNotice   Kind = "professional_notice"
-	KindAVDInstructions      Kind = "avd_instructions"
-	KindCredentialLink       Kind = "credential_link"
-	KindReadyToLogIn         Kind = "ready"
-	KindDeliveryFailed       Kind = "delivery_failed"
-)
-
-// Kinds lists every kind.
-var Kinds = []Kind{KindApprovalRequest, KindApprovalReminder, KindApprovalConfirmation, KindAccessGranted,
-	KindAccessDenied, KindApprovalExpired, KindRequestWithdrawn, KindAccessEnded, KindProfessionalNotice,
-	KindAVDInstructions, KindCredentialLink, KindReadyToLogIn, KindDeliveryFailed}
-
-// Valid reports whether k is a known kind.
-func (k Kind) Valid() bool {
-	for _, known := range Kinds {
-		if k == known {
-			return true
-		}
-	}
-	return false
-}
+// Kind is the kind of an email (SPEC §5); the kinds are named in package
+// domain, so the workflow can name them without importing this package.
+type Kind = domain.EmailKind
 
 // Data fills the templates.
 type Data struct {
@@ -70,6 +41,9 @@ type Data struct {
 	ReadyAfter       time.Duration
 	FailedRecipient  string
 	FailureReason    string
+	// ForRequester: the reader assigned the partner user and is someone
+	// else, so partner-side emails speak of the partner user, not "you".
+	ForRequester bool
 }
 
 // Rendered is an email's subject and bodies.

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -24,6 +25,7 @@ const TokenLen = 43
 // Keys are derived from one master key (SECRET_KEY), each for one purpose.
 type Keys struct {
 	approval []byte
+	signal   []byte
 	aead     cipher.AEAD
 }
 
@@ -33,6 +35,10 @@ func NewKeys(master []byte) (*Keys, error) {
 		return nil, fmt.Errorf("secret key must be at least %d bytes, got %d", KeySize, len(master))
 	}
 	approval, err := hkdf.Key(sha256.New, master, nil, "partner-access approval tokens v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	signal, err := hkdf.Key(sha256.New, master, nil, "partner-access workflow signals v1", 32)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +54,7 @@ func NewKeys(master []byte) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{approval: approval, aead: aead}, nil
+	return &Keys{approval: approval, signal: signal, aead: aead}, nil
 }
 
 // NewMasterKey returns a fresh random master key.
@@ -65,6 +71,25 @@ func (k *Keys) ApprovalToken(assignmentID, approverID string) string {
 	m.Write([]byte{0})
 	m.Write([]byte(approverID))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// SignSignal is the MAC by which a server vouches for a signal it sends to a
+// workflow: over the fields in order, each length-prefixed so that no two
+// lists of fields sign alike. Workers check it with VerifySignal.
+func (k *Keys) SignSignal(fields ...string) string {
+	m := hmac.New(sha256.New, k.signal)
+	for _, f := range fields {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		m.Write(n[:])
+		m.Write([]byte(f))
+	}
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// VerifySignal reports whether mac is SignSignal of the fields, in constant time.
+func (k *Keys) VerifySignal(mac string, fields ...string) bool {
+	return hmac.Equal([]byte(mac), []byte(k.SignSignal(fields...)))
 }
 
 // NewToken returns a random token (sessions).

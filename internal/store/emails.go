@@ -106,3 +106,17 @@ func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
 	_, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hash)
 	return wrap(err, "delete session")
 }
+
+// GiveUpEmail records that an email was not delivered within its retry
+// window. An email the provider accepted meanwhile stays sent.
+func (s *Store) GiveUpEmail(ctx context.Context, e Email) error {
+	e.UpdatedAt = utc(e.UpdatedAt)
+	e.CreatedAt, e.Status = e.UpdatedAt, EmailFailed
+	_, err := s.w.NamedExecContext(ctx, `INSERT INTO emails
+		(idem_key, assignment_id, kind, to_addr, from_addr, subject, text_body, html_body, status, provider_id,
+		 error, attempts, created_at, updated_at)
+		VALUES (:idem_key, :assignment_id, :kind, :to_addr, '', '', '', '', :status, '', :error, 0, :created_at, :updated_at)
+		ON CONFLICT (idem_key) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at
+		WHERE emails.status NOT IN ('sent', 'local')`, e)
+	return wrap(err, "give up email %s", e.Kind)
+}

@@ -233,3 +233,21 @@ func (s *Store) DestroyCredential(ctx context.Context, assignmentID string, at t
 		WHERE assignment_id = ? AND ciphertext IS NOT NULL`, utc(at), assignmentID)
 	return wrap(err, "destroy credential for %s", assignmentID)
 }
+
+// GrantInForce is a grant in force with what the reconciler needs to find
+// its workflow.
+type GrantInForce struct {
+	AssignmentID string `db:"assignment_id"`
+	WorkflowID   string `db:"workflow_id"`
+	Seq          int    `db:"seq"`
+}
+
+// GrantsInForce lists the grants in force at now, oldest first.
+func (s *Store) GrantsInForce(ctx context.Context, now time.Time, limit int) ([]GrantInForce, error) {
+	var gs []GrantInForce
+	err := s.r.SelectContext(ctx, &gs, `SELECT g.assignment_id, a.workflow_id, a.seq FROM access_grants g
+		JOIN assignments a ON a.id = g.assignment_id
+		WHERE g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > ?)
+		ORDER BY g.granted_at LIMIT ?`, utc(now), limit)
+	return gs, err
+}

@@ -24,6 +24,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -57,6 +59,7 @@ var FastTiming = workflows.Timing{
 	ApprovalReminder: 0,
 	AccessDuration:   3 * time.Second,
 	ReadyWait:        time.Second,
+	EmailRetryFor:    time.Minute,
 }
 
 // Env is one running service.
@@ -111,6 +114,7 @@ func New(t testing.TB, o Options) *Env {
 		MailFrom:    mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
 		AVDMailFrom: mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
 	})
+	e.Acts.Workflows = c
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.HTTP = httptest.NewUnstartedServer(nil)
 	e.HTTP.Start()
@@ -283,7 +287,8 @@ func (e *Env) WaitState(id, state string, within time.Duration) store.Assignment
 	return a
 }
 
-// WaitClosed waits until the assignment's workflow has finished, emails included.
+// WaitClosed waits until the assignment's workflow has finished, and the
+// workflow it handed its last emails to, if any.
 func (e *Env) WaitClosed(a store.Assignment) {
 	e.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -291,6 +296,25 @@ func (e *Env) WaitClosed(a store.Assignment) {
 	if err := e.Client.GetWorkflow(ctx, a.WorkflowID, a.ID).Get(ctx, nil); err != nil {
 		e.T.Fatalf("workflow of %s: %v", a.ID, err)
 	}
+	var nf *serviceerror.NotFound
+	if err := e.Client.GetWorkflow(ctx, "assignment-emails/"+a.ID, "").Get(ctx, nil); err != nil && !errors.As(err, &nf) {
+		e.T.Fatalf("emails of %s: %v", a.ID, err)
+	}
+}
+
+// Settle waits until the assignment's workflow has no activity in flight
+// (every email it started so far is recorded), so a snapshot taken next
+// is not moved by its own emails.
+func (e *Env) Settle(id string) {
+	e.T.Helper()
+	a, err := e.Store.AssignmentByID(context.Background(), id)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	e.Eventually(10*time.Second, "assignment "+id+" settled", func() bool {
+		d, err := e.Client.DescribeWorkflowExecution(context.Background(), a.WorkflowID, a.ID)
+		return err == nil && len(d.PendingActivities) == 0
+	})
 }
 
 // Eventually polls cond until it holds or within passes.
@@ -306,7 +330,7 @@ func (e *Env) Eventually(within time.Duration, what string, cond func() bool) {
 }
 
 // Mail returns the emails recorded for an assignment, of a kind, to someone.
-func (e *Env) Mail(assignmentID string, kind mail.Kind, to string) []store.Email {
+func (e *Env) Mail(assignmentID string, kind domain.EmailKind, to string) []store.Email {
 	e.T.Helper()
 	es, err := e.Store.Emails(context.Background(), store.EmailFilter{AssignmentID: assignmentID, To: to})
 	if err != nil {
@@ -339,7 +363,7 @@ func (e *Env) ApprovalPath(assignmentID, approverEmail string) string {
 	e.T.Helper()
 	var path string
 	e.Eventually(10*time.Second, "approval request to "+approverEmail, func() bool {
-		ms := e.Mail(assignmentID, mail.KindApprovalRequest, approverEmail)
+		ms := e.Mail(assignmentID, domain.EmailApprovalRequest, approverEmail)
 		if len(ms) == 0 || ms[0].Status != store.EmailLocal {
 			return false
 		}
@@ -347,6 +371,7 @@ func (e *Env) ApprovalPath(assignmentID, approverEmail string) string {
 		path, err = Link(ms[0], "/approvals/")
 		return err == nil
 	})
+	e.Settle(assignmentID)
 	return path
 }
 

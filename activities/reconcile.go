@@ -1,0 +1,98 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/partneraccess/partneraccess/internal/domain"
+)
+
+// WorkflowLookup is the part of the Temporal client the reconciler needs.
+type WorkflowLookup interface {
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+}
+
+// ReconcileResult is what one reconciliation found.
+type ReconcileResult struct {
+	Checked int
+	Revoked int
+}
+
+// reconcileBatch bounds one pass; the next pass takes the rest.
+const reconcileBatch = 5000
+
+// Reconcile revokes every grant in force whose assignment workflow is
+// closed, terminated or missing (proof of revocation): access never outlives
+// the workflow that justifies it.
+func (a *Activities) Reconcile(ctx context.Context) (ReconcileResult, error) {
+	var res ReconcileResult
+	if a.Workflows == nil {
+		return res, errors.New("reconcile: no Temporal client")
+	}
+	now := time.Now()
+	grants, err := a.Store.GrantsInForce(ctx, now, reconcileBatch)
+	if err != nil {
+		return res, err
+	}
+	for _, g := range grants {
+		res.Checked++
+		why, err := a.orphaned(ctx, g.WorkflowID, g.AssignmentID)
+		if err != nil {
+			return res, err
+		}
+		if why == "" {
+			continue
+		}
+		if err := a.Revoke(ctx, RevokeInput{AssignmentID: g.AssignmentID, At: now}); err != nil {
+			return res, err
+		}
+		reason := "revoked by the reconciler: " + why
+		if err := a.Record(ctx, Transition{AssignmentID: g.AssignmentID, Seq: g.Seq + 1, State: domain.StateRevoked,
+			At: now, Actor: "reconciler", Action: "access.reconciled", Detail: reason, EndReason: reason}); err != nil {
+			return res, err
+		}
+		res.Revoked++
+		if a.Reconciled != nil {
+			a.Reconciled()
+		}
+	}
+	return res, nil
+}
+
+// orphaned says why a grant's workflow no longer justifies it, or "".
+func (a *Activities) orphaned(ctx context.Context, workflowID, runID string) (string, error) {
+	d, err := a.Workflows.DescribeWorkflowExecution(ctx, workflowID, runID)
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return "its workflow no longer exists", nil
+	case err != nil:
+		return "", fmt.Errorf("describe workflow %s: %w", workflowID, err)
+	}
+	if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return "its workflow is " + enumName(st), nil
+	}
+	return "", nil
+}
+
+func enumName(st enumspb.WorkflowExecutionStatus) string {
+	switch st {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return "terminated"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		return "cancelled"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+		return "failed"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return "timed out"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+		return "continued as new"
+	}
+	return "closed"
+}

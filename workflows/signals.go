@@ -1,0 +1,211 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/domain"
+)
+
+// decisionCounts applies R4 to an approver's decision while the request is
+// pending: it counts only when a server vouched for it, the decider is still
+// an approver, the permission stands (R1) and the deadline has not passed by
+// the workflow's clock. Anything else is recorded and changes nothing.
+func (w *assignment) decisionCounts(ctx workflow.Context, s ApprovalSignal) bool {
+	v := w.check(ctx, s.Vouch, s.SignedFields(w.id), s.By.ID, true)
+	switch {
+	case !v.OK:
+		w.refuse(ctx, SignalApproval, s.By, s.Vouch, v.Forged, SignalOutcome{Detail: v.Why})
+		return false
+	case !workflow.Now(ctx).Before(*w.status.ApprovalDeadline):
+		w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, SignalOutcome{Gone: true,
+			Detail: "the request lapsed at " + w.status.ApprovalDeadline.UTC().Format(time.RFC3339) + ", before this decision"})
+		return false
+	}
+	w.outcomes[s.ID] = SignalOutcome{Accepted: true}
+	return true
+}
+
+// unassignCounts accepts an unassign signal a server vouched for (R7).
+func (w *assignment) unassignCounts(ctx workflow.Context, s UnassignSignal) bool {
+	if v := w.check(ctx, s.Vouch, s.SignedFields(w.id), s.By.ID, false); !v.OK {
+		w.refuse(ctx, SignalUnassign, s.By, s.Vouch, v.Forged, SignalOutcome{Detail: v.Why})
+		return false
+	}
+	w.outcomes[s.ID] = SignalOutcome{Accepted: true}
+	return true
+}
+
+// check asks a local activity, which holds the key and reads the store,
+// whether a signal may count; replay reads its answer from history.
+func (w *assignment) check(ctx workflow.Context, v Vouch, fields []string, by string, decision bool) activities.SignalVerdict {
+	w.signals++
+	var verdict activities.SignalVerdict
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.CheckSignal, activities.SignalCheck{
+		AssignmentID: w.id, CustomerID: w.in.CustomerID, PartnerID: w.in.PartnerID, ByID: by,
+		Fields: fields, MAC: v.MAC, Decision: decision,
+	}).Get(ctx, &verdict)
+	if err != nil { // retried without limit, so only a cancelled run gets here
+		return activities.SignalVerdict{Why: "the signal could not be checked: " + err.Error()}
+	}
+	return verdict
+}
+
+// refuse records a signal that changes nothing, and its outcome for the
+// server that sent it.
+func (w *assignment) refuse(ctx workflow.Context, signal string, by Person, v Vouch, forged bool, o SignalOutcome) {
+	if v.ID != "" {
+		w.outcomes[v.ID] = o
+	}
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.RecordSignal, activities.SignalRecord{
+		AssignmentID: w.id, Seq: w.signals, Signal: signal, ByID: by.ID, Forged: forged, Detail: o.Detail, At: workflow.Now(ctx),
+	}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("refused signal not recorded", "signal", signal, "error", err)
+	}
+}
+
+// lateDecision refuses a decision that arrives once the request is settled.
+func (w *assignment) lateDecision(ctx workflow.Context, s ApprovalSignal) {
+	w.signals++
+	o := SignalOutcome{Conflict: true, Detail: "this request is no longer waiting for a decision: it is " + w.status.State}
+	if w.status.Decision != "" {
+		o.Detail = fmt.Sprintf("already %s by %s", w.status.Decision, w.status.DecidedBy)
+	} else if w.in.Edition == domain.EditionProfessional {
+		o.Detail = "a Professional site needs no approval"
+	}
+	w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, o)
+}
+
+// awaitEnd waits d (forever when d is 0) for an unassign signal that counts.
+// Before versionJustified it takes any unassign signal and leaves decisions
+// unread; since, it refuses what may not count and answers late decisions.
+func (w *assignment) awaitEnd(ctx workflow.Context, d time.Duration) *UnassignSignal {
+	if !w.justified {
+		return w.awaitUnassign(ctx, d)
+	}
+	timers, cancelTimers := workflow.WithCancel(ctx)
+	defer cancelTimers()
+	var out *UnassignSignal
+	done := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(w.unassign, func(c workflow.ReceiveChannel, _ bool) {
+		var s UnassignSignal
+		c.Receive(ctx, &s)
+		if w.unassignCounts(ctx, s) {
+			out = &s
+		}
+	})
+	sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
+		var s ApprovalSignal
+		c.Receive(ctx, &s)
+		w.lateDecision(ctx, s)
+	})
+	if d > 0 {
+		sel.AddFuture(workflow.NewTimer(timers, d), func(workflow.Future) { done = true })
+	}
+	for out == nil && !done {
+		sel.Select(ctx)
+	}
+	return out
+}
+
+// awaitUnassign is the wait of runs before versionJustified: d (forever
+// when 0) for any unassign signal.
+func (w *assignment) awaitUnassign(ctx workflow.Context, d time.Duration) *UnassignSignal {
+	var s UnassignSignal
+	if d == 0 {
+		w.unassign.Receive(ctx, &s)
+		return &s
+	}
+	if ok, _ := w.unassign.ReceiveWithTimeout(ctx, d, &s); !ok {
+		return nil
+	}
+	return &s
+}
+
+// drainSignals answers the signals that arrived after the state became
+// final, so none is left unhandled.
+func (w *assignment) drainSignals(ctx workflow.Context) {
+	for {
+		var s ApprovalSignal
+		if !w.approval.ReceiveAsync(&s) {
+			break
+		}
+		w.lateDecision(ctx, s)
+	}
+	for {
+		var s UnassignSignal
+		if !w.unassign.ReceiveAsync(&s) {
+			break
+		}
+		w.signals++
+		w.refuse(ctx, SignalUnassign, s.By, s.Vouch, false, SignalOutcome{Conflict: true, Detail: "the assignment has already ended"})
+	}
+}
+
+// handOverEmails settles the emails that are done and starts a workflow that delivers the emails still owed (the
+// final ones, and any still retrying) and returns once it has started: the
+// assignment closes with its state, and a new one for the same user and site
+// can start at once.
+func (w *assignment) handOverEmails(ctx workflow.Context) error {
+	owed := w.owed
+	for _, e := range w.emails {
+		switch {
+		case e.settled:
+		case e.future.IsReady():
+			w.settle(ctx, e) // records one that ran out of retries
+		default:
+			owed = append(owed, e.req)
+		}
+	}
+	if len(owed) == 0 {
+		return nil
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        "assignment-emails/" + w.id,
+		ParentClosePolicy: enumsAbandon,
+		StaticSummary:     fmt.Sprintf("%d emails of assignment %s", len(owed), w.id),
+	})
+	child := workflow.ExecuteChildWorkflow(cctx, EmailsWorkflowName, EmailsInput{
+		AssignmentID: w.id, Emails: owed, RetryFor: w.in.Timing.EmailRetryFor,
+	})
+	return child.GetChildWorkflowExecution().Get(ctx, nil)
+}
+
+// Emails delivers an ended assignment's emails, each retried for at most
+// RetryFor; one that is not delivered by then is recorded as failed.
+func Emails(ctx workflow.Context, in EmailsInput) error {
+	opts := workflow.WithActivityOptions(ctx, emailOptionsFor(Timing{EmailRetryFor: in.RetryFor}))
+	futures := make([]workflow.Future, len(in.Emails))
+	for i, r := range in.Emails {
+		futures[i] = workflow.ExecuteActivity(opts, a.SendEmail, r)
+	}
+	for i, f := range futures {
+		if err := f.Get(ctx, nil); err != nil {
+			giveUp(ctx, in.Emails[i], err)
+		}
+	}
+	return nil
+}
+
+// giveUp records an email that ran out of retries. One the provider refused
+// is already recorded by the activity.
+func giveUp(ctx workflow.Context, r activities.EmailRequest, err error) {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.Type() == activities.ErrTypeEmailRejected {
+		return
+	}
+	err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.GiveUpEmail, activities.EmailFailure{
+		AssignmentID: r.AssignmentID, Kind: r.Kind, To: r.To.Email, At: workflow.Now(ctx),
+		Reason: "not delivered within the retry window: " + err.Error(),
+	}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("undelivered email not recorded", "kind", r.Kind, "error", err)
+	}
+}
