@@ -15,13 +15,14 @@ import (
 
 // Metrics are the HTTP and business metrics of SPEC §10.
 type Metrics struct {
-	reg       *prometheus.Registry
-	requests  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	assigns   *prometheus.CounterVec
-	decisions *prometheus.CounterVec
-	wait      prometheus.Histogram
-	refusals  *prometheus.CounterVec
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	assigns     *prometheus.CounterVec
+	decisions   *prometheus.CounterVec
+	wait        prometheus.Histogram
+	refusals    *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on reg (a new registry when nil); the
@@ -52,6 +53,9 @@ func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "partner_access_refusals_total", Help: "Refused attempts, by rule.",
 		}, []string{"rule"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "partner_access_rate_limited_total", Help: "Attempts refused beyond a rate limit (429), by limit; none is written to the audit log.",
+		}, []string{"limit"}),
 	}
 	grants := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "partner_access_active_grants", Help: "Access grants in force now.",
@@ -64,7 +68,7 @@ func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
 		}
 		return float64(n)
 	})
-	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, grants)
+	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.rateLimited, grants)
 	return m
 }
 
@@ -94,3 +98,5 @@ func (m *Metrics) refused(rule string) {
 	}
 	m.refusals.WithLabelValues(rule).Inc()
 }
+
+func (m *Metrics) limited(name string) { m.rateLimited.WithLabelValues(name).Inc() }
