@@ -32,6 +32,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/engine"
+	"github.com/partneraccess/partneraccess/internal/ratelimit"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/server"
@@ -118,7 +119,10 @@ func newRig() (*rig, error) {
 		return nil, err
 	}
 	srv := server.New(server.Config{PublicURL: "http://127.0.0.1:8080", TaskQueue: taskQueue, Timing: timing, DevMailbox: true,
-		GatewayToken: "gateway", DecisionWait: 10 * time.Second}, r.store, r.client, r.keys, quiet, nil)
+		GatewayToken: "gateway", DecisionWait: 10 * time.Second,
+		// Every approval comes from one test client: lift its rate limit.
+		Limits: server.Limits{ApprovalPerClient: ratelimit.Rule{Burst: 1 << 20, Every: time.Microsecond}},
+	}, r.store, r.client, r.keys, quiet, nil)
 	r.handler = srv.Handler()
 	rec := r.do("POST", "/api/v1/session", `{"email":"agent@partner.example","password":"demo-password"}`, "")
 	if rec.Code != http.StatusCreated {

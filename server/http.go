@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/jsonin"
 	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/ratelimit"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
@@ -24,25 +26,34 @@ import (
 const (
 	sessionCookie = "pa_session"
 	actorKey      = "actor"
-	// maxBody bounds every request body; the API's requests are small.
-	maxBody = 16 << 10
+	// sessionKey holds the session token that authenticated the request,
+	// and where it came from.
+	sessionKey = "session"
+	problemKey = "problem"
 )
+
+// session is the token that authenticated a request.
+type session struct {
+	token      string
+	fromCookie bool
+}
 
 // authenticate finds the user of a session cookie or bearer token; it lets
 // anonymous requests through (routes that need a user say so).
 func (s *Server) authenticate(c *gin.Context) {
-	token := ""
+	var sess session
 	if h := c.GetHeader("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		token = strings.TrimPrefix(h, "Bearer ")
+		sess.token = strings.TrimPrefix(h, "Bearer ")
 	} else if v, err := c.Cookie(sessionCookie); err == nil {
-		token = v
+		sess = session{token: v, fromCookie: true}
 	}
-	if _, err := secret.ParseToken(token); err != nil {
+	if _, err := secret.ParseToken(sess.token); err != nil {
 		return
 	}
-	u, err := s.store.SessionUser(c, secret.HashToken(token), s.now())
+	u, err := s.store.SessionUser(c, secret.HashToken(sess.token), s.now())
 	if err == nil && u.Status == store.StatusActive {
 		c.Set(actorKey, u)
+		c.Set(sessionKey, sess)
 	}
 }
 
@@ -57,14 +68,6 @@ func actor(c *gin.Context) (store.User, bool) {
 func (s *Server) requireUser(c *gin.Context) {
 	if _, ok := actor(c); !ok {
 		s.fail(c, problem.Unauthorized("log in first: POST /api/v1/session, then send the token as \"Authorization: Bearer <token>\""))
-		c.Abort()
-	}
-}
-
-// requireAdmin lets only an administrator of a partner or customer through.
-func (s *Server) requireAdmin(c *gin.Context) {
-	if u, _ := actor(c); !u.HasRole(store.RoleCustomerAdmin) && !u.HasRole(store.RolePartnerAdmin) {
-		s.fail(c, problem.Forbidden("R6", "only an administrator can read the store's mailbox"))
 		c.Abort()
 	}
 }
@@ -86,7 +89,7 @@ func decodeJSON(c *gin.Context, v any) error {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return &problem.Error{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body is larger than %d bytes", maxBody)}
+			return tooLarge(maxBody)
 		}
 		return problem.Invalid("", "the body could not be read")
 	}
@@ -106,6 +109,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 		s.log.Error("request failed", "method", c.Request.Method, "path", c.FullPath(), "error", err)
 		p = &problem.Error{Status: http.StatusInternalServerError, Detail: "something went wrong on our side; nothing was changed"}
 	}
+	c.Set(problemKey, p)
+	retryAfter(c, p)
 	if wantsHTML(c) {
 		s.render(c, p.Status, "error", gin.H{"Problem": p})
 		return
@@ -120,6 +125,13 @@ func (s *Server) fail(c *gin.Context, err error) {
 	c.Header("Content-Type", "application/problem+json")
 	c.Status(p.Status)
 	json.NewEncoder(c.Writer).Encode(body)
+}
+
+// retryAfter tells the caller of a 429 or 503 when to come back.
+func retryAfter(c *gin.Context, p *problem.Error) {
+	if p.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(ratelimit.RetryAfter(p.RetryAfter)))
+	}
 }
 
 func notFoundRoute(c *gin.Context) error {

@@ -15,14 +15,15 @@ import (
 
 // Metrics are the HTTP and business metrics of SPEC §10.
 type Metrics struct {
-	reg       *prometheus.Registry
-	requests  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	assigns   *prometheus.CounterVec
-	decisions *prometheus.CounterVec
-	wait      prometheus.Histogram
-	refusals  *prometheus.CounterVec
-	reconcile prometheus.Counter
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	assigns     *prometheus.CounterVec
+	decisions   *prometheus.CounterVec
+	wait        prometheus.Histogram
+	refusals    *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
+	reconcile   prometheus.Counter
 }
 
 // NewMetrics registers the metrics on reg (a new registry when nil); the
@@ -56,6 +57,9 @@ func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
 		reconcile: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "partner_access_reconciled_total", Help: "Grants the reconciler revoked because their workflow was closed, terminated or missing.",
 		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "partner_access_rate_limited_total", Help: "Attempts refused beyond a rate limit (429), by limit; none is written to the audit log.",
+		}, []string{"limit"}),
 	}
 	grants := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "partner_access_active_grants", Help: "Access grants in force now.",
@@ -68,7 +72,7 @@ func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
 		}
 		return float64(n)
 	})
-	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.reconcile, grants)
+	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.rateLimited, m.reconcile, grants)
 	return m
 }
 
@@ -100,4 +104,5 @@ func (m *Metrics) refused(rule string) {
 }
 
 // Reconciled counts a grant the reconciler revoked.
-func (m *Metrics) Reconciled() { m.reconcile.Inc() }
+func (m *Metrics) Reconciled()         { m.reconcile.Inc() }
+func (m *Metrics) limited(name string) { m.rateLimited.WithLabelValues(name).Inc() }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/redirect"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
@@ -57,14 +58,12 @@ func (s *Server) render(c *gin.Context, status int, name string, data gin.H) {
 	if data == nil {
 		data = gin.H{}
 	}
-	if u, ok := actor(c); ok {
+	u, ok := actor(c)
+	if ok {
 		data["User"] = u
 	}
-	data["DevMailbox"] = s.cfg.DevMailbox
+	data["DevMailbox"] = s.cfg.DevMailbox && (!s.cfg.DevMailboxAdminsOnly || isAdmin(u))
 	c.Header("Content-Type", "text/html; charset=utf-8")
-	c.Header("X-Frame-Options", "DENY")
-	c.Header("Content-Security-Policy", "default-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'")
-	c.Header("Referrer-Policy", "no-referrer") // approval tokens are in URLs
 	c.Status(status)
 	if err := s.pages.byName[name].Execute(c.Writer, data); err != nil {
 		s.log.Error("render page", "page", name, "error", err)
@@ -90,13 +89,14 @@ func (s *Server) pageLogin(c *gin.Context) {
 
 func (s *Server) pageLoginPost(c *gin.Context) {
 	next := safeNext(c.PostForm("next"))
-	token, _, err := s.login(c, c.PostForm("email"), c.PostForm("password"))
+	token, _, err := s.login(c, clientKey(c), c.PostForm("email"), c.PostForm("password"))
 	if err != nil {
 		p := problem.As(err)
 		if p == nil {
 			s.fail(c, err)
 			return
 		}
+		retryAfter(c, p)
 		s.render(c, p.Status, "login", gin.H{"Next": next, "Email": c.PostForm("email"), "Error": p.Detail})
 		return
 	}
@@ -110,12 +110,7 @@ func (s *Server) pageLogout(c *gin.Context) {
 }
 
 // safeNext keeps redirects after login on this site.
-func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/sites"
-	}
-	return next
-}
+func safeNext(next string) string { return redirect.SameOrigin(next, "/sites") }
 
 func (s *Server) pageSites(c *gin.Context) {
 	u, _ := actor(c)
@@ -231,10 +226,7 @@ func (s *Server) pageDecidePost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
-	if err == nil {
-		a, err = s.decide(c, u, a, approve)
-	}
+	a, err := s.decideAs(c, u, c.Param("id"), approve)
 	if err != nil && !errors.Is(err, errDecisionPending) {
 		s.fail(c, err)
 		return
@@ -287,12 +279,10 @@ func (s *Server) pageCredentialPost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Header("Cache-Control", "no-store")
 	s.render(c, http.StatusOK, "credential", gin.H{"Login": login, "Password": password, "Shown": true})
 }
 
 func (s *Server) pageApproval(c *gin.Context) {
-	c.Header("Cache-Control", "no-store")
 	t, a, err := s.approvalToken(c, c.Param("token"))
 	if err != nil {
 		s.fail(c, err)
@@ -307,7 +297,6 @@ func (s *Server) pageApproval(c *gin.Context) {
 }
 
 func (s *Server) pageApprovalPost(c *gin.Context) {
-	c.Header("Cache-Control", "no-store")
 	approve, err := parseDecision(c.PostForm("decision"))
 	if err != nil {
 		s.fail(c, err)

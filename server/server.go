@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,10 +26,14 @@ type Config struct {
 	PublicURL  string
 	TaskQueue  string
 	Timing     workflows.Timing
-	DevMailbox bool // /dev/mail and /api/v1/dev/mail: the emails kept in the store
-	// MailboxAdminsOnly shows the mailbox to administrators only (MAILBOX=store
-	// in worker/server mode); otherwise anyone who reaches the server sees it.
-	MailboxAdminsOnly bool
+	DevMailbox bool // serve /dev/mail and /api/v1/dev/mail
+	// DevMailboxAdminsOnly asks for an administrator's login to read the
+	// mailbox (the server listens beyond loopback).
+	DevMailboxAdminsOnly bool
+	// TrustedProxies may name the client in X-Forwarded-For; the rate
+	// limits count by the client address.
+	TrustedProxies []netip.Prefix
+	Limits         Limits
 	// GatewayToken, when set, lets a gateway ask GET /api/v1/access with
 	// "Authorization: Bearer <token>" without a user login.
 	GatewayToken string
@@ -50,6 +55,9 @@ type Server struct {
 	metrics  *Metrics
 	pages    *pages
 	now      func() time.Time
+	limits   limiters
+	// anonymous samples the audit rows of refusals nobody logged in made.
+	anonymous *sampler
 }
 
 // New returns a server; metrics may be nil (nothing is recorded).
@@ -66,11 +74,13 @@ func New(cfg Config, s *store.Store, tc client.Client, keys *secret.Keys, log *s
 	return &Server{
 		cfg: cfg, store: s, temporal: tc, rules: &rules.Checker{Store: s}, keys: keys, log: log,
 		metrics: m, pages: mustParsePages(), now: time.Now,
+		limits: newLimiters(cfg.Limits, nil), anonymous: newSampler(time.Minute),
 	}
 }
 
 // Handler is the whole HTTP surface, with cross-origin protection on every
-// state-changing request (the CSRF defence of the forms).
+// state-changing request (the CSRF defence of the forms) and the security
+// headers on every response.
 func (s *Server) Handler() http.Handler {
 	csrf := http.NewCrossOriginProtection()
 	if err := csrf.AddTrustedOrigin(origin(s.cfg.PublicURL)); err != nil {
@@ -80,7 +90,12 @@ func (s *Server) Handler() http.Handler {
 		s.metrics.refused("csrf")
 		http.Error(w, "Cross-origin request refused: use the form on this site.", http.StatusForbidden)
 	}))
-	return csrf.Handler(s.Engine())
+	return s.securityHeaders(csrf.Handler(s.Engine()))
+}
+
+// getHead registers a GET route that answers HEAD too.
+func getHead(g gin.IRoutes, path string, h ...gin.HandlerFunc) {
+	g.Match([]string{http.MethodGet, http.MethodHead}, path, h...)
 }
 
 // Engine is the gin engine with every route.
@@ -88,61 +103,73 @@ func (s *Server) Engine() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
-	r.Use(s.recover, s.observe, s.authenticate)
+	if err := r.SetTrustedProxies(prefixStrings(s.cfg.TrustedProxies)); err != nil {
+		s.log.Warn("trusted proxies refused; trusting none", "error", err)
+		r.SetTrustedProxies(nil)
+	}
+	r.Use(s.recover, s.observe, s.limitBody, s.authenticate, s.parseForm)
 	r.NoRoute(func(c *gin.Context) { s.fail(c, notFoundRoute(c)) })
 	r.NoMethod(func(c *gin.Context) {
 		s.fail(c, &problem.Error{Status: http.StatusMethodNotAllowed, Detail: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
 	})
 	r.HandleMethodNotAllowed = true
 
-	r.GET("/healthz", s.healthz)
-	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(s.metrics.Handler()))
-	r.GET("/static/style.css", s.styleCSS)
+	getHead(r, "/healthz", s.healthz)
+	getHead(r, "/readyz", s.readyz)
+	getHead(r, "/metrics", gin.WrapH(s.metrics.Handler()))
+	getHead(r, "/static/style.css", s.styleCSS)
 
 	api := r.Group("/api/v1")
 	api.POST("/session", s.apiLogin)
 	api.DELETE("/session", s.apiLogout)
-	api.GET("/access", s.apiAccess)
-	authed := api.Group("", s.requireUser)
-	authed.GET("/me", s.apiMe)
-	authed.GET("/sites", s.apiSites)
-	authed.GET("/sites/:site", s.apiSite)
+	getHead(api, "/access", s.apiAccess)
+	authed := api.Group("", s.requireUser, s.auditRefusals)
+	getHead(authed, "/me", s.apiMe)
+	getHead(authed, "/sites", s.apiSites)
+	getHead(authed, "/sites/:site", s.apiSite)
 	authed.POST("/sites/:site/assignments", s.apiAssign)
-	authed.GET("/assignments", s.apiAssignments)
-	authed.GET("/assignments/:id", s.apiAssignment)
+	getHead(authed, "/assignments", s.apiAssignments)
+	getHead(authed, "/assignments/:id", s.apiAssignment)
 	authed.DELETE("/assignments/:id", s.apiUnassign)
 	authed.POST("/assignments/:id/decision", s.apiDecide)
 	authed.PUT("/customers/:customer/partner-permission", s.apiSetPermission(true))
 	authed.DELETE("/customers/:customer/partner-permission", s.apiSetPermission(false))
 	authed.POST("/customers/:customer/users", s.apiCreateCustomerUser)
-	authed.GET("/audit", s.apiAudit)
-	if s.cfg.DevMailbox && s.cfg.MailboxAdminsOnly {
-		authed.GET("/dev/mail", s.requireAdmin, s.apiDevMail)
-		r.GET("/dev/mail", s.requirePageUser, s.requireAdmin, s.pageDevMail)
-	} else if s.cfg.DevMailbox {
-		api.GET("/dev/mail", s.apiDevMail)
-		r.GET("/dev/mail", s.pageDevMail)
+	getHead(authed, "/audit", s.apiAudit)
+	if s.cfg.DevMailbox {
+		getHead(api, "/dev/mail", s.mailboxAdmin, s.apiDevMail)
+		getHead(r, "/dev/mail", s.mailboxAdmin, s.pageDevMail)
 	}
 
-	r.GET("/", s.pageHome)
-	r.GET("/login", s.pageLogin)
+	getHead(r, "/", s.pageHome)
+	getHead(r, "/login", s.pageLogin)
 	r.POST("/login", s.pageLoginPost)
 	r.POST("/logout", s.pageLogout)
-	r.GET("/approvals/:token", s.pageApproval)
-	r.POST("/approvals/:token", s.pageApprovalPost)
-	pages := r.Group("", s.requirePageUser)
-	pages.GET("/sites", s.pageSites)
-	pages.GET("/sites/:site", s.pageSite)
+	getHead(r, "/approvals/:token", s.pageApproval)
+	r.POST("/approvals/:token", s.perClient(s.limits.approvalClient), s.pageApprovalPost)
+	pages := r.Group("", s.requirePageUser, s.auditRefusals)
+	getHead(pages, "/sites", s.pageSites)
+	getHead(pages, "/sites/:site", s.pageSite)
 	pages.POST("/sites/:site/assignments", s.pageAssignPost)
-	pages.GET("/assignments/:id", s.pageAssignment)
+	getHead(pages, "/assignments/:id", s.pageAssignment)
 	pages.POST("/assignments/:id/unassign", s.pageUnassignPost)
 	pages.POST("/assignments/:id/decision", s.pageDecidePost)
-	pages.GET("/requests", s.pageRequests)
+	getHead(pages, "/requests", s.pageRequests)
 	pages.POST("/customers/:customer/permission", s.pagePermissionPost)
-	pages.GET("/credentials/:id", s.pageCredential)
+	getHead(pages, "/credentials/:id", s.pageCredential)
 	pages.POST("/credentials/:id", s.pageCredentialPost)
 	return r
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
 }
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }

@@ -126,6 +126,17 @@ func (s *Server) unassign(ctx context.Context, actor store.User, id, reason stri
 	return a, nil
 }
 
+// decideAs is a logged-in user's decision on an assignment by its ID; a
+// hidden or missing one is refused and audited like any other refusal.
+func (s *Server) decideAs(ctx context.Context, u store.User, id string, approve bool) (store.Assignment, error) {
+	a, err := s.rules.VisibleAssignment(ctx, u, id)
+	if err != nil {
+		s.refuse(ctx, u, "approval.refused", id, "", err)
+		return a, err
+	}
+	return s.decide(ctx, u, a, approve)
+}
+
 // errDecisionPending: the decision was sent, but the workflow has not
 // answered within DecisionWait (e.g. no worker is running); it will count
 // if it may once the workflow runs.
@@ -269,7 +280,7 @@ func (s *Server) approvalToken(ctx context.Context, raw string) (store.ApprovalT
 func (s *Server) decideByToken(ctx context.Context, raw string, approve bool) (store.Assignment, error) {
 	t, a, err := s.approvalToken(ctx, raw)
 	if err != nil {
-		s.refuse(ctx, store.User{ID: "approval-link"}, "approval.link_refused", a.ID, a.SiteID, err)
+		s.refuseAnonymous(ctx, "approval.link_refused", a, err)
 		return a, err
 	}
 	approver, err := s.store.UserByID(ctx, t.ApproverID)
@@ -301,10 +312,7 @@ func (s *Server) awaitDecision(ctx context.Context, id string) store.Assignment 
 
 // setPermission records a customer's permission for its partner (R1).
 func (s *Server) setPermission(ctx context.Context, actor store.User, customerID string, granted bool) (store.Customer, error) {
-	c, err := s.store.CustomerByID(ctx, customerID)
-	if errors.Is(err, store.ErrNotFound) {
-		err = problem.NotFound("customer", "no customer %q", customerID)
-	}
+	c, err := s.visibleCustomer(ctx, actor, customerID)
 	if err == nil {
 		err = rules.CanSetPermission(actor, customerID)
 	}
@@ -349,8 +357,38 @@ func (s *Server) endOpenAssignments(ctx context.Context, actor store.User, c sto
 	return nil
 }
 
-// login checks a password and opens a session; it returns the session token.
-func (s *Server) login(ctx context.Context, email, password string) (string, store.User, error) {
+// visibleCustomer returns a customer the actor may see; one it may not see
+// is answered like one that does not exist.
+func (s *Server) visibleCustomer(ctx context.Context, actor store.User, customerID string) (store.Customer, error) {
+	c, err := s.store.CustomerByID(ctx, customerID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !rules.CanSeeCustomer(actor, c.ID, c.PartnerID)) {
+		return store.Customer{}, problem.NotFound("customer", "no customer %q", customerID)
+	}
+	return c, err
+}
+
+// login checks a password and opens a session; it returns the session
+// token. Failed attempts count against the account and the client address
+// (both rate-limited); successful ones do not.
+func (s *Server) login(ctx context.Context, client, email, password string) (string, store.User, error) {
+	account, wait, ok := s.limits.loginAccount.Take(accountKey(email))
+	if !ok {
+		return "", store.User{}, s.tooMany(s.limits.loginAccount, wait)
+	}
+	from, wait, ok := s.limits.loginClient.Take(client)
+	if !ok {
+		account.Undo()
+		return "", store.User{}, s.tooMany(s.limits.loginClient, wait)
+	}
+	token, u, err := s.checkPassword(ctx, email, password)
+	if p := problem.As(err); p == nil || p.Status != http.StatusUnauthorized {
+		account.Undo()
+		from.Undo()
+	}
+	return token, u, err
+}
+
+func (s *Server) checkPassword(ctx context.Context, email, password string) (string, store.User, error) {
 	bad := problem.Unauthorized("the email or password is not right")
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.PasswordHash == "") {
@@ -411,21 +449,63 @@ func (s *Server) viewCredential(ctx context.Context, actor store.User, id string
 	return login, password, nil
 }
 
-// refuse writes a refused attempt to the audit log (R6: every attempt).
+// refuse writes a refused attempt to the audit log (R6: every attempt)
+// with its tenant: the site's when the actor may see it, else the actor's
+// own, so a probe of another tenant lands in the prober's log and the
+// hidden object's IDs stay out of the columns others filter on.
 func (s *Server) refuse(ctx context.Context, actor store.User, action, assignmentID, siteID string, err error) {
 	p := problem.As(err)
 	if p == nil {
 		return // not a refusal: a failure, logged where it happened
 	}
+	markAudited(ctx)
 	e := store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: action, Outcome: store.OutcomeRefused,
-		AssignmentID: assignmentID, SiteID: siteID, Detail: p.Error(), PartnerID: actor.PartnerID, CustomerID: actor.CustomerID}
-	if siteID != "" {
-		if site, err := s.store.SiteByID(ctx, siteID); err == nil {
-			e.CustomerID, e.PartnerID = site.CustomerID, site.PartnerID
-		}
+		Detail: p.Error(), PartnerID: actor.PartnerID, CustomerID: actor.CustomerID}
+	switch site, visible := s.visibleSiteOf(ctx, actor, siteID); {
+	case visible:
+		e.AssignmentID, e.SiteID, e.CustomerID, e.PartnerID = assignmentID, site.ID, site.CustomerID, site.PartnerID
+	case assignmentID != "":
+		e.Detail = clip(fmt.Sprintf("%s (assignment %q)", e.Detail, assignmentID))
+	case siteID != "":
+		e.Detail = clip(fmt.Sprintf("%s (site %q)", e.Detail, siteID))
 	}
 	s.must(s.store.Audit(context.WithoutCancel(ctx), e))
 	s.metrics.refused(p.Rule)
+}
+
+func (s *Server) visibleSiteOf(ctx context.Context, actor store.User, siteID string) (store.Site, bool) {
+	if siteID == "" {
+		return store.Site{}, false
+	}
+	site, err := s.store.SiteByID(ctx, siteID)
+	return site, err == nil && rules.CanSeeCustomer(actor, site.CustomerID, site.PartnerID)
+}
+
+// refuseAnonymous records a refusal that nobody logged in made. Every one
+// is counted in the metric; the audit log gets a sampled row per
+// assignment (or per minute for unknown links) that says how many were
+// not written, so a flood of forged links cannot grow the store.
+func (s *Server) refuseAnonymous(ctx context.Context, action string, a store.Assignment, err error) {
+	p := problem.As(err)
+	if p == nil {
+		return
+	}
+	s.metrics.refused(p.Rule)
+	write, skipped := s.anonymous.take(action+"\x00"+a.ID, s.now())
+	if !write {
+		return
+	}
+	detail := p.Error()
+	if skipped > 0 {
+		detail = fmt.Sprintf("%s (and %d more not written since the last entry)", detail, skipped)
+	}
+	e := store.AuditEntry{At: s.now(), ActorID: "anonymous", Action: action, Outcome: store.OutcomeRefused, Detail: detail}
+	if a.ID != "" {
+		if site, err := s.store.SiteByID(ctx, a.SiteID); err == nil {
+			e.AssignmentID, e.SiteID, e.CustomerID, e.PartnerID = a.ID, site.ID, site.CustomerID, site.PartnerID
+		}
+	}
+	s.must(s.store.Audit(context.WithoutCancel(ctx), e))
 }
 
 func (s *Server) audit(ctx context.Context, actor store.User, action, assignmentID, detail string) {

@@ -166,10 +166,11 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 		}
 	} else {
 		httpURL = "http://" + httpLn.Addr().String()
+		mailbox, adminsOnly := cfg.Mailbox()
 		srv := server.New(server.Config{
-			PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: cfg.StoreMailbox || (cfg.SendGridAPIKey == "" && cfg.Mode == config.ModeAll),
-			MailboxAdminsOnly: cfg.Mode != config.ModeAll,
-			GatewayToken:      cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
+			PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly,
+			TrustedProxies: cfg.TrustedProxies,
+			GatewayToken:   cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
 			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
 				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor},
 		}, st, tc, keys, log, metrics)
@@ -178,6 +179,10 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 
 	r := Ready{HTTPURL: httpURL, TemporalURL: hostPort, UIURL: uiURL}
 	banner(out, cfg, r)
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+		fmt.Fprintf(out, "Warning: %s\n", w)
+	}
 	log.Info("started", "mode", cfg.Mode, "http", httpURL, "temporal", hostPort, "ui", uiURL)
 	if ready != nil {
 		ready <- r
@@ -217,7 +222,7 @@ func banner(out io.Writer, cfg config.Config, r Ready) {
 	fmt.Fprintf(out, "\nPartner Access is running.\n\n")
 	fmt.Fprintf(out, "  Web app:     %s\n", r.HTTPURL)
 	fmt.Fprintf(out, "  API:         %s/api/v1\n", r.HTTPURL)
-	if cfg.SendGridAPIKey == "" {
+	if on, _ := cfg.Mailbox(); on {
 		fmt.Fprintf(out, "  Dev mailbox: %s/dev/mail\n", r.HTTPURL)
 	}
 	if r.UIURL != "" {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -60,6 +61,12 @@ type Config struct {
 	GatewayToken string
 	MetricsAddr  string
 	LogLevel     slog.Level
+
+	// DevMailbox asks for the dev mailbox beyond loopback (admins only).
+	DevMailbox bool
+	// TrustedProxies may set X-Forwarded-For; nobody else can choose the
+	// client address that rate limits count by.
+	TrustedProxies []netip.Prefix
 }
 
 // Var describes one setting, for flags, errors and the README.
@@ -95,6 +102,8 @@ var Vars = []Var{
 	{"METRICS_ADDR", "metrics-addr", "127.0.0.1:9090", "worker mode: address of /metrics and /healthz"},
 	{"WORKFLOW_CACHE_SIZE", "workflow-cache-size", "2000", "workflows the worker keeps in memory between tasks (about 64 KB each)"},
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
+	{"DEV_MAILBOX", "dev-mailbox", "", "serve the dev mailbox (/dev/mail) when HTTP_ADDR is beyond loopback, to administrators only; on loopback it is on whenever SENDGRID_API_KEY is empty"},
+	{"TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: none)"},
 }
 
 // Load reads the configuration for mode from args (flags) and getenv.
@@ -224,6 +233,26 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	} else if c.DemoData, err = strconv.ParseBool(demo); err != nil {
 		bad("DEMO_DATA", "%q is not true or false", demo)
 	}
+	if v := get("DEV_MAILBOX"); v != "" {
+		if c.DevMailbox, err = strconv.ParseBool(v); err != nil {
+			bad("DEV_MAILBOX", "%q is not true or false", v)
+		}
+	}
+	for _, p := range strings.Split(get("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				bad("TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
+				continue
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix)
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL"))); err != nil {
 		bad("LOG_LEVEL", "%q is not debug, info, warn or error", get("LOG_LEVEL"))
 	}
@@ -238,6 +267,51 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 		return Config{}, fmt.Errorf("configuration:\n%w", err)
 	}
 	return c, nil
+}
+
+// ListensOnLoopback reports whether HTTP_ADDR reaches only this machine.
+// A host name other than localhost counts as beyond loopback: it may
+// resolve to anything.
+func (c Config) ListensOnLoopback() bool {
+	host, _, err := net.SplitHostPort(c.HTTPAddr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// Mailbox says whether the HTTP server serves the dev mailbox and whether
+// it needs an administrator's login (SPEC §6). On loopback it is open to
+// whoever reaches it, as the laptop demo needs, whenever emails stay local;
+// beyond loopback it is off unless DEV_MAILBOX is set.
+func (c Config) Mailbox() (on, adminsOnly bool) {
+	if c.StoreMailbox && c.Mode != ModeAll {
+		return true, true // a deployment's store mailbox: administrators only
+	}
+	if c.ListensOnLoopback() {
+		return c.DevMailbox || c.StoreMailbox || (c.SendGridAPIKey == "" && c.Mode == ModeAll), false
+	}
+	return c.DevMailbox || c.StoreMailbox, true
+}
+
+// Warnings are what the service says at start about a risky but valid
+// configuration.
+func (c Config) Warnings() []string {
+	var ws []string
+	if c.Mode != ModeWorker && !c.ListensOnLoopback() && c.SendGridAPIKey == "" {
+		w := "HTTP_ADDR " + c.HTTPAddr + " is reachable beyond this machine but SENDGRID_API_KEY is empty: emails are not delivered, they stay in the local store"
+		if on, _ := c.Mailbox(); on {
+			w += "; DEV_MAILBOX shows them to administrators at /dev/mail"
+		} else {
+			w += "; the dev mailbox is off (DEV_MAILBOX=true serves it to administrators)"
+		}
+		ws = append(ws, w)
+	}
+	return ws
 }
 
 // LoadOrCreateSecretKey returns the configured key or, in one-process mode,

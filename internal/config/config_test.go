@@ -89,3 +89,59 @@ func TestSecretKeyIsMadeOnceAndKept(t *testing.T) {
 		t.Fatal("the key made on the first start was not kept")
 	}
 }
+
+func TestDevMailboxBeyondLoopbackNeedsDevMailboxAndAnAdmin(t *testing.T) {
+	cases := []struct {
+		name       string
+		mode       string
+		env        map[string]string
+		on, admins bool
+		warns      bool
+	}{
+		{"loopback demo", config.ModeAll, nil, true, false, false},
+		{"localhost", config.ModeAll, map[string]string{"HTTP_ADDR": "localhost:8080"}, true, false, false},
+		{"IPv6 loopback", config.ModeAll, map[string]string{"HTTP_ADDR": "[::1]:8080"}, true, false, false},
+		{"loopback with SendGrid", config.ModeAll, map[string]string{"SENDGRID_API_KEY": "SG.x"}, false, false, false},
+		{"all interfaces", config.ModeAll, map[string]string{"HTTP_ADDR": ":8080"}, false, true, true},
+		{"0.0.0.0", config.ModeAll, map[string]string{"HTTP_ADDR": "0.0.0.0:8080"}, false, true, true},
+		{"host name", config.ModeAll, map[string]string{"HTTP_ADDR": "access.internal:8080"}, false, true, true},
+		{"0.0.0.0 with DEV_MAILBOX", config.ModeAll, map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "DEV_MAILBOX": "true"}, true, true, true},
+		{"0.0.0.0 with SendGrid", config.ModeAll, map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "SENDGRID_API_KEY": "SG.x"}, false, true, false},
+		{"server mode beyond loopback", config.ModeServer, map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key}, false, true, true},
+		{"worker: no HTTP server", config.ModeWorker, map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key, "PUBLIC_URL": "https://a.example"}, false, true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Load(tc.mode, nil, env(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			on, admins := c.Mailbox()
+			if on != tc.on || admins != tc.admins {
+				t.Fatalf("mailbox on %v admins only %v, want %v %v", on, admins, tc.on, tc.admins)
+			}
+			ws := c.Warnings()
+			if warned := len(ws) > 0 && strings.Contains(ws[0], "SENDGRID_API_KEY"); warned != tc.warns {
+				t.Fatalf("warnings %q, want a SendGrid warning: %v", ws, tc.warns)
+			}
+		})
+	}
+}
+
+func TestTrustedProxiesAndDevMailboxAreParsed(t *testing.T) {
+	c, err := config.Load(config.ModeAll, nil, env(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1,::1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.TrustedProxies) != 3 || c.TrustedProxies[1].String() != "192.0.2.1/32" || c.TrustedProxies[2].String() != "::1/128" {
+		t.Fatalf("trusted proxies %v", c.TrustedProxies)
+	}
+	for name, e := range map[string]map[string]string{
+		"TRUSTED_PROXIES": {"TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"},
+		"DEV_MAILBOX":     {"DEV_MAILBOX": "sometimes"},
+	} {
+		if _, err := config.Load(config.ModeAll, nil, env(e)); err == nil || !strings.Contains(err.Error(), name) {
+			t.Fatalf("got %v, want an error naming %s", err, name)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Error is a refusal or failure to show to the caller.
@@ -15,6 +16,8 @@ type Error struct {
 	Rule   string // the spec rule refused, e.g. "R1"; "" when none
 	Field  string // the request field at fault; "" when none
 	Detail string // what went wrong and, where it helps, what to do
+	// RetryAfter, when set, is how long the caller should wait (429, 503).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -60,6 +63,12 @@ func Unauthorized(format string, args ...any) *Error {
 // Unavailable is a 503: a dependency (Temporal, the store) is down; nothing was changed.
 func Unavailable(format string, args ...any) *Error {
 	return &Error{Status: http.StatusServiceUnavailable, Detail: fmt.Sprintf(format, args...)}
+}
+
+// TooManyRequests is a 429: the caller went beyond a rate limit and may
+// try again after wait.
+func TooManyRequests(wait time.Duration, format string, args ...any) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Detail: fmt.Sprintf(format, args...), RetryAfter: wait}
 }
 
 // As returns err as an *Error, or nil.

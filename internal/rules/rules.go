@@ -15,6 +15,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/textcheck"
 )
 
 // MaxReasonLen bounds the free-text reason (R9).
@@ -113,10 +114,12 @@ func (c *Checker) assignee(ctx context.Context, actor store.User, userID string)
 	} else if err != nil {
 		return store.User{}, err
 	}
-	if user.Kind != store.KindPartner { // R6
-		return store.User{}, problem.Unprocessable("R6", "user_id", "%s is a customer user; only partner user accounts can be assigned to a site", user.Email)
+	if user.Kind != store.KindPartner { // R6, for a customer user the actor may see
+		if cust, err := c.Store.CustomerByID(ctx, user.CustomerID); err == nil && CanSeeCustomer(actor, cust.ID, cust.PartnerID) {
+			return store.User{}, problem.Unprocessable("R6", "user_id", "%s is a customer user; only partner user accounts can be assigned to a site", user.Email)
+		}
 	}
-	if user.PartnerID != actor.PartnerID {
+	if user.PartnerID != actor.PartnerID { // another partner's, or a hidden customer's: as if missing
 		return store.User{}, problem.NotFound("user_id", "no user %q in your partner account", userID)
 	}
 	if user.Status != store.StatusActive || user.RegisteredAt == nil { // R2
@@ -152,19 +155,20 @@ func Reason(reason string) (string, error) {
 }
 
 // Note checks an optional line of free text: at most MaxReasonLen
-// characters, no control characters.
+// characters, no control characters, and none of the format characters
+// (bidi overrides, zero-width ones) or separators that change how it is
+// displayed in pages and email subjects.
 func Note(rule, field, text string) (string, error) {
 	text = strings.TrimSpace(text)
-	switch {
-	case utf8.RuneCountInString(text) > MaxReasonLen:
+	if utf8.RuneCountInString(text) > MaxReasonLen {
 		return "", problem.Unprocessable(rule, field, "%s is too long: at most %d characters", field, MaxReasonLen)
-	case strings.ContainsFunc(text, isControl):
-		return "", problem.Unprocessable(rule, field, "%s must be one line of text", field)
+	}
+	if r, bad := textcheck.First(text); bad {
+		return "", problem.Unprocessable(rule, field, "%s must be one line of plain text: %s (a control, format or separator character) is not allowed",
+			field, textcheck.Describe(r))
 	}
 	return text, nil
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // VisibleSite returns a site the actor may see (§1): a partner user sees the
 // sites of customers under its partner's account, a customer user its own
