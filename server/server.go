@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/partneraccess/partneraccess/docs"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -96,6 +97,7 @@ func (s *Server) Engine() *gin.Engine {
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(s.metrics.Handler()))
 	r.GET("/static/style.css", s.styleCSS)
+	r.GET(docs.RulesPath, s.pageRules)
 
 	api := r.Group("/api/v1")
 	api.POST("/session", s.apiLogin)
