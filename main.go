@@ -5,7 +5,8 @@
 //	partneraccess worker   the Temporal worker, against TEMPORAL_ADDRESS
 //	partneraccess server   the HTTP server, against TEMPORAL_ADDRESS
 //
-// Configuration comes from environment variables and flags; -h lists them.
+// Configuration comes from environment variables and flags; help (or -h)
+// lists the commands and every setting.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -23,21 +25,34 @@ import (
 )
 
 func main() {
-	mode, args := config.ModeAll, os.Args[1:]
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run runs the command line args and returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	mode := config.ModeAll
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		mode, args = args[0], args[1:]
 	}
-	cfg, err := config.Load(mode, args, os.Getenv)
+	if mode == "help" {
+		config.Usage(stdout)
+		return 0
+	}
+	cfg, err := config.Load(mode, args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
+		config.Usage(stdout)
+		return 0
 	} else if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, "(partneraccess help lists the commands and settings)")
+		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := app.Run(ctx, cfg, os.Stdout, os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "partneraccess:", err)
-		os.Exit(1)
+	if err := app.Run(ctx, cfg, stdout, stderr, nil); err != nil {
+		fmt.Fprintln(stderr, "partneraccess:", err)
+		return 1
 	}
+	return 0
 }

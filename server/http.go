@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/partneraccess/partneraccess/docs"
 	"github.com/partneraccess/partneraccess/internal/jsonin"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/ratelimit"
@@ -117,7 +118,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	}
 	body := gin.H{"type": "about:blank", "title": p.Title(), "status": p.Status, "detail": p.Detail, "instance": c.Request.URL.Path}
 	if p.Rule != "" {
-		body["rule"] = p.Rule
+		body["type"], body["rule"] = docs.RuleURL(p.Rule), p.Rule
 	}
 	if p.Field != "" {
 		body["field"] = p.Field

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/partneraccess/partneraccess/docs"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/redirect"
@@ -29,7 +30,7 @@ type pages struct {
 }
 
 var pageNames = []string{"error", "login", "sites", "site", "assignment", "requests", "approval", "approval_done",
-	"credential", "devmail"}
+	"credential", "devmail", "rules"}
 
 func mustParsePages() *pages {
 	fns := template.FuncMap{
@@ -39,6 +40,8 @@ func mustParsePages() *pages {
 		"linkify": linkify,
 		"open":    domain.OpenState,
 		"join":    strings.Join,
+		"rule":    ruleLink,
+		"rules":   withRuleLinks,
 	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
@@ -310,6 +313,17 @@ func (s *Server) pageApprovalPost(c *gin.Context) {
 	s.render(c, http.StatusOK, "approval_done", gin.H{"A": a})
 }
 
+// pageRules serves docs/rules.md, which the problem types and the pages' rule
+// names link to.
+func (s *Server) pageRules(c *gin.Context) {
+	body, err := docs.RulesHTML()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "rules", gin.H{"Body": template.HTML(body)}) // our own Markdown, rendered without raw HTML
+}
+
 func (s *Server) pageDevMail(c *gin.Context) {
 	es, err := s.store.Emails(c, store.EmailFilter{Status: store.EmailLocal, To: c.Query("to"), Limit: 1000})
 	if err != nil {
@@ -343,6 +357,27 @@ func editionName(e string) string {
 		return "Professional"
 	}
 	return "Standard"
+}
+
+// ruleLink links a rule's name ("R4") to its definition.
+func ruleLink(rule string) template.HTML {
+	return template.HTML(fmt.Sprintf(`<a href="%s">%s</a>`,
+		template.HTMLEscapeString(docs.RuleURL(rule)), template.HTMLEscapeString(rule)))
+}
+
+var ruleRE = regexp.MustCompile(`\((R[1-9])\)`)
+
+// withRuleLinks escapes text and links each "(Rn)" in it to the rule.
+func withRuleLinks(text string) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range ruleRE.FindAllStringSubmatchIndex(text, -1) {
+		b.WriteString(template.HTMLEscapeString(text[last:m[0]]))
+		fmt.Fprintf(&b, "(%s)", ruleLink(text[m[2]:m[3]]))
+		last = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(text[last:]))
+	return template.HTML(b.String())
 }
 
 var urlRE = regexp.MustCompile(`https?://[^\s<>"]+`)

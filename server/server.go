@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/partneraccess/partneraccess/docs"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -118,6 +119,7 @@ func (s *Server) Engine() *gin.Engine {
 	getHead(r, "/readyz", s.readyz)
 	getHead(r, "/metrics", gin.WrapH(s.metrics.Handler()))
 	getHead(r, "/static/style.css", s.styleCSS)
+	getHead(r, docs.RulesPath, s.pageRules)
 
 	api := r.Group("/api/v1")
 	api.POST("/session", s.apiLogin)

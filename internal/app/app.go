@@ -122,7 +122,7 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 
 	tc, err := client.DialContext(ctx, client.Options{
 		HostPort: hostPort, Namespace: cfg.TemporalNamespace,
-		Logger:         sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		Logger:         sdklog.NewStructuredLogger(quietAfter(ctx, log.With("component", "temporal-sdk"))),
 		MetricsHandler: sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)),
 	})
 	if err != nil {

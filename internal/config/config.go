@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/mail"
@@ -27,6 +28,38 @@ const (
 	ModeWorker = "worker" // the Temporal worker only
 	ModeServer = "server" // the HTTP server only
 )
+
+// Command is a subcommand of the one binary.
+type Command struct {
+	Mode string // the mode it runs
+	Name string // what to type; "" for the mode without a command
+	Help string // one line
+}
+
+// Commands lists the subcommands, for help and for checking the command line.
+var Commands = []Command{
+	{ModeAll, "", "everything in one process: embedded Temporal server and UI, worker, HTTP server, demo data"},
+	{ModeWorker, ModeWorker, "the Temporal worker alone, against TEMPORAL_ADDRESS"},
+	{ModeServer, ModeServer, "the HTTP server (API and pages) alone, against TEMPORAL_ADDRESS"},
+}
+
+// Usage writes the help: the commands, then every setting with its default.
+func Usage(w io.Writer) {
+	fmt.Fprintf(w, "Partner Access: time-bound, customer-approved access for business partners.\n\n")
+	fmt.Fprintf(w, "Usage: partneraccess [command] [flags]\n\nCommands:\n")
+	for _, c := range Commands {
+		name := c.Name
+		if name == "" {
+			name = "(none)"
+		}
+		fmt.Fprintf(w, "  %-10s %s\n", name, c.Help)
+	}
+	fmt.Fprintf(w, "  %-10s %s\n", "help", "show this help (also -h, --help)")
+	fmt.Fprintf(w, "\nSettings: an environment variable each, or the flag beside it (flags win):\n\n")
+	fs, _ := newFlagSet(ModeAll, func(string) string { return "" })
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
 
 // Config is the whole service configuration.
 type Config struct {
@@ -86,7 +119,7 @@ var Vars = []Var{
 	{"PUBLIC_URL", "public-url", "", "base URL of links in emails (default: the HTTP server's address; required for the worker)"},
 	{"ACCESS_DURATION", "access-duration", "72h", "how long Standard access lasts once approved"},
 	{"APPROVAL_TIMEOUT", "approval-timeout", "168h", "how long approvers have to decide"},
-	{"APPROVAL_REMINDER", "approval-reminder", "24h", "remind approvers this long before the deadline (0: no reminder)"},
+	{"APPROVAL_REMINDER", "approval-reminder", "", "remind approvers this long before the deadline (default: 24h, or a quarter of a shorter APPROVAL_TIMEOUT; 0: no reminder)"},
 	{"READY_WAIT", "ready-wait", "15m", "Professional: wait before the partner user logs in"},
 	{"EMAIL_RETRY_FOR", "email-retry-for", "24h", "how long one email is retried before it is recorded as failed on its assignment"},
 	{"RECONCILE_EVERY", "reconcile-every", "5m", "worker: how often the reconciler revokes grants whose workflow is closed or missing"},
@@ -106,9 +139,10 @@ var Vars = []Var{
 	{"TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: none)"},
 }
 
-// Load reads the configuration for mode from args (flags) and getenv.
-func Load(mode string, args []string, getenv func(string) string) (Config, error) {
+// newFlagSet declares a flag per setting, its default taken from getenv when set there.
+func newFlagSet(mode string, getenv func(string) string) (*flag.FlagSet, map[string]*string) {
 	fs := flag.NewFlagSet("partneraccess "+mode, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the caller prints the error, or Usage for -h
 	vals := map[string]*string{}
 	for _, v := range Vars {
 		def := v.Default
@@ -117,6 +151,13 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 		}
 		vals[v.Env] = fs.String(v.Flag, def, v.Help+" ($"+v.Env+")")
 	}
+	return fs, vals
+}
+
+// Load reads the configuration for mode from args (flags) and getenv. For
+// -h or --help it returns flag.ErrHelp, and the caller prints Usage.
+func Load(mode string, args []string, getenv func(string) string) (Config, error) {
+	fs, vals := newFlagSet(mode, getenv)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -136,10 +177,8 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	bad := func(env, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, args...)))
 	}
-	switch mode {
-	case ModeAll, ModeWorker, ModeServer:
-	default:
-		return Config{}, fmt.Errorf("unknown command %q: use no command (everything), \"worker\" or \"server\"", mode)
+	if !knownMode(mode) {
+		return Config{}, fmt.Errorf("unknown command %q; the commands are: %s", mode, commandList())
 	}
 
 	duration := func(env string, min time.Duration) time.Duration {
@@ -153,7 +192,6 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	}
 	c.AccessDuration = duration("ACCESS_DURATION", time.Second)
 	c.ApprovalTimeout = duration("APPROVAL_TIMEOUT", time.Second)
-	c.ApprovalReminder = duration("APPROVAL_REMINDER", 0)
 	c.ReadyWait = duration("READY_WAIT", time.Second)
 	c.EmailRetryFor = duration("EMAIL_RETRY_FOR", time.Second)
 	c.ReconcileEvery = duration("RECONCILE_EVERY", time.Second)
@@ -167,8 +205,12 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	default:
 		bad("MAILBOX", "%q is not empty or \"store\"", get("MAILBOX"))
 	}
-	if c.ApprovalReminder >= c.ApprovalTimeout && c.ApprovalTimeout > 0 {
-		bad("APPROVAL_REMINDER", "must be shorter than APPROVAL_TIMEOUT (%s)", c.ApprovalTimeout)
+	// The default adapts to the timeout; only a value the user set can conflict.
+	if get("APPROVAL_REMINDER") == "" {
+		c.ApprovalReminder = DefaultApprovalReminder(c.ApprovalTimeout)
+	} else if c.ApprovalReminder = duration("APPROVAL_REMINDER", 0); c.ApprovalReminder >= c.ApprovalTimeout && c.ApprovalTimeout > 0 {
+		bad("APPROVAL_REMINDER", "%s must be shorter than APPROVAL_TIMEOUT (%s); leave APPROVAL_REMINDER unset to get %s",
+			get("APPROVAL_REMINDER"), get("APPROVAL_TIMEOUT"), DefaultApprovalReminder(c.ApprovalTimeout))
 	}
 
 	if mode != ModeWorker {
@@ -312,6 +354,34 @@ func (c Config) Warnings() []string {
 		ws = append(ws, w)
 	}
 	return ws
+}
+
+// DefaultApprovalReminder is the reminder when none is set: a day before
+// the deadline, or a quarter of a shorter approval window.
+func DefaultApprovalReminder(timeout time.Duration) time.Duration {
+	return min(24*time.Hour, timeout/4)
+}
+
+func knownMode(mode string) bool {
+	for _, c := range Commands {
+		if c.Mode == mode {
+			return true
+		}
+	}
+	return false
+}
+
+// commandList names the commands for an error message.
+func commandList() string {
+	names := make([]string, 0, len(Commands))
+	for _, c := range Commands {
+		if c.Name == "" {
+			names = append(names, "none (everything)")
+		} else {
+			names = append(names, strconv.Quote(c.Name))
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // LoadOrCreateSecretKey returns the configured key or, in one-process mode,

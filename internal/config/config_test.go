@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"errors"
+	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +48,7 @@ func TestBadConfigurationIsRefusedWithClearMessages(t *testing.T) {
 	}{
 		{config.ModeAll, map[string]string{"ACCESS_DURATION": "three days"}, "ACCESS_DURATION"},
 		{config.ModeAll, map[string]string{"ACCESS_DURATION": "-1h"}, "ACCESS_DURATION: must be at least"},
-		{config.ModeAll, map[string]string{"APPROVAL_TIMEOUT": "1h", "APPROVAL_REMINDER": "2h"}, "APPROVAL_REMINDER"},
+		{config.ModeAll, map[string]string{"APPROVAL_TIMEOUT": "1h", "APPROVAL_REMINDER": "2h"}, "APPROVAL_REMINDER: 2h must be shorter than APPROVAL_TIMEOUT (1h)"},
 		{config.ModeAll, map[string]string{"HTTP_ADDR": "8080"}, "HTTP_ADDR"},
 		{config.ModeAll, map[string]string{"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL"},
 		{config.ModeAll, map[string]string{"MAIL_FROM": "not an address"}, "MAIL_FROM"},
@@ -59,7 +61,7 @@ func TestBadConfigurationIsRefusedWithClearMessages(t *testing.T) {
 		{config.ModeWorker, map[string]string{"SECRET_KEY": key, "TEMPORAL_ADDRESS": "temporal:7233", "PUBLIC_URL": "https://a.example"}, "SENDGRID_API_KEY: is required"},
 		{config.ModeServer, map[string]string{"SECRET_KEY": key, "TEMPORAL_ADDRESS": "temporal:7233", "MAILBOX": "memory"}, "MAILBOX"},
 		{config.ModeAll, map[string]string{"EMAIL_RETRY_FOR": "0s"}, "EMAIL_RETRY_FOR: must be at least"},
-		{"frontend", nil, "unknown command"},
+		{"frontend", nil, `unknown command "frontend"; the commands are: none (everything), "worker", "server"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -68,6 +70,56 @@ func TestBadConfigurationIsRefusedWithClearMessages(t *testing.T) {
 				t.Fatalf("got %v, want an error naming %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestApprovalReminderDefaultAdaptsToTheTimeout(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, 24 * time.Hour}, // a quarter of 168h is more than a day
+		{map[string]string{"APPROVAL_TIMEOUT": "48h"}, 12 * time.Hour},
+		{map[string]string{"APPROVAL_TIMEOUT": "10m"}, 150 * time.Second},
+		{map[string]string{"APPROVAL_TIMEOUT": "10m", "APPROVAL_REMINDER": "5m"}, 5 * time.Minute},
+		{map[string]string{"APPROVAL_TIMEOUT": "10m", "APPROVAL_REMINDER": "0"}, 0},
+	}
+	for _, tc := range cases {
+		c, err := config.Load(config.ModeAll, nil, env(tc.env))
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if c.ApprovalReminder != tc.want {
+			t.Errorf("%v: reminder %v, want %v", tc.env, c.ApprovalReminder, tc.want)
+		}
+	}
+	// A flag is a value the user set, too.
+	if _, err := config.Load(config.ModeAll, []string{"-approval-timeout", "10m", "-approval-reminder", "10m"}, env(nil)); err == nil ||
+		!strings.Contains(err.Error(), "APPROVAL_REMINDER: 10m must be shorter than APPROVAL_TIMEOUT (10m)") {
+		t.Fatalf("got %v, want the conflict named with both values", err)
+	}
+}
+
+func TestHelpListsEveryCommandAndSetting(t *testing.T) {
+	if _, err := config.Load(config.ModeAll, []string{"--help"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: got %v, want flag.ErrHelp", err)
+	}
+	var b strings.Builder
+	config.Usage(&b)
+	help := b.String()
+	for _, c := range config.Commands {
+		name := c.Name
+		if name == "" {
+			name = "(none)"
+		}
+		if !strings.Contains(help, "  "+name+" ") || !strings.Contains(help, c.Help) {
+			t.Errorf("help lacks the command %q: %s", name, c.Help)
+		}
+	}
+	for _, v := range config.Vars {
+		if !strings.Contains(help, "-"+v.Flag) || !strings.Contains(help, "$"+v.Env) {
+			t.Errorf("help lacks the setting %s (-%s)", v.Env, v.Flag)
+		}
 	}
 }
 
@@ -107,8 +159,10 @@ func TestDevMailboxBeyondLoopbackNeedsDevMailboxAndAnAdmin(t *testing.T) {
 		{"host name", config.ModeAll, map[string]string{"HTTP_ADDR": "access.internal:8080"}, false, true, true},
 		{"0.0.0.0 with DEV_MAILBOX", config.ModeAll, map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "DEV_MAILBOX": "true"}, true, true, true},
 		{"0.0.0.0 with SendGrid", config.ModeAll, map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "SENDGRID_API_KEY": "SG.x"}, false, true, false},
-		{"server mode beyond loopback", config.ModeServer, map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key}, false, true, true},
-		{"worker: no HTTP server", config.ModeWorker, map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key, "PUBLIC_URL": "https://a.example"}, false, true, false},
+		{"server mode with SendGrid", config.ModeServer, map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key, "SENDGRID_API_KEY": "SG.x"}, false, true, false},
+		{"server mode, MAILBOX=store on loopback", config.ModeServer, map[string]string{"TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key, "MAILBOX": "store"}, true, true, false},
+		{"server mode, MAILBOX=store beyond loopback", config.ModeServer, map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key, "MAILBOX": "store"}, true, true, true},
+		{"worker: no HTTP server", config.ModeWorker, map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key, "PUBLIC_URL": "https://a.example", "SENDGRID_API_KEY": "SG.x"}, false, true, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

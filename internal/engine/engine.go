@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -55,6 +56,7 @@ var DefaultPragmas = map[string]string{"journal_mode": "wal", "synchronous": "NO
 
 // Engine is a running Temporal server (and UI).
 type Engine struct {
+	quiet    *atomic.Bool // the server's logs go out as debug while it starts and stops
 	server   temporal.Server
 	ui       *uiserver.Server
 	frontend string
@@ -63,7 +65,8 @@ type Engine struct {
 }
 
 // Start starts the server and the UI, and returns once the frontend answers
-// and the namespace and search attributes are ready.
+// and the namespace and search attributes are ready. The server's logs are
+// quiet while it starts, and again from the end of ctx or Stop.
 func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Namespace == "" {
 		cfg.Namespace = "default"
@@ -116,10 +119,12 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 
 	srvCfg := serverConfig(host, ports, sqlCfg)
+	quiet := new(atomic.Bool)
+	quiet.Store(true)
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(srvCfg),
 		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithLogger(newLogger(cfg.Logger)),
+		temporal.WithLogger(newLogger(cfg.Logger, quiet)),
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			// Tell workers of new search attributes at once, not after the cache's minute.
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
@@ -131,7 +136,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start Temporal server: %w", err)
 	}
-	e := &Engine{server: srv, frontend: frontend}
+	e := &Engine{quiet: quiet, server: srv, frontend: frontend}
 	if err := e.prepare(ctx, cfg); err != nil {
 		e.Stop()
 		return nil, err
@@ -142,6 +147,10 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 			return nil, err
 		}
 	}
+	quiet.Store(false)
+	// The end of ctx starts the shutdown: the worker stops polling before Stop
+	// is called, and the server's complaints about that are noise too.
+	context.AfterFunc(ctx, func() { quiet.Store(true) })
 	return e, nil
 }
 
@@ -247,6 +256,7 @@ func (e *Engine) Stop() error {
 		return nil
 	}
 	e.stopped = true
+	e.quiet.Store(true)
 	if e.ui != nil {
 		e.ui.Stop()
 	}

@@ -1,0 +1,64 @@
+// Package docs is the project's documentation. The service embeds the rules
+// from here and serves them, so that every refusal it answers can link to
+// the text of its rule.
+package docs
+
+import (
+	"bytes"
+	_ "embed"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
+)
+
+//go:embed rules.md
+var rulesMarkdown []byte
+
+// RulesPath is where the service serves the rules.
+const RulesPath = "/docs/rules"
+
+// RuleURL is the address of a rule's definition, e.g. "R4" →
+// "/docs/rules#r4". It is relative to the service's root, like the other
+// links the service gives about itself (Location, instance), so it holds
+// behind any proxy.
+func RuleURL(rule string) string {
+	return RulesPath + "#" + strings.ToLower(rule)
+}
+
+// RulesHTML is the rules rendered as an HTML fragment, where the heading of
+// rule Rn has the id "rn". Raw HTML in the Markdown (the anchors that other
+// Markdown viewers need) is left out.
+var RulesHTML = sync.OnceValues(func() ([]byte, error) {
+	md := goldmark.New(
+		goldmark.WithExtensions(extension.Table),
+		goldmark.WithParserOptions(parser.WithAutoHeadingID()),
+	)
+	var out bytes.Buffer
+	ctx := parser.NewContext(parser.WithIDs(&ruleIDs{next: parser.NewContext().IDs()}))
+	if err := md.Convert(rulesMarkdown, &out, parser.WithContext(ctx)); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+})
+
+var ruleHeading = regexp.MustCompile(`^R([1-9])\b`)
+
+// ruleIDs gives a rule's heading ("R4 · …") the stable id "r4"; other
+// headings get goldmark's usual ids.
+type ruleIDs struct{ next parser.IDs }
+
+func (r *ruleIDs) Generate(value []byte, kind ast.NodeKind) []byte {
+	if m := ruleHeading.FindSubmatch(bytes.TrimSpace(value)); m != nil && kind == ast.KindHeading {
+		id := append([]byte("r"), m[1]...)
+		r.next.Put(id)
+		return id
+	}
+	return r.next.Generate(value, kind)
+}
+
+func (r *ruleIDs) Put(value []byte) { r.next.Put(value) }
