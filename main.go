@@ -4,6 +4,7 @@
 //	partneraccess          everything in one process (embedded Temporal + UI, worker, HTTP server)
 //	partneraccess worker   the Temporal worker, against TEMPORAL_ADDRESS
 //	partneraccess server   the HTTP server, against TEMPORAL_ADDRESS
+//	partneraccess temporal the embedded Temporal server and UI alone, for the two above
 //
 // Configuration comes from environment variables and flags; help (or -h)
 // lists the commands and every setting.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +54,9 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("DATA_DIR: %w", err)
 	}
+	if cfg.Mode == config.ModeTemporal {
+		return runTemporal(ctx, cfg, out, log, ready)
+	}
 	if err := cfg.LoadOrCreateSecretKey(); err != nil {
 		return err
 	}
@@ -60,7 +64,7 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "partner-access.db"))
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -92,22 +96,11 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 
 	hostPort, uiURL := cfg.TemporalAddress, ""
 	if cfg.Mode == config.ModeAll && hostPort == "" {
-		attrs := map[string]enumspb.IndexedValueType{}
-		for _, name := range workflows.SearchAttributeNames() {
-			attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-		}
-		eng, err := engine.Start(ctx, engine.Config{
-			DataDir: cfg.DataDir, FrontendAddr: cfg.EmbeddedFrontend, UIAddr: cfg.TemporalUIAddr,
-			Namespace: cfg.TemporalNamespace, SearchAttributes: attrs, Logger: log,
-		})
+		eng, stop, err := startEngine(ctx, cfg, log)
 		if err != nil {
-			return fmt.Errorf("embedded Temporal: %w", err)
+			return err
 		}
-		stops = append(stops, func() {
-			if err := eng.Stop(); err != nil {
-				log.Warn("stop embedded Temporal", "error", err)
-			}
-		})
+		stops = append(stops, stop)
 		hostPort, uiURL = eng.FrontendHostPort(), eng.UIURL()
 	}
 
@@ -120,11 +113,15 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 	}, time.Second)
 	stops = append(stops, func() { closer.Close() })
 
-	tc, err := client.DialContext(ctx, client.Options{
+	opts := client.Options{
 		HostPort: hostPort, Namespace: cfg.TemporalNamespace,
 		Logger:         sdklog.NewStructuredLogger(quietAfter(ctx, log.With("component", "temporal-sdk"))),
 		MetricsHandler: sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)),
-	})
+	}
+	if err := secureClient(&opts, cfg); err != nil {
+		return err
+	}
+	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", hostPort, err)
 	}
@@ -192,6 +189,69 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 	return nil
 }
 
+// openStore opens the application store: PostgreSQL at DATABASE_URL, or
+// the SQLite file in DATA_DIR.
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	if cfg.DatabaseURL != "" {
+		return store.OpenPostgres(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	}
+	return store.Open(ctx, filepath.Join(cfg.DataDir, "partner-access.db"))
+}
+
+// secureClient adds TEMPORAL_TLS_* and TEMPORAL_API_KEY to a client's options.
+func secureClient(opts *client.Options, cfg config.Config) error {
+	t, err := cfg.TemporalClientTLS()
+	if err != nil {
+		return fmt.Errorf("TEMPORAL_TLS_*: %w", err)
+	}
+	opts.ConnectionOptions.TLS = t
+	if cfg.TemporalAPIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey)
+	}
+	return nil
+}
+
+// startEngine starts the embedded Temporal server and UI, with the
+// namespace and search attributes; stop stops them.
+func startEngine(ctx context.Context, cfg config.Config, log *slog.Logger) (eng *engine.Engine, stop func(), err error) {
+	attrs := map[string]enumspb.IndexedValueType{}
+	for _, name := range workflows.SearchAttributeNames() {
+		attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	eng, err = engine.Start(ctx, engine.Config{
+		DataDir: cfg.DataDir, FrontendAddr: cfg.EmbeddedFrontend, UIAddr: cfg.TemporalUIAddr,
+		Namespace: cfg.TemporalNamespace, SearchAttributes: attrs, Logger: log,
+		TLS: engine.TLS{CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, ClientCAFile: cfg.TemporalTLSCA},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedded Temporal: %w", err)
+	}
+	return eng, func() {
+		if err := eng.Stop(); err != nil {
+			log.Warn("stop embedded Temporal", "error", err)
+		}
+	}, nil
+}
+
+// runTemporal is temporal mode: the embedded Temporal server and UI alone,
+// for workers and servers started apart, like `temporal server start-dev`.
+func runTemporal(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger, ready chan<- Ready) error {
+	eng, stop, err := startEngine(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	r := Ready{TemporalURL: eng.FrontendHostPort(), UIURL: eng.UIURL()}
+	banner(out, cfg, r)
+	log.Info("started", "mode", cfg.Mode, "temporal", r.TemporalURL, "ui", r.UIURL)
+	if ready != nil {
+		ready <- r
+	}
+	<-ctx.Done()
+	log.Info("stopping", "mode", cfg.Mode)
+	return nil
+}
+
 // serve serves h on ln; the returned func shuts it down gracefully.
 func serve(ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -210,13 +270,25 @@ func serve(ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
 func banner(out io.Writer, cfg config.Config, r Ready) {
 	switch cfg.Mode {
 	case config.ModeWorker:
-		fmt.Fprintf(out, "Partner Access worker on task queue %q of %s (namespace %s)\n", cfg.TaskQueue, r.TemporalURL, cfg.TemporalNamespace)
+		fmt.Fprintf(out, "Partner Access worker on task queue %q of %s (namespace %s), store: %s\n", cfg.TaskQueue, r.TemporalURL, cfg.TemporalNamespace, storeName(cfg))
 		if r.HTTPURL != "" {
 			fmt.Fprintf(out, "  metrics:   %s/metrics\n", r.HTTPURL)
 		}
 		return
 	case config.ModeServer:
-		fmt.Fprintf(out, "Partner Access server at %s (Temporal %s)\n", r.HTTPURL, r.TemporalURL)
+		fmt.Fprintf(out, "Partner Access server at %s (Temporal %s), store: %s\n", r.HTTPURL, r.TemporalURL, storeName(cfg))
+		return
+	case config.ModeTemporal:
+		scheme := "plain gRPC"
+		if cfg.TemporalTLSCert != "" {
+			scheme = "TLS"
+		}
+		fmt.Fprintf(out, "Temporal for Partner Access (namespace %s, data in %s)\n", cfg.TemporalNamespace, cfg.DataDir)
+		fmt.Fprintf(out, "  frontend:    %s (%s)  TEMPORAL_ADDRESS=%s for worker and server\n", r.TemporalURL, scheme, r.TemporalURL)
+		if r.UIURL != "" {
+			fmt.Fprintf(out, "  Temporal UI: %s\n", r.UIURL)
+		}
+		fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
 		return
 	}
 	fmt.Fprintf(out, "\nPartner Access is running.\n\n")
@@ -228,7 +300,7 @@ func banner(out io.Writer, cfg config.Config, r Ready) {
 	if r.UIURL != "" {
 		fmt.Fprintf(out, "  Temporal UI: %s\n", r.UIURL)
 	}
-	fmt.Fprintf(out, "  Temporal:    %s (namespace %s)\n  Data:        %s\n", r.TemporalURL, cfg.TemporalNamespace, cfg.DataDir)
+	fmt.Fprintf(out, "  Temporal:    %s (namespace %s)\n  Data:        %s\n  Store:       %s\n", r.TemporalURL, cfg.TemporalNamespace, cfg.DataDir, storeName(cfg))
 	if cfg.DemoData {
 		fmt.Fprintf(out, "\nDemo logins (password %q):\n", demo.Password)
 		for _, l := range demo.Logins {
@@ -236,4 +308,16 @@ func banner(out io.Writer, cfg config.Config, r Ready) {
 		}
 	}
 	fmt.Fprintf(out, "\nPress Ctrl-C to stop.\n")
+}
+
+// storeName says where the store is, without the password.
+func storeName(cfg config.Config) string {
+	if cfg.DatabaseURL == "" {
+		return "SQLite in " + filepath.Join(cfg.DataDir, "partner-access.db")
+	}
+	u, err := url.Parse(cfg.DatabaseURL)
+	if err != nil {
+		return "PostgreSQL"
+	}
+	return "PostgreSQL at " + u.Host + u.Path
 }

@@ -3,6 +3,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -24,9 +26,10 @@ import (
 
 // Modes of the one binary.
 const (
-	ModeAll    = "all"    // everything in one process, with an embedded Temporal
-	ModeWorker = "worker" // the Temporal worker only
-	ModeServer = "server" // the HTTP server only
+	ModeAll      = "all"      // everything in one process, with an embedded Temporal
+	ModeWorker   = "worker"   // the Temporal worker only
+	ModeServer   = "server"   // the HTTP server only
+	ModeTemporal = "temporal" // the embedded Temporal server and UI only
 )
 
 // Command is a subcommand of the one binary.
@@ -41,6 +44,7 @@ var Commands = []Command{
 	{ModeAll, "", "everything in one process: embedded Temporal server and UI, worker, HTTP server, demo data"},
 	{ModeWorker, ModeWorker, "the Temporal worker alone, against TEMPORAL_ADDRESS"},
 	{ModeServer, ModeServer, "the HTTP server (API and pages) alone, against TEMPORAL_ADDRESS"},
+	{ModeTemporal, ModeTemporal, "the embedded Temporal server and UI alone, to run the split topology without Docker"},
 }
 
 // Usage writes the help: the commands, then every setting with its default.
@@ -67,12 +71,19 @@ type Config struct {
 
 	HTTPAddr          string
 	DataDir           string
+	DatabaseURL       string // PostgreSQL; empty: SQLite in DataDir
+	DatabaseMaxConns  int
 	TemporalAddress   string // empty in one-process mode: embedded
 	TemporalNamespace string
 	TaskQueue         string
 	TemporalUIAddr    string
 	EmbeddedFrontend  string // one-process mode: the embedded frontend's address
 	PublicURL         string
+	// Temporal's TLS files and API key: a client's in worker, server and
+	// one-process mode against TEMPORAL_ADDRESS; the embedded server's in
+	// temporal mode.
+	TemporalTLSCert, TemporalTLSKey, TemporalTLSCA string
+	TemporalAPIKey                                 string
 
 	AccessDuration   time.Duration
 	ApprovalTimeout  time.Duration
@@ -110,12 +121,18 @@ type Var struct {
 // Vars lists every setting with its default (one-process mode).
 var Vars = []Var{
 	{"HTTP_ADDR", "http-addr", "127.0.0.1:8080", "address of the HTTP server (API, pages, /metrics)"},
-	{"DATA_DIR", "data-dir", "./data", "directory of the SQLite store and, in one-process mode, the embedded Temporal database"},
+	{"DATA_DIR", "data-dir", "./data", "directory of the SQLite store and, in one-process and temporal mode, the embedded Temporal database"},
+	{"DATABASE_URL", "database-url", "", "PostgreSQL URL of the application store (postgres://user:password@host:5432/db); empty: SQLite in DATA_DIR"},
+	{"DATABASE_MAX_CONNS", "database-max-conns", "10", "PostgreSQL: connections this process opens at most"},
 	{"TEMPORAL_ADDRESS", "temporal-address", "", "Temporal frontend host:port; empty in one-process mode starts an embedded server"},
 	{"TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace"},
 	{"TEMPORAL_TASK_QUEUE", "task-queue", "partner-access", "task queue of the assignment workflow"},
-	{"TEMPORAL_UI_ADDR", "temporal-ui-addr", "127.0.0.1:8233", "one-process mode: address of the embedded Temporal UI (empty: no UI)"},
-	{"TEMPORAL_FRONTEND_ADDR", "temporal-frontend-addr", "127.0.0.1:7233", "one-process mode: address of the embedded Temporal frontend"},
+	{"TEMPORAL_UI_ADDR", "temporal-ui-addr", "127.0.0.1:8233", "one-process and temporal mode: address of the embedded Temporal UI (empty: no UI)"},
+	{"TEMPORAL_FRONTEND_ADDR", "temporal-frontend-addr", "127.0.0.1:7233", "one-process and temporal mode: address of the embedded Temporal frontend"},
+	{"TEMPORAL_TLS_CERT", "temporal-tls-cert", "", "PEM client certificate for mTLS to Temporal (with TEMPORAL_TLS_KEY); temporal mode: the embedded frontend's server certificate"},
+	{"TEMPORAL_TLS_KEY", "temporal-tls-key", "", "PEM private key of TEMPORAL_TLS_CERT"},
+	{"TEMPORAL_TLS_CA", "temporal-tls-ca", "", "PEM CA certificates that sign Temporal's server certificate (default: the system's); temporal mode: clients must present a certificate they sign"},
+	{"TEMPORAL_API_KEY", "temporal-api-key", "", "API key for Temporal Cloud, sent as a bearer token over TLS"},
 	{"PUBLIC_URL", "public-url", "", "base URL of links in emails (default: the HTTP server's address; required for the worker)"},
 	{"ACCESS_DURATION", "access-duration", "72h", "how long Standard access lasts once approved"},
 	{"APPROVAL_TIMEOUT", "approval-timeout", "168h", "how long approvers have to decide"},
@@ -167,7 +184,10 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	get := func(env string) string { return strings.TrimSpace(*vals[env]) }
 
 	c := Config{
-		Mode: mode, HTTPAddr: get("HTTP_ADDR"), DataDir: get("DATA_DIR"), TemporalAddress: get("TEMPORAL_ADDRESS"),
+		Mode: mode, HTTPAddr: get("HTTP_ADDR"), DataDir: get("DATA_DIR"), DatabaseURL: get("DATABASE_URL"),
+		TemporalAddress: get("TEMPORAL_ADDRESS"),
+		TemporalTLSCert: get("TEMPORAL_TLS_CERT"), TemporalTLSKey: get("TEMPORAL_TLS_KEY"), TemporalTLSCA: get("TEMPORAL_TLS_CA"),
+		TemporalAPIKey:    get("TEMPORAL_API_KEY"),
 		TemporalNamespace: get("TEMPORAL_NAMESPACE"), TaskQueue: get("TEMPORAL_TASK_QUEUE"),
 		TemporalUIAddr: get("TEMPORAL_UI_ADDR"), EmbeddedFrontend: get("TEMPORAL_FRONTEND_ADDR"), PublicURL: get("PUBLIC_URL"),
 		SendGridAPIKey: get("SENDGRID_API_KEY"), SendGridBaseURL: get("SENDGRID_BASE_URL"),
@@ -180,6 +200,8 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	if !knownMode(mode) {
 		return Config{}, fmt.Errorf("unknown command %q; the commands are: %s", mode, commandList())
 	}
+	var err error
+	embedded := mode == ModeTemporal || (mode == ModeAll && c.TemporalAddress == "")
 
 	duration := func(env string, min time.Duration) time.Duration {
 		d, err := time.ParseDuration(get(env))
@@ -213,7 +235,7 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 			get("APPROVAL_REMINDER"), get("APPROVAL_TIMEOUT"), DefaultApprovalReminder(c.ApprovalTimeout))
 	}
 
-	if mode != ModeWorker {
+	if mode == ModeAll || mode == ModeServer {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			bad("HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
 		}
@@ -226,15 +248,15 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	if c.DataDir == "" {
 		bad("DATA_DIR", "must not be empty")
 	}
-	if c.TemporalAddress == "" && mode != ModeAll {
+	if c.TemporalAddress == "" && (mode == ModeWorker || mode == ModeServer) {
 		bad("TEMPORAL_ADDRESS", "is required for %q: the frontend of your Temporal cluster, e.g. temporal:7233", mode)
 	}
-	if c.TemporalAddress != "" {
+	if c.TemporalAddress != "" && mode != ModeTemporal {
 		if _, _, err := net.SplitHostPort(c.TemporalAddress); err != nil {
 			bad("TEMPORAL_ADDRESS", "%q is not host:port", c.TemporalAddress)
 		}
 	}
-	if mode == ModeAll && c.TemporalAddress == "" {
+	if embedded {
 		if _, _, err := net.SplitHostPort(c.EmbeddedFrontend); err != nil {
 			bad("TEMPORAL_FRONTEND_ADDR", "%q is not host:port", c.EmbeddedFrontend)
 		}
@@ -248,6 +270,13 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	if c.TaskQueue == "" {
 		bad("TEMPORAL_TASK_QUEUE", "must not be empty")
 	}
+	c.checkTemporalSecurity(mode, embedded, bad)
+	if u, err := url.Parse(c.DatabaseURL); c.DatabaseURL != "" && (err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "") {
+		bad("DATABASE_URL", "is not a postgres:// URL (e.g. postgres://user:password@host:5432/partneraccess)")
+	}
+	if c.DatabaseMaxConns, err = strconv.Atoi(get("DATABASE_MAX_CONNS")); err != nil || c.DatabaseMaxConns < 1 {
+		bad("DATABASE_MAX_CONNS", "%q is not a positive number", get("DATABASE_MAX_CONNS"))
+	}
 	if c.PublicURL == "" && mode == ModeWorker {
 		bad("PUBLIC_URL", "is required for the worker: the base of links in emails, e.g. https://access.example.com")
 	}
@@ -258,7 +287,6 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	if u, err := url.Parse(c.SendGridBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("SENDGRID_BASE_URL", "%q is not an http(s) URL", c.SendGridBaseURL)
 	}
-	var err error
 	if c.MailFrom, err = mail.ParseAddress(get("MAIL_FROM")); err != nil {
 		bad("MAIL_FROM", "%q is not an email address", get("MAIL_FROM"))
 	}
@@ -302,7 +330,7 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 		if c.SecretKey, err = base64.StdEncoding.DecodeString(k); err != nil || len(c.SecretKey) < secret.KeySize {
 			bad("SECRET_KEY", "must be base64 of at least %d bytes (e.g. openssl rand -base64 32)", secret.KeySize)
 		}
-	} else if mode != ModeAll {
+	} else if mode == ModeWorker || mode == ModeServer {
 		bad("SECRET_KEY", "is required for %q, the same on every worker and server (e.g. openssl rand -base64 32)", mode)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -407,4 +435,68 @@ func (c *Config) LoadOrCreateSecretKey() error {
 		return fmt.Errorf("%s does not hold a valid key; delete it to make a new one", path)
 	}
 	return nil
+}
+
+// checkTemporalSecurity checks the TLS files and API key: they belong to a
+// client of TEMPORAL_ADDRESS, or to the embedded server of temporal mode.
+func (c *Config) checkTemporalSecurity(mode string, embedded bool, bad func(env, format string, args ...any)) {
+	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
+		bad("TEMPORAL_TLS_CERT", "and TEMPORAL_TLS_KEY go together: set both or neither")
+	}
+	anyTLS, missing := false, false
+	for _, f := range []struct{ env, path string }{{"TEMPORAL_TLS_CERT", c.TemporalTLSCert}, {"TEMPORAL_TLS_KEY", c.TemporalTLSKey}, {"TEMPORAL_TLS_CA", c.TemporalTLSCA}} {
+		if f.path == "" {
+			continue
+		}
+		anyTLS = true
+		if _, err := os.Stat(f.path); err != nil {
+			bad(f.env, "%v", err)
+			missing = true
+		}
+	}
+	switch {
+	case mode == ModeTemporal:
+		if c.TemporalTLSCA != "" && c.TemporalTLSCert == "" {
+			bad("TEMPORAL_TLS_CA", "needs TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: the embedded frontend checks clients' certificates only over TLS")
+		}
+		if c.TemporalAPIKey != "" {
+			bad("TEMPORAL_API_KEY", "is for clients of Temporal Cloud; the embedded server does not check API keys")
+		}
+	case embedded:
+		if anyTLS || c.TemporalAPIKey != "" {
+			bad("TEMPORAL_ADDRESS", "is needed with TEMPORAL_TLS_* or TEMPORAL_API_KEY: the embedded server of one-process mode has no TLS")
+		}
+	case !missing:
+		if _, err := c.TemporalClientTLS(); err != nil {
+			bad("TEMPORAL_TLS_CERT", "%v", err)
+		}
+	}
+}
+
+// TemporalClientTLS is the TLS configuration for connecting to
+// TEMPORAL_ADDRESS, or nil for plain gRPC. An API key alone means TLS
+// with the system's CAs, as Temporal Cloud requires.
+func (c Config) TemporalClientTLS() (*tls.Config, error) {
+	if c.TemporalTLSCert == "" && c.TemporalTLSCA == "" && c.TemporalAPIKey == "" {
+		return nil, nil
+	}
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.TemporalTLSCert != "" && c.TemporalTLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(c.TemporalTLSCert, c.TemporalTLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	if c.TemporalTLSCA != "" {
+		pem, err := os.ReadFile(c.TemporalTLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("CA: %w", err)
+		}
+		t.RootCAs = x509.NewCertPool()
+		if !t.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA: no PEM certificate in %s", c.TemporalTLSCA)
+		}
+	}
+	return t, nil
 }

@@ -61,7 +61,15 @@ func TestBadConfigurationIsRefusedWithClearMessages(t *testing.T) {
 		{config.ModeWorker, map[string]string{"SECRET_KEY": key, "TEMPORAL_ADDRESS": "temporal:7233", "PUBLIC_URL": "https://a.example"}, "SENDGRID_API_KEY: is required"},
 		{config.ModeServer, map[string]string{"SECRET_KEY": key, "TEMPORAL_ADDRESS": "temporal:7233", "MAILBOX": "memory"}, "MAILBOX"},
 		{config.ModeAll, map[string]string{"EMAIL_RETRY_FOR": "0s"}, "EMAIL_RETRY_FOR: must be at least"},
-		{"frontend", nil, `unknown command "frontend"; the commands are: none (everything), "worker", "server"`},
+		{"frontend", nil, `unknown command "frontend"; the commands are: none (everything), "worker", "server", "temporal"`},
+		{config.ModeServer, map[string]string{"TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key, "DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"},
+		{config.ModeServer, map[string]string{"TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key, "DATABASE_MAX_CONNS": "0"}, "DATABASE_MAX_CONNS"},
+		{config.ModeServer, map[string]string{"TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key, "TEMPORAL_TLS_CERT": "/nonexistent/c.pem"}, "TEMPORAL_TLS_CERT: and TEMPORAL_TLS_KEY go together"},
+		{config.ModeWorker, map[string]string{"TEMPORAL_ADDRESS": "t:7233", "SECRET_KEY": key, "PUBLIC_URL": "http://x",
+			"TEMPORAL_TLS_CERT": "/nonexistent/c.pem", "TEMPORAL_TLS_KEY": "/nonexistent/k.pem"}, "TEMPORAL_TLS_KEY: stat /nonexistent/k.pem"},
+		{config.ModeAll, map[string]string{"TEMPORAL_API_KEY": "k"}, "TEMPORAL_ADDRESS: is needed with TEMPORAL_TLS_* or TEMPORAL_API_KEY"},
+		{config.ModeTemporal, map[string]string{"TEMPORAL_API_KEY": "k"}, "TEMPORAL_API_KEY: is for clients"},
+		{config.ModeTemporal, map[string]string{"TEMPORAL_FRONTEND_ADDR": "7233"}, "TEMPORAL_FRONTEND_ADDR"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -197,5 +205,34 @@ func TestTrustedProxiesAndDevMailboxAreParsed(t *testing.T) {
 		if _, err := config.Load(config.ModeAll, nil, env(e)); err == nil || !strings.Contains(err.Error(), name) {
 			t.Fatalf("got %v, want an error naming %s", err, name)
 		}
+	}
+}
+
+func TestTemporalModeNeedsNoSecretKeyNorHTTPAddress(t *testing.T) {
+	c, err := config.Load(config.ModeTemporal, nil, env(map[string]string{"HTTP_ADDR": "not used"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EmbeddedFrontend != "127.0.0.1:7233" || c.TemporalUIAddr != "127.0.0.1:8233" || c.DataDir != "./data" {
+		t.Fatalf("temporal mode: %+v", c)
+	}
+}
+
+func TestAPIKeyAloneMeansTLSWithTheSystemCAs(t *testing.T) {
+	c, err := config.Load(config.ModeServer, nil, env(map[string]string{"TEMPORAL_ADDRESS": "ns.acct.tmprl.cloud:7233",
+		"SECRET_KEY": key, "TEMPORAL_API_KEY": "secret-api-key", "DATABASE_URL": "postgres://u:p@db:5432/pa"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg, err := c.TemporalClientTLS()
+	if err != nil || tlsCfg == nil || tlsCfg.RootCAs != nil || len(tlsCfg.Certificates) != 0 {
+		t.Fatalf("TLS = %+v, %v; want TLS with the system's CAs and no client certificate", tlsCfg, err)
+	}
+	if c.DatabaseURL != "postgres://u:p@db:5432/pa" || c.DatabaseMaxConns != 10 {
+		t.Fatalf("database %q max %d", c.DatabaseURL, c.DatabaseMaxConns)
+	}
+	c.TemporalAPIKey = ""
+	if tlsCfg, _ := c.TemporalClientTLS(); tlsCfg != nil {
+		t.Fatal("plain gRPC expected without TLS files or API key")
 	}
 }

@@ -153,7 +153,11 @@ func Load(ctx context.Context, s *store.Store, cost int) error {
 		func() error { return s.SetPartnerPermission(ctx, Adatum, Tailspin, true, AdatumAdmin, now) },
 	}
 	for i, step := range steps {
-		if err := step(); err != nil {
+		err := step()
+		if i == 0 && store.IsConstraint(err) {
+			return nil // another process sharing the store is loading it
+		}
+		if err != nil {
 			return fmt.Errorf("demo data step %d: %w", i+1, err)
 		}
 	}

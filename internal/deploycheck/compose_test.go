@@ -41,19 +41,18 @@ func TestComposeHasEveryServicePortAndVolume(t *testing.T) {
 	published := func(s types.ServiceConfig) []string {
 		var out []string
 		for _, port := range s.Ports {
-			out = append(out, port.Published+":"+strconv.FormatUint(uint64(port.Target), 10))
+			out = append(out, port.HostIP+":"+port.Published+":"+strconv.FormatUint(uint64(port.Target), 10))
 		}
 		return out
 	}
-	for _, tc := range []struct{ service, port string }{{"temporal", "7233:7233"}, {"temporal-ui", "8233:8080"}, {"server", "8080:8080"}} {
-		if got := published(svc(tc.service)); !slices.Contains(got, tc.port) {
-			t.Errorf("%s publishes %v, want %s", tc.service, got, tc.port)
+	// Temporal's frontend and UI on loopback only: whoever reaches them can signal workflows.
+	for _, tc := range []struct{ service, port string }{{"temporal", "127.0.0.1:7233:7233"}, {"temporal-ui", "127.0.0.1:8233:8080"}, {"server", ":8080:8080"}} {
+		if got := published(svc(tc.service)); !slices.Equal(got, []string{tc.port}) {
+			t.Errorf("%s publishes %v, want only %s", tc.service, got, tc.port)
 		}
 	}
-	for _, v := range []string{"pgdata", "appdata"} {
-		if _, ok := p.Volumes[v]; !ok {
-			t.Errorf("volume %s missing", v)
-		}
+	if _, ok := p.Volumes["pgdata"]; !ok || len(p.Volumes) != 1 {
+		t.Errorf("volumes %v, want only pgdata (workers and servers keep nothing on disk)", p.Volumes)
 	}
 	mounts := func(s types.ServiceConfig, source, target string) bool {
 		for _, v := range s.Volumes {
@@ -66,6 +65,10 @@ func TestComposeHasEveryServicePortAndVolume(t *testing.T) {
 	if !mounts(svc("postgresql"), "pgdata", "/var/lib/postgresql/data") {
 		t.Error("postgresql does not keep its data on the pgdata volume")
 	}
+	root, _ := filepath.Abs("../..")
+	if !mounts(svc("postgresql"), filepath.Join(root, "deploy/postgres"), "/docker-entrypoint-initdb.d") {
+		t.Errorf("postgresql does not run deploy/postgres when first initialised: %+v", svc("postgresql").Volumes)
+	}
 	env := func(s types.ServiceConfig, k string) string {
 		if v := s.Environment[k]; v != nil {
 			return *v
@@ -77,10 +80,11 @@ func TestComposeHasEveryServicePortAndVolume(t *testing.T) {
 		if s.Build == nil || s.Build.Context == "" {
 			t.Errorf("%s is not built from the Dockerfile", name)
 		}
-		if !mounts(s, "appdata", "/data") {
-			t.Errorf("%s does not mount appdata at /data", name)
+		if len(s.Volumes) != 0 {
+			t.Errorf("%s mounts %v; it must keep nothing on disk, to run on any host", name, s.Volumes)
 		}
-		for k, want := range map[string]string{"TEMPORAL_ADDRESS": "temporal:7233", "DATA_DIR": "/data", "SENDGRID_API_KEY": "SG.from-the-host"} {
+		for k, want := range map[string]string{"TEMPORAL_ADDRESS": "temporal:7233", "SENDGRID_API_KEY": "SG.from-the-host",
+			"DATABASE_URL": "postgres://partneraccess:partneraccess@postgresql:5432/partneraccess?sslmode=disable"} {
 			if got := env(s, k); got != want {
 				t.Errorf("%s %s = %q, want %q", name, k, got, want)
 			}
@@ -88,8 +92,10 @@ func TestComposeHasEveryServicePortAndVolume(t *testing.T) {
 		if env(s, "SECRET_KEY") == "" || env(s, "PUBLIC_URL") == "" {
 			t.Errorf("%s lacks SECRET_KEY or PUBLIC_URL", name)
 		}
-		if d, ok := s.DependsOn["temporal"]; !ok || d.Condition != types.ServiceConditionHealthy {
-			t.Errorf("%s does not wait for a healthy temporal: %+v", name, s.DependsOn)
+		for _, dep := range []string{"temporal", "postgresql"} {
+			if d, ok := s.DependsOn[dep]; !ok || d.Condition != types.ServiceConditionHealthy {
+				t.Errorf("%s does not wait for a healthy %s: %+v", name, dep, s.DependsOn)
+			}
 		}
 	}
 	if got := svc("worker").Command; len(got) != 1 || got[0] != "worker" {
@@ -164,5 +170,38 @@ func TestDockerfileBuildsWithCgoAndRunsAsNonRoot(t *testing.T) {
 	}
 	if user == "" || user == "root" || user == "0" {
 		t.Errorf("runs as %q, want a non-root user", user)
+	}
+}
+
+func TestComposeMakesTheAppDatabaseAndSuitsDockerCompose129(t *testing.T) {
+	p, err := load(t, map[string]string{"SECRET_KEY": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=", "APP_DB_PASSWORD": "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := p.Services["postgresql"].Environment
+	if pg["APP_DB_USER"] == nil || *pg["APP_DB_USER"] != "partneraccess" || pg["APP_DB_PASSWORD"] == nil || *pg["APP_DB_PASSWORD"] != "s3cret" {
+		t.Fatalf("postgresql environment %v: want the app's user and password", pg)
+	}
+	if url := p.Services["worker"].Environment["DATABASE_URL"]; url == nil || !strings.Contains(*url, "partneraccess:s3cret@postgresql:5432/partneraccess") {
+		t.Fatalf("worker DATABASE_URL %v does not use APP_DB_PASSWORD", url)
+	}
+	script, err := os.ReadFile("../../deploy/postgres/10-partneraccess.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CREATE ROLE", "CREATE DATABASE", "$APP_DB_USER", "$APP_DB_PASSWORD"} {
+		if !strings.Contains(string(script), want) {
+			t.Errorf("deploy/postgres/10-partneraccess.sh lacks %q", want)
+		}
+	}
+	if fi, err := os.Stat("../../deploy/postgres/10-partneraccess.sh"); err != nil || fi.Mode()&0o111 == 0 {
+		t.Errorf("the init script must be executable: %v %v", fi.Mode(), err)
+	}
+	// docker-compose 1.29 refuses a top-level name:.
+	raw, _ := os.ReadFile("../../docker-compose.yml")
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "name:") {
+			t.Errorf("top-level %q: docker-compose 1.29 refuses it", line)
+		}
 	}
 }

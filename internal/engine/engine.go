@@ -5,6 +5,8 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,7 +48,20 @@ type Config struct {
 	Logger           *slog.Logger                        // server logs at warn and above
 	// SQLitePragmas tune the engine's database; the defaults suit a file on a laptop.
 	SQLitePragmas map[string]string
+	// TLS, when its files are set, secures the frontend.
+	TLS TLS
 }
+
+// TLS makes the frontend serve TLS with CertFile and KeyFile (PEM files);
+// with ClientCAFile it also requires client certificates that CA signs
+// (mTLS). The engine's own clients (its system worker, the UI) connect
+// with the same certificate, so it must name the frontend's host and, for
+// mTLS, allow client authentication too.
+type TLS struct {
+	CertFile, KeyFile, ClientCAFile string
+}
+
+func (t TLS) on() bool { return t.CertFile != "" }
 
 // DefaultPragmas: WAL lets readers run beside the one writer; synchronous
 // NORMAL is durable across process crashes (not power loss), as a laptop
@@ -60,6 +75,7 @@ type Engine struct {
 	server   temporal.Server
 	ui       *uiserver.Server
 	frontend string
+	tls      *tls.Config // how the engine's own clients reach a TLS frontend
 	uiURL    string
 	stopped  bool
 }
@@ -121,6 +137,12 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	srvCfg := serverConfig(host, ports, sqlCfg)
 	quiet := new(atomic.Bool)
 	quiet.Store(true)
+	var clientTLS *tls.Config
+	if cfg.TLS.on() {
+		if clientTLS, err = secure(srvCfg, cfg.TLS, host, cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(srvCfg),
 		temporal.ForServices(temporal.DefaultServices),
@@ -136,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start Temporal server: %w", err)
 	}
-	e := &Engine{quiet: quiet, server: srv, frontend: frontend}
+	e := &Engine{quiet: quiet, server: srv, frontend: frontend, tls: clientTLS}
 	if err := e.prepare(ctx, cfg); err != nil {
 		e.Stop()
 		return nil, err
@@ -159,7 +181,8 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 func (e *Engine) prepare(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	c, err := client.DialContext(ctx, client.Options{HostPort: e.frontend, Namespace: cfg.Namespace, Logger: quietSDKLogger{}})
+	c, err := client.DialContext(ctx, client.Options{HostPort: e.frontend, Namespace: cfg.Namespace, Logger: quietSDKLogger{},
+		ConnectionOptions: client.ConnectionOptions{TLS: e.tls}})
 	if err != nil {
 		return fmt.Errorf("connect to the embedded Temporal: %w", err)
 	}
@@ -216,8 +239,14 @@ func (e *Engine) startUI(ctx context.Context, cfg Config) error {
 	if err := portFree(host, port); err != nil {
 		return fmt.Errorf("UI address %s: %w", cfg.UIAddr, err)
 	}
+	var uiTLS uiconfig.TLS
+	if cfg.TLS.on() {
+		uiTLS = uiconfig.TLS{CaFile: rootsFile(cfg.DataDir), CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+			ServerName: e.tls.ServerName, EnableHostVerification: true}
+	}
 	e.ui = uiserver.NewServer(server_options.WithConfigProvider(&uiconfig.Config{
 		TemporalGRPCAddress: e.frontend,
+		TLS:                 uiTLS,
 		Host:                host,
 		Port:                port,
 		EnableUI:            true,
@@ -336,3 +365,53 @@ func portFree(host string, port int) error {
 	}
 	return ln.Close()
 }
+
+// secure turns TLS on for the frontend and points the server's own clients
+// at it. They trust the frontend's certificate itself and the client CA
+// (written together to one file in dataDir), so a self-signed certificate
+// works as well as one a CA signed.
+func secure(c *config.Config, t TLS, host, dataDir string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	var roots []byte
+	for _, f := range []string{t.CertFile, t.ClientCAFile} {
+		if f == "" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("TLS: %w", err)
+		}
+		roots = append(append(roots, b...), '\n')
+	}
+	if err := os.WriteFile(rootsFile(dataDir), roots, 0o640); err != nil {
+		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(roots) {
+		return nil, fmt.Errorf("TLS: no PEM certificate in %s", t.CertFile)
+	}
+	// Verify the name the certificate gives first: the frontend may listen
+	// on 0.0.0.0, which no certificate names.
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	if len(leaf.DNSNames) > 0 {
+		host = leaf.DNSNames[0]
+	}
+	server := config.ServerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile}
+	if t.ClientCAFile != "" {
+		server.ClientCAFiles, server.RequireClientAuth = []string{t.ClientCAFile}, true
+	}
+	client := config.ClientTLS{ServerName: host, RootCAFiles: []string{rootsFile(dataDir)}}
+	c.Global.TLS = config.RootTLS{
+		Frontend:     config.GroupTLS{Server: server, Client: client},
+		SystemWorker: config.WorkerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, Client: client},
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host, RootCAs: pool, Certificates: []tls.Certificate{cert}}, nil
+}
+
+func rootsFile(dataDir string) string { return filepath.Join(dataDir, "temporal-tls-roots.pem") }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/partneraccess/partneraccess/internal/domain"
 )
 
@@ -58,7 +56,7 @@ const assignmentColumns = `a.id, a.workflow_id, a.site_id, s.name AS site_name, 
 func (s *Store) CreateAssignment(ctx context.Context, a Assignment) error {
 	a.RequestedAt = utc(a.RequestedAt)
 	a.State = domain.StateRequested
-	_, err := s.w.NamedExecContext(ctx, `INSERT INTO assignments
+	_, err := s.w.namedExec(ctx, `INSERT INTO assignments
 		(id, workflow_id, site_id, partner_user_id, role, reason, edition, state, requested_by, requested_at, updated_at)
 		VALUES (:id, :workflow_id, :site_id, :partner_user_id, :role, :reason, :edition, :state,
 		        :requested_by, :requested_at, :requested_at)
@@ -69,7 +67,7 @@ func (s *Store) CreateAssignment(ctx context.Context, a Assignment) error {
 // AssignmentByID returns one assignment.
 func (s *Store) AssignmentByID(ctx context.Context, id string) (Assignment, error) {
 	var a Assignment
-	err := s.r.GetContext(ctx, &a, `SELECT `+assignmentColumns+` WHERE a.id = ?`, id)
+	err := s.r.get(ctx, &a, `SELECT `+assignmentColumns+` WHERE a.id = ?`, id)
 	return a, notFound(err, "assignment")
 }
 
@@ -80,14 +78,14 @@ func (s *Store) AssignmentState(ctx context.Context, id string) (state, decision
 		State    string `db:"state"`
 		Decision string `db:"decision"`
 	}
-	err = s.r.GetContext(ctx, &row, `SELECT state, decision FROM assignments WHERE id = ?`, id)
+	err = s.r.get(ctx, &row, `SELECT state, decision FROM assignments WHERE id = ?`, id)
 	return row.State, row.Decision, notFound(err, "assignment")
 }
 
 // OpenAssignment returns the open assignment of a partner user to a site (R8).
 func (s *Store) OpenAssignment(ctx context.Context, siteID, userID string) (Assignment, error) {
 	var a Assignment
-	err := s.r.GetContext(ctx, &a, `SELECT `+assignmentColumns+` WHERE a.site_id = ? AND a.partner_user_id = ?
+	err := s.r.get(ctx, &a, `SELECT `+assignmentColumns+` WHERE a.site_id = ? AND a.partner_user_id = ?
 		AND a.state IN ('requested', 'pending_approval', 'provisioning', 'active')`, siteID, userID)
 	return a, notFound(err, "open assignment")
 }
@@ -107,17 +105,13 @@ func (s *Store) Assignments(ctx context.Context, f AssignmentFilter) ([]Assignme
 	if f.Limit <= 0 {
 		f.Limit = 200
 	}
-	q, args, err := sqlx.Named(`SELECT `+assignmentColumns+` WHERE
+	var as []Assignment
+	err := s.r.namedSel(ctx, &as, `SELECT `+assignmentColumns+` WHERE
 		(:site_id = '' OR a.site_id = :site_id) AND (:customer_id = '' OR s.customer_id = :customer_id)
 		AND (:partner_id = '' OR u.partner_id = :partner_id)
 		AND (:partner_user_id = '' OR a.partner_user_id = :partner_user_id)
 		AND (:state = '' OR a.state = :state)
 		ORDER BY a.requested_at DESC, a.id LIMIT :limit`, f)
-	if err != nil {
-		return nil, err
-	}
-	var as []Assignment
-	err = s.r.SelectContext(ctx, &as, q, args...)
 	return as, wrap(err, "list assignments")
 }
 
@@ -146,8 +140,8 @@ type Transition struct {
 func (s *Store) ApplyTransition(ctx context.Context, t Transition) error {
 	t.At = utc(t.At)
 	t.ApprovalDeadline, t.ActivatedAt, t.AccessEndsAt = utcPtr(t.ApprovalDeadline), utcPtr(t.ActivatedAt), utcPtr(t.AccessEndsAt)
-	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.NamedExecContext(ctx, `UPDATE assignments SET state = :state, seq = :seq, updated_at = :at,
+	return wrap(s.inTx(ctx, func(tx conn) error {
+		res, err := tx.namedExec(ctx, `UPDATE assignments SET state = :state, seq = :seq, updated_at = :at,
 			approval_deadline = COALESCE(:approval_deadline, approval_deadline),
 			decided_by = CASE WHEN :decision <> '' THEN :decided_by ELSE decided_by END,
 			decision = CASE WHEN :decision <> '' THEN :decision ELSE decision END,
@@ -165,7 +159,7 @@ func (s *Store) ApplyTransition(ctx context.Context, t Transition) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			var exists bool
-			if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM assignments WHERE id = ?)`, t.AssignmentID); err != nil {
+			if err := tx.get(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM assignments WHERE id = ?)`, t.AssignmentID); err != nil {
 				return err
 			}
 			if !exists {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // User kinds and statuses, as stored.
@@ -87,13 +85,13 @@ type Site struct {
 
 // CreatePartner adds a partner.
 func (s *Store) CreatePartner(ctx context.Context, p Partner) error {
-	_, err := s.w.NamedExecContext(ctx, `INSERT INTO partners (id, name) VALUES (:id, :name)`, p)
+	_, err := s.w.namedExec(ctx, `INSERT INTO partners (id, name) VALUES (:id, :name)`, p)
 	return wrap(err, "create partner %s", p.ID)
 }
 
 // CreateCustomer adds a customer under a partner's account.
 func (s *Store) CreateCustomer(ctx context.Context, c Customer) error {
-	_, err := s.w.NamedExecContext(ctx,
+	_, err := s.w.namedExec(ctx,
 		`INSERT INTO customers (id, name, partner_id) VALUES (:id, :name, :partner_id)`, c)
 	return wrap(err, "create customer %s", c.ID)
 }
@@ -102,15 +100,15 @@ func (s *Store) CreateCustomer(ctx context.Context, c Customer) error {
 func (s *Store) CreateUser(ctx context.Context, u User) error {
 	u.Email = strings.TrimSpace(u.Email)
 	u.RegisteredAt = utcPtr(u.RegisteredAt)
-	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.NamedExecContext(ctx, `INSERT INTO users
+	return wrap(s.inTx(ctx, func(tx conn) error {
+		if _, err := tx.namedExec(ctx, `INSERT INTO users
 			(id, email, name, kind, partner_id, customer_id, status, registered_at, password_hash)
 			VALUES (:id, :email, :name, :kind, NULLIF(:partner_id, ''), NULLIF(:customer_id, ''),
 			        :status, :registered_at, :password_hash)`, u); err != nil {
 			return err
 		}
 		for _, r := range u.Roles {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES (?, ?)`, u.ID, r); err != nil {
+			if _, err := tx.exec(ctx, `INSERT INTO user_roles (user_id, role) VALUES (?, ?)`, u.ID, r); err != nil {
 				return err
 			}
 		}
@@ -120,7 +118,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 
 // CreateSite adds a site.
 func (s *Store) CreateSite(ctx context.Context, site Site) error {
-	_, err := s.w.NamedExecContext(ctx,
+	_, err := s.w.namedExec(ctx,
 		`INSERT INTO sites (id, name, customer_id, edition) VALUES (:id, :name, :customer_id, :edition)`, site)
 	return wrap(err, "create site %s", site.ID)
 }
@@ -128,7 +126,7 @@ func (s *Store) CreateSite(ctx context.Context, site Site) error {
 // SetPartnerPermission records a customer granting (or withdrawing) its
 // partner's permission to assign users to its sites (R1).
 func (s *Store) SetPartnerPermission(ctx context.Context, customerID, partnerID string, granted bool, by string, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO partner_permissions (customer_id, partner_id, granted, changed_by, changed_at)
+	_, err := s.w.exec(ctx, `INSERT INTO partner_permissions (customer_id, partner_id, granted, changed_by, changed_at)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (customer_id, partner_id) DO UPDATE SET granted = excluded.granted,
 			changed_by = excluded.changed_by, changed_at = excluded.changed_at`,
@@ -139,8 +137,8 @@ func (s *Store) SetPartnerPermission(ctx context.Context, customerID, partnerID 
 // PartnerPermitted reports whether the customer has given the partner permission (R1).
 func (s *Store) PartnerPermitted(ctx context.Context, customerID, partnerID string) (bool, error) {
 	var granted bool
-	err := s.r.GetContext(ctx, &granted, `SELECT EXISTS (SELECT 1 FROM partner_permissions
-		WHERE customer_id = ? AND partner_id = ? AND granted = 1)`, customerID, partnerID)
+	err := s.r.get(ctx, &granted, `SELECT EXISTS (SELECT 1 FROM partner_permissions
+		WHERE customer_id = ? AND partner_id = ? AND granted = TRUE)`, customerID, partnerID)
 	return granted, wrap(err, "permission of customer %s", customerID)
 }
 
@@ -154,15 +152,15 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 
 // UserByEmail returns a user with its roles; the email is matched without case.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	return s.user(ctx, `SELECT `+userColumns+` FROM users WHERE email = ? COLLATE NOCASE`, strings.TrimSpace(email))
+	return s.user(ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower(?)`, strings.TrimSpace(email))
 }
 
 func (s *Store) user(ctx context.Context, query string, arg string) (User, error) {
 	var u User
-	if err := s.r.GetContext(ctx, &u, query, arg); err != nil {
+	if err := s.r.get(ctx, &u, query, arg); err != nil {
 		return User{}, notFound(err, "user")
 	}
-	if err := s.r.SelectContext(ctx, &u.Roles, `SELECT role FROM user_roles WHERE user_id = ? ORDER BY role`, u.ID); err != nil {
+	if err := s.r.sel(ctx, &u.Roles, `SELECT role FROM user_roles WHERE user_id = ? ORDER BY role`, u.ID); err != nil {
 		return User{}, fmt.Errorf("roles of user %s: %w", u.ID, err)
 	}
 	return u, nil
@@ -180,15 +178,15 @@ func (s *Store) CustomerUsers(ctx context.Context, customerID string) ([]User, e
 
 func (s *Store) users(ctx context.Context, query, arg string) ([]User, error) {
 	var us []User
-	if err := s.r.SelectContext(ctx, &us, query, arg); err != nil {
+	if err := s.r.sel(ctx, &us, query, arg); err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	var roles []struct {
 		UserID string `db:"user_id"`
 		Role   string `db:"role"`
 	}
-	if err := s.r.SelectContext(ctx, &roles, `SELECT user_id, role FROM user_roles
-		WHERE user_id IN (SELECT id FROM (`+query+`)) ORDER BY role`, arg); err != nil {
+	if err := s.r.sel(ctx, &roles, `SELECT user_id, role FROM user_roles
+		WHERE user_id IN (SELECT id FROM (`+query+`) AS listed) ORDER BY role`, arg); err != nil {
 		return nil, fmt.Errorf("list user roles: %w", err)
 	}
 	byID := make(map[string]*User, len(us))
@@ -222,20 +220,20 @@ func (s *Store) Approvers(ctx context.Context, customerID string) ([]User, error
 // PartnerByID returns a partner.
 func (s *Store) PartnerByID(ctx context.Context, id string) (Partner, error) {
 	var p Partner
-	err := s.r.GetContext(ctx, &p, `SELECT id, name FROM partners WHERE id = ?`, id)
+	err := s.r.get(ctx, &p, `SELECT id, name FROM partners WHERE id = ?`, id)
 	return p, notFound(err, "partner")
 }
 
 // CustomerByID returns a customer.
 func (s *Store) CustomerByID(ctx context.Context, id string) (Customer, error) {
 	var c Customer
-	err := s.r.GetContext(ctx, &c, `SELECT id, name, partner_id FROM customers WHERE id = ?`, id)
+	err := s.r.get(ctx, &c, `SELECT id, name, partner_id FROM customers WHERE id = ?`, id)
 	return c, notFound(err, "customer")
 }
 
 const siteColumns = `s.id, s.name, s.customer_id, c.name AS customer_name, c.partner_id, s.edition,
 	EXISTS (SELECT 1 FROM partner_permissions p WHERE p.customer_id = c.id
-		AND p.partner_id = c.partner_id AND p.granted = 1) AS permitted,
+		AND p.partner_id = c.partner_id AND p.granted = TRUE) AS permitted,
 	(SELECT COUNT(*) FROM assignments a WHERE a.site_id = s.id
 		AND a.state IN ('requested', 'pending_approval', 'provisioning', 'active')) AS open_assignments
 	FROM sites s JOIN customers c ON c.id = s.customer_id`
@@ -243,21 +241,21 @@ const siteColumns = `s.id, s.name, s.customer_id, c.name AS customer_name, c.par
 // SiteByID returns a site with its customer and permission state.
 func (s *Store) SiteByID(ctx context.Context, id string) (Site, error) {
 	var site Site
-	err := s.r.GetContext(ctx, &site, `SELECT `+siteColumns+` WHERE s.id = ?`, id)
+	err := s.r.get(ctx, &site, `SELECT `+siteColumns+` WHERE s.id = ?`, id)
 	return site, notFound(err, "site")
 }
 
 // SitesForPartner lists the sites of every customer under the partner's account.
 func (s *Store) SitesForPartner(ctx context.Context, partnerID string) ([]Site, error) {
 	var sites []Site
-	err := s.r.SelectContext(ctx, &sites, `SELECT `+siteColumns+` WHERE c.partner_id = ? ORDER BY c.name, s.name`, partnerID)
+	err := s.r.sel(ctx, &sites, `SELECT `+siteColumns+` WHERE c.partner_id = ? ORDER BY c.name, s.name`, partnerID)
 	return sites, wrap(err, "sites of partner %s", partnerID)
 }
 
 // SitesForCustomer lists a customer's sites.
 func (s *Store) SitesForCustomer(ctx context.Context, customerID string) ([]Site, error) {
 	var sites []Site
-	err := s.r.SelectContext(ctx, &sites, `SELECT `+siteColumns+` WHERE c.id = ? ORDER BY s.name`, customerID)
+	err := s.r.sel(ctx, &sites, `SELECT `+siteColumns+` WHERE c.id = ? ORDER BY s.name`, customerID)
 	return sites, wrap(err, "sites of customer %s", customerID)
 }
 

@@ -31,10 +31,13 @@ type Email struct {
 	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
 }
 
+const emailColumns = `idem_key, assignment_id, kind, to_addr, from_addr, subject, text_body, html_body,
+	status, provider_id, error, attempts, created_at, updated_at`
+
 // EmailByKey returns the record of an email.
 func (s *Store) EmailByKey(ctx context.Context, key string) (Email, error) {
 	var e Email
-	err := s.r.GetContext(ctx, &e, `SELECT * FROM emails WHERE idem_key = ?`, key)
+	err := s.r.get(ctx, &e, `SELECT `+emailColumns+` FROM emails WHERE idem_key = ?`, key)
 	return e, notFound(err, "email")
 }
 
@@ -43,24 +46,24 @@ func (s *Store) EmailByKey(ctx context.Context, key string) (Email, error) {
 func (s *Store) RecordEmail(ctx context.Context, e Email) error {
 	e.UpdatedAt = utc(e.UpdatedAt)
 	e.CreatedAt = e.UpdatedAt
-	_, err := s.w.NamedExecContext(ctx, `INSERT INTO emails
+	_, err := s.w.namedExec(ctx, `INSERT INTO emails
 		(idem_key, assignment_id, kind, to_addr, from_addr, subject, text_body, html_body, status, provider_id,
 		 error, attempts, created_at, updated_at)
 		VALUES (:idem_key, :assignment_id, :kind, :to_addr, :from_addr, :subject, :text_body, :html_body, :status,
 		 :provider_id, :error, 1, :created_at, :updated_at)
 		ON CONFLICT (idem_key) DO UPDATE SET status = excluded.status, provider_id = excluded.provider_id,
 			error = excluded.error, text_body = excluded.text_body, html_body = excluded.html_body,
-			attempts = attempts + CASE WHEN excluded.status = 'sending' THEN 1 ELSE 0 END,
+			attempts = emails.attempts + CASE WHEN excluded.status = 'sending' THEN 1 ELSE 0 END,
 			updated_at = excluded.updated_at`, e)
 	return wrap(err, "record email %s", e.Kind)
 }
 
 // EmailFilter selects emails; empty fields match everything.
 type EmailFilter struct {
-	AssignmentID string
-	Status       string
-	To           string
-	Limit        int
+	AssignmentID string `db:"assignment_id"`
+	Status       string `db:"status"`
+	To           string `db:"to_addr"`
+	Limit        int    `db:"limit"`
 }
 
 // Emails lists email records, oldest first.
@@ -69,9 +72,10 @@ func (s *Store) Emails(ctx context.Context, f EmailFilter) ([]Email, error) {
 		f.Limit = 500
 	}
 	var es []Email
-	err := s.r.SelectContext(ctx, &es, `SELECT * FROM emails WHERE (?1 = '' OR assignment_id = ?1)
-		AND (?2 = '' OR status = ?2) AND (?3 = '' OR to_addr = ?3 COLLATE NOCASE)
-		ORDER BY created_at, rowid LIMIT ?4`, f.AssignmentID, f.Status, f.To, f.Limit)
+	err := s.r.namedSel(ctx, &es, `SELECT `+emailColumns+` FROM emails
+		WHERE (:assignment_id = '' OR assignment_id = :assignment_id) AND (:status = '' OR status = :status)
+		AND (:to_addr = '' OR lower(to_addr) = lower(:to_addr))
+		ORDER BY created_at, idem_key LIMIT :limit`, f)
 	return es, wrap(err, "list emails")
 }
 
@@ -86,7 +90,7 @@ type Session struct {
 // CreateSession stores a session by its token's hash.
 func (s *Store) CreateSession(ctx context.Context, sess Session) error {
 	sess.CreatedAt, sess.ExpiresAt = utc(sess.CreatedAt), utc(sess.ExpiresAt)
-	_, err := s.w.NamedExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+	_, err := s.w.namedExec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
 		VALUES (:token_hash, :user_id, :created_at, :expires_at)`, sess)
 	return wrap(err, "create session")
 }
@@ -94,7 +98,7 @@ func (s *Store) CreateSession(ctx context.Context, sess Session) error {
 // SessionUser returns the user of an unexpired session.
 func (s *Store) SessionUser(ctx context.Context, hash []byte, now time.Time) (User, error) {
 	var userID string
-	if err := s.r.GetContext(ctx, &userID, `SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?`,
+	if err := s.r.get(ctx, &userID, `SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?`,
 		hash, utc(now)); err != nil {
 		return User{}, notFound(err, "session")
 	}
@@ -103,7 +107,7 @@ func (s *Store) SessionUser(ctx context.Context, hash []byte, now time.Time) (Us
 
 // DeleteSession logs a session out.
 func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
-	_, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hash)
+	_, err := s.w.exec(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hash)
 	return wrap(err, "delete session")
 }
 
@@ -112,7 +116,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
 func (s *Store) GiveUpEmail(ctx context.Context, e Email) error {
 	e.UpdatedAt = utc(e.UpdatedAt)
 	e.CreatedAt, e.Status = e.UpdatedAt, EmailFailed
-	_, err := s.w.NamedExecContext(ctx, `INSERT INTO emails
+	_, err := s.w.namedExec(ctx, `INSERT INTO emails
 		(idem_key, assignment_id, kind, to_addr, from_addr, subject, text_body, html_body, status, provider_id,
 		 error, attempts, created_at, updated_at)
 		VALUES (:idem_key, :assignment_id, :kind, :to_addr, '', '', '', '', :status, '', :error, 0, :created_at, :updated_at)

@@ -1,9 +1,39 @@
 package store
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // ExecForTest runs raw SQL, for tests that check the schema's own guards.
 func ExecForTest(ctx context.Context, s *Store, query string) error {
-	_, err := s.w.ExecContext(ctx, query)
+	_, err := s.w.exec(ctx, query)
 	return err
+}
+
+// MigrationFilesForTest lists the migrations of a dialect.
+func MigrationFilesForTest(d Dialect) []string {
+	entries, err := migrations.ReadDir("migrations/" + string(d))
+	if err != nil {
+		panic(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// ColumnsForTest lists "table.column" of the application's tables, sorted.
+func ColumnsForTest(ctx context.Context, s *Store) ([]string, error) {
+	q := `SELECT m.name || '.' || c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'goose_db_version'`
+	if s.dialect == Postgres {
+		q = `SELECT table_name || '.' || column_name FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name <> 'goose_db_version'`
+	}
+	var cols []string
+	err := s.r.sel(ctx, &cols, q)
+	slices.Sort(cols) // in Go: the databases' collations differ
+	return cols, err
 }

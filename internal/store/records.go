@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Audit outcomes.
@@ -36,7 +34,7 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	return wrap(appendAudit(ctx, s.w, e), "audit %s", e.Action)
 }
 
-func appendAudit(ctx context.Context, db sqlx.ExtContext, e AuditEntry) error {
+func appendAudit(ctx context.Context, db conn, e AuditEntry) error {
 	e.At = utc(e.At)
 	if e.AssignmentID != "" && e.SiteID == "" {
 		var ids struct {
@@ -44,7 +42,7 @@ func appendAudit(ctx context.Context, db sqlx.ExtContext, e AuditEntry) error {
 			CustomerID string `db:"customer_id"`
 			PartnerID  string `db:"partner_id"`
 		}
-		err := sqlx.GetContext(ctx, db, &ids, `SELECT a.site_id, s.customer_id, u.partner_id
+		err := db.get(ctx, &ids, `SELECT a.site_id, s.customer_id, u.partner_id
 			FROM assignments a JOIN sites s ON s.id = a.site_id JOIN users u ON u.id = a.partner_user_id
 			WHERE a.id = ?`, e.AssignmentID)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -52,7 +50,7 @@ func appendAudit(ctx context.Context, db sqlx.ExtContext, e AuditEntry) error {
 		}
 		e.SiteID, e.CustomerID, e.PartnerID = ids.SiteID, ids.CustomerID, ids.PartnerID
 	}
-	_, err := sqlx.NamedExecContext(ctx, db, `INSERT INTO audit_log
+	_, err := db.namedExec(ctx, `INSERT INTO audit_log
 		(at, actor_id, action, outcome, assignment_id, site_id, customer_id, partner_id, detail, event_key)
 		VALUES (:at, :actor_id, :action, :outcome, :assignment_id, :site_id, :customer_id, :partner_id, :detail, :event_key)
 		ON CONFLICT (event_key) DO NOTHING`, e)
@@ -73,16 +71,12 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 	if f.Limit <= 0 {
 		f.Limit = 500
 	}
-	q, args, err := sqlx.Named(`SELECT id, at, actor_id, action, outcome, assignment_id, site_id,
+	var es []AuditEntry
+	err := s.r.namedSel(ctx, &es, `SELECT id, at, actor_id, action, outcome, assignment_id, site_id,
 		customer_id, partner_id, detail FROM audit_log WHERE
 		(:assignment_id = '' OR assignment_id = :assignment_id) AND (:customer_id = '' OR customer_id = :customer_id)
 		AND (:partner_id = '' OR partner_id = :partner_id) AND (:actor_id = '' OR actor_id = :actor_id)
 		ORDER BY id LIMIT :limit`, f)
-	if err != nil {
-		return nil, err
-	}
-	var es []AuditEntry
-	err = s.r.SelectContext(ctx, &es, q, args...)
 	return es, wrap(err, "read audit log")
 }
 
@@ -97,10 +91,10 @@ type ApprovalToken struct {
 
 // PutApprovalTokens stores approval tokens; storing the same ones again is a no-op.
 func (s *Store) PutApprovalTokens(ctx context.Context, ts []ApprovalToken) error {
-	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return wrap(s.inTx(ctx, func(tx conn) error {
 		for _, t := range ts {
 			t.ExpiresAt = utc(t.ExpiresAt)
-			if _, err := tx.NamedExecContext(ctx, `INSERT INTO approval_tokens (token_hash, assignment_id, approver_id, expires_at)
+			if _, err := tx.namedExec(ctx, `INSERT INTO approval_tokens (token_hash, assignment_id, approver_id, expires_at)
 				VALUES (:token_hash, :assignment_id, :approver_id, :expires_at) ON CONFLICT DO NOTHING`, t); err != nil {
 				return err
 			}
@@ -112,7 +106,7 @@ func (s *Store) PutApprovalTokens(ctx context.Context, ts []ApprovalToken) error
 // ApprovalTokenByHash looks a token up by its hash.
 func (s *Store) ApprovalTokenByHash(ctx context.Context, hash []byte) (ApprovalToken, error) {
 	var t ApprovalToken
-	err := s.r.GetContext(ctx, &t, `SELECT token_hash, assignment_id, approver_id, expires_at, voided_at
+	err := s.r.get(ctx, &t, `SELECT token_hash, assignment_id, approver_id, expires_at, voided_at
 		FROM approval_tokens WHERE token_hash = ?`, hash)
 	return t, notFound(err, "approval token")
 }
@@ -120,7 +114,7 @@ func (s *Store) ApprovalTokenByHash(ctx context.Context, hash []byte) (ApprovalT
 // VoidApprovalTokens makes every token of the assignment unusable: the
 // request has been decided, withdrawn or has lapsed.
 func (s *Store) VoidApprovalTokens(ctx context.Context, assignmentID string, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE approval_tokens SET voided_at = ? WHERE assignment_id = ? AND voided_at IS NULL`,
+	_, err := s.w.exec(ctx, `UPDATE approval_tokens SET voided_at = ? WHERE assignment_id = ? AND voided_at IS NULL`,
 		utc(at), assignmentID)
 	return wrap(err, "void approval tokens of %s", assignmentID)
 }
@@ -138,14 +132,14 @@ type Grant struct {
 // PutGrant activates access; activating the same assignment again is a no-op.
 func (s *Store) PutGrant(ctx context.Context, g Grant) error {
 	g.GrantedAt, g.ExpiresAt = utc(g.GrantedAt), utcPtr(g.ExpiresAt)
-	_, err := s.w.NamedExecContext(ctx, `INSERT INTO access_grants (assignment_id, site_id, user_id, granted_at, expires_at)
+	_, err := s.w.namedExec(ctx, `INSERT INTO access_grants (assignment_id, site_id, user_id, granted_at, expires_at)
 		VALUES (:assignment_id, :site_id, :user_id, :granted_at, :expires_at) ON CONFLICT (assignment_id) DO NOTHING`, g)
 	return wrap(err, "grant access for %s", g.AssignmentID)
 }
 
 // RevokeGrant ends access; revoking again is a no-op.
 func (s *Store) RevokeGrant(ctx context.Context, assignmentID string, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE access_grants SET revoked_at = ? WHERE assignment_id = ? AND revoked_at IS NULL`,
+	_, err := s.w.exec(ctx, `UPDATE access_grants SET revoked_at = ? WHERE assignment_id = ? AND revoked_at IS NULL`,
 		utc(at), assignmentID)
 	return wrap(err, "revoke access for %s", assignmentID)
 }
@@ -153,7 +147,7 @@ func (s *Store) RevokeGrant(ctx context.Context, assignmentID string, at time.Ti
 // GrantByAssignment returns the grant of an assignment.
 func (s *Store) GrantByAssignment(ctx context.Context, assignmentID string) (Grant, error) {
 	var g Grant
-	err := s.r.GetContext(ctx, &g, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
+	err := s.r.get(ctx, &g, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
 		FROM access_grants WHERE assignment_id = ?`, assignmentID)
 	return g, notFound(err, "grant")
 }
@@ -162,7 +156,7 @@ func (s *Store) GrantByAssignment(ctx context.Context, assignmentID string) (Gra
 // reach the site at now, or ErrNotFound.
 func (s *Store) ActiveGrant(ctx context.Context, siteID, userID string, now time.Time) (Grant, error) {
 	var g Grant
-	err := s.r.GetContext(ctx, &g, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
+	err := s.r.get(ctx, &g, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
 		FROM access_grants WHERE site_id = ? AND user_id = ? AND revoked_at IS NULL
 		AND (expires_at IS NULL OR expires_at > ?) ORDER BY granted_at DESC LIMIT 1`, siteID, userID, utc(now))
 	return g, notFound(err, "grant")
@@ -171,7 +165,7 @@ func (s *Store) ActiveGrant(ctx context.Context, siteID, userID string, now time
 // ActiveGrants counts grants in force at now (a business metric).
 func (s *Store) ActiveGrants(ctx context.Context, now time.Time) (int, error) {
 	var n int
-	err := s.r.GetContext(ctx, &n, `SELECT COUNT(*) FROM access_grants WHERE revoked_at IS NULL
+	err := s.r.get(ctx, &n, `SELECT COUNT(*) FROM access_grants WHERE revoked_at IS NULL
 		AND (expires_at IS NULL OR expires_at > ?)`, utc(now))
 	return n, err
 }
@@ -190,7 +184,7 @@ type Credential struct {
 // It reports whether this call stored it.
 func (s *Store) PutCredential(ctx context.Context, c Credential) (bool, error) {
 	c.CreatedAt = utc(c.CreatedAt)
-	res, err := s.w.NamedExecContext(ctx, `INSERT INTO credentials (assignment_id, login, ciphertext, created_at)
+	res, err := s.w.namedExec(ctx, `INSERT INTO credentials (assignment_id, login, ciphertext, created_at)
 		VALUES (:assignment_id, :login, :ciphertext, :created_at) ON CONFLICT (assignment_id) DO NOTHING`, c)
 	if err != nil {
 		return false, wrap(err, "store credential for %s", c.AssignmentID)
@@ -203,7 +197,7 @@ func (s *Store) PutCredential(ctx context.Context, c Credential) (bool, error) {
 // once destroyed).
 func (s *Store) CredentialByAssignment(ctx context.Context, assignmentID string) (Credential, error) {
 	var c Credential
-	err := s.r.GetContext(ctx, &c, `SELECT assignment_id, login, ciphertext, created_at, viewed_at, destroyed_at
+	err := s.r.get(ctx, &c, `SELECT assignment_id, login, ciphertext, created_at, viewed_at, destroyed_at
 		FROM credentials WHERE assignment_id = ?`, assignmentID)
 	return c, notFound(err, "credential")
 }
@@ -212,16 +206,22 @@ func (s *Store) CredentialByAssignment(ctx context.Context, assignmentID string)
 // same transaction: it can be viewed once.
 func (s *Store) TakeCredential(ctx context.Context, assignmentID string, at time.Time) (Credential, error) {
 	var c Credential
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &c, `SELECT assignment_id, login, ciphertext, created_at, viewed_at, destroyed_at
+	err := s.inTx(ctx, func(tx conn) error {
+		// Take the row before reading it: on PostgreSQL a second viewer's
+		// UPDATE waits here, then finds the ciphertext gone.
+		if _, err := tx.exec(ctx, `UPDATE credentials SET viewed_at = ?
+			WHERE assignment_id = ? AND ciphertext IS NOT NULL`, utc(at), assignmentID); err != nil {
+			return err
+		}
+		if err := tx.get(ctx, &c, `SELECT assignment_id, login, ciphertext, created_at, viewed_at, destroyed_at
 			FROM credentials WHERE assignment_id = ?`, assignmentID); err != nil {
 			return notFound(err, "credential")
 		}
 		if c.Ciphertext == nil {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE credentials SET ciphertext = NULL, viewed_at = ?, destroyed_at = ?
-			WHERE assignment_id = ?`, utc(at), utc(at), assignmentID)
+		_, err := tx.exec(ctx, `UPDATE credentials SET ciphertext = NULL, destroyed_at = ?
+			WHERE assignment_id = ?`, utc(at), assignmentID)
 		return err
 	})
 	return c, err
@@ -229,7 +229,7 @@ func (s *Store) TakeCredential(ctx context.Context, assignmentID string, at time
 
 // DestroyCredential clears a credential that was never viewed.
 func (s *Store) DestroyCredential(ctx context.Context, assignmentID string, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE credentials SET ciphertext = NULL, destroyed_at = ?
+	_, err := s.w.exec(ctx, `UPDATE credentials SET ciphertext = NULL, destroyed_at = ?
 		WHERE assignment_id = ? AND ciphertext IS NOT NULL`, utc(at), assignmentID)
 	return wrap(err, "destroy credential for %s", assignmentID)
 }
@@ -245,7 +245,7 @@ type GrantInForce struct {
 // GrantsInForce lists the grants in force at now, oldest first.
 func (s *Store) GrantsInForce(ctx context.Context, now time.Time, limit int) ([]GrantInForce, error) {
 	var gs []GrantInForce
-	err := s.r.SelectContext(ctx, &gs, `SELECT g.assignment_id, a.workflow_id, a.seq FROM access_grants g
+	err := s.r.sel(ctx, &gs, `SELECT g.assignment_id, a.workflow_id, a.seq FROM access_grants g
 		JOIN assignments a ON a.id = g.assignment_id
 		WHERE g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > ?)
 		ORDER BY g.granted_at LIMIT ?`, utc(now), limit)

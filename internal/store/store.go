@@ -2,6 +2,37 @@
 // projection of each assignment workflow, and the records the workflow writes:
 // approval tokens, temporary credentials, access grants, emails and the audit
 // log. It is the only package with SQL in it.
+//
+// The store runs on SQLite (one file, the default) or PostgreSQL (many
+// workers and servers on many hosts). Every query is written once, for both:
+//
+//   - Go through Store.w, Store.r or the conn of inTx: they rebind `?`
+//     placeholders ($1, $2 … on PostgreSQL). Bind a struct with `:name`
+//     parameters (named queries) rather than numbered ones: SQLite's ?1 does
+//     not exist on PostgreSQL.
+//   - Only SQL both understand: ON CONFLICT … DO NOTHING / DO UPDATE with
+//     excluded.col (qualify the target's own columns: table.col), COALESCE,
+//     NULLIF, CASE, EXISTS, LIMIT with a bound value, RETURNING. Not: rowid,
+//     COLLATE NOCASE (compare lower(a) = lower(b)), datetime('now') or now()
+//     (pass times from Go), INSERT OR IGNORE/REPLACE, SELECT FOR UPDATE,
+//     ILIKE, ::casts, `"` for strings.
+//   - Times: pass time.Time in UTC (utc, utcPtr); PostgreSQL keeps
+//     microseconds, so never compare a stored time for equality with one
+//     finer than that.
+//   - Booleans: pass Go bools and compare with TRUE/FALSE (col = TRUE), never
+//     1/0; SQLite stores them as 1/0, PostgreSQL as boolean.
+//   - Select the columns you scan by name (no SELECT *): sqlx refuses a
+//     column without a field, and the dialects' tables need not match
+//     beyond the columns the code reads.
+//   - A read that decides a write in the same transaction must take the row
+//     first with an UPDATE (see TakeCredential): PostgreSQL runs transactions
+//     side by side, SQLite one at a time.
+//
+// A schema change is one goose migration per dialect, with the same version
+// and name, in migrations/sqlite and migrations/postgres; keep the
+// constraints (CHECKs, the partial unique index of R8, the audit log's
+// append-only trigger) the same on both. The store tests run on both
+// dialects and check that the two sets of migrations and of columns match.
 package store
 
 import (
@@ -11,72 +42,56 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
 
-// Store is the application database: one SQLite file in WAL mode, with
-// one connection for writes and a pool for reads. A single writer queues
-// writes in Go; several would wait on SQLite's busy handler, which sleeps up
-// to 100 ms at a time under contention.
+// Dialect is the database under the store.
+type Dialect string
+
+// The dialects; each names its folder of migrations.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is the application database. On SQLite it has one connection for
+// writes and a pool for reads; on PostgreSQL one pool does both.
 type Store struct {
-	w *sqlx.DB
-	r *sqlx.DB
+	dialect Dialect
+	wdb     *sqlx.DB // begins transactions
+	w, r    conn
+	close   func() error
 }
 
-// Open opens (creating if needed) the SQLite file at path and applies the
-// embedded migrations.
-func Open(ctx context.Context, path string) (*Store, error) {
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_foreign_keys", "on")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_synchronous", "NORMAL")
-	// Writers take the lock up front, so two transactions never deadlock
-	// upgrading from read to write.
-	q.Set("_txlock", "immediate")
-	w, err := sqlx.Open("sqlite3", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	w.SetMaxOpenConns(1)
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	// Checkpoint the WAL every ~40 MB rather than every 4 MB: each checkpoint
-	// is an fsync, and they dominated write latency under load.
-	if _, err := w.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 10000`); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	if err := migrate(ctx, w.DB); err != nil {
-		w.Close()
-		return nil, err
-	}
-	q.Set("mode", "ro")
-	r, err := sqlx.Open("sqlite3", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	r.SetMaxOpenConns(8)
-	r.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{w: w, r: r}, nil
-}
+// Dialect reports which database the store runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
 
-func migrate(ctx context.Context, db *sql.DB) error {
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, mustSub(migrations, "migrations"), goose.WithDisableGlobalRegistry(true))
+func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	gd := goose.DialectSQLite3
+	if d == Postgres {
+		gd = goose.DialectPostgres
+		// Every worker and server migrates at start; an advisory lock lets
+		// one do it while the others wait (checking each second, for 5 min).
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("store migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(gd, db, mustSub(migrations, "migrations/"+string(d)), opts...)
 	if err != nil {
 		return fmt.Errorf("store migrations: %w", err)
 	}
@@ -87,30 +102,65 @@ func migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
+func (s *Store) Close() error { return s.close() }
 
 // Ping checks that the database answers (readiness).
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	return s.r.GetContext(ctx, &one, `SELECT 1`)
+	return s.r.get(ctx, &one, `SELECT 1`)
 }
 
-func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.w.BeginTxx(ctx, nil)
+func (s *Store) inTx(ctx context.Context, fn func(tx conn) error) error {
+	tx, err := s.wdb.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(conn{tx}); err != nil {
 		tx.Rollback()
 		return err
 	}
 	return tx.Commit()
 }
 
-// IsConstraint reports whether err is a SQLite constraint violation.
+// conn is a pool or a transaction. Its methods take queries written for
+// both dialects and bind them for the one underneath.
+type conn struct{ x sqlx.ExtContext }
+
+func (c conn) get(ctx context.Context, dest any, query string, args ...any) error {
+	return sqlx.GetContext(ctx, c.x, dest, c.x.Rebind(query), args...)
+}
+
+func (c conn) sel(ctx context.Context, dest any, query string, args ...any) error {
+	return sqlx.SelectContext(ctx, c.x, dest, c.x.Rebind(query), args...)
+}
+
+func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.x.ExecContext(ctx, c.x.Rebind(query), args...)
+}
+
+// namedExec binds :name parameters from arg's db tags.
+func (c conn) namedExec(ctx context.Context, query string, arg any) (sql.Result, error) {
+	return sqlx.NamedExecContext(ctx, c.x, query, arg)
+}
+
+// namedSel binds :name parameters from arg's db tags and scans every row.
+func (c conn) namedSel(ctx context.Context, dest any, query string, arg any) error {
+	q, args, err := sqlx.Named(query, arg)
+	if err != nil {
+		return err
+	}
+	return c.sel(ctx, dest, q, args...)
+}
+
+// IsConstraint reports whether err is a constraint violation (unique, check,
+// foreign key, not null) on either database.
 func IsConstraint(err error) bool {
 	var se sqlite3.Error
-	return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint
+	if errors.As(err, &se) {
+		return se.Code == sqlite3.ErrConstraint
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && len(pe.Code) == 5 && pe.Code[:2] == "23" // class 23: integrity constraint violation
 }
 
 func notFound(err error, what string) error {
@@ -129,6 +179,7 @@ func utcPtr(t *time.Time) *time.Time {
 	u := t.UTC()
 	return &u
 }
+
 func mustSub(f fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(f, dir)
 	if err != nil {

@@ -1,0 +1,68 @@
+// Package pgtest gives each test its own empty PostgreSQL database on the
+// server at PG_TEST_URL, so tests never see each other's rows.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+)
+
+// NewDatabase creates a database for the test, dropped when it ends, and
+// returns its URL. PG_TEST_URL is a URL of the server whose role may create
+// databases; without it the test is skipped, or fails under REQUIRE_POSTGRES=1.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv("PG_TEST_URL")
+	if admin == "" {
+		if os.Getenv("REQUIRE_POSTGRES") == "1" {
+			t.Fatal("PG_TEST_URL is not set and REQUIRE_POSTGRES=1: PostgreSQL is required")
+		}
+		t.Skip("PG_TEST_URL is not set; set it (and REQUIRE_POSTGRES=1) to run on PostgreSQL")
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("PG_TEST_URL: %v", err)
+	}
+	name := dbName(t.Name())
+	exec(t, admin, `CREATE DATABASE `+name)
+	t.Cleanup(func() { exec(t, admin, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`) })
+	u.Path = "/" + name
+	return u.String()
+}
+
+var notIdent = regexp.MustCompile(`[^a-z0-9]+`)
+
+// dbName is a safe identifier from the test's name, unique per call.
+func dbName(test string) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	n := strings.Trim(notIdent.ReplaceAllString(strings.ToLower(test), "_"), "_")
+	if len(n) > 40 {
+		n = n[:40]
+	}
+	return "t_" + n + "_" + hex.EncodeToString(b)
+}
+
+func exec(t testing.TB, dsn, stmt string) {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, stmt); err != nil {
+		t.Fatalf("PostgreSQL at PG_TEST_URL: %s: %v", stmt, err)
+	}
+}
