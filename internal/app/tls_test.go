@@ -140,7 +140,7 @@ func TestTemporalTLSBetweenTemporalModeAndAWorker(t *testing.T) {
 	})
 	runMode(t, config.ModeWorker, map[string]string{
 		"DATA_DIR": filepath.Join(dir, "worker"), "TEMPORAL_ADDRESS": tr.TemporalURL, "PUBLIC_URL": "http://127.0.0.1:1",
-		"SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "METRICS_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error",
+		"SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "METRICS_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error", "MAILBOX": "store",
 		"TEMPORAL_TLS_CERT": workerCert, "TEMPORAL_TLS_KEY": workerKey, "TEMPORAL_TLS_CA": ca.caFile(),
 	})
 

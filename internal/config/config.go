@@ -219,7 +219,7 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	c.ReconcileEvery = duration("RECONCILE_EVERY", time.Second)
 	switch get("MAILBOX") {
 	case "":
-		if c.SendGridAPIKey == "" && mode != ModeAll {
+		if c.SendGridAPIKey == "" && (mode == ModeWorker || mode == ModeServer) {
 			bad("SENDGRID_API_KEY", "is required for %q, or emails would never leave the store; set MAILBOX=store to keep them there on purpose (shown at /dev/mail to administrators)", mode)
 		}
 	case "store":

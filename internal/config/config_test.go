@@ -220,7 +220,7 @@ func TestTemporalModeNeedsNoSecretKeyNorHTTPAddress(t *testing.T) {
 
 func TestAPIKeyAloneMeansTLSWithTheSystemCAs(t *testing.T) {
 	c, err := config.Load(config.ModeServer, nil, env(map[string]string{"TEMPORAL_ADDRESS": "ns.acct.tmprl.cloud:7233",
-		"SECRET_KEY": key, "TEMPORAL_API_KEY": "secret-api-key", "DATABASE_URL": "postgres://u:p@db:5432/pa"}))
+		"SECRET_KEY": key, "TEMPORAL_API_KEY": "secret-api-key", "DATABASE_URL": "postgres://u:p@db:5432/pa", "MAILBOX": "store"}))
 	if err != nil {
 		t.Fatal(err)
 	}
