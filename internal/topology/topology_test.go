@@ -474,7 +474,9 @@ func waitAll(t *testing.T, st *store.Store, ids []string, state string, within t
 
 // mailPlan is how many emails of each kind an approved Standard assignment
 // to Contoso's site has sent once active, and once ended.
-type mailPlan struct{ active, ended map[string]int }
+// Index 0 is for a user who assigned themselves, 1 for one assigned by the
+// agent, whose copies of the partner side's emails come on top.
+type mailPlan struct{ active, ended [2]map[string]int }
 
 func planMail(t *testing.T, st *store.Store) mailPlan {
 	t.Helper()
@@ -487,22 +489,28 @@ func planMail(t *testing.T, st *store.Store) mailPlan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The agent assigns other users: the partner side is the partner user and
-	// the agent; every active customer user hears, approvers by a request.
-	told := 2
-	for _, u := range customers {
-		if u.Status == store.StatusActive {
-			told++
+	var plan mailPlan
+	for other := range 2 {
+		partnerSide := 1 + other
+		told := partnerSide
+		for _, u := range customers {
+			if u.Status == store.StatusActive {
+				told++
+			}
 		}
+		active := map[string]int{string(domain.EmailApprovalRequest): len(approvers),
+			string(domain.EmailCustomerNotice):       told - partnerSide - len(approvers),
+			string(domain.EmailApprovalConfirmation): len(approvers), string(domain.EmailAccessGranted): partnerSide}
+		if other == 1 {
+			active[string(domain.EmailRequestSent)] = 1
+		}
+		ended := map[string]int{string(domain.EmailAccessEnded): told}
+		for k, n := range active {
+			ended[k] = n
+		}
+		plan.active[other], plan.ended[other] = active, ended
 	}
-	notices := told - 2 - len(approvers)
-	active := map[string]int{string(domain.EmailApprovalRequest): len(approvers), string(domain.EmailCustomerNotice): notices,
-		string(domain.EmailRequestSent): 1, string(domain.EmailApprovalConfirmation): len(approvers), string(domain.EmailAccessGranted): 2}
-	ended := map[string]int{string(domain.EmailAccessEnded): told}
-	for k, n := range active {
-		ended[k] = n
-	}
-	return mailPlan{active, ended}
+	return plan
 }
 
 // sentKinds counts an assignment's emails the store records as sent, by
@@ -528,10 +536,18 @@ func sentKinds(t *testing.T, st *store.Store, id string) (kinds map[string]int, 
 // has none in flight. Before killing a worker this leaves it no email in
 // flight: one killed between SendGrid's answer and its record would send
 // that email again on retry (delivery is at least once).
-func waitMail(t *testing.T, st *store.Store, ids []string, want map[string]int, within time.Duration) {
+func waitMail(t *testing.T, st *store.Store, ids []string, plan [2]map[string]int, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for _, id := range ids {
+		a, err := st.AssignmentByID(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := plan[0]
+		if a.RequestedBy != a.PartnerUserID {
+			want = plan[1]
+		}
 		for {
 			kinds, pending := sentKinds(t, st, id)
 			if pending == 0 && maps.Equal(kinds, want) {
