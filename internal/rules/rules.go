@@ -230,6 +230,9 @@ func CanDecide(actor store.User, a store.Assignment) error {
 	if !actor.IsApprover() {
 		return problem.Forbidden("R4", "only an active Customer Administrator or Customer Operations Agent can decide on an assignment")
 	}
+	if a.State != domain.StatePendingApproval && a.Decision != "" {
+		return problem.Conflict("already %s by %s", a.Decision, a.DecidedBy)
+	}
 	if a.State != domain.StatePendingApproval {
 		return problem.Conflict("this request is no longer waiting for a decision (%s)", StateText(a.State))
 	}
