@@ -45,8 +45,6 @@ type assignment struct {
 type email struct {
 	future  workflow.Future
 	req     activities.EmailRequest
-	kind    domain.EmailKind
-	to      Person
 	settled bool
 	err     error
 }
@@ -253,7 +251,7 @@ func (w *assignment) awaitDecision(ctx workflow.Context, requests []*email) deci
 			}
 			for _, req := range requests {
 				if !req.settled || req.err == nil {
-					w.send(ctx, domain.EmailApprovalReminder, req.to)
+					w.send(ctx, domain.EmailApprovalReminder, Person(req.req.To))
 				}
 			}
 		})
@@ -426,7 +424,7 @@ func (w *assignment) send(ctx workflow.Context, kind domain.EmailKind, to Person
 
 func (w *assignment) sendData(ctx workflow.Context, kind domain.EmailKind, to Person, d activities.EmailData) *email {
 	req := activities.EmailRequest{AssignmentID: w.id, Kind: kind, To: activities.Recipient(to), Data: d}
-	e := &email{kind: kind, to: to, req: req}
+	e := &email{req: req}
 	if w.closing {
 		w.owed = append(w.owed, req)
 		e.settled = true
@@ -452,7 +450,7 @@ func (w *assignment) settle(ctx workflow.Context, e *email) error {
 	if !e.settled {
 		e.settled = true
 		if e.err = e.future.Get(ctx, nil); e.err != nil {
-			w.status.FailedEmails = append(w.status.FailedEmails, fmt.Sprintf("%s to %s", e.kind, e.to.Email))
+			w.status.FailedEmails = append(w.status.FailedEmails, fmt.Sprintf("%s to %s", e.req.Kind, e.req.To.Email))
 			if w.justified {
 				giveUp(ctx, e.req, e.err)
 			}
@@ -473,7 +471,7 @@ func (w *assignment) tellDeliveryFailed(ctx workflow.Context, requests []*email)
 	var failed, reasons []string
 	for _, r := range requests {
 		if r.err != nil {
-			failed = append(failed, r.to.Email)
+			failed = append(failed, r.req.To.Email)
 			reasons = append(reasons, r.err.Error())
 		}
 	}

@@ -3,7 +3,6 @@ package workflows
 import (
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -35,9 +34,6 @@ var (
 		},
 	}
 )
-
-// enumsAbandon lets the emails of an ended assignment outlive it.
-const enumsAbandon = enumspb.PARENT_CLOSE_POLICY_ABANDON
 
 // emailOptionsFor bounds an email's retries by the assignment's
 // EmailRetryFor (none for runs started before it existed).

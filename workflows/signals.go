@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -169,7 +170,7 @@ func (w *assignment) handOverEmails(ctx workflow.Context) error {
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:        "assignment-emails/" + w.id,
-		ParentClosePolicy: enumsAbandon,
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON, // the emails outlive the assignment
 		StaticSummary:     fmt.Sprintf("%d emails of assignment %s", len(owed), w.id),
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, EmailsWorkflowName, EmailsInput{
