@@ -158,10 +158,11 @@ func (a *Activities) templateData(r EmailRequest) mail.Data {
 		RecipientName: r.To.Name, PartnerName: d.PartnerName, PartnerUserName: d.PartnerUserName,
 		PartnerUserEmail: d.PartnerUserEmail, CustomerName: d.CustomerName, SiteName: d.SiteName, Edition: d.Edition,
 		Role: d.Role, Reason: d.Reason, Decision: d.Decision, DecidedBy: d.DecidedBy, AccessEndsAt: d.AccessEndsAt,
-		ApprovalDeadline: d.ApprovalDeadline, EndedBy: d.EndedBy, EndReason: d.EndReason, ReadyAfter: d.ReadyAfter,
+		ApprovalDeadline: d.ApprovalDeadline, EndedBy: d.EndedBy, EndReason: domain.HumanEndReason(d.EndReason), ReadyAfter: d.ReadyAfter,
 		FailedRecipient: d.FailedRecipient, FailureReason: d.FailureReason,
 		AssignmentURL: a.link("assignments", r.AssignmentID),
 		ForRequester:  !strings.EqualFold(r.To.Email, d.PartnerUserEmail),
+		ReaderDecided: d.DecidedBy != "" && strings.EqualFold(r.To.Email, d.DecidedBy),
 	}
 	switch r.Kind {
 	case domain.EmailApprovalRequest, domain.EmailApprovalReminder:

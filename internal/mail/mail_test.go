@@ -22,7 +22,7 @@ func sample() mail.Data {
 		Reason: "Case 4711", AssignmentURL: "http://127.0.0.1:8080/assignments/a1", ApprovalURL: "http://127.0.0.1:8080/approvals/TOKEN",
 		CredentialURL: "http://127.0.0.1:8080/credentials/a1", AVDDownloadURL: "https://avd.example/download",
 		Decision: "approved", DecidedBy: "admin@contoso.example", AccessEndsAt: time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC),
-		ApprovalDeadline: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), EndReason: "access expired after 72h0m0s",
+		ApprovalDeadline: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), EndReason: "access expired after 3 days",
 		ReadyAfter: 15 * time.Minute, FailedRecipient: "admin@contoso.example", FailureReason: "invalid address",
 	}
 }
@@ -36,7 +36,7 @@ func TestEveryKindRendersTheReasonSiteAndItsOwnField(t *testing.T) {
 		domain.EmailAccessDenied:         "denied",
 		domain.EmailApprovalExpired:      "Tue 1 Dec 2026 09:00 UTC",
 		domain.EmailRequestWithdrawn:     "withdrawn",
-		domain.EmailAccessEnded:          "access expired after 72h",
+		domain.EmailAccessEnded:          "access expired after 3 days",
 		domain.EmailProfessionalNotice:   "Professional",
 		domain.EmailAVDInstructions:      "https://avd.example/download",
 		domain.EmailCredentialLink:       "/credentials/a1",
@@ -80,6 +80,50 @@ func TestHTMLEscapesWhatUsersTyped(t *testing.T) {
 	}
 	if strings.Contains(r.HTML, "<script>") || !strings.Contains(r.HTML, "&lt;script&gt;") {
 		t.Fatalf("reason not escaped in HTML:\n%s", r.HTML)
+	}
+}
+
+// TestEmailsSpeakToTheReader: whoever did the thing an email reports, or is
+// the subject of it, reads "you", not their own name or address.
+func TestEmailsSpeakToTheReader(t *testing.T) {
+	cases := []struct {
+		name     string
+		kind     domain.EmailKind
+		edit     func(*mail.Data)
+		want     string
+		dontWant string
+	}{
+		{"the approver who decided", domain.EmailApprovalConfirmation, func(d *mail.Data) { d.ReaderDecided = true },
+			"You have approved", "admin@contoso.example has approved"},
+		{"another approver", domain.EmailApprovalConfirmation, func(d *mail.Data) { d.ForRequester = true },
+			"admin@contoso.example has approved", "You have"},
+		{"the partner user whose access ended", domain.EmailAccessEnded, func(*mail.Data) {},
+			"You no longer have access", "Sam Solo no longer"},
+		{"a customer user told of the end", domain.EmailAccessEnded, func(d *mail.Data) { d.ForRequester = true },
+			"Sam Solo no longer has access", "You no longer"},
+		{"the partner user whose request lapsed", domain.EmailApprovalExpired, func(*mail.Data) {},
+			"the request for you to reach", "request for Sam Solo"},
+		{"the partner user granted access, told how to connect", domain.EmailAccessGranted, func(*mail.Data) {},
+			"You can connect now: open Azure Virtual Desktop", "Azure Active Directory"},
+		{"the credential link names Entra ID", domain.EmailCredentialLink, func(*mail.Data) {},
+			"Microsoft Entra ID", "Azure Active Directory"},
+		{"AVD instructions give a human wait", domain.EmailAVDInstructions, func(*mail.Data) {},
+			"about 15 minutes", "15m0s"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := sample()
+			tc.edit(&d)
+			r, err := mail.Render(tc.kind, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, body := range []string{r.Text, r.HTML} {
+				if !strings.Contains(body, tc.want) || strings.Contains(body, tc.dontWant) {
+					t.Errorf("want %q and not %q in:\n%s", tc.want, tc.dontWant, body)
+				}
+			}
+		})
 	}
 }
 

@@ -44,6 +44,9 @@ type Data struct {
 	// ForRequester: the reader assigned the partner user and is someone
 	// else, so partner-side emails speak of the partner user, not "you".
 	ForRequester bool
+	// ReaderDecided: the reader made the decision this email reports, so it
+	// says "you approved", not the reader's own address.
+	ReaderDecided bool
 }
 
 // Rendered is an email's subject and bodies.
@@ -67,15 +70,8 @@ func when(t time.Time) string {
 	return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC")
 }
 
-func minutes(d time.Duration) string {
-	if d >= time.Minute {
-		return fmt.Sprintf("%d minutes", int(d.Minutes()))
-	}
-	return fmt.Sprintf("%d seconds", int(d.Seconds()))
-}
-
 func parse() {
-	fns := map[string]any{"when": when, "minutes": minutes}
+	fns := map[string]any{"when": when, "duration": domain.HumanDuration}
 	textT = texttemplate.Must(texttemplate.New("text").Funcs(fns).ParseFS(templateFS, "templates/text.tmpl"))
 	htmlT = htmltemplate.Must(htmltemplate.New("html").Funcs(fns).ParseFS(templateFS, "templates/html.tmpl"))
 }

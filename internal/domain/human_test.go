@@ -1,0 +1,39 @@
+package domain
+
+import (
+	"testing"
+	"time"
+)
+
+func TestHumanDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{72 * time.Hour, "3 days"},
+		{24 * time.Hour, "1 day"},
+		{90 * time.Minute, "1 hour 30 minutes"},
+		{2 * time.Minute, "2 minutes"},
+		{45 * time.Second, "45 seconds"},
+		{25*time.Hour + 3*time.Minute, "1 day 1 hour"},
+		{24*time.Hour + 3*time.Minute, "1 day"},
+		{500 * time.Millisecond, "less than a second"},
+	} {
+		if got := HumanDuration(tc.d); got != tc.want {
+			t.Errorf("HumanDuration(%s) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestHumanEndReasonRewritesOnlyTheExpiry(t *testing.T) {
+	for in, want := range map[string]string{
+		"access expired after 72h0m0s":                               "access expired after 3 days",
+		"access expired after 2m0s":                                  "access expired after 2 minutes",
+		"unassigned by agent@partner.example: case 4711s after 2m0s": "unassigned by agent@partner.example: case 4711s after 2m0s",
+		"": "",
+	} {
+		if got := HumanEndReason(in); got != want {
+			t.Errorf("HumanEndReason(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
