@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/redirect"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/workflows"
 )
 
 //go:embed templates/*.html templates/style.css
@@ -29,7 +31,7 @@ type pages struct {
 	css    []byte
 }
 
-var pageNames = []string{"error", "login", "sites", "site", "assignment", "requests", "approval", "approval_done",
+var pageNames = []string{"error", "login", "sites", "site", "assignment", "unassign", "requests", "approval", "approval_done",
 	"credential", "devmail", "rules"}
 
 func mustParsePages() *pages {
@@ -141,8 +143,34 @@ func (s *Server) pageSites(c *gin.Context) {
 		}
 		data["Customer"], data["Partner"], data["Permitted"] = cust, partner, permitted
 		data["CanSetPermission"] = rules.CanSetPermission(u, cust.ID) == nil
+		if data["HaveAccess"], err = s.haveAccess(c, u); err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
 	s.render(c, http.StatusOK, "sites", data)
+}
+
+// haveAccess is a customer's "who has access now": the partner users whose
+// access to one of its sites is active or being set up, each with whether
+// the reader may end it.
+func (s *Server) haveAccess(ctx context.Context, u store.User) ([]accessNow, error) {
+	var out []accessNow
+	for _, state := range []string{domain.StateActive, domain.StateProvisioning} {
+		as, err := s.store.Assignments(ctx, store.AssignmentFilter{CustomerID: u.CustomerID, State: state})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			out = append(out, accessNow{Assignment: a, CanEnd: rules.CanUnassign(u, a) == nil})
+		}
+	}
+	return out, nil
+}
+
+type accessNow struct {
+	store.Assignment
+	CanEnd bool
 }
 
 func (s *Server) pageSite(c *gin.Context) {
@@ -157,7 +185,16 @@ func (s *Server) renderSite(c *gin.Context, status int, data gin.H) {
 		return
 	}
 	data["Site"], data["Assignable"], data["Assignments"] = d.Site, d.Assignable, d.Assignments
-	data["CanAssign"] = u.Kind == store.KindPartner
+	if u.Kind == store.KindPartner && !d.Site.Permitted {
+		// R1: say so instead of offering a form that can only be refused.
+		partner, err := s.store.PartnerByID(c, u.PartnerID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		data["NoPermission"] = problem.As(rules.NoPermission(d.Site.CustomerName, partner.Name))
+	}
+	data["CanAssign"] = u.Kind == store.KindPartner && d.Site.Permitted
 	s.render(c, status, "site", data)
 }
 
@@ -194,7 +231,7 @@ func (s *Server) pageAssignment(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	timeline, err := s.store.AuditLog(c, store.AuditFilter{AssignmentID: a.ID})
+	timeline, err := s.timeline(c, a)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -205,11 +242,26 @@ func (s *Server) pageAssignment(c *gin.Context) {
 		return
 	}
 	s.render(c, http.StatusOK, "assignment", gin.H{
-		"A": a, "Timeline": timeline, "Emails": emails, "Notice": notices[c.Query("notice")],
+		"A": a, "Timeline": timeline, "Emails": emails, "Notice": notices[c.Query("notice")], "WorkflowURL": s.workflowURL(a),
 		"CanUnassign":      rules.CanUnassign(u, a) == nil,
 		"CanDecide":        rules.CanDecide(u, a) == nil,
 		"CanSeeCredential": a.Edition == domain.EditionProfessional && u.ID == a.PartnerUserID && a.Open(),
 	})
+}
+
+// pageUnassign asks before ending an assignment: the assignment page links
+// here, and only the form on this page ends it.
+func (s *Server) pageUnassign(c *gin.Context) {
+	u, _ := actor(c)
+	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
+	if err == nil {
+		err = rules.CanUnassign(u, a)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "unassign", gin.H{"A": a})
 }
 
 func (s *Server) pageUnassignPost(c *gin.Context) {
@@ -296,7 +348,26 @@ func (s *Server) pageApproval(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "approval", gin.H{"A": a, "Approver": approver, "Expires": t.ExpiresAt, "Token": c.Param("token")})
+	d := s.accessDuration(c, a)
+	s.render(c, http.StatusOK, "approval", gin.H{"A": a, "Approver": approver, "Expires": t.ExpiresAt, "Token": c.Param("token"),
+		"Duration": domain.HumanDuration(d), "EndsIfNow": s.now().Add(d)})
+}
+
+// accessDuration is how long the assignment's access lasts once approved:
+// what its workflow fixed when it started, or, if the workflow does not
+// answer in time, what this server would give a new assignment.
+func (s *Server) accessDuration(ctx context.Context, a store.Assignment) time.Duration {
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var st workflows.Status
+	v, err := s.temporal.QueryWorkflow(qctx, a.WorkflowID, a.ID, workflows.QueryStatus)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil || st.AccessDuration <= 0 {
+		return s.cfg.Timing.AccessDuration
+	}
+	return st.AccessDuration
 }
 
 func (s *Server) pageApprovalPost(c *gin.Context) {

@@ -43,6 +43,10 @@ type Config struct {
 	SecureCookies bool
 	// DecisionWait is how long an approval page waits to show the outcome.
 	DecisionWait time.Duration
+	// Namespace and TemporalUIURL let assignment pages link to their
+	// workflow in the Temporal UI; no link without a URL.
+	Namespace     string
+	TemporalUIURL string
 }
 
 // Server serves the API and the pages.
@@ -154,6 +158,7 @@ func (s *Server) Engine() *gin.Engine {
 	getHead(pages, "/sites/:site", s.pageSite)
 	pages.POST("/sites/:site/assignments", s.pageAssignPost)
 	getHead(pages, "/assignments/:id", s.pageAssignment)
+	getHead(pages, "/assignments/:id/unassign", s.pageUnassign)
 	pages.POST("/assignments/:id/unassign", s.pageUnassignPost)
 	pages.POST("/assignments/:id/decision", s.pageDecidePost)
 	getHead(pages, "/requests", s.pageRequests)

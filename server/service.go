@@ -190,10 +190,8 @@ func (s *Server) unansweredDecision(ctx context.Context, a store.Assignment, app
 	switch {
 	case now.Decision == mine && now.DecidedBy == approver.Email:
 		return now, nil
-	case now.Decision != "":
-		return now, problem.Conflict("already %s by %s", now.Decision, now.DecidedBy)
-	case now.State != domain.StatePendingApproval:
-		return now, problem.Conflict("this request is no longer waiting for a decision: it is %s", rules.StateText(now.State))
+	case now.Decision != "", now.State != domain.StatePendingApproval:
+		return now, rules.Settled(now)
 	}
 	return now, errDecisionPending
 }
@@ -269,7 +267,9 @@ func (s *Server) approvalToken(ctx context.Context, raw string) (store.ApprovalT
 	}
 	switch {
 	case t.VoidedAt != nil || a.State != domain.StatePendingApproval:
-		return t, a, &problem.Error{Status: 410, Detail: "this request is no longer waiting for a decision: it is " + rules.StateText(a.State)}
+		gone := rules.Settled(a)
+		gone.Status = http.StatusGone
+		return t, a, gone
 	case !s.now().Before(t.ExpiresAt):
 		return t, a, &problem.Error{Status: 410, Detail: "this approval link has expired"}
 	}

@@ -158,15 +158,18 @@ type Status struct {
 	State            string
 	RequestedAt      time.Time
 	ApprovalDeadline *time.Time `json:",omitempty"`
-	Decision         string     `json:",omitempty"`
-	DecidedBy        string     `json:",omitempty"`
-	DecidedAt        *time.Time `json:",omitempty"`
-	ActivatedAt      *time.Time `json:",omitempty"`
-	AccessEndsAt     *time.Time `json:",omitempty"`
-	EndedAt          *time.Time `json:",omitempty"`
-	EndedBy          string     `json:",omitempty"`
-	EndReason        string     `json:",omitempty"`
-	Failure          string     `json:",omitempty"`
+	// AccessDuration is how long Standard access lasts once approved, as
+	// fixed when this assignment started.
+	AccessDuration time.Duration `json:",omitempty"`
+	Decision       string        `json:",omitempty"`
+	DecidedBy      string        `json:",omitempty"`
+	DecidedAt      *time.Time    `json:",omitempty"`
+	ActivatedAt    *time.Time    `json:",omitempty"`
+	AccessEndsAt   *time.Time    `json:",omitempty"`
+	EndedAt        *time.Time    `json:",omitempty"`
+	EndedBy        string        `json:",omitempty"`
+	EndReason      string        `json:",omitempty"`
+	Failure        string        `json:",omitempty"`
 	// FailedEmails lists emails the provider refused for good.
 	FailedEmails []string `json:",omitempty"`
 }

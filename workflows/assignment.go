@@ -58,6 +58,9 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 		unassign: workflow.GetSignalChannel(ctx, SignalUnassign),
 	}
 	w.status = Status{AssignmentID: w.id, State: domain.StateRequested, RequestedAt: workflow.Now(ctx)}
+	if w.in.Edition == domain.EditionStandard {
+		w.status.AccessDuration = w.in.Timing.AccessDuration
+	}
 	w.outcomes = map[string]SignalOutcome{}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return w.status, nil }); err != nil {
 		return w.status, err

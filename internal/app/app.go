@@ -166,8 +166,8 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 		mailbox, adminsOnly := cfg.Mailbox()
 		srv := server.New(server.Config{
 			PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly,
-			TrustedProxies: cfg.TrustedProxies,
-			GatewayToken:   cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
+			TrustedProxies: cfg.TrustedProxies, Namespace: cfg.TemporalNamespace, TemporalUIURL: firstOf(cfg.TemporalUIURL, uiURL),
+			GatewayToken: cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
 			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
 				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor},
 		}, st, tc, keys, log, metrics)
@@ -320,4 +320,14 @@ func storeName(cfg config.Config) string {
 		return "PostgreSQL"
 	}
 	return "PostgreSQL at " + u.Host + u.Path
+}
+
+// firstOf returns the first of values that is not empty.
+func firstOf(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

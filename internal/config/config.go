@@ -77,6 +77,7 @@ type Config struct {
 	TemporalNamespace string
 	TaskQueue         string
 	TemporalUIAddr    string
+	TemporalUIURL     string
 	EmbeddedFrontend  string // one-process mode: the embedded frontend's address
 	PublicURL         string
 	// Temporal's TLS files and API key: a client's in worker, server and
@@ -128,6 +129,7 @@ var Vars = []Var{
 	{"TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace"},
 	{"TEMPORAL_TASK_QUEUE", "task-queue", "partner-access", "task queue of the assignment workflow"},
 	{"TEMPORAL_UI_ADDR", "temporal-ui-addr", "127.0.0.1:8233", "one-process and temporal mode: address of the embedded Temporal UI (empty: no UI)"},
+	{"TEMPORAL_UI_URL", "temporal-ui-url", "", "base URL of the Temporal UI that each assignment page links to for operators (default in one-process mode: the embedded UI; empty elsewhere: no link)"},
 	{"TEMPORAL_FRONTEND_ADDR", "temporal-frontend-addr", "127.0.0.1:7233", "one-process and temporal mode: address of the embedded Temporal frontend"},
 	{"TEMPORAL_TLS_CERT", "temporal-tls-cert", "", "PEM client certificate for mTLS to Temporal (with TEMPORAL_TLS_KEY); temporal mode: the embedded frontend's server certificate"},
 	{"TEMPORAL_TLS_KEY", "temporal-tls-key", "", "PEM private key of TEMPORAL_TLS_CERT"},
@@ -189,7 +191,7 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 		TemporalTLSCert: get("TEMPORAL_TLS_CERT"), TemporalTLSKey: get("TEMPORAL_TLS_KEY"), TemporalTLSCA: get("TEMPORAL_TLS_CA"),
 		TemporalAPIKey:    get("TEMPORAL_API_KEY"),
 		TemporalNamespace: get("TEMPORAL_NAMESPACE"), TaskQueue: get("TEMPORAL_TASK_QUEUE"),
-		TemporalUIAddr: get("TEMPORAL_UI_ADDR"), EmbeddedFrontend: get("TEMPORAL_FRONTEND_ADDR"), PublicURL: get("PUBLIC_URL"),
+		TemporalUIAddr: get("TEMPORAL_UI_ADDR"), TemporalUIURL: strings.TrimSuffix(get("TEMPORAL_UI_URL"), "/"), EmbeddedFrontend: get("TEMPORAL_FRONTEND_ADDR"), PublicURL: get("PUBLIC_URL"),
 		SendGridAPIKey: get("SENDGRID_API_KEY"), SendGridBaseURL: get("SENDGRID_BASE_URL"),
 		AVDDownloadURL: get("AVD_DOWNLOAD_URL"), GatewayToken: get("GATEWAY_TOKEN"), MetricsAddr: get("METRICS_ADDR"),
 	}
@@ -263,6 +265,9 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 		if _, _, err := net.SplitHostPort(c.TemporalUIAddr); c.TemporalUIAddr != "" && err != nil {
 			bad("TEMPORAL_UI_ADDR", "%q is not host:port", c.TemporalUIAddr)
 		}
+	}
+	if u, err := url.Parse(c.TemporalUIURL); c.TemporalUIURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		bad("TEMPORAL_UI_URL", "%q is not an http(s) URL", c.TemporalUIURL)
 	}
 	if c.TemporalNamespace == "" {
 		bad("TEMPORAL_NAMESPACE", "must not be empty")

@@ -64,9 +64,8 @@ func (c *Checker) CheckAssign(ctx context.Context, actor store.User, req AssignR
 	if err != nil {
 		return Plan{}, err
 	}
-	if !site.Permitted { // R1
-		return Plan{}, problem.Forbidden("R1", "%s has not given %s permission to assign users to its sites; ask the customer to grant it first",
-			site.CustomerName, partner.Name)
+	if !site.Permitted {
+		return Plan{}, NoPermission(site.CustomerName, partner.Name)
 	}
 	user, err := c.assignee(ctx, actor, req.UserID)
 	if err != nil {
@@ -230,14 +229,30 @@ func CanDecide(actor store.User, a store.Assignment) error {
 	if !actor.IsApprover() {
 		return problem.Forbidden("R4", "only an active Customer Administrator or Customer Operations Agent can decide on an assignment")
 	}
-	if a.State != domain.StatePendingApproval && a.Decision != "" {
-		return problem.Conflict("already %s by %s", a.Decision, a.DecidedBy)
-	}
 	if a.State != domain.StatePendingApproval {
-		return problem.Conflict("this request is no longer waiting for a decision (%s)", StateText(a.State))
+		return Settled(a)
 	}
 	return nil
 }
+
+// Settled answers a decision on a request that no longer waits for one
+// (R4): who decided and when, and where the assignment stands now.
+func Settled(a store.Assignment) *problem.Error {
+	now := "it is " + StateText(a.State)
+	if a.State == domain.StateActive && a.AccessEndsAt != nil {
+		now = "access lasts until " + a.AccessEndsAt.UTC().Format(timeLayout)
+	}
+	if a.Decision != "" && a.DecidedAt != nil {
+		return problem.Conflict("already %s by %s on %s; %s", a.Decision, a.DecidedBy, a.DecidedAt.UTC().Format(timeLayout), now)
+	}
+	if a.Decision != "" {
+		return problem.Conflict("already %s by %s; %s", a.Decision, a.DecidedBy, now)
+	}
+	return problem.Conflict("this request is no longer waiting for a decision: %s", now)
+}
+
+// timeLayout is how refusals write a time.
+const timeLayout = "Mon 2 Jan 2006 15:04 UTC"
 
 // CanSetPermission applies R1 and R6 to a customer's partner permission: only
 // an active Customer Administrator of that customer changes it.
@@ -300,4 +315,11 @@ func StateText(state string) string {
 		return "approval expired"
 	}
 	return strings.ReplaceAll(state, "_", " ")
+}
+
+// NoPermission is R1's refusal: the customer has not given its partner
+// permission to assign users to its sites.
+func NoPermission(customerName, partnerName string) error {
+	return problem.Forbidden("R1", "%s has not given %s permission to assign users to its sites; ask the customer to grant it first",
+		customerName, partnerName)
 }

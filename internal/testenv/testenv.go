@@ -122,7 +122,7 @@ func New(t testing.TB, o Options) *Env {
 	e.Acts.Config.PublicURL = e.HTTP.URL
 	e.Server = server.New(server.Config{
 		PublicURL: e.HTTP.URL, TaskQueue: TaskQueue, Timing: o.Timing, DevMailbox: o.Sender == nil,
-		GatewayToken: GatewayToken,
+		GatewayToken: GatewayToken, Namespace: ts.GetDefaultNamespace(), TemporalUIURL: TemporalUIURL,
 	}, st, c, keys, log, nil)
 	e.HTTP.Config.Handler = e.Server.Handler()
 	if !o.NoWorker {
@@ -130,6 +130,10 @@ func New(t testing.TB, o Options) *Env {
 	}
 	return e
 }
+
+// TemporalUIURL is where assignment pages link for their workflow; tests
+// check the link and never follow it.
+const TemporalUIURL = "http://127.0.0.1:8233"
 
 // GatewayToken is the gateway's bearer token in tests.
 const GatewayToken = "gateway-test-token"
