@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/partneraccess/partneraccess/docs"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -287,6 +288,20 @@ func (s *Server) apiDevMail(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"messages": nonNil(es)})
+}
+
+// apiIndex answers /api/v1 with where the API describes itself.
+func (s *Server) apiIndex(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"openapi": docs.OpenAPIPath, "reference": docs.APIReferencePath})
+}
+
+func (s *Server) apiOpenAPI(c *gin.Context) {
+	doc, err := docs.OpenAPIJSON()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/json", doc)
 }
 
 func userView(u store.User) gin.H {

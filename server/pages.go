@@ -32,7 +32,7 @@ type pages struct {
 }
 
 var pageNames = []string{"error", "login", "sites", "site", "assignment", "unassign", "requests", "approval", "approval_done",
-	"credential", "devmail", "rules"}
+	"credential", "devmail", "rules", "api"}
 
 func mustParsePages() *pages {
 	fns := template.FuncMap{
@@ -44,6 +44,7 @@ func mustParsePages() *pages {
 		"join":    strings.Join,
 		"rule":    ruleLink,
 		"rules":   withRuleLinks,
+		"anchor":  opAnchor,
 	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
@@ -393,6 +394,22 @@ func (s *Server) pageRules(c *gin.Context) {
 		return
 	}
 	s.render(c, http.StatusOK, "rules", gin.H{"Body": template.HTML(body)}) // our own Markdown, rendered without raw HTML
+}
+
+// pageAPI is the readable reference of the JSON API, made from its OpenAPI
+// document.
+func (s *Server) pageAPI(c *gin.Context) {
+	ops, err := docs.Operations()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "api", gin.H{"Ops": ops, "OpenAPIPath": docs.OpenAPIPath})
+}
+
+// opAnchor is an operation's id on the reference page: "post-api-v1-session".
+func opAnchor(method, path string) string {
+	return strings.ToLower(method) + strings.NewReplacer("/", "-", "{", "", "}", "").Replace(path)
 }
 
 func (s *Server) pageDevMail(c *gin.Context) {

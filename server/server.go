@@ -124,8 +124,11 @@ func (s *Server) Engine() *gin.Engine {
 	getHead(r, "/metrics", gin.WrapH(s.metrics.Handler()))
 	getHead(r, "/static/style.css", s.styleCSS)
 	getHead(r, docs.RulesPath, s.pageRules)
+	getHead(r, docs.APIReferencePath, s.pageAPI)
 
 	api := r.Group("/api/v1")
+	getHead(r, docs.OpenAPIPath, s.apiOpenAPI)
+	getHead(r, "/api/v1", s.apiIndex)
 	api.POST("/session", s.apiLogin)
 	api.DELETE("/session", s.apiLogout)
 	getHead(api, "/access", s.apiAccess)

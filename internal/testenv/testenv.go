@@ -31,6 +31,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/apicheck"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
@@ -172,9 +173,7 @@ type Session struct {
 func (e *Env) Login(email string) *Session {
 	e.T.Helper()
 	jar, _ := cookiejar.New(nil)
-	s := &Session{e: e, Email: email, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}}
+	s := &Session{e: e, Email: email, client: e.client(jar)}
 	status, body := s.Do("POST", "/api/v1/session", map[string]string{"email": email, "password": demo.Password})
 	if status != http.StatusCreated {
 		e.T.Fatalf("login %s: %d %s", email, status, body)
@@ -188,9 +187,15 @@ func (e *Env) Login(email string) *Session {
 // Anonymous is a caller with no login.
 func (e *Env) Anonymous() *Session {
 	jar, _ := cookiejar.New(nil)
-	return &Session{e: e, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}}
+	return &Session{e: e, client: e.client(jar)}
+}
+
+// client talks to the service as a browser or an API client would, without
+// following redirects. Every API answer it gets is checked against the
+// OpenAPI document, so each test that calls the API also tests the document.
+func (e *Env) client(jar http.CookieJar) *http.Client {
+	return &http.Client{Jar: jar, Transport: apicheck.Transport{Fail: func(err error) { e.T.Error(err) }},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // Do sends a JSON request (body marshalled unless it is a string or nil).
