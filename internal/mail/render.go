@@ -44,6 +44,16 @@ type Data struct {
 	// ForRequester: the reader assigned the partner user and is someone
 	// else, so partner-side emails speak of the partner user, not "you".
 	ForRequester bool
+
+	// The user lifecycle (invitation, password reset): no assignment.
+	OrganizationName string
+	InvitedBy        string
+	Roles            string
+	RecipientEmail   string
+	LinkURL          string    // the one-time link
+	LinkExpiresAt    time.Time // when it stops working
+	LinkValidFor     time.Duration
+	LoginURL         string
 }
 
 // Rendered is an email's subject and bodies.
@@ -74,8 +84,27 @@ func minutes(d time.Duration) string {
 	return fmt.Sprintf("%d seconds", int(d.Seconds()))
 }
 
+// human is a duration as a person says it: "7 days", "1 hour", "30 minutes".
+func human(d time.Duration) string {
+	unit := func(n int, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %ss", n, one)
+	}
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0, d >= 72*time.Hour:
+		return unit(int(d.Round(24*time.Hour)/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0, d >= 3*time.Hour:
+		return unit(int(d.Round(time.Hour)/time.Hour), "hour")
+	case d >= time.Minute:
+		return unit(int(d.Round(time.Minute)/time.Minute), "minute")
+	}
+	return unit(int(d.Round(time.Second)/time.Second), "second")
+}
+
 func parse() {
-	fns := map[string]any{"when": when, "minutes": minutes}
+	fns := map[string]any{"when": when, "minutes": minutes, "human": human}
 	textT = texttemplate.Must(texttemplate.New("text").Funcs(fns).ParseFS(templateFS, "templates/text.tmpl"))
 	htmlT = htmltemplate.Must(htmltemplate.New("html").Funcs(fns).ParseFS(templateFS, "templates/html.tmpl"))
 }
