@@ -84,8 +84,8 @@ func minutes(d time.Duration) string {
 	return fmt.Sprintf("%d seconds", int(d.Seconds()))
 }
 
-// human is a duration as a person says it: "7 days", "1 hour", "30 minutes".
-func human(d time.Duration) string {
+// Human is a duration as a person says it: "7 days", "1 hour", "30 minutes".
+func Human(d time.Duration) string {
 	unit := func(n int, one string) string {
 		if n == 1 {
 			return "1 " + one
@@ -104,7 +104,7 @@ func human(d time.Duration) string {
 }
 
 func parse() {
-	fns := map[string]any{"when": when, "minutes": minutes, "human": human}
+	fns := map[string]any{"when": when, "minutes": minutes, "human": Human}
 	textT = texttemplate.Must(texttemplate.New("text").Funcs(fns).ParseFS(templateFS, "templates/text.tmpl"))
 	htmlT = htmltemplate.Must(htmltemplate.New("html").Funcs(fns).ParseFS(templateFS, "templates/html.tmpl"))
 }
