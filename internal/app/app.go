@@ -170,7 +170,7 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 			PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly,
 			TrustedProxies: cfg.TrustedProxies, Mail: sender, MailFrom: mailFrom,
 			InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL,
-			GatewayToken:   cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
+			GatewayToken: cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
 			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
 				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor},
 		}, st, tc, keys, log, metrics)
