@@ -12,7 +12,6 @@
     role.querySelectorAll("optgroup").forEach(function (group) {
       var mine = group.getAttribute("data-user") === user.value;
       group.hidden = !mine;
-      group.disabled = !mine;
       if (!mine && chosen && chosen.parentNode === group) {
         role.value = "";
       }
