@@ -14,6 +14,8 @@ import (
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/internal/mail/sendgridfake"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/testenv"
 )
@@ -482,5 +484,39 @@ func TestR3TheAssignFormOffersOnlyTheChosenUsersRoles(t *testing.T) {
 	}
 	if code, js := e.Anonymous().Page("/static/assign.js"); code != http.StatusOK || !strings.Contains(js, "data-user") {
 		t.Fatalf("assign.js: %d", code)
+	}
+}
+
+func TestAnInvitationThatCannotBeSentSaysSoAndCanBeSentAgain(t *testing.T) {
+	fake := sendgridfake.New(t)
+	e := testenv.New(t, testenv.Options{Sender: mail.NewSendGrid(fake.Key(), fake.URL()), NoWorker: true})
+	admin := e.Login("admin@partner.example")
+	fake.FailFor("rita@partner.example", http.StatusBadRequest)
+	code, body := admin.Do("POST", "/api/v1/partners/"+demo.Northwind+"/users",
+		map[string]any{"email": "rita@partner.example", "name": "Rita Retry", "roles": []string{store.RolePartnerConsultant}})
+	p := problemOf(t, body)
+	if code != http.StatusBadGateway || !strings.Contains(p["detail"].(string), "could not be sent") || !strings.Contains(p["detail"].(string), "/invitation") {
+		t.Fatalf("invite with a refused email: %d %s", code, body)
+	}
+	u, err := e.Store.UserByEmail(context.Background(), "rita@partner.example")
+	if err != nil || u.Status != store.StatusInvited {
+		t.Fatalf("rita: %+v %v", u, err)
+	}
+	ms := e.Mail("", domain.EmailInvitation, "rita@partner.example")
+	if len(ms) != 1 || ms[0].Status != store.EmailFailed || ms[0].Error == "" {
+		t.Fatalf("failed invitation not recorded: %+v", ms)
+	}
+	// A transient failure is retried at once; a fresh invitation goes through.
+	fake.FailFor("rita@partner.example", 0)
+	fake.FailNext(1, http.StatusServiceUnavailable)
+	if code, body := admin.Do("POST", "/api/v1/users/"+u.ID+"/invitation", nil); code != http.StatusAccepted {
+		t.Fatalf("resend: %d %s", code, body)
+	}
+	if got := fake.Messages(); len(got) != 1 || got[0].To != "rita@partner.example" || !strings.Contains(got[0].Text, "/register/") {
+		t.Fatalf("SendGrid got %+v", got)
+	}
+	// Sent through SendGrid, the body is not kept.
+	if ms := e.Mail("", domain.EmailInvitation, "rita@partner.example"); len(ms) != 2 || ms[1].Status != store.EmailSent || ms[1].Text != "" {
+		t.Fatalf("emails: %+v", ms)
 	}
 }
