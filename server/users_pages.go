@@ -88,8 +88,8 @@ func (s *Server) pageInvitePost(c *gin.Context) {
 	kind, id := ownOrg(u)
 	form := newUser{Email: c.PostForm("email"), Name: c.PostForm("name"), Roles: c.PostFormArray("roles")}
 	invited, err := s.inviteUser(c, u, kind, id, form)
-	if invited.ID != "" && err != nil { // added, but the email did not go
-		s.renderUsers(c, problem.As(err).Status, gin.H{"Error": problem.As(err)})
+	if p := problem.As(err); invited.ID != "" && p != nil { // added, but the email did not go
+		s.renderUsers(c, p.Status, gin.H{"Error": p})
 		return
 	}
 	s.usersResult(c, err, "invited", form)
