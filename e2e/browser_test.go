@@ -259,3 +259,52 @@ func TestBrowserRefusedAssignmentShowsItsMessage(t *testing.T) {
 		t.Fatalf("message %q", msg)
 	}
 }
+
+func TestBrowserInviteRegisterAndLogIn(t *testing.T) {
+	e := testenv.New(t, testenv.Options{NoWorker: true})
+	ctx := browser(t)
+	base := e.HTTP.URL
+
+	// The partner administrator invites Nina from the Users page.
+	run(t, ctx,
+		login(base, "admin@partner.example"),
+		chromedp.Click(chromedp.ID("nav-users")),
+		chromedp.WaitVisible(chromedp.ID("invite-form")),
+		chromedp.SendKeys(chromedp.ID("invite-email"), "nina@partner.example"),
+		chromedp.SendKeys(chromedp.ID("invite-name"), "Nina New"),
+		chromedp.Click(`//form[@id="invite-form"]//input[@value="Partner Consultant"]`),
+		chromedp.Click(chromedp.ID("invite")),
+		chromedp.WaitVisible(chromedp.ID("notice")),
+	)
+	if row := text(t, ctx, `//tr[contains(., "nina@partner.example")]`); !strings.Contains(row, "invited") || !strings.Contains(row, "invitation sent") {
+		t.Fatalf("Nina's row: %q", row)
+	}
+
+	// Nina follows the link from the dev mailbox; a common password is refused.
+	run(t, ctx,
+		logout(),
+		chromedp.Navigate(base+"/dev/mail?to=nina@partner.example"),
+		chromedp.Click(`//a[contains(@href, "/register/")]`),
+		chromedp.WaitVisible(chromedp.ID("register-form")),
+		chromedp.SendKeys(chromedp.ID("password"), "password1234"),
+		chromedp.SendKeys(chromedp.ID("password_confirm"), "password1234"),
+		chromedp.Click(chromedp.ID("register")),
+		chromedp.WaitVisible(chromedp.ID("password-error")),
+	)
+	if msg := text(t, ctx, chromedp.ID("password-error")); !strings.Contains(msg, "most common passwords") {
+		t.Fatalf("weak password message: %q", msg)
+	}
+	run(t, ctx,
+		chromedp.SendKeys(chromedp.ID("password"), "lantern orbit cactus"),
+		chromedp.SendKeys(chromedp.ID("password_confirm"), "lantern orbit cactus"),
+		chromedp.Click(chromedp.ID("register")),
+		chromedp.WaitVisible(chromedp.ID("notice")),
+		chromedp.SendKeys(chromedp.ID("email"), "nina@partner.example"),
+		chromedp.SendKeys(chromedp.ID("password"), "lantern orbit cactus"),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(`//h1[contains(., "Site dashboard")]`),
+	)
+	if who := text(t, ctx, `//span[@class="who"]`); !strings.Contains(who, "nina@partner.example") {
+		t.Fatalf("logged in as %q", who)
+	}
+}

@@ -210,25 +210,6 @@ func (s *Server) apiSetPermission(granted bool) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) apiCreateCustomerUser(c *gin.Context) {
-	u, _ := actor(c)
-	var req struct {
-		Email string   `json:"email"`
-		Name  string   `json:"name"`
-		Roles []string `json:"roles"`
-	}
-	if err := decodeJSON(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	created, err := s.createCustomerUser(c, u, c.Param("customer"), req.Email, req.Name, req.Roles)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, userView(created))
-}
-
 func (s *Server) apiAccess(c *gin.Context) {
 	siteID, userID := c.Query("site"), c.Query("user")
 	if err := required(map[string]string{"site": siteID, "user": userID}); err != nil {

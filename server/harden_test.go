@@ -608,13 +608,13 @@ func TestRefusalsOfLoggedInUsersAreAuditedWithTheirTenant(t *testing.T) {
 		})
 	}
 
-	t.Run("customer_user.created carries its tenant", func(t *testing.T) {
+	t.Run("user.invited carries its tenant", func(t *testing.T) {
 		if code, body := contoso.Do("POST", "/api/v1/customers/"+demo.Contoso+"/users", map[string]any{"email": "newbie@contoso.example", "name": "New Bie"}); code != http.StatusCreated {
 			t.Fatalf("create: %d %s", code, body)
 		}
 		_, body := contoso.Do("GET", "/api/v1/audit?limit=1000", nil)
-		if !regexp.MustCompile(`"action":"customer_user.created","outcome":"ok","customer_id":"contoso","partner_id":"northwind"`).Match(body) {
-			t.Fatalf("customer_user.created without its tenant, or unreadable by it: %s", body)
+		if !regexp.MustCompile(`"action":"user.invited","outcome":"ok","customer_id":"contoso","partner_id":"northwind"`).Match(body) {
+			t.Fatalf("user.invited without its tenant, or unreadable by it: %s", body)
 		}
 	})
 

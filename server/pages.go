@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,16 +24,17 @@ import (
 	"github.com/partneraccess/partneraccess/workflows"
 )
 
-//go:embed templates/*.html templates/style.css
+//go:embed templates/*.html templates/style.css templates/assign.js
 var templateFS embed.FS
 
 type pages struct {
 	byName map[string]*template.Template
 	css    []byte
+	js     []byte // the Assign form's role filter
 }
 
 var pageNames = []string{"error", "login", "sites", "site", "assignment", "unassign", "requests", "approval", "approval_done",
-	"credential", "devmail", "rules", "api"}
+	"credential", "devmail", "rules", "api", "users", "register", "forgot", "reset"}
 
 func mustParsePages() *pages {
 	fns := template.FuncMap{
@@ -45,6 +47,8 @@ func mustParsePages() *pages {
 		"rule":    ruleLink,
 		"rules":   withRuleLinks,
 		"anchor":  opAnchor,
+		"has":     slices.Contains[[]string],
+		"admin":   isAdmin,
 	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
@@ -56,6 +60,9 @@ func mustParsePages() *pages {
 		panic(err)
 	}
 	p.css = css
+	if p.js, err = templateFS.ReadFile("templates/assign.js"); err != nil {
+		panic(err)
+	}
 	return p
 }
 
@@ -81,6 +88,11 @@ func (s *Server) styleCSS(c *gin.Context) {
 	c.Data(http.StatusOK, "text/css; charset=utf-8", s.pages.css)
 }
 
+func (s *Server) assignJS(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=3600")
+	c.Data(http.StatusOK, "text/javascript; charset=utf-8", s.pages.js)
+}
+
 func (s *Server) pageHome(c *gin.Context) {
 	if _, ok := actor(c); ok {
 		c.Redirect(http.StatusSeeOther, "/sites")
@@ -90,7 +102,7 @@ func (s *Server) pageHome(c *gin.Context) {
 }
 
 func (s *Server) pageLogin(c *gin.Context) {
-	s.render(c, http.StatusOK, "login", gin.H{"Next": safeNext(c.Query("next"))})
+	s.render(c, http.StatusOK, "login", gin.H{"Next": safeNext(c.Query("next")), "Notice": loginNotices[c.Query("notice")]})
 }
 
 func (s *Server) pageLoginPost(c *gin.Context) {
@@ -217,6 +229,11 @@ func (s *Server) pageAssignPost(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/assignments/"+url.PathEscape(a.ID)+"?notice="+notice)
 }
 
+var loginNotices = map[string]string{
+	"registered": "You are registered. Log in with your email address and the password you chose.",
+	"reset":      "Your password was changed and every session ended. Log in with the new password.",
+}
+
 var notices = map[string]string{
 	"created":   "Assignment created.",
 	"existing":  "This user already has an open assignment to this site (R8); here it is.",
@@ -325,7 +342,12 @@ func (s *Server) pageCredential(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "credential", gin.H{"A": a, "Available": err == nil && cred.Ciphertext != nil, "Viewed": cred.ViewedAt})
+	notice := ""
+	if c.Query("notice") == "reissued" {
+		notice = "A new temporary password was issued; the previous one no longer works."
+	}
+	s.render(c, http.StatusOK, "credential", gin.H{"A": a, "Available": err == nil && cred.Ciphertext != nil, "Viewed": cred.ViewedAt,
+		"Notice": notice, "CanReissue": err == nil && a.State == domain.StateActive})
 }
 
 func (s *Server) pageCredentialPost(c *gin.Context) {

@@ -13,8 +13,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/partneraccess/partneraccess/docs"
+	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -47,6 +49,15 @@ type Config struct {
 	// workflow in the Temporal UI; no link without a URL.
 	Namespace     string
 	TemporalUIURL string
+	// Mail sends the emails of the user lifecycle (invitation, password
+	// reset) that the server sends itself; nil keeps them in the store's
+	// mailbox, as the activities do.
+	Mail     mail.Sender
+	MailFrom mail.Address
+	// InvitationTTL and PasswordResetTTL are how long the one-time links work.
+	InvitationTTL, PasswordResetTTL time.Duration
+	// PasswordCost is the bcrypt cost of new passwords (0: bcrypt's default).
+	PasswordCost int
 }
 
 // Server serves the API and the pages.
@@ -72,6 +83,18 @@ func New(cfg Config, s *store.Store, tc client.Client, keys *secret.Keys, log *s
 	}
 	if cfg.DecisionWait == 0 {
 		cfg.DecisionWait = 3 * time.Second
+	}
+	if cfg.InvitationTTL == 0 {
+		cfg.InvitationTTL = 7 * 24 * time.Hour
+	}
+	if cfg.PasswordResetTTL == 0 {
+		cfg.PasswordResetTTL = time.Hour
+	}
+	if cfg.PasswordCost == 0 {
+		cfg.PasswordCost = bcrypt.DefaultCost
+	}
+	if cfg.MailFrom.Email == "" {
+		cfg.MailFrom = mail.Address{Name: "Partner Access", Email: "partner-access@provisioning.example"}
 	}
 	if m == nil {
 		m = NewMetrics(nil, s)
@@ -123,6 +146,7 @@ func (s *Server) Engine() *gin.Engine {
 	getHead(r, "/readyz", s.readyz)
 	getHead(r, "/metrics", gin.WrapH(s.metrics.Handler()))
 	getHead(r, "/static/style.css", s.styleCSS)
+	getHead(r, "/static/assign.js", s.assignJS)
 	getHead(r, docs.RulesPath, s.pageRules)
 	getHead(r, docs.APIReferencePath, s.pageAPI)
 
@@ -132,6 +156,10 @@ func (s *Server) Engine() *gin.Engine {
 	api.POST("/session", s.apiLogin)
 	api.DELETE("/session", s.apiLogout)
 	getHead(api, "/access", s.apiAccess)
+	selfService := s.perClient(s.limits.SelfServiceClient)
+	api.POST("/registrations", selfService, s.apiRegister)
+	api.POST("/password-reset", selfService, s.apiRequestPasswordReset)
+	api.POST("/password-reset/complete", selfService, s.apiCompletePasswordReset)
 	authed := api.Group("", s.requireUser, s.auditRefusals)
 	getHead(authed, "/me", s.apiMe)
 	getHead(authed, "/sites", s.apiSites)
@@ -143,7 +171,14 @@ func (s *Server) Engine() *gin.Engine {
 	authed.POST("/assignments/:id/decision", s.apiDecide)
 	authed.PUT("/customers/:customer/partner-permission", s.apiSetPermission(true))
 	authed.DELETE("/customers/:customer/partner-permission", s.apiSetPermission(false))
-	authed.POST("/customers/:customer/users", s.apiCreateCustomerUser)
+	authed.POST("/customers/:customer/users", s.apiInvite(store.KindCustomer, "customer"))
+	getHead(authed, "/customers/:customer/users", s.apiUsers(store.KindCustomer, "customer"))
+	authed.POST("/partners/:partner/users", s.apiInvite(store.KindPartner, "partner"))
+	getHead(authed, "/partners/:partner/users", s.apiUsers(store.KindPartner, "partner"))
+	authed.PATCH("/users/:id", s.apiPatchUser)
+	authed.POST("/users/:id/invitation", s.apiResendInvitation)
+	authed.DELETE("/users/:id/invitation", s.apiWithdrawInvitation)
+	authed.POST("/assignments/:id/credential", s.apiReissueCredential)
 	getHead(authed, "/audit", s.apiAudit)
 	if s.cfg.DevMailbox {
 		getHead(api, "/dev/mail", s.mailboxAdmin, s.apiDevMail)
@@ -155,6 +190,12 @@ func (s *Server) Engine() *gin.Engine {
 	r.POST("/login", s.pageLoginPost)
 	r.POST("/logout", s.pageLogout)
 	getHead(r, "/approvals/:token", s.pageApproval)
+	getHead(r, "/register/:token", s.pageRegister)
+	r.POST("/register/:token", selfService, s.pageRegisterPost)
+	getHead(r, "/forgot-password", s.pageForgot)
+	r.POST("/forgot-password", selfService, s.pageForgotPost)
+	getHead(r, "/reset/:token", s.pageReset)
+	r.POST("/reset/:token", selfService, s.pageResetPost)
 	r.POST("/approvals/:token", s.perClient(s.limits.approvalClient), s.pageApprovalPost)
 	pages := r.Group("", s.requirePageUser, s.auditRefusals)
 	getHead(pages, "/sites", s.pageSites)
@@ -168,6 +209,13 @@ func (s *Server) Engine() *gin.Engine {
 	pages.POST("/customers/:customer/permission", s.pagePermissionPost)
 	getHead(pages, "/credentials/:id", s.pageCredential)
 	pages.POST("/credentials/:id", s.pageCredentialPost)
+	pages.POST("/credentials/:id/reissue", s.pageCredentialReissue)
+	getHead(pages, "/users", s.pageUsers)
+	pages.POST("/users", s.pageInvitePost)
+	pages.POST("/users/:id/invitation", s.pageResendPost)
+	pages.POST("/users/:id/invitation/withdraw", s.pageWithdrawPost)
+	pages.POST("/users/:id/status", s.pageStatusPost)
+	pages.POST("/users/:id/roles", s.pageRolesPost)
 	return r
 }
 

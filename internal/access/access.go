@@ -91,3 +91,21 @@ func TakeCredential(ctx context.Context, s *store.Store, keys *secret.Keys, assi
 	}
 	return c.Login, string(pw), nil
 }
+
+// ErrNoAccess is returned when a credential cannot be reissued: access has
+// ended, or the first credential was not issued yet.
+var ErrNoAccess = errors.New("access is not in force, or no temporary password was issued yet")
+
+// ReissueCredential replaces the temporary password of an assignment whose
+// access is in force with a new one (the old one is destroyed); it is
+// viewable once, like the first.
+func ReissueCredential(ctx context.Context, s *store.Store, keys *secret.Keys, assignmentID string, at time.Time) error {
+	ok, err := s.ReplaceCredential(ctx, assignmentID, keys.Seal([]byte(secret.NewPassword()), assignmentID), at)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNoAccess
+	}
+	return nil
+}

@@ -127,14 +127,16 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 	}
 	stops = append(stops, tc.Close)
 
+	// nil keeps emails in the store's mailbox (activities and server alike).
+	var sender mail.Sender
+	if cfg.SendGridAPIKey != "" && !cfg.StoreMailbox {
+		sender = mail.NewSendGrid(cfg.SendGridAPIKey, cfg.SendGridBaseURL)
+	}
+	mailFrom := mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address}
 	if cfg.Mode != config.ModeServer {
-		var sender mail.Sender
-		if cfg.SendGridAPIKey != "" && !cfg.StoreMailbox {
-			sender = mail.NewSendGrid(cfg.SendGridAPIKey, cfg.SendGridBaseURL)
-		}
 		acts := activities.New(st, sender, keys, activities.Config{
 			PublicURL: cfg.PublicURL, AVDDownloadURL: cfg.AVDDownloadURL,
-			MailFrom:    mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
+			MailFrom:    mailFrom,
 			AVDMailFrom: mail.Address{Name: cfg.AVDMailFrom.Name, Email: cfg.AVDMailFrom.Address},
 		})
 		acts.Workflows, acts.Reconciled = tc, metrics.Reconciled
@@ -167,6 +169,7 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 		srv := server.New(server.Config{
 			PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly,
 			TrustedProxies: cfg.TrustedProxies, Namespace: cfg.TemporalNamespace, TemporalUIURL: firstOf(cfg.TemporalUIURL, uiURL),
+			Mail: sender, MailFrom: mailFrom, InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL,
 			GatewayToken: cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
 			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
 				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor},

@@ -92,6 +92,8 @@ type Config struct {
 	ReadyWait        time.Duration
 	EmailRetryFor    time.Duration
 	ReconcileEvery   time.Duration
+	InvitationTTL    time.Duration
+	PasswordResetTTL time.Duration
 
 	SendGridAPIKey  string
 	StoreMailbox    bool // MAILBOX=store: keep emails in the store, shown at /dev/mail
@@ -141,6 +143,8 @@ var Vars = []Var{
 	{"APPROVAL_REMINDER", "approval-reminder", "", "remind approvers this long before the deadline (default: 24h, or a quarter of a shorter APPROVAL_TIMEOUT; 0: no reminder)"},
 	{"READY_WAIT", "ready-wait", "15m", "Professional: wait before the partner user logs in"},
 	{"EMAIL_RETRY_FOR", "email-retry-for", "24h", "how long one email is retried before it is recorded as failed on its assignment"},
+	{"INVITATION_TTL", "invitation-ttl", "168h", "how long an invitation link works (a new invitation voids the old link)"},
+	{"PASSWORD_RESET_TTL", "password-reset-ttl", "1h", "how long a password-reset link works"},
 	{"RECONCILE_EVERY", "reconcile-every", "5m", "worker: how often the reconciler revokes grants whose workflow is closed or missing"},
 	{"SENDGRID_API_KEY", "sendgrid-api-key", "", "SendGrid API key; empty in one-process mode keeps emails in the local dev mailbox (/dev/mail)"},
 	{"MAILBOX", "mailbox", "", "\"store\" keeps emails in the store's mailbox (/dev/mail, administrators only) instead of sending them; worker and server refuse to start without SENDGRID_API_KEY unless it is set"},
@@ -219,6 +223,8 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	c.ReadyWait = duration("READY_WAIT", time.Second)
 	c.EmailRetryFor = duration("EMAIL_RETRY_FOR", time.Second)
 	c.ReconcileEvery = duration("RECONCILE_EVERY", time.Second)
+	c.InvitationTTL = duration("INVITATION_TTL", time.Minute)
+	c.PasswordResetTTL = duration("PASSWORD_RESET_TTL", time.Minute)
 	switch get("MAILBOX") {
 	case "":
 		if c.SendGridAPIKey == "" && (mode == ModeWorker || mode == ModeServer) {

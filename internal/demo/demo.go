@@ -32,6 +32,7 @@ const (
 	LitwareSite  = "litware-standard"
 	AdatumSite   = "adatum-standard"
 
+	PartnerAdmin  = "northwind-admin"
 	Agent         = "northwind-agent"
 	Solo          = "northwind-solo"
 	Invited       = "northwind-invited"
@@ -52,6 +53,7 @@ type Login struct {
 
 // Logins lists who to log in as, and what for.
 var Logins = []Login{
+	{"admin@partner.example", "Northwind partner administrator: invite, suspend and reactivate Northwind's users, set their roles"},
 	{"agent@partner.example", "Northwind partner agent (two roles): assign users, follow assignments"},
 	{"solo@partner.example", "Northwind partner agent (one role)"},
 	{"admin@contoso.example", "Contoso administrator: approve Standard requests, grant permission"},
@@ -63,11 +65,6 @@ var Logins = []Login{
 // Load adds the demo data unless it is already there. cost is the bcrypt
 // cost of the passwords (bcrypt.DefaultCost outside tests).
 func Load(ctx context.Context, s *store.Store, cost int) error {
-	if _, err := s.PartnerByID(ctx, Northwind); err == nil {
-		return nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(Password), cost)
 	if err != nil {
 		return err
@@ -81,6 +78,19 @@ func Load(ctx context.Context, s *store.Store, cost int) error {
 			u.RegisteredAt, u.PasswordHash = nil, ""
 		}
 		return u
+	}
+	admin := partner(PartnerAdmin, "admin@partner.example", "Ada Admin", store.StatusActive, store.RolePartnerAdmin)
+	if _, err := s.PartnerByID(ctx, Northwind); err == nil {
+		// Demo data loaded by an earlier version lacks the partner
+		// administrator; add it once.
+		if _, err := s.UserByID(ctx, PartnerAdmin); errors.Is(err, store.ErrNotFound) {
+			if err := s.CreateUser(ctx, admin); err != nil && !store.IsConstraint(err) {
+				return err
+			}
+		}
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
 	customer := func(id, customerID, email, name string, roles ...string) store.User {
 		return store.User{ID: id, Email: email, Name: name, Kind: store.KindCustomer, CustomerID: customerID,
@@ -116,6 +126,7 @@ func Load(ctx context.Context, s *store.Store, cost int) error {
 		func() error {
 			return s.CreateSite(ctx, store.Site{ID: AdatumSite, Name: "Adatum Sage 200 Standard", CustomerID: Adatum, Edition: domain.EditionStandard})
 		},
+		func() error { return s.CreateUser(ctx, admin) },
 		func() error {
 			return s.CreateUser(ctx, partner(Agent, "agent@partner.example", "Alex Agent", store.StatusActive,
 				store.RolePartnerSupportAgent, store.RolePartnerConsultant))

@@ -64,12 +64,15 @@ const (
 	EmailDeliveryFailed       EmailKind = "delivery_failed"
 	EmailCustomerNotice       EmailKind = "customer_notice" // Standard: customer users who do not approve
 	EmailRequestSent          EmailKind = "request_sent"    // to whoever assigned someone else
+	EmailInvitation           EmailKind = "invitation"      // sent by the server, not a workflow
+	EmailPasswordReset        EmailKind = "password_reset"  // sent by the server, not a workflow
 )
 
 // EmailKinds lists every kind.
 var EmailKinds = []EmailKind{EmailApprovalRequest, EmailApprovalReminder, EmailApprovalConfirmation, EmailAccessGranted,
 	EmailAccessDenied, EmailApprovalExpired, EmailRequestWithdrawn, EmailAccessEnded, EmailProfessionalNotice,
-	EmailAVDInstructions, EmailCredentialLink, EmailReadyToLogIn, EmailDeliveryFailed, EmailCustomerNotice, EmailRequestSent}
+	EmailAVDInstructions, EmailCredentialLink, EmailReadyToLogIn, EmailDeliveryFailed, EmailCustomerNotice, EmailRequestSent,
+	EmailInvitation, EmailPasswordReset}
 
 // Valid reports whether k is a known kind.
 func (k EmailKind) Valid() bool {

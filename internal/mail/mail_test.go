@@ -45,10 +45,13 @@ func TestEveryKindRendersTheReasonSiteAndItsOwnField(t *testing.T) {
 		domain.EmailCustomerNotice:       "Tue 1 Dec 2026 09:00 UTC",
 		domain.EmailRequestSent:          "approvers",
 	}
-	if len(wants) != len(domain.EmailKinds) {
-		t.Fatalf("%d kinds tested, %d exist", len(wants), len(domain.EmailKinds))
+	if len(wants)+len(userKinds) != len(domain.EmailKinds) {
+		t.Fatalf("%d kinds tested, %d exist", len(wants)+len(userKinds), len(domain.EmailKinds))
 	}
 	for _, kind := range domain.EmailKinds {
+		if _, ok := userKinds[kind]; ok {
+			continue // no assignment: TestUserLifecycleEmailsSpeakToTheReader
+		}
 		t.Run(string(kind), func(t *testing.T) {
 			r, err := mail.Render(kind, sample())
 			if err != nil {
@@ -68,6 +71,38 @@ func TestEveryKindRendersTheReasonSiteAndItsOwnField(t *testing.T) {
 	}
 	if _, err := mail.Render("nonsense", sample()); err == nil {
 		t.Fatal("unknown kind rendered")
+	}
+}
+
+// userKinds are the emails of the user lifecycle, with what each must say.
+var userKinds = map[domain.EmailKind][]string{
+	domain.EmailInvitation:    {"Ada Admin has invited you", "Northwind Partners", "/register/TOKEN", "7 days", "Sun 1 Nov 2026 09:00 UTC", "ivy@partner.example", "Partner Support Agent"},
+	domain.EmailPasswordReset: {"reset the password", "/reset/TOKEN", "1 hour", "Sun 1 Nov 2026 09:00 UTC", "logs you out everywhere", "ignore this email"},
+}
+
+func TestUserLifecycleEmailsSpeakToTheReader(t *testing.T) {
+	d := mail.Data{RecipientName: "Ivy", RecipientEmail: "ivy@partner.example", OrganizationName: "Northwind Partners",
+		InvitedBy: "Ada Admin", Roles: "Partner Support Agent", LinkExpiresAt: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+	for kind, wants := range userKinds {
+		t.Run(string(kind), func(t *testing.T) {
+			d := d
+			d.LinkURL, d.LinkValidFor = "http://127.0.0.1:8080/register/TOKEN", 168*time.Hour
+			if kind == domain.EmailPasswordReset {
+				d.LinkURL, d.LinkValidFor = "http://127.0.0.1:8080/reset/TOKEN", time.Hour
+			}
+			r, err := mail.Render(kind, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Subject == "" || !strings.HasPrefix(r.Text, "Hello Ivy,") || !strings.Contains(r.HTML, "Hello Ivy,") {
+				t.Fatalf("subject %q, text %q", r.Subject, r.Text)
+			}
+			for _, want := range wants {
+				if !strings.Contains(r.Text, want) || !strings.Contains(r.HTML, want) {
+					t.Errorf("%s lacks %q:\n%s\n%s", kind, want, r.Text, r.HTML)
+				}
+			}
+		})
 	}
 }
 

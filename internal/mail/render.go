@@ -47,6 +47,16 @@ type Data struct {
 	// ReaderDecided: the reader made the decision this email reports, so it
 	// says "you approved", not the reader's own address.
 	ReaderDecided bool
+
+	// The user lifecycle (invitation, password reset): no assignment.
+	OrganizationName string
+	InvitedBy        string
+	Roles            string
+	RecipientEmail   string
+	LinkURL          string    // the one-time link
+	LinkExpiresAt    time.Time // when it stops working
+	LinkValidFor     time.Duration
+	LoginURL         string
 }
 
 // Rendered is an email's subject and bodies.
@@ -71,7 +81,7 @@ func when(t time.Time) string {
 }
 
 func parse() {
-	fns := map[string]any{"when": when, "duration": domain.HumanDuration}
+	fns := map[string]any{"when": when, "duration": domain.HumanDuration, "human": domain.HumanDuration}
 	textT = texttemplate.Must(texttemplate.New("text").Funcs(fns).ParseFS(templateFS, "templates/text.tmpl"))
 	htmlT = htmltemplate.Must(htmltemplate.New("html").Funcs(fns).ParseFS(templateFS, "templates/html.tmpl"))
 }

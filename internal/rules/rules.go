@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -262,14 +263,6 @@ func CanSetPermission(actor store.User, customerID string) error {
 		"only an active Customer Administrator can change the partner's permission")
 }
 
-// CanCreateCustomerUser applies R6: partners never create customer users;
-// a customer's administrator may.
-func CanCreateCustomerUser(actor store.User, customerID string) error {
-	return customerAdmin(actor, customerID, "R6",
-		"a partner cannot create customer users; only partner user accounts go through assignment",
-		"only an active Customer Administrator can create customer users")
-}
-
 // customerAdmin lets only an active Customer Administrator of the customer
 // act; a partner is refused under R6, another customer's user sees nothing.
 func customerAdmin(actor store.User, customerID, rule, partnerRefusal, notAdmin string) error {
@@ -322,4 +315,63 @@ func StateText(state string) string {
 func NoPermission(customerName, partnerName string) error {
 	return problem.Forbidden("R1", "%s has not given %s permission to assign users to its sites; ask the customer to grant it first",
 		customerName, partnerName)
+}
+
+// CanManageUsers applies R2 and R6 to managing an organization's users
+// (invite, suspend, reactivate, set roles): only an active administrator of
+// that organization may, a Partner Administrator for its partner's users
+// and a Customer Administrator for its customer's. A partner never manages
+// customer users, nor a customer partner users.
+func CanManageUsers(actor store.User, kind, orgID string) error {
+	if kind == store.KindCustomer {
+		return customerAdmin(actor, orgID, "R6",
+			"a partner cannot create or change customer users; only partner user accounts go through assignment",
+			"only an active Customer Administrator can invite, suspend or change the customer's users")
+	}
+	switch {
+	case actor.Kind != store.KindPartner:
+		return problem.Forbidden("R6", "a customer cannot create or change a partner's users")
+	case actor.PartnerID != orgID:
+		return problem.Forbidden("R6", "you can manage only the users of your own partner")
+	case actor.Status != store.StatusActive || !actor.HasRole(store.RolePartnerAdmin):
+		return problem.Forbidden("R6", "only an active Partner Administrator can invite, suspend or change the partner's users")
+	}
+	return nil
+}
+
+// RolesOf lists the roles a user of kind may hold.
+func RolesOf(kind string) []string {
+	if kind == store.KindCustomer {
+		return []string{store.RoleCustomerAdmin, store.RoleCustomerOps}
+	}
+	return []string{store.RolePartnerSupportAgent, store.RolePartnerConsultant, store.RolePartnerAdmin}
+}
+
+// Roles checks the roles given to a user of kind: each one a role of that
+// kind, none twice; a partner user needs at least one (R3: it is assigned
+// with one), a customer user may have none (it is told of assignments but
+// does not approve).
+func Roles(kind string, roles []string) ([]string, error) {
+	allowed := RolesOf(kind)
+	var out []string
+	for _, r := range roles {
+		r = strings.TrimSpace(r)
+		if !slices.Contains(allowed, r) {
+			return nil, problem.Invalid("roles", "%q is not a role of a %s user; the roles are: %s", clipText(r), kind, strings.Join(allowed, ", "))
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 && kind == store.KindPartner {
+		return nil, problem.Unprocessable("R3", "roles", "a partner user needs at least one role: %s", strings.Join(allowed, ", "))
+	}
+	return out, nil
+}
+
+func clipText(s string) string {
+	if utf8.RuneCountInString(s) > 60 {
+		return string([]rune(s)[:60]) + "…"
+	}
+	return s
 }

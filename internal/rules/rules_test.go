@@ -146,7 +146,7 @@ func TestDecideUnassignAndPermissionRules(t *testing.T) {
 		{"R1 admin sets permission", func() error { return rules.CanSetPermission(user(t, s, demo.ContosoAdmin), demo.Contoso) }, 0, ""},
 		{"R1 ops agent cannot set permission", func() error { return rules.CanSetPermission(user(t, s, demo.ContosoOps), demo.Contoso) }, 403, "R1"},
 		{"R6 partner cannot grant itself permission", func() error { return rules.CanSetPermission(user(t, s, demo.Agent), demo.Litware) }, 403, "R6"},
-		{"R6 partner cannot create customer users", func() error { return rules.CanCreateCustomerUser(user(t, s, demo.Agent), demo.Contoso) }, 403, "R6"},
+		{"R6 partner cannot create customer users", func() error { return rules.CanManageUsers(user(t, s, demo.Agent), store.KindCustomer, demo.Contoso) }, 403, "R6"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

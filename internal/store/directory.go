@@ -50,7 +50,11 @@ type User struct {
 	Status       string     `db:"status"`
 	RegisteredAt *time.Time `db:"registered_at"`
 	PasswordHash string     `db:"password_hash"`
-	Roles        []string   `db:"-"`
+	// InvitedBy is the administrator who invited the user ("" for users
+	// brought in by the operator or the demo data).
+	InvitedBy       string     `db:"invited_by"`
+	StatusChangedAt *time.Time `db:"status_changed_at"`
+	Roles           []string   `db:"-"`
 }
 
 // HasRole reports whether the user holds role.
@@ -102,9 +106,9 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 	u.RegisteredAt = utcPtr(u.RegisteredAt)
 	return wrap(s.inTx(ctx, func(tx conn) error {
 		if _, err := tx.namedExec(ctx, `INSERT INTO users
-			(id, email, name, kind, partner_id, customer_id, status, registered_at, password_hash)
+			(id, email, name, kind, partner_id, customer_id, status, registered_at, password_hash, invited_by)
 			VALUES (:id, :email, :name, :kind, NULLIF(:partner_id, ''), NULLIF(:customer_id, ''),
-			        :status, :registered_at, :password_hash)`, u); err != nil {
+			        :status, :registered_at, :password_hash, :invited_by)`, u); err != nil {
 			return err
 		}
 		for _, r := range u.Roles {
@@ -143,7 +147,7 @@ func (s *Store) PartnerPermitted(ctx context.Context, customerID, partnerID stri
 }
 
 const userColumns = `id, email, name, kind, COALESCE(partner_id, '') AS partner_id,
-	COALESCE(customer_id, '') AS customer_id, status, registered_at, password_hash`
+	COALESCE(customer_id, '') AS customer_id, status, registered_at, password_hash, invited_by, status_changed_at`
 
 // UserByID returns a user with its roles.
 func (s *Store) UserByID(ctx context.Context, id string) (User, error) {

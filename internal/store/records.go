@@ -251,3 +251,20 @@ func (s *Store) GrantsInForce(ctx context.Context, now time.Time, limit int) ([]
 		ORDER BY g.granted_at LIMIT ?`, utc(now), limit)
 	return gs, err
 }
+
+// ReplaceCredential stores a new temporary password in place of the old
+// one, viewable once again, while the assignment's access is in force at
+// at. It reports whether it did: false when access has ended or no
+// credential was issued yet. Revocation destroys the credential after
+// ending the grant, so a replacement that races with it is destroyed too.
+func (s *Store) ReplaceCredential(ctx context.Context, assignmentID string, ciphertext []byte, at time.Time) (bool, error) {
+	res, err := s.w.exec(ctx, `UPDATE credentials SET ciphertext = ?, created_at = ?, viewed_at = NULL, destroyed_at = NULL
+		WHERE assignment_id = ? AND EXISTS (SELECT 1 FROM access_grants g WHERE g.assignment_id = credentials.assignment_id
+			AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > ?))`,
+		ciphertext, utc(at), assignmentID, utc(at))
+	if err != nil {
+		return false, wrap(err, "replace credential for %s", assignmentID)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

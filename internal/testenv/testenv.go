@@ -124,6 +124,7 @@ func New(t testing.TB, o Options) *Env {
 	e.Server = server.New(server.Config{
 		PublicURL: e.HTTP.URL, TaskQueue: TaskQueue, Timing: o.Timing, DevMailbox: o.Sender == nil,
 		GatewayToken: GatewayToken, Namespace: ts.GetDefaultNamespace(), TemporalUIURL: TemporalUIURL,
+		Mail: o.Sender, MailFrom: e.Acts.Config.MailFrom, PasswordCost: bcrypt.MinCost,
 	}, st, c, keys, log, nil)
 	e.HTTP.Config.Handler = e.Server.Handler()
 	if !o.NoWorker {
@@ -172,16 +173,41 @@ type Session struct {
 // Login logs a demo user in through POST /api/v1/session.
 func (e *Env) Login(email string) *Session {
 	e.T.Helper()
-	jar, _ := cookiejar.New(nil)
-	s := &Session{e: e, Email: email, client: e.client(jar)}
-	status, body := s.Do("POST", "/api/v1/session", map[string]string{"email": email, "password": demo.Password})
+	s, status, body := e.LoginWith(email, demo.Password)
 	if status != http.StatusCreated {
 		e.T.Fatalf("login %s: %d %s", email, status, body)
 	}
-	var out struct{ Token string }
-	json.Unmarshal(body, &out)
-	s.Token = out.Token
 	return s
+}
+
+// LoginWith tries to log in with a password; the session has a token only
+// when the status is 201.
+func (e *Env) LoginWith(email, password string) (*Session, int, []byte) {
+	e.T.Helper()
+	s := e.Anonymous()
+	s.Email = email
+	status, body := s.Do("POST", "/api/v1/session", map[string]string{"email": email, "password": password})
+	if status == http.StatusCreated {
+		var out struct{ Token string }
+		json.Unmarshal(body, &out)
+		s.Token = out.Token
+	}
+	return s, status, body
+}
+
+// UserLink waits for the newest email of kind (invitation, password reset)
+// to someone and returns the path of its link under prefix ("/register/").
+func (e *Env) UserLink(kind domain.EmailKind, to, prefix string) string {
+	e.T.Helper()
+	ms := e.Mail("", kind, to)
+	if len(ms) == 0 {
+		e.T.Fatalf("no %s email to %s", kind, to)
+	}
+	path, err := Link(ms[len(ms)-1], prefix)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return path
 }
 
 // Anonymous is a caller with no login.

@@ -1,0 +1,539 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/partneraccess/partneraccess/internal/access"
+	"github.com/partneraccess/partneraccess/internal/domain"
+	pamail "github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/internal/password"
+	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/rules"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/workflows"
+)
+
+// The user lifecycle (R2): an administrator of an organization invites its
+// users, who register through a one-time link; administrators suspend,
+// reactivate and set roles; anyone may reset a forgotten password.
+
+// org is an organization whose users are managed: a partner or a customer.
+type org struct {
+	Kind      string // store.KindPartner or store.KindCustomer
+	ID, Name  string
+	PartnerID string // the partner of a customer (the audit log's tenant)
+}
+
+func (o org) audit(e store.AuditEntry) store.AuditEntry {
+	if o.Kind == store.KindPartner {
+		e.PartnerID = o.ID
+	} else {
+		e.CustomerID, e.PartnerID = o.ID, o.PartnerID
+	}
+	return e
+}
+
+// orgOf is the organization a user belongs to.
+func (s *Server) orgOf(ctx context.Context, u store.User) (org, error) {
+	if u.Kind == store.KindPartner {
+		p, err := s.store.PartnerByID(ctx, u.PartnerID)
+		return org{Kind: store.KindPartner, ID: p.ID, Name: p.Name}, err
+	}
+	c, err := s.store.CustomerByID(ctx, u.CustomerID)
+	return org{Kind: store.KindCustomer, ID: c.ID, Name: c.Name, PartnerID: c.PartnerID}, err
+}
+
+// managedOrg is the organization kind/id whose users actor wants to
+// manage, once actor may (CanManageUsers). A customer the actor may not see
+// answers like a missing one; a partner other than the actor's own is
+// refused without saying whether it exists.
+func (s *Server) managedOrg(ctx context.Context, actor store.User, kind, id string) (org, error) {
+	var o org
+	var err error
+	if kind == store.KindCustomer {
+		var c store.Customer
+		if c, err = s.visibleCustomer(ctx, actor, id); err == nil {
+			o = org{Kind: kind, ID: c.ID, Name: c.Name, PartnerID: c.PartnerID}
+		}
+	}
+	if err == nil {
+		err = rules.CanManageUsers(actor, kind, id)
+	}
+	if err == nil && kind == store.KindPartner {
+		o, err = s.orgOf(ctx, actor)
+	}
+	if err != nil {
+		s.refuseUsers(ctx, actor, "", err)
+	}
+	return o, err
+}
+
+// managedUser is a user actor may manage, with its organization. A user
+// actor may not see answers like a missing one.
+func (s *Server) managedUser(ctx context.Context, actor store.User, id string) (store.User, org, error) {
+	u, err := s.store.UserByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !s.canSeeUser(ctx, actor, u)) {
+		err = problem.NotFound("user", "no user %q", id)
+	} else if err != nil {
+		return u, org{}, err
+	}
+	var o org
+	if err == nil {
+		if o, err = s.orgOf(ctx, u); err == nil {
+			err = rules.CanManageUsers(actor, o.Kind, o.ID)
+		}
+	}
+	if err != nil {
+		s.refuseUsers(ctx, actor, id, err)
+	}
+	return u, o, err
+}
+
+// canSeeUser: the users of one's own organization, and a partner's the
+// users of its customers (it sees their names on assignments).
+func (s *Server) canSeeUser(ctx context.Context, actor, u store.User) bool {
+	switch {
+	case u.Kind == store.KindPartner:
+		return actor.Kind == store.KindPartner && actor.PartnerID == u.PartnerID
+	case actor.Kind == store.KindCustomer:
+		return actor.CustomerID == u.CustomerID
+	}
+	c, err := s.store.CustomerByID(ctx, u.CustomerID)
+	return err == nil && c.PartnerID == actor.PartnerID
+}
+
+// refuseUsers audits a refused attempt on users (R6) in the actor's tenant.
+func (s *Server) refuseUsers(ctx context.Context, actor store.User, userID string, err error) {
+	detail := ""
+	if userID != "" {
+		detail = fmt.Sprintf(" (user %q)", userID)
+	}
+	if p := problem.As(err); p != nil {
+		markAudited(ctx)
+		s.must(s.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: "user.refused",
+			Outcome: store.OutcomeRefused, PartnerID: actor.PartnerID, CustomerID: actor.CustomerID, Detail: clip(p.Error() + detail)}))
+		s.metrics.refused(p.Rule)
+	}
+}
+
+// auditUser writes a change to a user in its organization's audit log.
+func (s *Server) auditUser(ctx context.Context, actorID string, o org, action string, u store.User, detail string) {
+	d := u.ID + " " + u.Email
+	if detail != "" {
+		d += ": " + detail
+	}
+	s.must(s.store.Audit(context.WithoutCancel(ctx), o.audit(store.AuditEntry{At: s.now(), ActorID: actorID, Action: action,
+		Outcome: store.OutcomeOK, Detail: clip(d)})))
+}
+
+// newUser is what an administrator gives to invite a user.
+type newUser struct {
+	Email string   `json:"email"`
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"`
+}
+
+// inviteUser adds an invited user to an organization and emails the
+// invitation. When the email cannot be sent the user stays, invited, and
+// the error says how to send it again.
+func (s *Server) inviteUser(ctx context.Context, by store.User, kind, orgID string, in newUser) (store.User, error) {
+	o, err := s.managedOrg(ctx, by, kind, orgID)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := s.checkNewUser(kind, in)
+	if err != nil {
+		return store.User{}, err
+	}
+	u.ID, u.InvitedBy = "u-"+secret.NewToken()[:12], by.ID
+	if kind == store.KindPartner {
+		u.PartnerID = o.ID
+	} else {
+		u.CustomerID = o.ID
+	}
+	if err := s.store.CreateUser(ctx, u); store.IsConstraint(err) {
+		return store.User{}, problem.Conflict("a user with the email %s already exists", u.Email)
+	} else if err != nil {
+		return store.User{}, err
+	}
+	s.auditUser(ctx, by.ID, o, "user.invited", u, strings.Join(u.Roles, ", "))
+	return u, s.sendInvitation(ctx, by, o, u)
+}
+
+func (s *Server) checkNewUser(kind string, in newUser) (store.User, error) {
+	addr, err := mail.ParseAddress(in.Email)
+	if err != nil || addr.Address != strings.TrimSpace(in.Email) || len(addr.Address) > 254 {
+		return store.User{}, problem.Invalid("email", "email must be an address like name@example.com")
+	}
+	if _, err := rules.Note("", "email", in.Email); err != nil {
+		return store.User{}, err
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		return store.User{}, problem.Invalid("name", "name is required")
+	}
+	if name, err = rules.Note("", "name", name); err != nil {
+		return store.User{}, err
+	}
+	roles, err := rules.Roles(kind, in.Roles)
+	if err != nil {
+		return store.User{}, err
+	}
+	return store.User{Email: addr.Address, Name: name, Kind: kind, Status: store.StatusInvited, Roles: roles}, nil
+}
+
+// sendInvitation issues a fresh invitation link (the old one dies) and
+// emails it.
+func (s *Server) sendInvitation(ctx context.Context, by store.User, o org, u store.User) error {
+	token, now := secret.NewToken(), s.now()
+	hash := secret.HashToken(token)
+	if err := s.store.IssueUserToken(ctx, store.UserToken{Hash: hash, UserID: u.ID, Purpose: store.PurposeInvitation,
+		CreatedBy: by.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvitationTTL)}); err != nil {
+		return err
+	}
+	err := s.sendUserEmail(ctx, domain.EmailInvitation, u, pamail.Data{
+		OrganizationName: o.Name, InvitedBy: by.Name, Roles: strings.Join(u.Roles, ", "),
+		LinkURL: s.link("register", token), LinkExpiresAt: now.Add(s.cfg.InvitationTTL), LinkValidFor: s.cfg.InvitationTTL,
+	}, userEmailKey(domain.EmailInvitation, u.ID, hash))
+	var notSent *errMailNotSent
+	if errors.As(err, &notSent) {
+		s.auditUser(ctx, by.ID, o, "user.invitation_failed", u, notSent.Detail)
+		return &problem.Error{Status: http.StatusBadGateway, Field: "email", Detail: fmt.Sprintf(
+			"%s is %s, but the invitation email could not be sent (%s); send it again from the Users page or with POST /api/v1/users/%s/invitation",
+			u.Email, u.Status, notSent.Detail, u.ID)}
+	} else if err != nil {
+		return err
+	}
+	s.auditUser(ctx, by.ID, o, "user.invitation_sent", u, "")
+	return nil
+}
+
+// resendInvitation sends a fresh invitation to a user who has not
+// registered yet; the earlier link stops working.
+func (s *Server) resendInvitation(ctx context.Context, by store.User, id string) (store.User, error) {
+	u, o, err := s.managedUser(ctx, by, id)
+	if err != nil {
+		return u, err
+	}
+	if u.Status != store.StatusInvited {
+		return u, problem.Conflict("%s has already registered; someone who forgot the password uses \"Forgot your password?\" on the login page", u.Email)
+	}
+	return u, s.sendInvitation(ctx, by, o, u)
+}
+
+// withdrawInvitation makes a user's invitation link stop working.
+func (s *Server) withdrawInvitation(ctx context.Context, by store.User, id string) (store.User, error) {
+	u, o, err := s.managedUser(ctx, by, id)
+	if err != nil {
+		return u, err
+	}
+	if u.Status != store.StatusInvited {
+		return u, problem.Conflict("%s has already registered; suspend the account instead", u.Email)
+	}
+	n, err := s.store.WithdrawInvitation(ctx, u.ID, s.now())
+	if err != nil {
+		return u, err
+	}
+	if n > 0 {
+		s.auditUser(ctx, by.ID, o, "user.invitation_withdrawn", u, "")
+	}
+	return u, nil
+}
+
+// userPatch is a change to a user: its status, its roles, or both.
+type userPatch struct {
+	Status *string   `json:"status"`
+	Roles  *[]string `json:"roles"`
+}
+
+// updateUser applies an administrator's change to a user.
+func (s *Server) updateUser(ctx context.Context, by store.User, id string, p userPatch) (store.User, error) {
+	if p.Status == nil && p.Roles == nil {
+		return store.User{}, problem.Invalid("", `send "status" ("active" or "suspended"), "roles", or both`)
+	}
+	u, o, err := s.managedUser(ctx, by, id)
+	if err != nil {
+		return u, err
+	}
+	var roles []string
+	if p.Roles != nil {
+		if roles, err = rules.Roles(u.Kind, *p.Roles); err != nil {
+			return u, err
+		}
+		if u.ID == by.ID && !slices.Contains(roles, adminRole(u.Kind)) {
+			return u, problem.Unprocessable("", "roles", "you cannot remove your own %s role; ask another administrator", adminRole(u.Kind))
+		}
+	}
+	if p.Status != nil {
+		if err := s.checkStatusChange(by, u, *p.Status); err != nil {
+			return u, err
+		}
+	}
+	if p.Roles != nil && !slices.Equal(roles, u.Roles) {
+		if err := s.store.SetUserRoles(ctx, u.ID, roles); err != nil {
+			return u, err
+		}
+		s.auditUser(ctx, by.ID, o, "user.roles_set", u, strings.Join(roles, ", "))
+	}
+	if p.Status != nil {
+		if err := s.setStatus(ctx, by, o, u, *p.Status); err != nil {
+			return u, err
+		}
+	}
+	return s.store.UserByID(ctx, u.ID)
+}
+
+func adminRole(kind string) string {
+	if kind == store.KindCustomer {
+		return store.RoleCustomerAdmin
+	}
+	return store.RolePartnerAdmin
+}
+
+func (s *Server) checkStatusChange(by, u store.User, status string) error {
+	switch {
+	case status != store.StatusActive && status != store.StatusSuspended:
+		return problem.Unprocessable("R2", "status", `status must be "active" or "suspended"`)
+	case u.ID == by.ID && status == store.StatusSuspended:
+		return problem.Unprocessable("R2", "status", "you cannot suspend yourself; ask another administrator")
+	case u.Status == store.StatusInvited:
+		return problem.Conflict("%s has not registered yet; withdraw or resend the invitation instead", u.Email)
+	}
+	return nil
+}
+
+// setStatus suspends or reactivates a registered user. Suspending ends its
+// sessions and links, then every open assignment of theirs as a withdrawal
+// of permission does (R2, R7); repeating it finishes what a Temporal
+// outage left open.
+func (s *Server) setStatus(ctx context.Context, by store.User, o org, u store.User, status string) error {
+	if status == store.StatusActive {
+		changed, err := s.store.ReactivateUser(ctx, u.ID, s.now())
+		if err == nil && changed {
+			s.auditUser(ctx, by.ID, o, "user.reactivated", u, "")
+		}
+		return err
+	}
+	changed, err := s.store.SuspendUser(ctx, u.ID, s.now())
+	if err != nil {
+		return err
+	}
+	if changed {
+		s.auditUser(ctx, by.ID, o, "user.suspended", u, "sessions ended")
+	}
+	if u.Kind != store.KindPartner {
+		return nil // a customer user holds no assignment; CheckSignal stops its decisions
+	}
+	open, err := s.store.Assignments(ctx, store.AssignmentFilter{PartnerUserID: u.ID, Limit: 10000})
+	if err != nil {
+		return err
+	}
+	for _, a := range open {
+		if !a.Open() {
+			continue
+		}
+		err := s.sendUnassign(ctx, a, by, "", workflows.CauseUserSuspended)
+		if p := problem.As(err); p != nil && p.Status == http.StatusConflict {
+			continue // ended meanwhile
+		} else if err != nil {
+			return problem.Unavailable("%s is suspended and logged out, but open assignments could not all be ended yet; repeat the request to end them", u.Email)
+		}
+		s.audit(ctx, by, "assignment.unassign_requested", a.ID, "user suspended")
+	}
+	return nil
+}
+
+// userLink resolves a one-time link of purpose to its token and user. It
+// changes nothing; a wrong link is 404, a used, replaced or expired one 410,
+// each with what to do.
+func (s *Server) userLink(ctx context.Context, raw, purpose string) (store.UserToken, store.User, error) {
+	what, again := "invitation link", "ask your administrator to send a new invitation"
+	if purpose == store.PurposePasswordReset {
+		what, again = "password-reset link", `ask for a new one with "Forgot your password?" on the login page`
+	}
+	invalid := problem.NotFound("token", "this %s is not valid; check that it was copied whole", what)
+	tok, err := secret.ParseToken(raw)
+	if err != nil {
+		return store.UserToken{}, store.User{}, invalid
+	}
+	t, err := s.store.UserTokenByHash(ctx, secret.HashToken(tok))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && t.Purpose != purpose) {
+		return t, store.User{}, invalid
+	} else if err != nil {
+		return t, store.User{}, err
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return t, u, err
+	}
+	gone := func(format string, args ...any) error {
+		return &problem.Error{Status: http.StatusGone, Field: "token", Detail: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case t.UsedAt != nil && purpose == store.PurposeInvitation:
+		return t, u, gone("this invitation has already been used: the account is registered; log in, or use \"Forgot your password?\" on the login page")
+	case t.UsedAt != nil:
+		return t, u, gone("this %s has already been used; %s", what, again)
+	case t.VoidedAt != nil && u.Status == store.StatusSuspended:
+		return t, u, gone("this %s no longer works: the account is suspended", what)
+	case t.VoidedAt != nil && purpose == store.PurposeInvitation && u.Status == store.StatusInvited:
+		return t, u, gone("this invitation was replaced or withdrawn; use the link in the latest invitation email, or %s", again)
+	case t.VoidedAt != nil:
+		return t, u, gone("this %s was replaced by a newer one or no longer applies; %s", what, again)
+	case !s.now().Before(t.ExpiresAt):
+		return t, u, gone("this %s has expired; %s", what, again)
+	case purpose == store.PurposeInvitation && u.Status != store.StatusInvited:
+		return t, u, gone("this account is no longer waiting to register (it is %s)", u.Status)
+	case purpose == store.PurposePasswordReset && u.Status != store.StatusActive:
+		return t, u, gone("this account is %s; its password cannot be reset", u.Status)
+	}
+	return t, u, nil
+}
+
+// hashPassword applies the policy to a new password and hashes it.
+func (s *Server) hashPassword(pw string, u store.User, orgName string) (string, error) {
+	if err := password.Check(pw, u.Email, u.Name, orgName); err != nil {
+		return "", err
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), s.cfg.PasswordCost)
+	return string(h), err
+}
+
+// register sets an invited user's password from its invitation link and
+// makes it active.
+func (s *Server) register(ctx context.Context, raw, pw string) (store.User, error) {
+	t, u, err := s.userLink(ctx, raw, store.PurposeInvitation)
+	if err != nil {
+		s.refuseLink(ctx, "registration.refused", err)
+		return u, err
+	}
+	o, err := s.orgOf(ctx, u)
+	if err != nil {
+		return u, err
+	}
+	h, err := s.hashPassword(pw, u, o.Name)
+	if err != nil {
+		return u, err
+	}
+	registered, err := s.store.Register(ctx, t.Hash, h, s.now())
+	if errors.Is(err, store.ErrTokenUnusable) || errors.Is(err, store.ErrUserState) {
+		_, _, err = s.userLink(ctx, raw, store.PurposeInvitation) // used meanwhile: say how
+		if err == nil {
+			err = &problem.Error{Status: http.StatusGone, Field: "token", Detail: "this invitation link no longer works"}
+		}
+		return u, err
+	} else if err != nil {
+		return u, err
+	}
+	s.auditUser(ctx, u.ID, o, "user.registered", registered, "")
+	return registered, nil
+}
+
+// requestPasswordReset emails a one-time link to an active user with that
+// email. It says nothing of whether the account exists: the caller always
+// answers 202, and a failed email is only logged.
+func (s *Server) requestPasswordReset(ctx context.Context, email string) error {
+	u, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.StatusActive) {
+		s.metrics.refused("")
+		return nil
+	} else if err != nil {
+		return err
+	}
+	o, err := s.orgOf(ctx, u)
+	if err != nil {
+		return err
+	}
+	token, now := secret.NewToken(), s.now()
+	hash := secret.HashToken(token)
+	if err := s.store.IssueUserToken(ctx, store.UserToken{Hash: hash, UserID: u.ID, Purpose: store.PurposePasswordReset,
+		CreatedBy: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.PasswordResetTTL)}); err != nil {
+		return err
+	}
+	err = s.sendUserEmail(ctx, domain.EmailPasswordReset, u, pamail.Data{OrganizationName: o.Name,
+		LinkURL: s.link("reset", token), LinkExpiresAt: now.Add(s.cfg.PasswordResetTTL), LinkValidFor: s.cfg.PasswordResetTTL,
+	}, userEmailKey(domain.EmailPasswordReset, u.ID, hash))
+	var notSent *errMailNotSent
+	if errors.As(err, &notSent) {
+		s.auditUser(ctx, u.ID, o, "password_reset.email_failed", u, notSent.Detail)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	s.auditUser(ctx, u.ID, o, "password_reset.requested", u, "")
+	return nil
+}
+
+// resetPassword sets a new password from a reset link; every session of
+// the user ends.
+func (s *Server) resetPassword(ctx context.Context, raw, pw string) (store.User, error) {
+	t, u, err := s.userLink(ctx, raw, store.PurposePasswordReset)
+	if err != nil {
+		s.refuseLink(ctx, "password_reset.refused", err)
+		return u, err
+	}
+	o, err := s.orgOf(ctx, u)
+	if err != nil {
+		return u, err
+	}
+	h, err := s.hashPassword(pw, u, o.Name)
+	if err != nil {
+		return u, err
+	}
+	reset, err := s.store.ResetPassword(ctx, t.Hash, h, s.now())
+	if errors.Is(err, store.ErrTokenUnusable) || errors.Is(err, store.ErrUserState) {
+		return u, &problem.Error{Status: http.StatusGone, Field: "token", Detail: "this password-reset link no longer works; ask for a new one"}
+	} else if err != nil {
+		return u, err
+	}
+	s.auditUser(ctx, u.ID, o, "password_reset.completed", reset, "every session ended")
+	return reset, nil
+}
+
+// refuseLink records a refused one-time link like a refused approval link:
+// sampled, so a flood of forged links cannot grow the store.
+func (s *Server) refuseLink(ctx context.Context, action string, err error) {
+	s.refuseAnonymous(ctx, action, store.Assignment{}, err)
+}
+
+// link is a page of this service, for emails.
+func (s *Server) link(kind, token string) string {
+	return strings.TrimRight(s.cfg.PublicURL, "/") + "/" + kind + "/" + token
+}
+
+// reissueCredential destroys the assigned partner user's temporary password
+// and issues a new one, viewable once, while access lasts (R5).
+func (s *Server) reissueCredential(ctx context.Context, actor store.User, id string) (store.Assignment, error) {
+	a, err := s.credentialAssignment(ctx, actor, id)
+	if err != nil {
+		return a, err
+	}
+	if a.State != domain.StateActive {
+		err = problem.Conflict("a new temporary password can be issued only while access is active; this assignment is %s", rules.StateText(a.State))
+	} else if rerr := accessReissue(ctx, s, a.ID); rerr != nil {
+		err = rerr
+	}
+	if err != nil {
+		s.refuse(ctx, actor, "credential.reissue_refused", a.ID, a.SiteID, err)
+		return a, err
+	}
+	s.audit(ctx, actor, "credential.reissued", a.ID, "the old temporary password was destroyed")
+	return a, nil
+}
+
+func accessReissue(ctx context.Context, s *Server, assignmentID string) error {
+	err := access.ReissueCredential(ctx, s.store, s.keys, assignmentID, s.now())
+	if errors.Is(err, access.ErrNoAccess) {
+		return problem.Conflict("a new temporary password cannot be issued: access is not in force, or the first one is not issued yet")
+	}
+	return err
+}

@@ -1,0 +1,237 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/rules"
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// userRow is a line of the Users page.
+type userRow struct {
+	store.User
+	Invitation *store.UserToken // the open invitation of an invited user
+}
+
+var userNotices = map[string]string{
+	"invited":     "Invitation sent.",
+	"resent":      "A new invitation was sent; the earlier link no longer works.",
+	"withdrawn":   "The invitation was withdrawn; its link no longer works.",
+	"suspended":   "User suspended: logged out everywhere, and every open assignment of theirs is ending.",
+	"reactivated": "User reactivated: they can log in again.",
+	"roles":       "Roles saved.",
+}
+
+// ownOrg is the organization a logged-in user administers: its own.
+func ownOrg(u store.User) (kind, id string) {
+	if u.Kind == store.KindPartner {
+		return store.KindPartner, u.PartnerID
+	}
+	return store.KindCustomer, u.CustomerID
+}
+
+func (s *Server) pageUsers(c *gin.Context) {
+	s.renderUsers(c, http.StatusOK, gin.H{"Notice": userNotices[c.Query("notice")]})
+}
+
+// renderUsers shows the Users page of the actor's organization, with data
+// (a notice, or a refused form and its error).
+func (s *Server) renderUsers(c *gin.Context, status int, data gin.H) {
+	u, _ := actor(c)
+	kind, id := ownOrg(u)
+	o, err := s.managedOrg(c, u, kind, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	us, err := s.orgUsers(c, u, kind, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rows := make([]userRow, len(us))
+	for i, x := range us {
+		rows[i] = userRow{User: x}
+		if x.Status == store.StatusInvited {
+			if inv, err := s.store.OpenInvitation(c, x.ID, s.now()); err == nil {
+				rows[i].Invitation = &inv
+			}
+		}
+	}
+	data["Org"], data["Users"], data["Roles"] = o, rows, rules.RolesOf(kind)
+	if _, ok := data["Form"]; !ok {
+		data["Form"] = newUser{}
+	}
+	s.render(c, status, "users", data)
+}
+
+// usersResult redirects to the Users page with a notice, or shows the page
+// again with the refusal.
+func (s *Server) usersResult(c *gin.Context, err error, notice string, form newUser) {
+	if p := problem.As(err); p != nil && p.Status != http.StatusNotFound {
+		s.renderUsers(c, p.Status, gin.H{"Error": p, "Form": form})
+		return
+	} else if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/users?notice="+notice)
+}
+
+func (s *Server) pageInvitePost(c *gin.Context) {
+	u, _ := actor(c)
+	kind, id := ownOrg(u)
+	form := newUser{Email: c.PostForm("email"), Name: c.PostForm("name"), Roles: c.PostFormArray("roles")}
+	invited, err := s.inviteUser(c, u, kind, id, form)
+	if p := problem.As(err); invited.ID != "" && p != nil { // added, but the email did not go
+		s.renderUsers(c, p.Status, gin.H{"Error": p})
+		return
+	}
+	s.usersResult(c, err, "invited", form)
+}
+
+func (s *Server) pageResendPost(c *gin.Context) {
+	u, _ := actor(c)
+	_, err := s.resendInvitation(c, u, c.Param("id"))
+	s.usersResult(c, err, "resent", newUser{})
+}
+
+func (s *Server) pageWithdrawPost(c *gin.Context) {
+	u, _ := actor(c)
+	_, err := s.withdrawInvitation(c, u, c.Param("id"))
+	s.usersResult(c, err, "withdrawn", newUser{})
+}
+
+func (s *Server) pageStatusPost(c *gin.Context) {
+	u, _ := actor(c)
+	status := c.PostForm("status")
+	_, err := s.updateUser(c, u, c.Param("id"), userPatch{Status: &status})
+	notice := "reactivated"
+	if status == store.StatusSuspended {
+		notice = "suspended"
+	}
+	s.usersResult(c, err, notice, newUser{})
+}
+
+func (s *Server) pageRolesPost(c *gin.Context) {
+	u, _ := actor(c)
+	roles := c.PostFormArray("roles")
+	_, err := s.updateUser(c, u, c.Param("id"), userPatch{Roles: &roles})
+	s.usersResult(c, err, "roles", newUser{})
+}
+
+// pageRegister shows the registration form of an invitation link; it
+// changes nothing (mail scanners open links).
+func (s *Server) pageRegister(c *gin.Context) {
+	_, u, err := s.userLink(c, c.Param("token"), store.PurposeInvitation)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	o, err := s.orgOf(c, u)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "register", gin.H{"Invitee": u, "Org": o, "Token": c.Param("token")})
+}
+
+func (s *Server) pageRegisterPost(c *gin.Context) {
+	token := c.Param("token")
+	if err := confirmed(c); err != nil {
+		s.linkFormError(c, "register", store.PurposeInvitation, err)
+		return
+	}
+	if _, err := s.register(c, token, c.PostForm("password")); err != nil {
+		s.linkFormError(c, "register", store.PurposeInvitation, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/login?notice=registered")
+}
+
+// confirmed checks that a page's two password fields match.
+func confirmed(c *gin.Context) error {
+	if c.PostForm("password") != c.PostForm("password_confirm") {
+		return problem.Unprocessable("", "password_confirm", "the two passwords are not the same; type the new password twice")
+	}
+	return nil
+}
+
+// linkFormError shows a registration or reset form again with a refusal
+// of the password; a link that does not work gets its own page.
+func (s *Server) linkFormError(c *gin.Context, page, purpose string, err error) {
+	p := problem.As(err)
+	if p == nil || (p.Field != "password" && p.Field != "password_confirm") {
+		s.fail(c, err)
+		return
+	}
+	_, u, lerr := s.userLink(c, c.Param("token"), purpose)
+	if lerr != nil {
+		s.fail(c, lerr)
+		return
+	}
+	o, oerr := s.orgOf(c, u)
+	if oerr != nil {
+		s.fail(c, oerr)
+		return
+	}
+	s.render(c, p.Status, page, gin.H{"Invitee": u, "Org": o, "Token": c.Param("token"), "Error": p})
+}
+
+func (s *Server) pageForgot(c *gin.Context) {
+	s.render(c, http.StatusOK, "forgot", gin.H{})
+}
+
+func (s *Server) pageForgotPost(c *gin.Context) {
+	email := c.PostForm("email")
+	if err := required(map[string]string{"email": email}); err != nil {
+		s.render(c, http.StatusBadRequest, "forgot", gin.H{"Error": problem.As(err)})
+		return
+	}
+	if wait, ok := s.limits.SelfServiceAccount.Allow(accountKey(email)); !ok {
+		s.fail(c, s.tooMany(s.limits.SelfServiceAccount, wait))
+		return
+	}
+	if err := s.requestPasswordReset(c, email); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusAccepted, "forgot", gin.H{"Sent": resetSent(s.cfg.PasswordResetTTL) + ".", "TTL": domain.HumanDuration(s.cfg.PasswordResetTTL)})
+}
+
+func (s *Server) pageReset(c *gin.Context) {
+	_, u, err := s.userLink(c, c.Param("token"), store.PurposePasswordReset)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "reset", gin.H{"Invitee": u, "Token": c.Param("token")})
+}
+
+func (s *Server) pageResetPost(c *gin.Context) {
+	if err := confirmed(c); err != nil {
+		s.linkFormError(c, "reset", store.PurposePasswordReset, err)
+		return
+	}
+	if _, err := s.resetPassword(c, c.Param("token"), c.PostForm("password")); err != nil {
+		s.linkFormError(c, "reset", store.PurposePasswordReset, err)
+		return
+	}
+	s.logout(c) // this browser's session, if any, ended with the others
+	c.Redirect(http.StatusSeeOther, "/login?notice=reset")
+}
+
+func (s *Server) pageCredentialReissue(c *gin.Context) {
+	u, _ := actor(c)
+	a, err := s.reissueCredential(c, u, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/credentials/"+url.PathEscape(a.ID)+"?notice=reissued")
+}
