@@ -329,6 +329,8 @@ func TestReconcilerRevokesTheGrantOfATerminatedWorkflow(t *testing.T) {
 	if _, err := e.Store.ActiveGrant(ctx, demo.FabrikamSite, demo.Solo, time.Now()); err != nil {
 		t.Fatalf("the reconciler revoked a grant whose workflow runs: %v", err)
 	}
+	// The counter moves just after the state the store shows.
+	e.Eventually(5*time.Second, "the reconciled counter", func() bool { mu.Lock(); defer mu.Unlock(); return reconciled > 0 })
 	mu.Lock()
 	defer mu.Unlock()
 	if reconciled != 1 || auditActions(t, e, a.ID)["access.reconciled/ok"] != 1 {
