@@ -2,6 +2,8 @@
 // store and the server. It has no dependencies, so workflow code can use it.
 package domain
 
+import "slices"
+
 // Editions of a Sage 200 site.
 const (
 	EditionStandard     = "standard"
@@ -29,13 +31,14 @@ const (
 	StateFailed          = "failed"
 )
 
+// OpenStates are the states of an assignment that may still change; the
+// others are final. This is the one list: the store's queries are made
+// from it.
+var OpenStates = []string{StateRequested, StatePendingApproval, StateProvisioning, StateActive}
+
 // OpenState reports whether an assignment in state may still change.
 func OpenState(state string) bool {
-	switch state {
-	case StateRequested, StatePendingApproval, StateProvisioning, StateActive:
-		return true
-	}
-	return false
+	return slices.Contains(OpenStates, state)
 }
 
 // Decisions on a Standard request.

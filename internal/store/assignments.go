@@ -86,7 +86,7 @@ func (s *Store) AssignmentState(ctx context.Context, id string) (state, decision
 func (s *Store) OpenAssignment(ctx context.Context, siteID, userID string) (Assignment, error) {
 	var a Assignment
 	err := s.r.get(ctx, &a, `SELECT `+assignmentColumns+` WHERE a.site_id = ? AND a.partner_user_id = ?
-		AND a.state IN ('requested', 'pending_approval', 'provisioning', 'active')`, siteID, userID)
+		AND a.state IN `+openStates, siteID, userID)
 	return a, notFound(err, "open assignment")
 }
 
@@ -148,7 +148,7 @@ func (s *Store) ApplyTransition(ctx context.Context, t Transition) error {
 			decided_at = CASE WHEN :decision <> '' THEN :at ELSE decided_at END,
 			activated_at = COALESCE(:activated_at, activated_at),
 			access_ends_at = COALESCE(:access_ends_at, access_ends_at),
-			ended_at = CASE WHEN :state IN ('requested', 'pending_approval', 'provisioning', 'active')
+			ended_at = CASE WHEN :state IN `+openStates+`
 				THEN ended_at ELSE :at END,
 			ended_by = CASE WHEN :ended_by <> '' THEN :ended_by ELSE ended_by END,
 			end_reason = CASE WHEN :end_reason <> '' THEN :end_reason ELSE end_reason END,

@@ -235,11 +235,11 @@ func (s *Store) CustomerByID(ctx context.Context, id string) (Customer, error) {
 	return c, notFound(err, "customer")
 }
 
-const siteColumns = `s.id, s.name, s.customer_id, c.name AS customer_name, c.partner_id, s.edition,
+var siteColumns = `s.id, s.name, s.customer_id, c.name AS customer_name, c.partner_id, s.edition,
 	EXISTS (SELECT 1 FROM partner_permissions p WHERE p.customer_id = c.id
 		AND p.partner_id = c.partner_id AND p.granted = TRUE) AS permitted,
 	(SELECT COUNT(*) FROM assignments a WHERE a.site_id = s.id
-		AND a.state IN ('requested', 'pending_approval', 'provisioning', 'active')) AS open_assignments
+		AND a.state IN ` + openStates + `) AS open_assignments
 	FROM sites s JOIN customers c ON c.id = s.customer_id`
 
 // SiteByID returns a site with its customer and permission state.

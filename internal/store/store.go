@@ -42,11 +42,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 )
@@ -187,3 +189,13 @@ func mustSub(f fs.FS, dir string) fs.FS {
 	}
 	return sub
 }
+
+// openStates is domain.OpenStates as an SQL list: "('requested', …)". It is
+// made from constants, never from input.
+var openStates = func() string {
+	quoted := make([]string, len(domain.OpenStates))
+	for i, st := range domain.OpenStates {
+		quoted[i] = "'" + st + "'"
+	}
+	return "(" + strings.Join(quoted, ", ") + ")"
+}()
