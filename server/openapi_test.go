@@ -29,7 +29,7 @@ func TestEveryAPIRouteIsDocumented(t *testing.T) {
 		}
 	}
 	registered := map[string]bool{}
-	for _, r := range e.Server.Engine().Routes() {
+	for _, r := range e.Server.Router().Routes() {
 		if !strings.HasPrefix(r.Path, "/api/v1/") || r.Method == http.MethodHead {
 			continue
 		}

@@ -118,7 +118,7 @@ func (s *Server) Handler() http.Handler {
 		s.metrics.refused("csrf")
 		http.Error(w, "Cross-origin request refused: use the form on this site.", http.StatusForbidden)
 	}))
-	return s.securityHeaders(csrf.Handler(s.Engine()))
+	return s.securityHeaders(csrf.Handler(s.Router()))
 }
 
 // getHead registers a GET route that answers HEAD too.
@@ -126,8 +126,8 @@ func getHead(g gin.IRoutes, path string, h ...gin.HandlerFunc) {
 	g.Match([]string{http.MethodGet, http.MethodHead}, path, h...)
 }
 
-// Engine is the gin engine with every route.
-func (s *Server) Engine() *gin.Engine {
+// Router is the gin router with every route (the Temporal engine is internal/engine).
+func (s *Server) Router() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
