@@ -309,7 +309,7 @@ func (s *Server) logout(c *gin.Context) {
 		return
 	}
 	sess := v.(session)
-	s.must(s.store.DeleteSession(c, secret.HashToken(sess.token)))
+	s.logAuditFailure(s.store.DeleteSession(c, secret.HashToken(sess.token)))
 	if cookie, err := c.Cookie(sessionCookie); sess.fromCookie || (err == nil && cookie == sess.token) {
 		http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
 			Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})

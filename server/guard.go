@@ -207,7 +207,7 @@ func (s *Server) auditRefusals(c *gin.Context) {
 	if v, ok := c.Get(problemKey); ok {
 		detail = v.(*problem.Error).Error()
 	}
-	s.must(s.store.Audit(context.WithoutCancel(c), store.AuditEntry{At: s.now(), ActorID: u.ID, Action: "request.refused",
+	s.logAuditFailure(s.store.Audit(context.WithoutCancel(c), store.AuditEntry{At: s.now(), ActorID: u.ID, Action: "request.refused",
 		Outcome: store.OutcomeRefused, PartnerID: u.PartnerID, CustomerID: u.CustomerID,
 		Detail: clip(c.Request.Method + " " + c.Request.URL.Path + ": " + detail)}))
 	s.metrics.refused("")

@@ -84,7 +84,7 @@ func (s *Server) sendUserEmail(ctx context.Context, kind domain.EmailKind, u sto
 	}
 	if rec.Status != store.EmailFailed {
 		rec.Status, rec.UpdatedAt = store.EmailFailed, s.now()
-		s.must(s.store.GiveUpEmail(context.WithoutCancel(ctx), rec))
+		s.logAuditFailure(s.store.GiveUpEmail(context.WithoutCancel(ctx), rec))
 	}
 	return &errMailNotSent{Detail: sendErr.Error()}
 }

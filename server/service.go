@@ -327,7 +327,7 @@ func (s *Server) setPermission(ctx context.Context, actor store.User, customerID
 	if granted {
 		action = "permission.granted"
 	}
-	s.must(s.store.Audit(ctx, store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: action, Outcome: store.OutcomeOK,
+	s.logAuditFailure(s.store.Audit(ctx, store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: action, Outcome: store.OutcomeOK,
 		CustomerID: c.ID, PartnerID: c.PartnerID}))
 	if granted {
 		return c, nil
@@ -469,7 +469,7 @@ func (s *Server) refuse(ctx context.Context, actor store.User, action, assignmen
 	case siteID != "":
 		e.Detail = clip(fmt.Sprintf("%s (site %q)", e.Detail, siteID))
 	}
-	s.must(s.store.Audit(context.WithoutCancel(ctx), e))
+	s.logAuditFailure(s.store.Audit(context.WithoutCancel(ctx), e))
 	s.metrics.refused(p.Rule)
 }
 
@@ -505,15 +505,17 @@ func (s *Server) refuseAnonymous(ctx context.Context, action string, a store.Ass
 			e.AssignmentID, e.SiteID, e.CustomerID, e.PartnerID = a.ID, site.ID, site.CustomerID, site.PartnerID
 		}
 	}
-	s.must(s.store.Audit(context.WithoutCancel(ctx), e))
+	s.logAuditFailure(s.store.Audit(context.WithoutCancel(ctx), e))
 }
 
 func (s *Server) audit(ctx context.Context, actor store.User, action, assignmentID, detail string) {
-	s.must(s.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: action,
+	s.logAuditFailure(s.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: action,
 		Outcome: store.OutcomeOK, AssignmentID: assignmentID, Detail: detail}))
 }
 
-func (s *Server) must(err error) {
+// logAuditFailure logs an audit write that failed. The request it records
+// has already taken effect, so the failure is logged, not answered.
+func (s *Server) logAuditFailure(err error) {
 	if err != nil {
 		s.log.Error("audit log write failed", "error", err)
 	}

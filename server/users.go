@@ -119,7 +119,7 @@ func (s *Server) refuseUsers(ctx context.Context, actor store.User, userID strin
 	}
 	if p := problem.As(err); p != nil {
 		markAudited(ctx)
-		s.must(s.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: "user.refused",
+		s.logAuditFailure(s.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: "user.refused",
 			Outcome: store.OutcomeRefused, PartnerID: actor.PartnerID, CustomerID: actor.CustomerID, Detail: clip(p.Error() + detail)}))
 		s.metrics.refused(p.Rule)
 	}
@@ -131,7 +131,7 @@ func (s *Server) auditUser(ctx context.Context, actorID string, o org, action st
 	if detail != "" {
 		d += ": " + detail
 	}
-	s.must(s.store.Audit(context.WithoutCancel(ctx), o.audit(store.AuditEntry{At: s.now(), ActorID: actorID, Action: action,
+	s.logAuditFailure(s.store.Audit(context.WithoutCancel(ctx), o.audit(store.AuditEntry{At: s.now(), ActorID: actorID, Action: action,
 		Outcome: store.OutcomeOK, Detail: clip(d)})))
 }
 
