@@ -62,6 +62,68 @@ var Logins = []Login{
 	{"admin@litware.example", "Litware administrator (has not given permission)"},
 }
 
+// The demo directory: two partners, four customers with a site each.
+var (
+	partners  = []store.Partner{{ID: Northwind, Name: "Northwind Partners"}, {ID: Tailspin, Name: "Tailspin Partners"}}
+	customers = []store.Customer{
+		{ID: Contoso, Name: "Contoso", PartnerID: Northwind},
+		{ID: Fabrikam, Name: "Fabrikam", PartnerID: Northwind},
+		{ID: Litware, Name: "Litware", PartnerID: Northwind},
+		{ID: Adatum, Name: "Adatum", PartnerID: Tailspin},
+	}
+	sites = []store.Site{
+		{ID: ContosoSite, Name: "Contoso Sage 200 Standard", CustomerID: Contoso, Edition: domain.EditionStandard},
+		{ID: FabrikamSite, Name: "Fabrikam Sage 200 Professional", CustomerID: Fabrikam, Edition: domain.EditionProfessional},
+		{ID: LitwareSite, Name: "Litware Sage 200 Standard", CustomerID: Litware, Edition: domain.EditionStandard},
+		{ID: AdatumSite, Name: "Adatum Sage 200 Standard", CustomerID: Adatum, Edition: domain.EditionStandard},
+	}
+	// permissions: the customers that have given their partner permission
+	// (R1), and which of their administrators did. Litware has not.
+	permissions = []struct{ customer, partner, by string }{
+		{Contoso, Northwind, ContosoAdmin}, {Fabrikam, Northwind, FabrikamAdmin}, {Adatum, Tailspin, AdatumAdmin},
+	}
+)
+
+// user is a demo user before its password and registration are filled in.
+type user struct {
+	id, org, email, name, status string
+	roles                        []string
+}
+
+var (
+	partnerUsers = []user{
+		{PartnerAdmin, Northwind, "admin@partner.example", "Ada Admin", store.StatusActive, []string{store.RolePartnerAdmin}},
+		{Agent, Northwind, "agent@partner.example", "Alex Agent", store.StatusActive, []string{store.RolePartnerSupportAgent, store.RolePartnerConsultant}},
+		{Solo, Northwind, "solo@partner.example", "Sam Solo", store.StatusActive, []string{store.RolePartnerSupportAgent}},
+		{Invited, Northwind, "invited@partner.example", "Ivy Invited", store.StatusInvited, []string{store.RolePartnerSupportAgent}},
+		{Suspended, Northwind, "suspended@partner.example", "Stan Suspended", store.StatusSuspended, []string{store.RolePartnerConsultant}},
+		{TailspinAgent, Tailspin, "agent@tailspin.example", "Tara Tailspin", store.StatusActive, []string{store.RolePartnerSupportAgent}},
+	}
+	customerUsers = []user{
+		{ContosoAdmin, Contoso, "admin@contoso.example", "Casey Contoso", store.StatusActive, []string{store.RoleCustomerAdmin}},
+		{ContosoOps, Contoso, "ops@contoso.example", "Olive Ops", store.StatusActive, []string{store.RoleCustomerOps}},
+		{ContosoViewer, Contoso, "viewer@contoso.example", "Vic Viewer", store.StatusActive, nil},
+		{FabrikamAdmin, Fabrikam, "admin@fabrikam.example", "Fran Fabrikam", store.StatusActive, []string{store.RoleCustomerAdmin}},
+		{LitwareAdmin, Litware, "admin@litware.example", "Lee Litware", store.StatusActive, []string{store.RoleCustomerAdmin}},
+		{AdatumAdmin, Adatum, "admin@adatum.example", "Ada Adatum", store.StatusActive, []string{store.RoleCustomerAdmin}},
+	}
+)
+
+// record makes the store's user: registered with the demo password, unless
+// it is still invited.
+func (u user) record(kind, hash string, now time.Time) store.User {
+	r := store.User{ID: u.id, Email: u.email, Name: u.name, Kind: kind, Status: u.status, Roles: u.roles}
+	if kind == store.KindPartner {
+		r.PartnerID = u.org
+	} else {
+		r.CustomerID = u.org
+	}
+	if u.status != store.StatusInvited {
+		r.RegisteredAt, r.PasswordHash = &now, hash
+	}
+	return r
+}
+
 // Load adds the demo data unless it is already there. cost is the bcrypt
 // cost of the passwords (bcrypt.DefaultCost outside tests).
 func Load(ctx context.Context, s *store.Store, cost int) error {
@@ -70,107 +132,78 @@ func Load(ctx context.Context, s *store.Store, cost int) error {
 		return err
 	}
 	now := time.Now().UTC()
-	registered := &now
-	partner := func(id, email, name, status string, roles ...string) store.User {
-		u := store.User{ID: id, Email: email, Name: name, Kind: store.KindPartner, PartnerID: Northwind,
-			Status: status, RegisteredAt: registered, PasswordHash: string(hash), Roles: roles}
-		if status == store.StatusInvited {
-			u.RegisteredAt, u.PasswordHash = nil, ""
-		}
-		return u
-	}
-	admin := partner(PartnerAdmin, "admin@partner.example", "Ada Admin", store.StatusActive, store.RolePartnerAdmin)
 	if _, err := s.PartnerByID(ctx, Northwind); err == nil {
-		// Demo data loaded by an earlier version lacks the partner
-		// administrator; add it once.
-		if _, err := s.UserByID(ctx, PartnerAdmin); errors.Is(err, store.ErrNotFound) {
-			if err := s.CreateUser(ctx, admin); err != nil && !store.IsConstraint(err) {
-				return err
-			}
-		}
-		return nil
+		return addPartnerAdmin(ctx, s, partnerUsers[0].record(store.KindPartner, string(hash), now))
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	customer := func(id, customerID, email, name string, roles ...string) store.User {
-		return store.User{ID: id, Email: email, Name: name, Kind: store.KindCustomer, CustomerID: customerID,
-			Status: store.StatusActive, RegisteredAt: registered, PasswordHash: string(hash), Roles: roles}
+	err = loadDirectory(ctx, s)
+	if errors.Is(err, errLoadedElsewhere) {
+		return nil
 	}
-	tailspinAgent := partner(TailspinAgent, "agent@tailspin.example", "Tara Tailspin", store.StatusActive, store.RolePartnerSupportAgent)
-	tailspinAgent.PartnerID = Tailspin
+	if err == nil {
+		err = loadUsers(ctx, s, string(hash), now)
+	}
+	for _, p := range permissions {
+		if err != nil {
+			break
+		}
+		err = s.SetPartnerPermission(ctx, p.customer, p.partner, true, p.by, now)
+	}
+	if err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	return nil
+}
 
-	steps := []func() error{
-		func() error { return s.CreatePartner(ctx, store.Partner{ID: Northwind, Name: "Northwind Partners"}) },
-		func() error { return s.CreatePartner(ctx, store.Partner{ID: Tailspin, Name: "Tailspin Partners"}) },
-		func() error {
-			return s.CreateCustomer(ctx, store.Customer{ID: Contoso, Name: "Contoso", PartnerID: Northwind})
-		},
-		func() error {
-			return s.CreateCustomer(ctx, store.Customer{ID: Fabrikam, Name: "Fabrikam", PartnerID: Northwind})
-		},
-		func() error {
-			return s.CreateCustomer(ctx, store.Customer{ID: Litware, Name: "Litware", PartnerID: Northwind})
-		},
-		func() error {
-			return s.CreateCustomer(ctx, store.Customer{ID: Adatum, Name: "Adatum", PartnerID: Tailspin})
-		},
-		func() error {
-			return s.CreateSite(ctx, store.Site{ID: ContosoSite, Name: "Contoso Sage 200 Standard", CustomerID: Contoso, Edition: domain.EditionStandard})
-		},
-		func() error {
-			return s.CreateSite(ctx, store.Site{ID: FabrikamSite, Name: "Fabrikam Sage 200 Professional", CustomerID: Fabrikam, Edition: domain.EditionProfessional})
-		},
-		func() error {
-			return s.CreateSite(ctx, store.Site{ID: LitwareSite, Name: "Litware Sage 200 Standard", CustomerID: Litware, Edition: domain.EditionStandard})
-		},
-		func() error {
-			return s.CreateSite(ctx, store.Site{ID: AdatumSite, Name: "Adatum Sage 200 Standard", CustomerID: Adatum, Edition: domain.EditionStandard})
-		},
-		func() error { return s.CreateUser(ctx, admin) },
-		func() error {
-			return s.CreateUser(ctx, partner(Agent, "agent@partner.example", "Alex Agent", store.StatusActive,
-				store.RolePartnerSupportAgent, store.RolePartnerConsultant))
-		},
-		func() error {
-			return s.CreateUser(ctx, partner(Solo, "solo@partner.example", "Sam Solo", store.StatusActive, store.RolePartnerSupportAgent))
-		},
-		func() error {
-			return s.CreateUser(ctx, partner(Invited, "invited@partner.example", "Ivy Invited", store.StatusInvited, store.RolePartnerSupportAgent))
-		},
-		func() error {
-			return s.CreateUser(ctx, partner(Suspended, "suspended@partner.example", "Stan Suspended", store.StatusSuspended, store.RolePartnerConsultant))
-		},
-		func() error { return s.CreateUser(ctx, tailspinAgent) },
-		func() error {
-			return s.CreateUser(ctx, customer(ContosoAdmin, Contoso, "admin@contoso.example", "Casey Contoso", store.RoleCustomerAdmin))
-		},
-		func() error {
-			return s.CreateUser(ctx, customer(ContosoOps, Contoso, "ops@contoso.example", "Olive Ops", store.RoleCustomerOps))
-		},
-		func() error {
-			return s.CreateUser(ctx, customer(ContosoViewer, Contoso, "viewer@contoso.example", "Vic Viewer"))
-		},
-		func() error {
-			return s.CreateUser(ctx, customer(FabrikamAdmin, Fabrikam, "admin@fabrikam.example", "Fran Fabrikam", store.RoleCustomerAdmin))
-		},
-		func() error {
-			return s.CreateUser(ctx, customer(LitwareAdmin, Litware, "admin@litware.example", "Lee Litware", store.RoleCustomerAdmin))
-		},
-		func() error {
-			return s.CreateUser(ctx, customer(AdatumAdmin, Adatum, "admin@adatum.example", "Ada Adatum", store.RoleCustomerAdmin))
-		},
-		func() error { return s.SetPartnerPermission(ctx, Contoso, Northwind, true, ContosoAdmin, now) },
-		func() error { return s.SetPartnerPermission(ctx, Fabrikam, Northwind, true, FabrikamAdmin, now) },
-		func() error { return s.SetPartnerPermission(ctx, Adatum, Tailspin, true, AdatumAdmin, now) },
-	}
-	for i, step := range steps {
-		err := step()
+// errLoadedElsewhere: another process sharing the store is loading it.
+var errLoadedElsewhere = errors.New("demo data loaded by another process")
+
+func loadDirectory(ctx context.Context, s *store.Store) error {
+	for i, p := range partners {
+		err := s.CreatePartner(ctx, p)
 		if i == 0 && store.IsConstraint(err) {
-			return nil // another process sharing the store is loading it
+			return errLoadedElsewhere
 		}
 		if err != nil {
-			return fmt.Errorf("demo data step %d: %w", i+1, err)
+			return err
 		}
+	}
+	for _, c := range customers {
+		if err := s.CreateCustomer(ctx, c); err != nil {
+			return err
+		}
+	}
+	for _, site := range sites {
+		if err := s.CreateSite(ctx, site); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func loadUsers(ctx context.Context, s *store.Store, hash string, now time.Time) error {
+	for _, u := range partnerUsers {
+		if err := s.CreateUser(ctx, u.record(store.KindPartner, hash, now)); err != nil {
+			return err
+		}
+	}
+	for _, u := range customerUsers {
+		if err := s.CreateUser(ctx, u.record(store.KindCustomer, hash, now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addPartnerAdmin adds, once, the partner administrator that demo data
+// loaded by an earlier version lacks.
+func addPartnerAdmin(ctx context.Context, s *store.Store, admin store.User) error {
+	if _, err := s.UserByID(ctx, admin.ID); !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := s.CreateUser(ctx, admin); err != nil && !store.IsConstraint(err) {
+		return err
 	}
 	return nil
 }
