@@ -29,6 +29,10 @@ const (
 	StateFailed          = "failed"
 )
 
+// States lists every state, in the order of the diagrams.
+var States = []string{StateRequested, StatePendingApproval, StateProvisioning, StateActive, StateExpired, StateRevoked,
+	StateDenied, StateApprovalExpired, StateWithdrawn, StateFailed}
+
 // OpenState reports whether an assignment in state may still change.
 func OpenState(state string) bool {
 	switch state {
@@ -42,6 +46,15 @@ func OpenState(state string) bool {
 const (
 	DecisionApproved = "approved"
 	DecisionDenied   = "denied"
+)
+
+// States of an extension request: it waits for a decision, is approved or
+// denied, or lapses when nobody decided before its deadline or access ended.
+const (
+	ExtensionPending  = "pending"
+	ExtensionApproved = "approved"
+	ExtensionDenied   = "denied"
+	ExtensionLapsed   = "lapsed"
 )
 
 // EmailKind is the kind of an email (SPEC §5); it names its templates.
@@ -64,12 +77,18 @@ const (
 	EmailDeliveryFailed       EmailKind = "delivery_failed"
 	EmailCustomerNotice       EmailKind = "customer_notice" // Standard: customer users who do not approve
 	EmailRequestSent          EmailKind = "request_sent"    // to whoever assigned someone else
+	EmailExpiryWarning        EmailKind = "expiry_warning"  // Standard access ends soon; more time can be asked for
+	EmailExtensionRequest     EmailKind = "extension_request"
+	EmailExtensionGranted     EmailKind = "extension_granted"
+	EmailExtensionDenied      EmailKind = "extension_denied" // denied, or nobody decided in time
+	EmailProfessionalReminder EmailKind = "professional_reminder"
 )
 
 // EmailKinds lists every kind.
 var EmailKinds = []EmailKind{EmailApprovalRequest, EmailApprovalReminder, EmailApprovalConfirmation, EmailAccessGranted,
 	EmailAccessDenied, EmailApprovalExpired, EmailRequestWithdrawn, EmailAccessEnded, EmailProfessionalNotice,
-	EmailAVDInstructions, EmailCredentialLink, EmailReadyToLogIn, EmailDeliveryFailed, EmailCustomerNotice, EmailRequestSent}
+	EmailAVDInstructions, EmailCredentialLink, EmailReadyToLogIn, EmailDeliveryFailed, EmailCustomerNotice, EmailRequestSent,
+	EmailExpiryWarning, EmailExtensionRequest, EmailExtensionGranted, EmailExtensionDenied, EmailProfessionalReminder}
 
 // Valid reports whether k is a known kind.
 func (k EmailKind) Valid() bool {

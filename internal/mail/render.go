@@ -41,6 +41,16 @@ type Data struct {
 	ReadyAfter       time.Duration
 	FailedRecipient  string
 	FailureReason    string
+	// An extension request: how much more time, why, who asked, and the
+	// end of access before it (AccessEndsAt is the end after, once granted).
+	ExtensionDuration    time.Duration
+	ExtensionReason      string
+	ExtensionRequestedBy string
+	PreviousEndsAt       time.Time
+	// Remaining is how long access had left when the email was written
+	// (expiry warning); ActiveFor how long it had lasted (Professional reminder).
+	Remaining time.Duration
+	ActiveFor time.Duration
 	// ForRequester: the reader assigned the partner user and is someone
 	// else, so partner-side emails speak of the partner user, not "you".
 	ForRequester bool
@@ -74,8 +84,42 @@ func minutes(d time.Duration) string {
 	return fmt.Sprintf("%d seconds", int(d.Seconds()))
 }
 
+// Human writes a duration as a person would say it: "3 days", "12 hours",
+// "1 day and 6 hours", "1 hour and 30 minutes", "45 seconds". It keeps at
+// most two adjacent units and drops what is below them.
+func Human(d time.Duration) string {
+	d = d.Abs().Round(time.Second)
+	if d < time.Minute {
+		return plural(int64(d/time.Second), "second")
+	}
+	units := []struct {
+		size time.Duration
+		name string
+	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}}
+	var parts []string
+	for _, u := range units {
+		if n := d / u.size; n > 0 {
+			parts = append(parts, plural(int64(n), u.name))
+			d -= n * u.size
+		} else if len(parts) > 0 {
+			break
+		}
+		if len(parts) == 2 {
+			break
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
 func parse() {
-	fns := map[string]any{"when": when, "minutes": minutes}
+	fns := map[string]any{"when": when, "minutes": minutes, "human": Human}
 	textT = texttemplate.Must(texttemplate.New("text").Funcs(fns).ParseFS(templateFS, "templates/text.tmpl"))
 	htmlT = htmltemplate.Must(htmltemplate.New("html").Funcs(fns).ParseFS(templateFS, "templates/html.tmpl"))
 }
