@@ -19,7 +19,7 @@ const (
 	SignalUnassign = "unassign"
 	// SignalExtension asks for more Standard access (since versionExtension).
 	SignalExtension = "extension"
-	QueryStatus    = "status"
+	QueryStatus     = "status"
 	// QuerySignal answers what became of one signal, by its Vouch.ID.
 	QuerySignal = "signal"
 	// EmailsWorkflowName delivers the emails an ended assignment still owes.
@@ -213,7 +213,7 @@ type ExtensionStatus struct {
 	RequestedBy      string // email
 	RequestedAt      time.Time
 	ApprovalDeadline time.Time
-	State            string // domain.Extension…
+	State            string     // domain.Extension…
 	DecidedBy        string     `json:",omitempty"`
 	DecidedAt        *time.Time `json:",omitempty"`
 	EndsBefore       time.Time

@@ -24,11 +24,11 @@ const versionJustified = "access-follows-justification"
 
 // assignment is the state of one workflow run.
 type assignment struct {
-	in       Input
-	id       string
-	seq      int
-	status   Status
-	emails   []*email
+	in        Input
+	id        string
+	seq       int
+	status    Status
+	emails    []*email
 	approval  workflow.ReceiveChannel
 	unassign  workflow.ReceiveChannel
 	extension workflow.ReceiveChannel
