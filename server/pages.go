@@ -42,6 +42,7 @@ func mustParsePages() *pages {
 		"join":    strings.Join,
 		"rule":    ruleLink,
 		"rules":   withRuleLinks,
+		"human":   humanText,
 	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
@@ -184,6 +185,7 @@ var notices = map[string]string{
 	"existing":  "This user already has an open assignment to this site (R8); here it is.",
 	"unassign":  "Unassign requested: the assignment is ending.",
 	"decided":   "Your decision was sent.",
+	"extension": "More time was asked for: the approvers have been emailed, and the request is below.",
 	"permitted": "Permission updated.",
 }
 
@@ -199,17 +201,27 @@ func (s *Server) pageAssignment(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	emails, err := s.store.Emails(c, store.EmailFilter{AssignmentID: a.ID})
+	r, err := s.assignmentRecord(c, a.ID)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "assignment", gin.H{
-		"A": a, "Timeline": timeline, "Emails": emails, "Notice": notices[c.Query("notice")],
+	data := gin.H{
+		"A": a, "Timeline": timeline, "Emails": r.Emails, "Extensions": r.Extensions, "Notice": notices[c.Query("notice")],
 		"CanUnassign":      rules.CanUnassign(u, a) == nil,
 		"CanDecide":        rules.CanDecide(u, a) == nil,
 		"CanSeeCredential": a.Edition == domain.EditionProfessional && u.ID == a.PartnerUserID && a.Open(),
-	})
+		"CanExtend":        rules.CanAskExtension(u, a) == nil && rules.ExtensionsLeft(r.Extensions, s.cfg.Timing.MaxExtensions) == nil,
+		"ExtensionChoices": extensionChoices(s.cfg.Timing.AccessDuration),
+		"MaxExtensions":    s.cfg.Timing.MaxExtensions,
+	}
+	for _, e := range r.Extensions {
+		if rules.CanDecideExtension(u, a, e) == nil {
+			data["DecideExtension"] = e
+		}
+	}
+	data["Temporal"] = s.temporalRecord(c, a)
+	s.render(c, http.StatusOK, "assignment", data)
 }
 
 func (s *Server) pageUnassignPost(c *gin.Context) {
@@ -229,7 +241,12 @@ func (s *Server) pageDecidePost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.decideAs(c, u, c.Param("id"), approve)
+	extension, err := parseExtension(c.PostForm("extension"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, err := s.decideAs(c, u, c.Param("id"), extension, approve)
 	if err != nil && !errors.Is(err, errDecisionPending) {
 		s.fail(c, err)
 		return
@@ -296,7 +313,16 @@ func (s *Server) pageApproval(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "approval", gin.H{"A": a, "Approver": approver, "Expires": t.ExpiresAt, "Token": c.Param("token")})
+	data := gin.H{"A": a, "Approver": approver, "Expires": t.ExpiresAt, "Token": c.Param("token")}
+	if t.Extension > 0 {
+		e, err := s.extension(c, a.ID, t.Extension)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		data["Extension"] = e
+	}
+	s.render(c, http.StatusOK, "approval", data)
 }
 
 func (s *Server) pageApprovalPost(c *gin.Context) {

@@ -43,6 +43,10 @@ type Config struct {
 	SecureCookies bool
 	// DecisionWait is how long an approval page waits to show the outcome.
 	DecisionWait time.Duration
+	// TemporalUIURL, when set, is the Temporal UI that assignment pages
+	// link each workflow to, in TemporalNamespace.
+	TemporalUIURL     string
+	TemporalNamespace string
 }
 
 // Server serves the API and the pages.
@@ -134,6 +138,7 @@ func (s *Server) Engine() *gin.Engine {
 	getHead(authed, "/assignments/:id", s.apiAssignment)
 	authed.DELETE("/assignments/:id", s.apiUnassign)
 	authed.POST("/assignments/:id/decision", s.apiDecide)
+	authed.POST("/assignments/:id/extension", s.apiRequestExtension)
 	authed.PUT("/customers/:customer/partner-permission", s.apiSetPermission(true))
 	authed.DELETE("/customers/:customer/partner-permission", s.apiSetPermission(false))
 	authed.POST("/customers/:customer/users", s.apiCreateCustomerUser)
@@ -156,6 +161,7 @@ func (s *Server) Engine() *gin.Engine {
 	getHead(pages, "/assignments/:id", s.pageAssignment)
 	pages.POST("/assignments/:id/unassign", s.pageUnassignPost)
 	pages.POST("/assignments/:id/decision", s.pageDecidePost)
+	pages.POST("/assignments/:id/extension", s.pageExtensionPost)
 	getHead(pages, "/requests", s.pageRequests)
 	pages.POST("/customers/:customer/permission", s.pagePermissionPost)
 	getHead(pages, "/credentials/:id", s.pageCredential)

@@ -148,7 +148,6 @@ func (w *assignment) extensionRequest(ctx workflow.Context, s ExtensionSignal) {
 		w.refuse(ctx, SignalExtension, s.By, s.Vouch, false, o)
 		return
 	}
-	w.outcomes[s.ID] = SignalOutcome{Accepted: true}
 	now, ends := workflow.Now(ctx), *w.status.AccessEndsAt
 	deadline := now.Add(w.in.Timing.ApprovalTimeout)
 	if ends.Before(deadline) { // the window does not outlive access
@@ -171,6 +170,7 @@ func (w *assignment) extensionRequest(ctx workflow.Context, s ExtensionSignal) {
 	if err != nil { // retried without limit, so only a cancelled run gets here
 		workflow.GetLogger(ctx).Warn("extension request not recorded", "error", err)
 	}
+	w.outcomes[s.ID] = SignalOutcome{Accepted: true} // once recorded, so the server reads it back
 	dctx, cancel := workflow.WithCancel(ctx)
 	w.pending = &pendingExtension{n: n, deadline: workflow.NewTimer(dctx, deadline.Sub(now)), cancel: cancel}
 	w.sendEach(ctx, domain.EmailExtensionRequest, w.in.Approvers, w.extensionData(n), n)
@@ -210,12 +210,12 @@ func (w *assignment) extensionDecision(ctx workflow.Context, s ApprovalSignal) {
 			Detail: "the extension request lapsed at " + deadline.UTC().Format(time.RFC3339) + ", before this decision"})
 		return
 	}
-	w.outcomes[s.ID] = SignalOutcome{Accepted: true}
 	state := domain.ExtensionDenied
 	if s.Approve {
 		state = domain.ExtensionApproved
 	}
 	w.settleExtension(ctx, state, &s.By, true)
+	w.outcomes[s.ID] = SignalOutcome{Accepted: true} // once recorded, so the server reads the new end
 }
 
 // lateExtensionDecision answers a decision on an extension request that is

@@ -168,8 +168,10 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 			PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly,
 			TrustedProxies: cfg.TrustedProxies,
 			GatewayToken:   cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
+			TemporalNamespace: cfg.TemporalNamespace, TemporalUIURL: temporalUIURL(cfg, uiURL),
 			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
-				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor},
+				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor,
+				ExpiryWarning: cfg.ExpiryWarning, MaxExtensions: cfg.MaxExtensions, ProfessionalReminder: cfg.ProfessionalReminder},
 		}, st, tc, keys, log, metrics)
 		stops = append(stops, serve(httpLn, srv.Handler(), log))
 	}
@@ -187,6 +189,15 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 	<-ctx.Done()
 	log.Info("stopping", "mode", cfg.Mode)
 	return nil
+}
+
+// temporalUIURL is where assignment pages link to their workflow:
+// TEMPORAL_UI_URL, else the embedded UI.
+func temporalUIURL(cfg config.Config, embedded string) string {
+	if cfg.TemporalUIURL != "" {
+		return cfg.TemporalUIURL
+	}
+	return embedded
 }
 
 // openStore opens the application store: PostgreSQL at DATABASE_URL, or
@@ -220,7 +231,7 @@ func startEngine(ctx context.Context, cfg config.Config, log *slog.Logger) (eng 
 	}
 	eng, err = engine.Start(ctx, engine.Config{
 		DataDir: cfg.DataDir, FrontendAddr: cfg.EmbeddedFrontend, UIAddr: cfg.TemporalUIAddr,
-		Namespace: cfg.TemporalNamespace, SearchAttributes: attrs, Logger: log,
+		Namespace: cfg.TemporalNamespace, Retention: cfg.TemporalRetention, SearchAttributes: attrs, Logger: log,
 		TLS: engine.TLS{CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, ClientCAFile: cfg.TemporalTLSCA},
 	})
 	if err != nil {
