@@ -323,4 +323,27 @@ func TestR5ProfessionalReminderRepeatsUntilUnassigned(t *testing.T) {
 	if code, page := agent.Page("/assignments/" + a.ID); code != http.StatusOK || strings.Contains(page, `id="extension-form"`) {
 		t.Fatalf("Professional assignment page offers an extension: %d", code)
 	}
+
+	// Past the namespace's retention Temporal forgets the history (here: a
+	// record whose workflow Temporal never had); the app's own record
+	// stays, and the page says so.
+	ctx := context.Background()
+	old := store.Assignment{ID: "0195f6a2-0000-7000-8000-00000000abcd", WorkflowID: workflows.WorkflowID(demo.ContosoSite, demo.Solo), SiteID: demo.ContosoSite,
+		PartnerUserID: demo.Solo, Role: "Partner Support Agent", Reason: "Case 1 from long ago", Edition: domain.EditionStandard,
+		RequestedBy: demo.Solo, RequestedAt: time.Now().Add(-90 * 24 * time.Hour)}
+	if err := e.Store.CreateAssignment(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Store.ApplyTransition(ctx, store.Transition{AssignmentID: old.ID, Seq: 2, State: domain.StateExpired, At: old.RequestedAt.Add(time.Hour), Actor: "system", Action: "access.expired"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := agent.Page("/assignments/" + old.ID); !strings.Contains(page, "Temporal no longer keeps this assignment") || !strings.Contains(page, "Case 1 from long ago") {
+		t.Fatalf("page of an assignment Temporal forgot:\n%s", page)
+	}
+	if _, page := agent.Page("/assignments/" + a.ID); strings.Contains(page, "Temporal no longer keeps") {
+		t.Fatal("page says Temporal forgot a workflow it keeps")
+	}
+	if got := getAssignment(t, agent, a.ID); got.State != domain.StateRevoked || len(got.Emails) == 0 {
+		t.Fatalf("the app's record after Temporal forgot: %+v", got)
+	}
 }
