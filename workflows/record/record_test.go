@@ -43,9 +43,9 @@ var timing = workflows.Timing{
 var extensionTiming = workflows.Timing{
 	ApprovalTimeout:      4 * time.Second,
 	ApprovalReminder:     2 * time.Second,
-	AccessDuration:       6 * time.Second,
+	AccessDuration:       8 * time.Second,
 	ReadyWait:            time.Second,
-	ExpiryWarning:        3 * time.Second,
+	ExpiryWarning:        4 * time.Second,
 	MaxExtensions:        2,
 	ProfessionalReminder: time.Second,
 }
