@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,6 +128,10 @@ type EmailRequest struct {
 	Kind         domain.EmailKind
 	To           Recipient
 	Data         EmailData
+	// Round tells apart emails of a kind that one recipient gets more than
+	// once (the extension request it is about, the nth reminder); 0 for
+	// the first or only one, as before it existed.
+	Round int `json:",omitempty"`
 }
 
 // EmailData is what the workflow knows for an email; the activity maps it to
@@ -149,6 +154,15 @@ type EmailData struct {
 	ReadyAfter       time.Duration
 	FailedRecipient  string
 	FailureReason    string
+	// Extension is the extension request an email is about (its number);
+	// the other fields describe it. Zero values for every other email.
+	Extension            int           `json:",omitempty"`
+	ExtensionDuration    time.Duration `json:",omitempty"`
+	ExtensionReason      string        `json:",omitempty"`
+	ExtensionRequestedBy string        `json:",omitempty"`
+	PreviousEndsAt       time.Time     `json:",omitzero"`
+	Remaining            time.Duration `json:",omitempty"` // expiry warning: access left
+	ActiveFor            time.Duration `json:",omitempty"` // Professional reminder: access so far
 }
 
 // templateData maps the request to the templates' model, links included.
@@ -160,6 +174,8 @@ func (a *Activities) templateData(r EmailRequest) mail.Data {
 		Role: d.Role, Reason: d.Reason, Decision: d.Decision, DecidedBy: d.DecidedBy, AccessEndsAt: d.AccessEndsAt,
 		ApprovalDeadline: d.ApprovalDeadline, EndedBy: d.EndedBy, EndReason: domain.HumanEndReason(d.EndReason), ReadyAfter: d.ReadyAfter,
 		FailedRecipient: d.FailedRecipient, FailureReason: d.FailureReason,
+		ExtensionDuration: d.ExtensionDuration, ExtensionReason: d.ExtensionReason, ExtensionRequestedBy: d.ExtensionRequestedBy,
+		PreviousEndsAt: d.PreviousEndsAt, Remaining: d.Remaining, ActiveFor: d.ActiveFor,
 		AssignmentURL: a.link("assignments", r.AssignmentID),
 		ForRequester:  !strings.EqualFold(r.To.Email, d.PartnerUserEmail),
 		ReaderDecided: d.DecidedBy != "" && strings.EqualFold(r.To.Email, d.DecidedBy),
@@ -167,6 +183,8 @@ func (a *Activities) templateData(r EmailRequest) mail.Data {
 	switch r.Kind {
 	case domain.EmailApprovalRequest, domain.EmailApprovalReminder:
 		m.ApprovalURL = a.link("approvals", a.Keys.ApprovalToken(r.AssignmentID, r.To.ID))
+	case domain.EmailExtensionRequest:
+		m.ApprovalURL = a.link("approvals", a.Keys.ApprovalToken(ApprovalSubject(r.AssignmentID, d.Extension), r.To.ID))
 	case domain.EmailCredentialLink:
 		m.CredentialURL = a.link("credentials", r.AssignmentID)
 	case domain.EmailAVDInstructions:
@@ -179,15 +197,29 @@ func (a *Activities) templateData(r EmailRequest) mail.Data {
 // the workflow's StartToCloseTimeout of an email.
 const sendLease = 30 * time.Second
 
-// EmailKey is the idempotency key of an email: (assignment, kind, recipient).
-func EmailKey(assignmentID string, kind domain.EmailKind, to string) string {
-	return assignmentID + "/" + string(kind) + "/" + strings.ToLower(to)
+// EmailKey is the idempotency key of an email: (assignment, kind,
+// recipient), and its round when there is more than one.
+func EmailKey(assignmentID string, kind domain.EmailKind, to string, round int) string {
+	key := assignmentID + "/" + string(kind) + "/" + strings.ToLower(to)
+	if round > 0 {
+		key += "/" + strconv.Itoa(round)
+	}
+	return key
+}
+
+// ApprovalSubject is what an approver's token is bound to: the assignment
+// for its first request, or one of its extension requests.
+func ApprovalSubject(assignmentID string, extension int) string {
+	if extension == 0 {
+		return assignmentID
+	}
+	return assignmentID + "/extension/" + strconv.Itoa(extension)
 }
 
 // SendEmail renders and sends one email once. A retry after success does
 // nothing; a provider's permanent refusal is recorded and not retried.
 func (a *Activities) SendEmail(ctx context.Context, r EmailRequest) error {
-	key := EmailKey(r.AssignmentID, r.Kind, r.To.Email)
+	key := EmailKey(r.AssignmentID, r.Kind, r.To.Email, r.Round)
 	prev, err := a.Store.EmailByKey(ctx, key)
 	switch {
 	case err == nil && (prev.Status == store.EmailSent || prev.Status == store.EmailLocal):
@@ -342,6 +374,7 @@ type EmailFailure struct {
 	AssignmentID string
 	Kind         domain.EmailKind
 	To           string
+	Round        int `json:",omitempty"`
 	Reason       string
 	At           time.Time
 }
@@ -350,7 +383,7 @@ type EmailFailure struct {
 // so the failure is visible instead of the email retrying for ever.
 func (a *Activities) GiveUpEmail(ctx context.Context, in EmailFailure) error {
 	return a.Store.GiveUpEmail(ctx, store.Email{
-		Key: EmailKey(in.AssignmentID, in.Kind, in.To), AssignmentID: in.AssignmentID, Kind: string(in.Kind),
+		Key: EmailKey(in.AssignmentID, in.Kind, in.To, in.Round), AssignmentID: in.AssignmentID, Kind: string(in.Kind),
 		To: in.To, Error: in.Reason, UpdatedAt: in.At,
 	})
 }

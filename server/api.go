@@ -137,7 +137,16 @@ func (s *Server) apiAssignment(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, a)
+	r, err := s.assignmentRecord(c, a.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, struct {
+		store.Assignment
+		Extensions []store.Extension `json:"extensions"`
+		Emails     []emailView       `json:"emails"`
+	}{a, nonNil(r.Extensions), emailViews(r.Emails)})
 }
 
 func (s *Server) apiUnassign(c *gin.Context) {
@@ -162,18 +171,22 @@ func (s *Server) apiUnassign(c *gin.Context) {
 func (s *Server) apiDecide(c *gin.Context) {
 	u, _ := actor(c)
 	var req struct {
-		Decision string `json:"decision"`
+		Decision  string `json:"decision"`
+		Extension int    `json:"extension"` // the extension request decided; 0 or absent: the first request
 	}
 	if err := decodeJSON(c, &req); err != nil {
 		s.fail(c, err)
 		return
 	}
 	approve, err := parseDecision(req.Decision)
+	if err == nil && req.Extension < 0 {
+		err = problem.Invalid("extension", "extension must be the number of an extension request")
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.decideAs(c, u, c.Param("id"), approve)
+	a, err := s.decideAs(c, u, c.Param("id"), req.Extension, approve)
 	switch {
 	case errors.Is(err, errDecisionPending):
 		c.JSON(http.StatusAccepted, a)

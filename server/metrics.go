@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
@@ -72,8 +73,32 @@ func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
 		}
 		return float64(n)
 	})
-	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.rateLimited, m.reconcile, grants)
+	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.rateLimited, m.reconcile, grants,
+		assignmentsByState{s})
 	return m
+}
+
+// assignmentsByState is the gauge of assignments in each state (SPEC §10),
+// counted in the store when scraped, so every process reports the same
+// figures and nothing has to track the workflows' moves.
+type assignmentsByState struct{ s *store.Store }
+
+var assignmentsDesc = prometheus.NewDesc("partner_access_assignments",
+	"Assignments by state, counted in the store when scraped.", []string{"state"}, nil)
+
+func (c assignmentsByState) Describe(ch chan<- *prometheus.Desc) { ch <- assignmentsDesc }
+
+func (c assignmentsByState) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	n, err := c.s.AssignmentsByState(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(assignmentsDesc, err)
+		return
+	}
+	for _, state := range domain.States { // every state, 0 included, so a series never vanishes
+		ch <- prometheus.MustNewConstMetric(assignmentsDesc, prometheus.GaugeValue, float64(n[state]), state)
+	}
 }
 
 // RegisterRuntime adds the Go runtime and process collectors.

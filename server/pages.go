@@ -49,6 +49,7 @@ func mustParsePages() *pages {
 		"anchor":  opAnchor,
 		"has":     slices.Contains[[]string],
 		"admin":   isAdmin,
+		"human":   humanText,
 	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
@@ -239,6 +240,7 @@ var notices = map[string]string{
 	"existing":  "This user already has an open assignment to this site (R8); here it is.",
 	"unassign":  "Unassign requested: the assignment is ending.",
 	"decided":   "Your decision was sent.",
+	"extension": "More time was asked for: the approvers have been emailed, and the request is below.",
 	"permitted": "Permission updated.",
 }
 
@@ -254,17 +256,27 @@ func (s *Server) pageAssignment(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	emails, err := s.store.Emails(c, store.EmailFilter{AssignmentID: a.ID})
+	r, err := s.assignmentRecord(c, a.ID)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "assignment", gin.H{
-		"A": a, "Timeline": timeline, "Emails": emails, "Notice": notices[c.Query("notice")], "WorkflowURL": s.workflowURL(a),
+	data := gin.H{
+		"A": a, "Timeline": timeline, "Emails": r.Emails, "Extensions": r.Extensions, "Notice": notices[c.Query("notice")],
 		"CanUnassign":      rules.CanUnassign(u, a) == nil,
 		"CanDecide":        rules.CanDecide(u, a) == nil,
 		"CanSeeCredential": a.Edition == domain.EditionProfessional && u.ID == a.PartnerUserID && a.Open(),
-	})
+		"CanExtend":        rules.CanAskExtension(u, a) == nil && rules.ExtensionsLeft(r.Extensions, s.cfg.Timing.MaxExtensions) == nil,
+		"ExtensionChoices": extensionChoices(s.cfg.Timing.AccessDuration),
+		"MaxExtensions":    s.cfg.Timing.MaxExtensions,
+	}
+	for _, e := range r.Extensions {
+		if rules.CanDecideExtension(u, a, e) == nil {
+			data["DecideExtension"] = e
+		}
+	}
+	data["Temporal"] = s.temporalRecord(c, a)
+	s.render(c, http.StatusOK, "assignment", data)
 }
 
 // pageUnassign asks before ending an assignment: the assignment page links
@@ -299,7 +311,12 @@ func (s *Server) pageDecidePost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.decideAs(c, u, c.Param("id"), approve)
+	extension, err := parseExtension(c.PostForm("extension"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, err := s.decideAs(c, u, c.Param("id"), extension, approve)
 	if err != nil && !errors.Is(err, errDecisionPending) {
 		s.fail(c, err)
 		return
@@ -372,8 +389,17 @@ func (s *Server) pageApproval(c *gin.Context) {
 		return
 	}
 	d := s.accessDuration(c, a)
-	s.render(c, http.StatusOK, "approval", gin.H{"A": a, "Approver": approver, "Expires": t.ExpiresAt, "Token": c.Param("token"),
-		"Duration": domain.HumanDuration(d), "EndsIfNow": s.now().Add(d)})
+	data := gin.H{"A": a, "Approver": approver, "Expires": t.ExpiresAt, "Token": c.Param("token"),
+		"Duration": domain.HumanDuration(d), "EndsIfNow": s.now().Add(d)}
+	if t.Extension > 0 {
+		e, err := s.extension(c, a.ID, t.Extension)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		data["Extension"] = e
+	}
+	s.render(c, http.StatusOK, "approval", data)
 }
 
 // accessDuration is how long the assignment's access lasts once approved:

@@ -45,10 +45,10 @@ type Config struct {
 	SecureCookies bool
 	// DecisionWait is how long an approval page waits to show the outcome.
 	DecisionWait time.Duration
-	// Namespace and TemporalUIURL let assignment pages link to their
-	// workflow in the Temporal UI; no link without a URL.
-	Namespace     string
-	TemporalUIURL string
+	// TemporalUIURL, when set, is the Temporal UI that assignment pages
+	// link each workflow to, in TemporalNamespace.
+	TemporalUIURL     string
+	TemporalNamespace string
 	// Mail sends the emails of the user lifecycle (invitation, password
 	// reset) that the server sends itself; nil keeps them in the store's
 	// mailbox, as the activities do.
@@ -169,6 +169,7 @@ func (s *Server) Router() *gin.Engine {
 	getHead(authed, "/assignments/:id", s.apiAssignment)
 	authed.DELETE("/assignments/:id", s.apiUnassign)
 	authed.POST("/assignments/:id/decision", s.apiDecide)
+	authed.POST("/assignments/:id/extension", s.apiRequestExtension)
 	authed.PUT("/customers/:customer/partner-permission", s.apiSetPermission(true))
 	authed.DELETE("/customers/:customer/partner-permission", s.apiSetPermission(false))
 	authed.POST("/customers/:customer/users", s.apiInvite(store.KindCustomer, "customer"))
@@ -205,6 +206,7 @@ func (s *Server) Router() *gin.Engine {
 	getHead(pages, "/assignments/:id/unassign", s.pageUnassign)
 	pages.POST("/assignments/:id/unassign", s.pageUnassignPost)
 	pages.POST("/assignments/:id/decision", s.pageDecidePost)
+	pages.POST("/assignments/:id/extension", s.pageExtensionPost)
 	getHead(pages, "/requests", s.pageRequests)
 	pages.POST("/customers/:customer/permission", s.pagePermissionPost)
 	getHead(pages, "/credentials/:id", s.pageCredential)

@@ -128,13 +128,13 @@ func (s *Server) unassign(ctx context.Context, actor store.User, id, reason stri
 
 // decideAs is a logged-in user's decision on an assignment by its ID; a
 // hidden or missing one is refused and audited like any other refusal.
-func (s *Server) decideAs(ctx context.Context, u store.User, id string, approve bool) (store.Assignment, error) {
+func (s *Server) decideAs(ctx context.Context, u store.User, id string, extension int, approve bool) (store.Assignment, error) {
 	a, err := s.rules.VisibleAssignment(ctx, u, id)
 	if err != nil {
 		s.refuse(ctx, u, "approval.refused", id, "", err)
 		return a, err
 	}
-	return s.decide(ctx, u, a, approve)
+	return s.decide(ctx, u, a, extension, approve)
 }
 
 // errDecisionPending: the decision was sent, but the workflow has not
@@ -142,22 +142,25 @@ func (s *Server) decideAs(ctx context.Context, u store.User, id string, approve 
 // if it may once the workflow runs.
 var errDecisionPending = errors.New("decision sent; outcome not known yet")
 
-// decide sends an approver's decision (R4) to the workflow and waits for its
-// outcome: the assignment once the decision took effect, a 409 or 410 when
-// it did not (the workflow has recorded why), or errDecisionPending. The
-// first decision that counts wins.
-func (s *Server) decide(ctx context.Context, approver store.User, a store.Assignment, approve bool) (store.Assignment, error) {
-	if err := rules.CanDecide(approver, a); err != nil {
+// decide sends an approver's decision (R4) on the assignment's request, or
+// on its extension request n, to the workflow and waits for its outcome:
+// the assignment once the decision took effect, a 409 or 410 when it did
+// not (the workflow has recorded why), or errDecisionPending. The first
+// decision that counts wins.
+func (s *Server) decide(ctx context.Context, approver store.User, a store.Assignment, extension int, approve bool) (store.Assignment, error) {
+	if err := s.canDecide(ctx, approver, a, extension); err != nil {
 		s.refuse(ctx, approver, "approval.refused", a.ID, a.SiteID, err)
 		return a, err
 	}
-	sig := workflows.ApprovalSignal{Approve: approve, By: person(approver), Vouch: s.vouch()}
+	sig := workflows.ApprovalSignal{Approve: approve, By: person(approver), Extension: extension, Vouch: s.vouch()}
 	sig.MAC = s.keys.SignSignal(sig.SignedFields(a.ID)...)
 	if err := s.signal(ctx, a, workflows.SignalApproval, sig); err != nil {
 		return a, err
 	}
 	o, ok := s.awaitOutcome(ctx, a, sig.ID)
-	if !ok {
+	if !ok && extension > 0 {
+		return a, errDecisionPending
+	} else if !ok {
 		return s.unansweredDecision(ctx, a, approver, approve)
 	}
 	switch {
@@ -168,12 +171,42 @@ func (s *Server) decide(ctx context.Context, approver store.User, a store.Assign
 	case !o.Accepted:
 		return a, problem.Conflict("your decision did not count: %s", o.Detail)
 	}
+	if extension > 0 { // the workflow answers once the outcome is recorded
+		return s.store.AssignmentByID(context.WithoutCancel(ctx), a.ID)
+	}
 	decision := domain.DecisionDenied
 	if approve {
 		decision = domain.DecisionApproved
 	}
 	s.metrics.decided(decision, s.now().Sub(a.RequestedAt))
 	return s.awaitDecision(ctx, a.ID), nil
+}
+
+// canDecide applies R4 to a decision on the first request (extension 0) or
+// on extension request n.
+func (s *Server) canDecide(ctx context.Context, approver store.User, a store.Assignment, extension int) error {
+	if extension == 0 {
+		return rules.CanDecide(approver, a)
+	}
+	e, err := s.extension(ctx, a.ID, extension)
+	if err != nil {
+		return err
+	}
+	return rules.CanDecideExtension(approver, a, e)
+}
+
+// extension returns extension request n of an assignment.
+func (s *Server) extension(ctx context.Context, assignmentID string, n int) (store.Extension, error) {
+	es, err := s.store.Extensions(ctx, assignmentID)
+	if err != nil {
+		return store.Extension{}, err
+	}
+	for _, e := range es {
+		if e.N == n {
+			return e, nil
+		}
+	}
+	return store.Extension{}, problem.NotFound("extension", "no extension request %d on assignment %s", n, assignmentID)
 }
 
 // unansweredDecision reads the outcome of a decision the workflow did not
@@ -266,6 +299,18 @@ func (s *Server) approvalToken(ctx context.Context, raw string) (store.ApprovalT
 		return t, a, err
 	}
 	switch {
+	case t.Extension > 0:
+		e, err := s.extension(ctx, a.ID, t.Extension)
+		if err == nil {
+			err = rules.ExtensionWaits(a, e)
+		}
+		if err == nil && t.VoidedAt != nil {
+			err = &problem.Error{Status: http.StatusGone, Detail: "this approval link no longer works"}
+		}
+		if err == nil && !s.now().Before(t.ExpiresAt) {
+			err = &problem.Error{Status: http.StatusGone, Detail: "this approval link has expired"}
+		}
+		return t, a, err
 	case t.VoidedAt != nil || a.State != domain.StatePendingApproval:
 		gone := rules.Settled(a)
 		gone.Status = http.StatusGone
@@ -287,7 +332,7 @@ func (s *Server) decideByToken(ctx context.Context, raw string, approve bool) (s
 	if err != nil {
 		return a, err
 	}
-	return s.decide(ctx, approver, a, approve)
+	return s.decide(ctx, approver, a, t.Extension, approve)
 }
 
 // awaitDecision gives the workflow a moment to record the outcome, so the

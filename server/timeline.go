@@ -69,6 +69,16 @@ func (s *Server) timeline(ctx context.Context, a store.Assignment) ([]event, err
 			ev.Text, ev.Detail = "Access was revoked", ending
 		case "access.reconciled":
 			ev.Text, ev.Detail = "The reconciler removed access whose workflow had ended", e.Detail
+		case "extension.requested":
+			ev.Text, ev.Detail = by+" asked for more time", e.Detail
+		case "extension.approved":
+			ev.Text, ev.Detail = by+" approved more time; access now ends later", e.Detail
+		case "extension.denied":
+			ev.Text, ev.Detail = by+" denied more time; access ends as planned", e.Detail
+		case "extension.lapsed":
+			ev.Text = "Nobody decided on the request for more time; access ends as planned"
+		case "extension.refused":
+			ev.Text, ev.Detail = "A request for more time by "+by+" was refused", e.Detail
 		case "credential.viewed":
 			ev.Text = by + " viewed the temporary password"
 		case "approval.refused":
@@ -95,6 +105,6 @@ func (s *Server) workflowURL(a store.Assignment) string {
 	if s.cfg.TemporalUIURL == "" || a.WorkflowID == "" {
 		return ""
 	}
-	return s.cfg.TemporalUIURL + "/namespaces/" + url.PathEscape(s.cfg.Namespace) + "/workflows/" + url.PathEscape(a.WorkflowID) +
+	return s.cfg.TemporalUIURL + "/namespaces/" + url.PathEscape(s.cfg.TemporalNamespace) + "/workflows/" + url.PathEscape(a.WorkflowID) +
 		"/" + url.PathEscape(a.ID) + "/history" // an assignment's ID is its workflow run's ID
 }

@@ -17,7 +17,9 @@ const (
 	WorkflowName   = "Assignment"
 	SignalApproval = "approval"
 	SignalUnassign = "unassign"
-	QueryStatus    = "status"
+	// SignalExtension asks for more Standard access (since versionExtension).
+	SignalExtension = "extension"
+	QueryStatus     = "status"
 	// QuerySignal answers what became of one signal, by its Vouch.ID.
 	QuerySignal = "signal"
 	// EmailsWorkflowName delivers the emails an ended assignment still owes.
@@ -75,6 +77,11 @@ type Timing struct {
 	// EmailRetryFor bounds how long one email is retried; 0 = without end
 	// (assignments started before the bound existed).
 	EmailRetryFor time.Duration
+	// Since versionExtension; 0 turns each off (and is what runs started
+	// before it carry).
+	ExpiryWarning        time.Duration `json:",omitempty"` // warn the partner side this long before Standard access ends
+	MaxExtensions        int           `json:",omitempty"` // extension requests one assignment may make
+	ProfessionalReminder time.Duration `json:",omitempty"` // remind of open Professional access every period
 }
 
 // Input starts an assignment; the server fills it after the rules pass.
@@ -109,13 +116,36 @@ type Vouch struct {
 type ApprovalSignal struct {
 	Approve bool
 	By      Person
+	// Extension is the extension request decided (its number); 0 for the
+	// assignment's first request.
+	Extension int `json:",omitempty"`
+	Vouch
+}
+
+// SignedFields are what the MAC of the signal covers. A decision on the
+// first request covers the same fields as before extensions existed.
+func (s ApprovalSignal) SignedFields(assignmentID string) []string {
+	f := []string{assignmentID, SignalApproval, s.ID, s.SentAt.UTC().Format(time.RFC3339Nano),
+		s.By.ID, s.By.Name, s.By.Email, strconv.FormatBool(s.Approve)}
+	if s.Extension > 0 {
+		f = append(f, "extension", strconv.Itoa(s.Extension))
+	}
+	return f
+}
+
+// ExtensionSignal asks for more Standard access while it lasts: Duration
+// more than the current end, if an approver agrees.
+type ExtensionSignal struct {
+	Duration time.Duration
+	Reason   string
+	By       Person
 	Vouch
 }
 
 // SignedFields are what the MAC of the signal covers.
-func (s ApprovalSignal) SignedFields(assignmentID string) []string {
-	return []string{assignmentID, SignalApproval, s.ID, s.SentAt.UTC().Format(time.RFC3339Nano),
-		s.By.ID, s.By.Name, s.By.Email, strconv.FormatBool(s.Approve)}
+func (s ExtensionSignal) SignedFields(assignmentID string) []string {
+	return []string{assignmentID, SignalExtension, s.ID, s.SentAt.UTC().Format(time.RFC3339Nano),
+		s.By.ID, s.By.Name, s.By.Email, s.Duration.String(), s.Reason}
 }
 
 // UnassignSignal ends the assignment (R7): before approval it withdraws the
@@ -172,4 +202,23 @@ type Status struct {
 	Failure        string        `json:",omitempty"`
 	// FailedEmails lists emails the provider refused for good.
 	FailedEmails []string `json:",omitempty"`
+	// Extensible: the run takes extension requests while access lasts
+	// (Standard, since versionExtension, MaxExtensions above 0).
+	Extensible bool              `json:",omitempty"`
+	Extensions []ExtensionStatus `json:",omitempty"`
+}
+
+// ExtensionStatus is one extension request and what became of it.
+type ExtensionStatus struct {
+	N                int
+	Duration         time.Duration
+	Reason           string
+	RequestedBy      string // email
+	RequestedAt      time.Time
+	ApprovalDeadline time.Time
+	State            string     // domain.Extension…
+	DecidedBy        string     `json:",omitempty"`
+	DecidedAt        *time.Time `json:",omitempty"`
+	EndsBefore       time.Time
+	EndsAfter        *time.Time `json:",omitempty"`
 }

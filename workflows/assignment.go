@@ -24,19 +24,24 @@ const versionJustified = "access-follows-justification"
 
 // assignment is the state of one workflow run.
 type assignment struct {
-	in       Input
-	id       string
-	seq      int
-	status   Status
-	emails   []*email
-	approval workflow.ReceiveChannel
-	unassign workflow.ReceiveChannel
+	in        Input
+	id        string
+	seq       int
+	status    Status
+	emails    []*email
+	approval  workflow.ReceiveChannel
+	unassign  workflow.ReceiveChannel
+	extension workflow.ReceiveChannel
 
 	justified bool                      // versionJustified applies
 	closing   bool                      // the state is final: emails are owed, not sent
 	owed      []activities.EmailRequest // handed over when the run ends
 	signals   int                       // signals received; keys their audit entries
 	outcomes  map[string]SignalOutcome  // by Vouch.ID, for QuerySignal
+
+	extended bool         // versionExtension applies
+	access   accessTimers // Standard access while it lasts (extended runs)
+	pending  *pendingExtension
 }
 
 // email is one email in flight; the workflow does not wait for it unless it
@@ -56,6 +61,8 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 		id:       assignmentID(workflow.GetInfo(ctx)),
 		approval: workflow.GetSignalChannel(ctx, SignalApproval),
 		unassign: workflow.GetSignalChannel(ctx, SignalUnassign),
+
+		extension: workflow.GetSignalChannel(ctx, SignalExtension),
 	}
 	w.status = Status{AssignmentID: w.id, State: domain.StateRequested, RequestedAt: workflow.Now(ctx)}
 	if w.in.Edition == domain.EditionStandard {
@@ -74,6 +81,7 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 		return w.status, err
 	}
 	w.justified = workflow.GetVersion(ctx, versionJustified, workflow.DefaultVersion, 1) == 1
+	w.extended = workflow.GetVersion(ctx, versionExtension, workflow.DefaultVersion, 1) == 1
 	var err error
 	if in.Edition == domain.EditionProfessional {
 		err = w.professional(ctx)
@@ -168,6 +176,9 @@ func (w *assignment) standard(ctx workflow.Context) error {
 	w.sendAll(ctx, domain.EmailApprovalConfirmation, w.in.Approvers)
 	w.sendAll(ctx, domain.EmailAccessGranted, w.partnerSide())
 
+	if w.extended {
+		return w.extensibleAccess(ctx, now)
+	}
 	if u := w.awaitEnd(ctx, w.in.Timing.AccessDuration); u != nil {
 		return w.end(ctx, domain.StateRevoked, "access.revoked", u, domain.EmailAccessEnded, w.bothSides())
 	}
@@ -203,7 +214,12 @@ func (w *assignment) professional(ctx workflow.Context) error {
 	}
 	w.send(ctx, domain.EmailReadyToLogIn, w.in.PartnerUser)
 
-	u := w.awaitEnd(ctx, 0)
+	var u *UnassignSignal
+	if w.extended {
+		u = w.awaitUnassignReminding(ctx, granted)
+	} else {
+		u = w.awaitEnd(ctx, 0)
+	}
 	return w.end(ctx, domain.StateRevoked, "access.revoked", u, domain.EmailAccessEnded, w.bothSides())
 }
 
@@ -228,6 +244,8 @@ func (w *assignment) awaitDecision(ctx workflow.Context, requests []*email) deci
 		var s ApprovalSignal
 		c.Receive(ctx, &s)
 		switch {
+		case w.extended && s.Extension > 0: // no extension can be pending before access
+			w.lateExtensionDecision(ctx, s)
 		case w.justified:
 			if w.decisionCounts(ctx, s) {
 				out.decision = &s
@@ -313,6 +331,13 @@ func (w *assignment) begin(ctx workflow.Context, state string, approvers []Perso
 // record applies a transition: the workflow's status, its search attribute,
 // and the store's projection and audit log.
 func (w *assignment) record(ctx workflow.Context, t activities.Transition) error {
+	t = w.step(ctx, t)
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Record, t).Get(ctx, nil)
+}
+
+// step numbers a transition and applies it to the workflow's status; the
+// caller records it.
+func (w *assignment) step(ctx workflow.Context, t activities.Transition) activities.Transition {
 	w.seq++
 	t.AssignmentID, t.Seq, t.At = w.id, w.seq, workflow.Now(ctx)
 	if t.Actor == "" {
@@ -332,7 +357,7 @@ func (w *assignment) record(ctx workflow.Context, t activities.Transition) error
 		w.closing = w.justified
 	}
 	w.setState(ctx, t.State)
-	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Record, t).Get(ctx, nil)
+	return t
 }
 
 func (w *assignment) setState(ctx workflow.Context, state string) {
@@ -426,7 +451,13 @@ func (w *assignment) send(ctx workflow.Context, kind domain.EmailKind, to Person
 }
 
 func (w *assignment) sendData(ctx workflow.Context, kind domain.EmailKind, to Person, d activities.EmailData) *email {
-	req := activities.EmailRequest{AssignmentID: w.id, Kind: kind, To: activities.Recipient(to), Data: d}
+	return w.sendRound(ctx, kind, to, d, 0)
+}
+
+// sendRound sends an email of a kind that a recipient may get more than
+// once; round tells them apart (activities.EmailRequest.Round).
+func (w *assignment) sendRound(ctx workflow.Context, kind domain.EmailKind, to Person, d activities.EmailData, round int) *email {
+	req := activities.EmailRequest{AssignmentID: w.id, Kind: kind, To: activities.Recipient(to), Data: d, Round: round}
 	e := &email{req: req}
 	if w.closing {
 		w.owed = append(w.owed, req)
@@ -444,6 +475,17 @@ func (w *assignment) sendAll(ctx workflow.Context, kind domain.EmailKind, to []P
 		if key := strings.ToLower(p.Email); !seen[key] {
 			seen[key] = true
 			w.send(ctx, kind, p)
+		}
+	}
+}
+
+// sendEach sends one email of a round to each address once.
+func (w *assignment) sendEach(ctx workflow.Context, kind domain.EmailKind, to []Person, d activities.EmailData, round int) {
+	seen := map[string]bool{}
+	for _, p := range to {
+		if key := strings.ToLower(p.Email); !seen[key] {
+			seen[key] = true
+			w.sendRound(ctx, kind, p, d, round)
 		}
 	}
 }

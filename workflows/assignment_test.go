@@ -123,6 +123,10 @@ func (f *fixture) vouch(arg any) any {
 		s.Vouch = v
 		s.MAC = f.keys.SignSignal(s.SignedFields(runID)...)
 		return s
+	case workflows.ExtensionSignal:
+		s.Vouch = v
+		s.MAC = f.keys.SignSignal(s.SignedFields(runID)...)
+		return s
 	}
 	return arg
 }

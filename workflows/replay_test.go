@@ -22,6 +22,13 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if len(files) < 8 {
 		t.Fatalf("%d recorded histories, want at least the 8 paths of the first set", len(files))
 	}
+	// Every set recorded so far: v1 before vouched signals, v2 before
+	// extensions (expiry-warning-extension), v3 since.
+	for _, set := range []string{"v1", "v2", "v3"} {
+		if got, _ := filepath.Glob(filepath.Join("testdata", set, "*.json")); len(got) < 8 {
+			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
+		}
+	}
 	for _, f := range files {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

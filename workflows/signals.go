@@ -73,6 +73,10 @@ func (w *assignment) refuse(ctx workflow.Context, signal string, by Person, v Vo
 
 // lateDecision refuses a decision that arrives once the request is settled.
 func (w *assignment) lateDecision(ctx workflow.Context, s ApprovalSignal) {
+	if w.extended && s.Extension > 0 {
+		w.lateExtensionDecision(ctx, s)
+		return
+	}
 	w.signals++
 	o := SignalOutcome{Conflict: true, Detail: "this request is no longer waiting for a decision: it is " + w.status.State}
 	if w.status.Decision != "" {
@@ -147,6 +151,15 @@ func (w *assignment) drainSignals(ctx workflow.Context) {
 		}
 		w.signals++
 		w.refuse(ctx, SignalUnassign, s.By, s.Vouch, false, SignalOutcome{Conflict: true, Detail: "the assignment has already ended"})
+	}
+	for w.extended {
+		var s ExtensionSignal
+		if !w.extension.ReceiveAsync(&s) {
+			break
+		}
+		w.signals++
+		w.refuse(ctx, SignalExtension, s.By, s.Vouch, false, SignalOutcome{Conflict: true,
+			Detail: "access has already ended (" + w.status.State + "); assign again if more time is needed"})
 	}
 }
 

@@ -168,11 +168,12 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 		mailbox, adminsOnly := cfg.Mailbox()
 		srv := server.New(server.Config{
 			PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly,
-			TrustedProxies: cfg.TrustedProxies, Namespace: cfg.TemporalNamespace, TemporalUIURL: firstOf(cfg.TemporalUIURL, uiURL),
+			TrustedProxies: cfg.TrustedProxies, TemporalNamespace: cfg.TemporalNamespace, TemporalUIURL: temporalUIURL(cfg, uiURL),
 			Mail: sender, MailFrom: mailFrom, InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL,
 			GatewayToken: cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
 			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
-				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor},
+				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor,
+				ExpiryWarning: cfg.ExpiryWarning, MaxExtensions: cfg.MaxExtensions, ProfessionalReminder: cfg.ProfessionalReminder},
 		}, st, tc, keys, log, metrics)
 		stops = append(stops, serve(httpLn, srv.Handler(), log))
 	}
@@ -190,6 +191,15 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 	<-ctx.Done()
 	log.Info("stopping", "mode", cfg.Mode)
 	return nil
+}
+
+// temporalUIURL is where assignment pages link to their workflow:
+// TEMPORAL_UI_URL, else the embedded UI.
+func temporalUIURL(cfg config.Config, embedded string) string {
+	if cfg.TemporalUIURL != "" {
+		return cfg.TemporalUIURL
+	}
+	return embedded
 }
 
 // openStore opens the application store: PostgreSQL at DATABASE_URL, or
@@ -223,7 +233,7 @@ func startEngine(ctx context.Context, cfg config.Config, log *slog.Logger) (eng 
 	}
 	eng, err = engine.Start(ctx, engine.Config{
 		DataDir: cfg.DataDir, FrontendAddr: cfg.EmbeddedFrontend, UIAddr: cfg.TemporalUIAddr,
-		Namespace: cfg.TemporalNamespace, SearchAttributes: attrs, Logger: log,
+		Namespace: cfg.TemporalNamespace, Retention: cfg.TemporalRetention, SearchAttributes: attrs, Logger: log,
 		TLS: engine.TLS{CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, ClientCAFile: cfg.TemporalTLSCA},
 	})
 	if err != nil {
@@ -323,14 +333,4 @@ func storeName(cfg config.Config) string {
 		return "PostgreSQL"
 	}
 	return "PostgreSQL at " + u.Host + u.Path
-}
-
-// firstOf returns the first of values that is not empty.
-func firstOf(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

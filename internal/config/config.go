@@ -94,6 +94,13 @@ type Config struct {
 	ReconcileEvery   time.Duration
 	InvitationTTL    time.Duration
 	PasswordResetTTL time.Duration
+	// ExpiryWarning and ProfessionalReminder are 0 when off.
+	ExpiryWarning        time.Duration
+	MaxExtensions        int
+	ProfessionalReminder time.Duration
+	// TemporalRetention is how long Temporal keeps a closed workflow's
+	// history (the embedded server's namespace); the store keeps its own record.
+	TemporalRetention time.Duration
 
 	SendGridAPIKey  string
 	StoreMailbox    bool // MAILBOX=store: keep emails in the store, shown at /dev/mail
@@ -132,6 +139,7 @@ var Vars = []Var{
 	{"TEMPORAL_TASK_QUEUE", "task-queue", "partner-access", "task queue of the assignment workflow"},
 	{"TEMPORAL_UI_ADDR", "temporal-ui-addr", "127.0.0.1:8233", "one-process and temporal mode: address of the embedded Temporal UI (empty: no UI)"},
 	{"TEMPORAL_UI_URL", "temporal-ui-url", "", "base URL of the Temporal UI that each assignment page links to for operators (default in one-process mode: the embedded UI; empty elsewhere: no link)"},
+	{"TEMPORAL_RETENTION", "temporal-retention", "720h", "one-process and temporal mode: how long the embedded Temporal keeps a closed assignment's history (the app's own record stays)"},
 	{"TEMPORAL_FRONTEND_ADDR", "temporal-frontend-addr", "127.0.0.1:7233", "one-process and temporal mode: address of the embedded Temporal frontend"},
 	{"TEMPORAL_TLS_CERT", "temporal-tls-cert", "", "PEM client certificate for mTLS to Temporal (with TEMPORAL_TLS_KEY); temporal mode: the embedded frontend's server certificate"},
 	{"TEMPORAL_TLS_KEY", "temporal-tls-key", "", "PEM private key of TEMPORAL_TLS_CERT"},
@@ -141,6 +149,9 @@ var Vars = []Var{
 	{"ACCESS_DURATION", "access-duration", "72h", "how long Standard access lasts once approved"},
 	{"APPROVAL_TIMEOUT", "approval-timeout", "168h", "how long approvers have to decide"},
 	{"APPROVAL_REMINDER", "approval-reminder", "", "remind approvers this long before the deadline (default: 24h, or a quarter of a shorter APPROVAL_TIMEOUT; 0: no reminder)"},
+	{"EXPIRY_WARNING", "expiry-warning", "", "warn the partner user this long before Standard access ends, with a link to ask for more time (default: 12h, or a quarter of a shorter ACCESS_DURATION; 0: no warning)"},
+	{"MAX_EXTENSIONS", "max-extensions", "2", "extension requests one Standard assignment may make (0: none)"},
+	{"PROFESSIONAL_REMINDER", "professional-reminder", "168h", "remind the partner user of open Professional access this often, with a link to unassign (0: never)"},
 	{"READY_WAIT", "ready-wait", "15m", "Professional: wait before the partner user logs in"},
 	{"EMAIL_RETRY_FOR", "email-retry-for", "24h", "how long one email is retried before it is recorded as failed on its assignment"},
 	{"INVITATION_TTL", "invitation-ttl", "168h", "how long an invitation link works (a new invitation voids the old link)"},
@@ -225,6 +236,19 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	c.ReconcileEvery = duration("RECONCILE_EVERY", time.Second)
 	c.InvitationTTL = duration("INVITATION_TTL", time.Minute)
 	c.PasswordResetTTL = duration("PASSWORD_RESET_TTL", time.Minute)
+	c.TemporalRetention = duration("TEMPORAL_RETENTION", 24*time.Hour) // Temporal's own minimum is a day
+	c.ProfessionalReminder = duration("PROFESSIONAL_REMINDER", 0)
+	if c.MaxExtensions, err = strconv.Atoi(get("MAX_EXTENSIONS")); err != nil || c.MaxExtensions < 0 {
+		bad("MAX_EXTENSIONS", "%q is not a number from 0 up", get("MAX_EXTENSIONS"))
+	}
+	// Like the reminder below, the default adapts to the access duration;
+	// only a value the user set can conflict with it.
+	if get("EXPIRY_WARNING") == "" {
+		c.ExpiryWarning = DefaultExpiryWarning(c.AccessDuration)
+	} else if c.ExpiryWarning = duration("EXPIRY_WARNING", 0); c.ExpiryWarning >= c.AccessDuration && c.AccessDuration > 0 {
+		bad("EXPIRY_WARNING", "%s must be shorter than ACCESS_DURATION (%s); leave EXPIRY_WARNING unset to get %s",
+			get("EXPIRY_WARNING"), get("ACCESS_DURATION"), DefaultExpiryWarning(c.AccessDuration))
+	}
 	switch get("MAILBOX") {
 	case "":
 		if c.SendGridAPIKey == "" && (mode == ModeWorker || mode == ModeServer) {
@@ -399,6 +423,12 @@ func (c Config) Warnings() []string {
 // the deadline, or a quarter of a shorter approval window.
 func DefaultApprovalReminder(timeout time.Duration) time.Duration {
 	return min(24*time.Hour, timeout/4)
+}
+
+// DefaultExpiryWarning is the expiry warning when none is set: 12 hours
+// before access ends, or a quarter of a shorter access.
+func DefaultExpiryWarning(access time.Duration) time.Duration {
+	return min(12*time.Hour, access/4)
 }
 
 func knownMode(mode string) bool {

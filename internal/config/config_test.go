@@ -108,6 +108,50 @@ func TestApprovalReminderDefaultAdaptsToTheTimeout(t *testing.T) {
 	}
 }
 
+func TestExpiryWarningDefaultAdaptsToTheAccessDuration(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, 12 * time.Hour}, // a quarter of 72h is more than 12h
+		{map[string]string{"ACCESS_DURATION": "24h"}, 6 * time.Hour},
+		{map[string]string{"ACCESS_DURATION": "20s"}, 5 * time.Second},
+		{map[string]string{"ACCESS_DURATION": "20s", "EXPIRY_WARNING": "10s"}, 10 * time.Second},
+		{map[string]string{"EXPIRY_WARNING": "0"}, 0},
+	}
+	for _, tc := range cases {
+		c, err := config.Load(config.ModeAll, nil, env(tc.env))
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if c.ExpiryWarning != tc.want {
+			t.Errorf("%v: warning %v, want %v", tc.env, c.ExpiryWarning, tc.want)
+		}
+	}
+	c, err := config.Load(config.ModeAll, nil, env(nil))
+	if err != nil || c.MaxExtensions != 2 || c.ProfessionalReminder != 168*time.Hour || c.TemporalRetention != 720*time.Hour {
+		t.Fatalf("defaults: %d extensions, reminder %v, retention %v, %v", c.MaxExtensions, c.ProfessionalReminder, c.TemporalRetention, err)
+	}
+	if _, err := config.Load(config.ModeAll, []string{"-access-duration", "10m", "-expiry-warning", "1h"}, env(nil)); err == nil ||
+		!strings.Contains(err.Error(), "EXPIRY_WARNING: 1h must be shorter than ACCESS_DURATION (10m)") {
+		t.Fatalf("got %v, want the conflict named with both values", err)
+	}
+}
+
+func TestBadExtensionSettingsAreNamed(t *testing.T) {
+	for _, tc := range []struct{ env, value, want string }{
+		{"MAX_EXTENSIONS", "-1", "MAX_EXTENSIONS"},
+		{"MAX_EXTENSIONS", "two", "MAX_EXTENSIONS"},
+		{"PROFESSIONAL_REMINDER", "weekly", "PROFESSIONAL_REMINDER"},
+		{"TEMPORAL_RETENTION", "1h", "TEMPORAL_RETENTION: must be at least 24h0m0s"},
+		{"TEMPORAL_UI_URL", "localhost:8233", "TEMPORAL_UI_URL"},
+	} {
+		if _, err := config.Load(config.ModeAll, nil, env(map[string]string{tc.env: tc.value})); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%s: got %v, want %q", tc.env, tc.value, err, tc.want)
+		}
+	}
+}
+
 func TestHelpListsEveryCommandAndSetting(t *testing.T) {
 	if _, err := config.Load(config.ModeAll, []string{"--help"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: got %v, want flag.ErrHelp", err)

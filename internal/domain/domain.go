@@ -36,6 +36,10 @@ const (
 // from it.
 var OpenStates = []string{StateRequested, StatePendingApproval, StateProvisioning, StateActive}
 
+// States lists every state, in the order of the diagrams.
+var States = []string{StateRequested, StatePendingApproval, StateProvisioning, StateActive, StateExpired, StateRevoked,
+	StateDenied, StateApprovalExpired, StateWithdrawn, StateFailed}
+
 // OpenState reports whether an assignment in state may still change.
 func OpenState(state string) bool {
 	return slices.Contains(OpenStates, state)
@@ -45,6 +49,15 @@ func OpenState(state string) bool {
 const (
 	DecisionApproved = "approved"
 	DecisionDenied   = "denied"
+)
+
+// States of an extension request: it waits for a decision, is approved or
+// denied, or lapses when nobody decided before its deadline or access ended.
+const (
+	ExtensionPending  = "pending"
+	ExtensionApproved = "approved"
+	ExtensionDenied   = "denied"
+	ExtensionLapsed   = "lapsed"
 )
 
 // EmailKind is the kind of an email (SPEC §5); it names its templates.
@@ -69,13 +82,19 @@ const (
 	EmailRequestSent          EmailKind = "request_sent"    // to whoever assigned someone else
 	EmailInvitation           EmailKind = "invitation"      // sent by the server, not a workflow
 	EmailPasswordReset        EmailKind = "password_reset"  // sent by the server, not a workflow
+	EmailExpiryWarning        EmailKind = "expiry_warning"  // Standard access ends soon; more time can be asked for
+	EmailExtensionRequest     EmailKind = "extension_request"
+	EmailExtensionGranted     EmailKind = "extension_granted"
+	EmailExtensionDenied      EmailKind = "extension_denied" // denied, or nobody decided in time
+	EmailProfessionalReminder EmailKind = "professional_reminder"
 )
 
 // EmailKinds lists every kind.
 var EmailKinds = []EmailKind{EmailApprovalRequest, EmailApprovalReminder, EmailApprovalConfirmation, EmailAccessGranted,
 	EmailAccessDenied, EmailApprovalExpired, EmailRequestWithdrawn, EmailAccessEnded, EmailProfessionalNotice,
 	EmailAVDInstructions, EmailCredentialLink, EmailReadyToLogIn, EmailDeliveryFailed, EmailCustomerNotice, EmailRequestSent,
-	EmailInvitation, EmailPasswordReset}
+	EmailInvitation, EmailPasswordReset,
+	EmailExpiryWarning, EmailExtensionRequest, EmailExtensionGranted, EmailExtensionDenied, EmailProfessionalReminder}
 
 // Valid reports whether k is a known kind.
 func (k EmailKind) Valid() bool {

@@ -7,13 +7,14 @@ import (
 	"time"
 )
 
-// HumanDuration writes d for a reader: "3 days", "1 hour 30 minutes",
+// HumanDuration writes d for a reader: "3 days", "1 hour and 30 minutes",
 // "2 minutes", "45 seconds". It keeps the two largest units, which is as
 // precise as an email or a page needs.
 func HumanDuration(d time.Duration) string {
 	if d < time.Second {
 		return "less than a second"
 	}
+	d = d.Round(time.Second) // a remaining 4.9s is "5 seconds"
 	units := []struct {
 		name string
 		size time.Duration
@@ -24,10 +25,10 @@ func HumanDuration(d time.Duration) string {
 			parts = append(parts, plural(int64(n), u.name))
 			d -= n * u.size
 		} else if len(parts) > 0 {
-			break // "1 day 3 minutes" would skip the hours between
+			break // "1 day and 3 minutes" would skip the hours between
 		}
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, " and ")
 }
 
 func plural(n int64, unit string) string {

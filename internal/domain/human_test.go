@@ -12,12 +12,17 @@ func TestHumanDuration(t *testing.T) {
 	}{
 		{72 * time.Hour, "3 days"},
 		{24 * time.Hour, "1 day"},
-		{90 * time.Minute, "1 hour 30 minutes"},
+		{90 * time.Minute, "1 hour and 30 minutes"},
 		{2 * time.Minute, "2 minutes"},
 		{45 * time.Second, "45 seconds"},
-		{25*time.Hour + 3*time.Minute, "1 day 1 hour"},
+		{25*time.Hour + 3*time.Minute, "1 day and 1 hour"},
 		{24*time.Hour + 3*time.Minute, "1 day"},
 		{500 * time.Millisecond, "less than a second"},
+		{12 * time.Hour, "12 hours"},
+		{30 * time.Hour, "1 day and 6 hours"},
+		{168 * time.Hour, "7 days"},
+		{90 * time.Second, "1 minute and 30 seconds"},
+		{4900 * time.Millisecond, "5 seconds"},
 	} {
 		if got := HumanDuration(tc.d); got != tc.want {
 			t.Errorf("HumanDuration(%s) = %q, want %q", tc.d, got, tc.want)

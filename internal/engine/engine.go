@@ -88,7 +88,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg.Namespace = "default"
 	}
 	if cfg.Retention == 0 {
-		cfg.Retention = 7 * 24 * time.Hour
+		cfg.Retention = 30 * 24 * time.Hour // TEMPORAL_RETENTION's default
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -23,7 +23,9 @@ func sample() mail.Data {
 		CredentialURL: "http://127.0.0.1:8080/credentials/a1", AVDDownloadURL: "https://avd.example/download",
 		Decision: "approved", DecidedBy: "admin@contoso.example", AccessEndsAt: time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC),
 		ApprovalDeadline: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), EndReason: "access expired after 3 days",
-		ReadyAfter: 15 * time.Minute, FailedRecipient: "admin@contoso.example", FailureReason: "invalid address",
+		ReadyAfter: 15 * time.Minute, ExtensionDuration: 24 * time.Hour, ExtensionReason: "more tests",
+		ExtensionRequestedBy: "solo@partner.example", PreviousEndsAt: time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC),
+		Remaining: 12 * time.Hour, ActiveFor: 7 * 24 * time.Hour, FailedRecipient: "admin@contoso.example", FailureReason: "invalid address",
 	}
 }
 
@@ -44,6 +46,11 @@ func TestEveryKindRendersTheReasonSiteAndItsOwnField(t *testing.T) {
 		domain.EmailDeliveryFailed:       "invalid address",
 		domain.EmailCustomerNotice:       "Tue 1 Dec 2026 09:00 UTC",
 		domain.EmailRequestSent:          "approvers",
+		domain.EmailExpiryWarning:        "12 hours",
+		domain.EmailExtensionRequest:     "/approvals/TOKEN",
+		domain.EmailExtensionGranted:     "Fri 27 Nov 2026 09:30 UTC",
+		domain.EmailExtensionDenied:      "1 day",
+		domain.EmailProfessionalReminder: "7 days",
 	}
 	if len(wants)+len(userKinds) != len(domain.EmailKinds) {
 		t.Fatalf("%d kinds tested, %d exist", len(wants)+len(userKinds), len(domain.EmailKinds))

@@ -41,6 +41,16 @@ type Data struct {
 	ReadyAfter       time.Duration
 	FailedRecipient  string
 	FailureReason    string
+	// An extension request: how much more time, why, who asked, and the
+	// end of access before it (AccessEndsAt is the end after, once granted).
+	ExtensionDuration    time.Duration
+	ExtensionReason      string
+	ExtensionRequestedBy string
+	PreviousEndsAt       time.Time
+	// Remaining is how long access had left when the email was written
+	// (expiry warning); ActiveFor how long it had lasted (Professional reminder).
+	Remaining time.Duration
+	ActiveFor time.Duration
 	// ForRequester: the reader assigned the partner user and is someone
 	// else, so partner-side emails speak of the partner user, not "you".
 	ForRequester bool

@@ -35,9 +35,23 @@ func NewDatabase(t testing.TB) string {
 	}
 	name := dbName(t.Name())
 	exec(t, admin, `CREATE DATABASE `+name)
-	t.Cleanup(func() { exec(t, admin, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`) })
+	t.Cleanup(func() { drop(t, admin, name) })
 	u.Path = "/" + name
 	return u.String()
+}
+
+// drop drops a test's database. A connection the test did not make (an
+// autovacuum worker) can hold it a moment, so it tries again before it
+// gives up; a database left behind fails no test, so that is only logged.
+func drop(t testing.TB, admin, name string) {
+	var err error
+	for try := 0; try < 10; try++ {
+		if err = run(admin, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err == nil {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("PostgreSQL at PG_TEST_URL: database %s left behind: %v", name, err)
 }
 
 var notIdent = regexp.MustCompile(`[^a-z0-9]+`)
@@ -55,14 +69,19 @@ func dbName(test string) string {
 
 func exec(t testing.TB, dsn, stmt string) {
 	t.Helper()
+	if err := run(dsn, stmt); err != nil {
+		t.Fatalf("PostgreSQL at PG_TEST_URL: %s: %v", stmt, err)
+	}
+}
+
+func run(dsn, stmt string) error {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := db.ExecContext(ctx, stmt); err != nil {
-		t.Fatalf("PostgreSQL at PG_TEST_URL: %s: %v", stmt, err)
-	}
+	_, err = db.ExecContext(ctx, stmt)
+	return err
 }

@@ -221,6 +221,17 @@ func CanUnassign(actor store.User, a store.Assignment) error {
 // approver of the site's customer decides; a partner never approves (its own
 // request or any other).
 func CanDecide(actor store.User, a store.Assignment) error {
+	if err := canDecide(actor, a); err != nil {
+		return err
+	}
+	if a.State != domain.StatePendingApproval {
+		return Settled(a)
+	}
+	return nil
+}
+
+// canDecide is who may decide on an assignment's requests.
+func canDecide(actor store.User, a store.Assignment) error {
 	if actor.Kind == store.KindPartner {
 		return problem.Forbidden("R6", "a partner cannot approve or deny an assignment; the customer decides")
 	}
@@ -229,9 +240,6 @@ func CanDecide(actor store.User, a store.Assignment) error {
 	}
 	if !actor.IsApprover() {
 		return problem.Forbidden("R4", "only an active Customer Administrator or Customer Operations Agent can decide on an assignment")
-	}
-	if a.State != domain.StatePendingApproval {
-		return Settled(a)
 	}
 	return nil
 }

@@ -80,11 +80,13 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 	return es, wrap(err, "read audit log")
 }
 
-// ApprovalToken binds one approver to one assignment; only its hash is kept.
+// ApprovalToken binds one approver to one assignment's request, or to one
+// of its extension requests; only its hash is kept.
 type ApprovalToken struct {
 	Hash         []byte     `db:"token_hash"`
 	AssignmentID string     `db:"assignment_id"`
 	ApproverID   string     `db:"approver_id"`
+	Extension    int        `db:"extension"` // 0: the first request; n: extension request n
 	ExpiresAt    time.Time  `db:"expires_at"`
 	VoidedAt     *time.Time `db:"voided_at"`
 }
@@ -106,17 +108,26 @@ func (s *Store) PutApprovalTokens(ctx context.Context, ts []ApprovalToken) error
 // ApprovalTokenByHash looks a token up by its hash.
 func (s *Store) ApprovalTokenByHash(ctx context.Context, hash []byte) (ApprovalToken, error) {
 	var t ApprovalToken
-	err := s.r.get(ctx, &t, `SELECT token_hash, assignment_id, approver_id, expires_at, voided_at
-		FROM approval_tokens WHERE token_hash = ?`, hash)
+	err := s.r.get(ctx, &t, `SELECT token_hash, assignment_id, approver_id, 0 AS extension, expires_at, voided_at
+		FROM approval_tokens WHERE token_hash = ?
+		UNION ALL SELECT token_hash, assignment_id, approver_id, extension, expires_at, voided_at
+		FROM extension_tokens WHERE token_hash = ?`, hash, hash)
 	return t, notFound(err, "approval token")
 }
 
 // VoidApprovalTokens makes every token of the assignment unusable: the
-// request has been decided, withdrawn or has lapsed.
+// request has been decided, withdrawn or has lapsed, or access has ended
+// (extension requests' tokens too).
 func (s *Store) VoidApprovalTokens(ctx context.Context, assignmentID string, at time.Time) error {
-	_, err := s.w.exec(ctx, `UPDATE approval_tokens SET voided_at = ? WHERE assignment_id = ? AND voided_at IS NULL`,
-		utc(at), assignmentID)
-	return wrap(err, "void approval tokens of %s", assignmentID)
+	return wrap(s.inTx(ctx, func(tx conn) error {
+		for _, table := range []string{"approval_tokens", "extension_tokens"} {
+			if _, err := tx.exec(ctx, `UPDATE `+table+` SET voided_at = ? WHERE assignment_id = ? AND voided_at IS NULL`,
+				utc(at), assignmentID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "void approval tokens of %s", assignmentID)
 }
 
 // Grant is a row of access a gateway asks about.

@@ -123,7 +123,7 @@ func New(t testing.TB, o Options) *Env {
 	e.Acts.Config.PublicURL = e.HTTP.URL
 	e.Server = server.New(server.Config{
 		PublicURL: e.HTTP.URL, TaskQueue: TaskQueue, Timing: o.Timing, DevMailbox: o.Sender == nil,
-		GatewayToken: GatewayToken, Namespace: ts.GetDefaultNamespace(), TemporalUIURL: TemporalUIURL,
+		GatewayToken: GatewayToken, TemporalNamespace: ts.GetDefaultNamespace(), TemporalUIURL: TemporalUIURL,
 		Mail: o.Sender, MailFrom: e.Acts.Config.MailFrom, PasswordCost: bcrypt.MinCost,
 	}, st, c, keys, log, nil)
 	e.HTTP.Config.Handler = e.Server.Handler()

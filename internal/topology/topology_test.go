@@ -57,6 +57,7 @@ func TestSplitTopologyAsProcesses(t *testing.T) {
 		"TEMPORAL_ADDRESS": frontend, "DATABASE_URL": pgURL, "SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 		"SENDGRID_API_KEY": fake.Key(), "SENDGRID_BASE_URL": fake.URL(), "DEMO_DATA": "false", "LOG_LEVEL": "warn",
 		"ACCESS_DURATION": accessDuration.String(), "APPROVAL_TIMEOUT": "10m", "APPROVAL_REMINDER": "0", "READY_WAIT": "2s",
+		"EXPIRY_WARNING": "0", "PROFESSIONAL_REMINDER": "0", // a fixed mail plan
 		"DATABASE_MAX_CONNS": "4",
 	}
 	with := func(kv ...string) map[string]string {

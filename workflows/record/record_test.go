@@ -29,10 +29,72 @@ var recordInto = flag.String("record", "", "write the histories into workflows/t
 // timing is short enough for every path, and long enough that a signal sent
 // right after a step lands before the next timer fires.
 var timing = workflows.Timing{
-	ApprovalTimeout:  4 * time.Second,
-	ApprovalReminder: 2 * time.Second,
-	AccessDuration:   2 * time.Second,
-	ReadyWait:        3 * time.Second,
+	ApprovalTimeout:      4 * time.Second,
+	ApprovalReminder:     2 * time.Second,
+	AccessDuration:       2 * time.Second,
+	ReadyWait:            3 * time.Second,
+	ExpiryWarning:        time.Second,
+	MaxExtensions:        2,
+	ProfessionalReminder: 2 * time.Second,
+}
+
+// extensionTiming leaves time, between the warning and the end, to ask for
+// more and decide.
+var extensionTiming = workflows.Timing{
+	ApprovalTimeout:      4 * time.Second,
+	ApprovalReminder:     2 * time.Second,
+	AccessDuration:       8 * time.Second,
+	ReadyWait:            time.Second,
+	ExpiryWarning:        4 * time.Second,
+	MaxExtensions:        2,
+	ProfessionalReminder: time.Second,
+}
+
+// extensionPaths are the ways through extensions and reminders (v3).
+var extensionPaths = []path{
+	{"standard-warned-extension-approved-expired", domain.StateExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "approve")
+		e.Eventually(10*time.Second, "expiry warning", func() bool {
+			return len(e.Mail(a.ID, domain.EmailExpiryWarning, "solo@partner.example")) == 1
+		})
+		askMore(t, e, a, "3s")
+		decideExtension(t, e, a, "ops@contoso.example", "approve")
+		endsAt(t, e, a, extensionTiming.AccessDuration+3*time.Second)
+		return a
+	}},
+	{"standard-extension-refused-denied-late-decision-expired", domain.StateExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "approve")
+		e.WaitState(a.ID, domain.StateActive, 10*time.Second)
+		too := workflows.ExtensionSignal{Duration: time.Hour, Reason: "too long", By: workflows.Person{ID: demo.Solo, Email: "solo@partner.example"},
+			Vouch: workflows.Vouch{ID: "too-long", SentAt: time.Now()}}
+		too.MAC = e.Keys.SignSignal(too.SignedFields(a.ID)...)
+		signal(t, e, a, workflows.SignalExtension, too) // the server refuses it first; the workflow does too
+		askMore(t, e, a, "3s")
+		decideExtension(t, e, a, "admin@contoso.example", "deny")
+		late := workflows.ApprovalSignal{Approve: true, Extension: 1, By: workflows.Person{ID: demo.ContosoOps, Email: "ops@contoso.example"},
+			Vouch: workflows.Vouch{ID: "late", SentAt: time.Now()}}
+		late.MAC = e.Keys.SignSignal(late.SignedFields(a.ID)...)
+		signal(t, e, a, workflows.SignalApproval, late)
+		endsAt(t, e, a, extensionTiming.AccessDuration)
+		return a
+	}},
+	{"standard-extension-lapsed-expired", domain.StateExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "approve")
+		e.WaitState(a.ID, domain.StateActive, 10*time.Second)
+		askMore(t, e, a, "1s") // nobody decides: it lapses at the end of access
+		return a
+	}},
+	{"professional-reminded-twice-unassigned", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.FabrikamSite, demo.Solo)
+		e.Eventually(15*time.Second, "two reminders", func() bool {
+			return len(e.Mail(a.ID, domain.EmailProfessionalReminder, "solo@partner.example")) == 2
+		})
+		unassign(t, e, a)
+		return a
+	}},
 }
 
 // path is one way through the workflow: how to drive it and where it ends.
@@ -135,12 +197,16 @@ func TestRecordHistories(t *testing.T) {
 	fake.FailFor("admin@contoso.example", http.StatusBadRequest)
 	fake.FailFor("ops@contoso.example", http.StatusBadRequest)
 	run(t, testenv.New(t, testenv.Options{Timing: timing, Sender: mail.NewSendGrid(fake.Key(), fake.URL())}), deliveryFailed, dir)
+	ext := testenv.New(t, testenv.Options{Timing: extensionTiming})
+	for _, p := range extensionPaths {
+		run(t, ext, p, dir)
+	}
 
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	if *recordInto == "" && len(files) != len(localPaths)+1 {
-		t.Fatalf("%d histories written, want %d", len(files), len(localPaths)+1)
+	if want := len(localPaths) + 1 + len(extensionPaths); *recordInto == "" && len(files) != want {
+		t.Fatalf("%d histories written, want %d", len(files), want)
 	}
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
@@ -206,5 +272,41 @@ func unassign(t *testing.T, e *testenv.Env, a store.Assignment) {
 	t.Helper()
 	if code, body := e.Login("agent@partner.example").Do("DELETE", "/api/v1/assignments/"+a.ID, map[string]string{"reason": "done"}); code != http.StatusAccepted {
 		t.Fatalf("unassign: %d %s", code, body)
+	}
+}
+
+// askMore asks for more time as the assigned partner user, through the API.
+func askMore(t *testing.T, e *testenv.Env, a store.Assignment, d string) {
+	t.Helper()
+	if code, body := e.Login("solo@partner.example").Do("POST", "/api/v1/assignments/"+a.ID+"/extension",
+		map[string]string{"duration": d, "reason": "Case 4711 needs longer"}); code != http.StatusAccepted {
+		t.Fatalf("ask for more time: %d %s", code, body)
+	}
+}
+
+// decideExtension decides the first extension request from its emailed link.
+func decideExtension(t *testing.T, e *testenv.Env, a store.Assignment, approver, decision string) {
+	t.Helper()
+	var path string
+	e.Eventually(10*time.Second, "extension request to "+approver, func() bool {
+		ms := e.Mail(a.ID, domain.EmailExtensionRequest, approver)
+		if len(ms) == 0 {
+			return false
+		}
+		var err error
+		path, err = testenv.Link(ms[0], "/approvals/")
+		return err == nil
+	})
+	if code, _, _ := e.Anonymous().Form(path, map[string]string{"decision": decision}); code != http.StatusOK {
+		t.Fatalf("%s the extension by %s: %d", decision, approver, code)
+	}
+}
+
+// endsAt checks that access ends d after it began.
+func endsAt(t *testing.T, e *testenv.Env, a store.Assignment, d time.Duration) {
+	t.Helper()
+	got, err := e.Store.AssignmentByID(context.Background(), a.ID)
+	if err != nil || got.ActivatedAt == nil || got.AccessEndsAt == nil || got.AccessEndsAt.Sub(*got.ActivatedAt) != d {
+		t.Fatalf("access of %s from %v to %v (%v), want %v long", a.ID, got.ActivatedAt, got.AccessEndsAt, err, d)
 	}
 }
