@@ -131,11 +131,15 @@ func (pl *plan) org(kind, id, name, oldName string, lookupErr error) error {
 	}
 	switch {
 	case errors.Is(lookupErr, store.ErrNotFound):
-		pl.add(func(ctx context.Context, a *applier) error { return a.createOrg(ctx, kind, id, name, pl.customerOf[id]) })
+		pl.add(func(ctx context.Context, a *applier) error {
+			return a.createOrg(ctx, kind, id, name, pl.customerOf[id])
+		})
 	case lookupErr != nil:
 		return lookupErr
 	case oldName != name:
-		pl.add(func(ctx context.Context, a *applier) error { return a.renameOrg(ctx, kind, id, name, oldName, pl.customerOf[id]) })
+		pl.add(func(ctx context.Context, a *applier) error {
+			return a.renameOrg(ctx, kind, id, name, oldName, pl.customerOf[id])
+		})
 	default:
 		pl.keep(kind)
 	}
