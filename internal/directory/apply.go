@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,13 +74,12 @@ func Apply(ctx context.Context, st *store.Store, inv Inviter, f *File, opts Opti
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if ps := f.Check(); len(ps) > 0 {
-		return Report{}, ps
-	}
 	pl, ps, err := f.against(ctx, st, opts.Resend)
 	if err != nil {
 		return Report{}, err
-	} else if len(ps) > 0 {
+	}
+	if ps = append(f.Check(), ps...); len(ps) > 0 {
+		slices.SortStableFunc(ps, func(a, b Problem) int { return a.Line - b.Line })
 		return Report{}, ps
 	}
 	a := applier{st: st, inv: inv, now: opts.Now}
