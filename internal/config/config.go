@@ -170,7 +170,7 @@ var Vars = []Var{
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"DEV_MAILBOX", "dev-mailbox", "", "serve the dev mailbox (/dev/mail) when HTTP_ADDR is beyond loopback, to administrators only; on loopback it is on whenever SENDGRID_API_KEY is empty"},
 	{"DIRECTORY_FILE", "f", "", "directory apply: the YAML file of partners, customers, sites and administrators (see deploy/directory.example.yaml)"},
-	{"DIRECTORY_RESEND", "resend", "false", "directory apply: send a new invitation to the file's administrators who have not registered yet (the old link stops working)"},
+	{"DIRECTORY_RESEND", "resend", "", "directory apply: send a new invitation to the file's administrators who have not registered yet (the old link stops working)"},
 	{"TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: none)"},
 }
 
@@ -410,7 +410,9 @@ func directoryCommand(args []string) ([]string, error) {
 func (c *Config) checkDirectory(get func(string) string, bad func(env, format string, args ...any)) {
 	c.DirectoryFile = get("DIRECTORY_FILE")
 	var err error
-	if c.DirectoryResend, err = strconv.ParseBool(get("DIRECTORY_RESEND")); err != nil {
+	if v := get("DIRECTORY_RESEND"); v == "" {
+		c.DirectoryResend = false
+	} else if c.DirectoryResend, err = strconv.ParseBool(v); err != nil {
 		bad("DIRECTORY_RESEND", "%q is not true or false", get("DIRECTORY_RESEND"))
 	}
 	if c.DirectoryFile == "" {
