@@ -150,12 +150,18 @@ func (s *Server) inviteUser(ctx context.Context, by store.User, kind, orgID stri
 	if err != nil {
 		return store.User{}, err
 	}
-	u, err := s.checkNewUser(kind, in)
+	return s.addInvitedUser(ctx, by, o, in)
+}
+
+// addInvitedUser is the one path of an invitation, for administrators and
+// the operator alike: check, add the user invited, audit, email the link.
+func (s *Server) addInvitedUser(ctx context.Context, by store.User, o org, in newUser) (store.User, error) {
+	u, err := s.checkNewUser(o.Kind, in)
 	if err != nil {
 		return store.User{}, err
 	}
 	u.ID, u.InvitedBy = "u-"+secret.NewToken()[:12], by.ID
-	if kind == store.KindPartner {
+	if o.Kind == store.KindPartner {
 		u.PartnerID = o.ID
 	} else {
 		u.CustomerID = o.ID

@@ -50,6 +50,9 @@ type Ready struct {
 // the addresses once the service answers.
 func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan<- Ready) error {
 	log := slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if cfg.Mode == config.ModeDirectory {
+		return runDirectory(ctx, cfg, out, log)
+	}
 	worker.SetCacheSize(cfg.CacheSize)
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("DATA_DIR: %w", err)

@@ -26,11 +26,15 @@ import (
 
 // Modes of the one binary.
 const (
-	ModeAll      = "all"      // everything in one process, with an embedded Temporal
-	ModeWorker   = "worker"   // the Temporal worker only
-	ModeServer   = "server"   // the HTTP server only
-	ModeTemporal = "temporal" // the embedded Temporal server and UI only
+	ModeAll       = "all"       // everything in one process, with an embedded Temporal
+	ModeWorker    = "worker"    // the Temporal worker only
+	ModeServer    = "server"    // the HTTP server only
+	ModeTemporal  = "temporal"  // the embedded Temporal server and UI only
+	ModeDirectory = "directory" // directory apply: bring in partners, customers, sites, administrators
 )
+
+// DirectoryApply is the one sub-command of directory mode.
+const DirectoryApply = "apply"
 
 // Command is a subcommand of the one binary.
 type Command struct {
@@ -45,6 +49,7 @@ var Commands = []Command{
 	{ModeWorker, ModeWorker, "the Temporal worker alone, against TEMPORAL_ADDRESS"},
 	{ModeServer, ModeServer, "the HTTP server (API and pages) alone, against TEMPORAL_ADDRESS"},
 	{ModeTemporal, ModeTemporal, "the embedded Temporal server and UI alone, to run the split topology without Docker"},
+	{ModeDirectory, ModeDirectory, "apply -f FILE: bring in partners, customers, sites and their first administrators (invited by email) from a YAML file; idempotent"},
 }
 
 // Usage writes the help: the commands, then every setting with its default.
@@ -116,6 +121,11 @@ type Config struct {
 	MetricsAddr  string
 	LogLevel     slog.Level
 
+	// DirectoryFile is the file directory apply reads; DirectoryResend
+	// sends a new invitation to its administrators still invited.
+	DirectoryFile   string
+	DirectoryResend bool
+
 	// DevMailbox asks for the dev mailbox beyond loopback (admins only).
 	DevMailbox bool
 	// TrustedProxies may set X-Forwarded-For; nobody else can choose the
@@ -170,6 +180,8 @@ var Vars = []Var{
 	{"WORKFLOW_CACHE_SIZE", "workflow-cache-size", "2000", "workflows the worker keeps in memory between tasks (about 64 KB each)"},
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"DEV_MAILBOX", "dev-mailbox", "", "serve the dev mailbox (/dev/mail) when HTTP_ADDR is beyond loopback, to administrators only; on loopback it is on whenever SENDGRID_API_KEY is empty"},
+	{"DIRECTORY_FILE", "f", "", "directory apply: the YAML file of partners, customers, sites and administrators (see deploy/directory.example.yaml)"},
+	{"DIRECTORY_RESEND", "resend", "", "directory apply: send a new invitation to the file's administrators who have not registered yet (the old link stops working)"},
 	{"TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: none)"},
 }
 
@@ -183,15 +195,41 @@ func newFlagSet(mode string, getenv func(string) string) (*flag.FlagSet, map[str
 		if e := getenv(v.Env); e != "" {
 			def = e
 		}
-		vals[v.Env] = fs.String(v.Flag, def, v.Help+" ($"+v.Env+")")
+		vals[v.Env] = &def
+		if boolFlags[v.Env] {
+			fs.Var(boolFlag{vals[v.Env]}, v.Flag, v.Help+" ($"+v.Env+")")
+		} else {
+			fs.StringVar(vals[v.Env], v.Flag, def, v.Help+" ($"+v.Env+")")
+		}
 	}
 	return fs, vals
 }
+
+// boolFlags are the settings given as a flag alone (-resend), like Go's
+// boolean flags; -resend=false works too.
+var boolFlags = map[string]bool{"DIRECTORY_RESEND": true}
+
+type boolFlag struct{ v *string }
+
+func (b boolFlag) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+func (b boolFlag) Set(s string) error { *b.v = s; return nil }
+func (b boolFlag) IsBoolFlag() bool   { return true }
 
 // Load reads the configuration for mode from args (flags) and getenv. For
 // -h or --help it returns flag.ErrHelp, and the caller prints Usage.
 func Load(mode string, args []string, getenv func(string) string) (Config, error) {
 	fs, vals := newFlagSet(mode, getenv)
+	if mode == ModeDirectory {
+		var err error
+		if args, err = directoryCommand(args); err != nil {
+			return Config{}, err
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -358,6 +396,9 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 		}
 		c.TrustedProxies = append(c.TrustedProxies, prefix)
 	}
+	if mode == ModeDirectory {
+		c.checkDirectory(get, bad)
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL"))); err != nil {
 		bad("LOG_LEVEL", "%q is not debug, info, warn or error", get("LOG_LEVEL"))
 	}
@@ -372,6 +413,39 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 		return Config{}, fmt.Errorf("configuration:\n%w", err)
 	}
 	return c, nil
+}
+
+// directoryCommand takes the sub-command off directory mode's arguments:
+// "apply" is the only one.
+func directoryCommand(args []string) ([]string, error) {
+	usage := "partneraccess directory apply -f directory.yaml"
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		return args, nil
+	case len(args) == 0 || strings.HasPrefix(args[0], "-"):
+		return nil, fmt.Errorf("directory: say what to do: %s", usage)
+	case args[0] != DirectoryApply:
+		return nil, fmt.Errorf("directory: unknown command %q; the only one is %q: %s", args[0], DirectoryApply, usage)
+	}
+	return args[1:], nil
+}
+
+// checkDirectory checks the settings of directory apply.
+func (c *Config) checkDirectory(get func(string) string, bad func(env, format string, args ...any)) {
+	c.DirectoryFile = get("DIRECTORY_FILE")
+	var err error
+	if v := get("DIRECTORY_RESEND"); v == "" {
+		c.DirectoryResend = false
+	} else if c.DirectoryResend, err = strconv.ParseBool(v); err != nil {
+		bad("DIRECTORY_RESEND", "%q is not true or false", get("DIRECTORY_RESEND"))
+	}
+	if c.DirectoryFile == "" {
+		bad("DIRECTORY_FILE", "is required: partneraccess directory apply -f directory.yaml (deploy/directory.example.yaml is an example)")
+	} else if st, err := os.Stat(c.DirectoryFile); err != nil {
+		bad("DIRECTORY_FILE", "%v", err)
+	} else if st.IsDir() {
+		bad("DIRECTORY_FILE", "%s is a directory, not a file", c.DirectoryFile)
+	}
 }
 
 // ListensOnLoopback reports whether HTTP_ADDR reaches only this machine.

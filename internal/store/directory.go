@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -50,8 +51,8 @@ type User struct {
 	Status       string     `db:"status"`
 	RegisteredAt *time.Time `db:"registered_at"`
 	PasswordHash string     `db:"password_hash"`
-	// InvitedBy is the administrator who invited the user ("" for users
-	// brought in by the operator or the demo data).
+	// InvitedBy is the administrator who invited the user: "operator" for
+	// the first administrators of directory apply, "" for the demo data.
 	InvitedBy       string     `db:"invited_by"`
 	StatusChangedAt *time.Time `db:"status_changed_at"`
 	Roles           []string   `db:"-"`
@@ -136,6 +137,32 @@ func (s *Store) SetPartnerPermission(ctx context.Context, customerID, partnerID 
 			changed_by = excluded.changed_by, changed_at = excluded.changed_at`,
 		customerID, partnerID, granted, by, utc(at))
 	return wrap(err, "set permission of customer %s for partner %s", customerID, partnerID)
+}
+
+// RenamePartner changes a partner's name.
+func (s *Store) RenamePartner(ctx context.Context, id, name string) error {
+	return wrap(oneRow(s.w.exec(ctx, `UPDATE partners SET name = ? WHERE id = ?`, name, id)), "rename partner %s", id)
+}
+
+// RenameCustomer changes a customer's name.
+func (s *Store) RenameCustomer(ctx context.Context, id, name string) error {
+	return wrap(oneRow(s.w.exec(ctx, `UPDATE customers SET name = ? WHERE id = ?`, name, id)), "rename customer %s", id)
+}
+
+// RenameSite changes a site's name.
+func (s *Store) RenameSite(ctx context.Context, id, name string) error {
+	return wrap(oneRow(s.w.exec(ctx, `UPDATE sites SET name = ? WHERE id = ?`, name, id)), "rename site %s", id)
+}
+
+// oneRow is ErrNotFound when an update by ID found no row.
+func oneRow(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // PartnerPermitted reports whether the customer has given the partner permission (R1).

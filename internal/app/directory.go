@@ -1,0 +1,78 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/partneraccess/partneraccess/internal/config"
+	"github.com/partneraccess/partneraccess/internal/directory"
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/server"
+)
+
+// runDirectory is `directory apply`: it applies the directory file to the
+// store and sends the new administrators' invitations through the
+// server's invitation path. It needs neither Temporal nor SECRET_KEY (an
+// invitation link is a random token whose hash is stored).
+func runDirectory(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger) error {
+	data, err := os.ReadFile(cfg.DirectoryFile)
+	if err != nil {
+		return err
+	}
+	f, err := directory.Parse(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.DirectoryFile, err)
+	}
+	if cfg.DatabaseURL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return fmt.Errorf("DATA_DIR: %w", err)
+		}
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	defaultURL := cfg.PublicURL == ""
+	if defaultURL {
+		cfg.PublicURL = "http://" + cfg.HTTPAddr
+	}
+	var sender mail.Sender
+	if cfg.SendGridAPIKey != "" && !cfg.StoreMailbox {
+		sender = mail.NewSendGrid(cfg.SendGridAPIKey, cfg.SendGridBaseURL)
+	}
+	srv := server.New(server.Config{
+		PublicURL: cfg.PublicURL, Mail: sender, InvitationTTL: cfg.InvitationTTL,
+		MailFrom: mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
+	}, st, nil, nil, log, nil)
+	report, err := directory.Apply(ctx, st, srv, f, directory.Options{Resend: cfg.DirectoryResend})
+	var problems directory.Problems
+	if errors.As(err, &problems) {
+		return fmt.Errorf("%s: %w", cfg.DirectoryFile, err)
+	}
+	fmt.Fprintf(out, "Applied %s to the %s store:\n", cfg.DirectoryFile, st.Dialect())
+	report.Write(out)
+	if err != nil {
+		return err
+	}
+	if len(report.Invitations) > 0 && defaultURL {
+		fmt.Fprintf(out, "Warning: PUBLIC_URL is not set: invitation links start with %s; set PUBLIC_URL to the address people reach the service at.\n", cfg.PublicURL)
+	}
+	if len(report.Invitations) > 0 {
+		if sender != nil {
+			fmt.Fprintf(out, "Invitation emails go through SendGrid from %s; each link works once, for %s.\n", cfg.MailFrom.Address, domain.HumanDuration(cfg.InvitationTTL))
+		} else {
+			fmt.Fprintf(out, "Without SENDGRID_API_KEY (or with MAILBOX=store) the invitation emails are kept in the store's mailbox: "+
+				"the service shows them at %s/dev/mail. Each link works once, for %s.\n", cfg.PublicURL, domain.HumanDuration(cfg.InvitationTTL))
+		}
+	}
+	if report.Failed() {
+		return errors.New("some invitation emails were not sent; apply the file again with -resend to send them")
+	}
+	return nil
+}

@@ -1,0 +1,310 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// Actor is the audit log's actor of every change directory apply makes.
+const Actor = "operator"
+
+// Inviter sends invitations through the service's one invitation path
+// (server.Server does).
+type Inviter interface {
+	// InviteAdministrator adds an invited administrator of a partner or a
+	// customer and emails the invitation. When only the email failed it
+	// returns the user and the error.
+	InviteAdministrator(ctx context.Context, kind, orgID, email, name string) (store.User, error)
+	// ResendInvitation emails a new link to a user still invited.
+	ResendInvitation(ctx context.Context, userID string) error
+}
+
+// Options change how a file is applied.
+type Options struct {
+	// Resend sends a new invitation to the file's administrators who have
+	// not registered yet (their earlier link stops working).
+	Resend bool
+	Now    func() time.Time
+}
+
+// Count is what happened to the entries of one kind.
+type Count struct {
+	Created, Updated, Unchanged int
+}
+
+// Report is what applying a file did.
+type Report struct {
+	Partners, Customers, Sites Count
+	// Administrators: Created counts the invited, Updated the invitations
+	// sent again (-resend).
+	Administrators Count
+	// Permissions: Created counts those granted now.
+	Permissions Count
+	Invitations []Invitation
+}
+
+// Invitation is an invitation email sent (or not: Error says why).
+type Invitation struct {
+	Email, Name, Kind, OrgID string
+	Resent                   bool
+	Error                    string
+}
+
+// Failed reports whether an invitation email could not be sent.
+func (r Report) Failed() bool {
+	for _, inv := range r.Invitations {
+		if inv.Error != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply checks the file against itself and the store and, when nothing is
+// wrong, creates what is missing and renames what changed. It returns
+// Problems (and writes nothing) when the file is wrong.
+func Apply(ctx context.Context, st *store.Store, inv Inviter, f *File, opts Options) (Report, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	pl, ps, err := f.against(ctx, st, opts.Resend)
+	if err != nil {
+		return Report{}, err
+	}
+	if ps = append(f.Check(), ps...); len(ps) > 0 {
+		slices.SortStableFunc(ps, func(a, b Problem) int { return a.Line - b.Line })
+		return Report{}, ps
+	}
+	a := applier{st: st, inv: inv, now: opts.Now}
+	for _, step := range pl.steps {
+		if err := step(ctx, &a); err != nil {
+			return a.report, fmt.Errorf("%w (what is done above stays; apply the file again to finish)", err)
+		}
+	}
+	a.report.Partners.Unchanged += pl.unchanged[kindPartner]
+	a.report.Customers.Unchanged += pl.unchanged[kindCustomer]
+	a.report.Sites.Unchanged += pl.unchanged[kindSite]
+	a.report.Administrators.Unchanged += pl.unchanged[kindAdmin]
+	a.report.Permissions.Unchanged += pl.unchanged[kindPermission]
+	return a.report, nil
+}
+
+const (
+	kindPartner    = "partner"
+	kindCustomer   = "customer"
+	kindSite       = "site"
+	kindAdmin      = "administrator"
+	kindPermission = "permission"
+)
+
+// plan is the writes a checked file needs, in order: an organization
+// before its administrators and sites.
+type plan struct {
+	steps      []func(context.Context, *applier) error
+	unchanged  map[string]int
+	customerOf map[string]string // customer -> partner, for the audit log
+}
+
+func (pl *plan) add(step func(context.Context, *applier) error) {
+	pl.steps = append(pl.steps, step)
+}
+
+func (pl *plan) keep(kind string) {
+	if pl.unchanged == nil {
+		pl.unchanged = map[string]int{}
+	}
+	pl.unchanged[kind]++
+}
+
+// org plans a partner or customer: created when lookupErr is ErrNotFound,
+// renamed when oldName differs.
+func (pl *plan) org(kind, id, name, oldName string, lookupErr error) error {
+	if pl.customerOf == nil {
+		pl.customerOf = map[string]string{}
+	}
+	switch {
+	case errors.Is(lookupErr, store.ErrNotFound):
+		pl.add(func(ctx context.Context, a *applier) error {
+			return a.createOrg(ctx, kind, id, name, pl.customerOf[id])
+		})
+	case lookupErr != nil:
+		return lookupErr
+	case oldName != name:
+		pl.add(func(ctx context.Context, a *applier) error {
+			return a.renameOrg(ctx, kind, id, name, oldName, pl.customerOf[id])
+		})
+	default:
+		pl.keep(kind)
+	}
+	return nil
+}
+
+func (pl *plan) site(s Site, customerID, partnerID, oldName string, lookupErr error) error {
+	name := trim(s.Name)
+	switch {
+	case errors.Is(lookupErr, store.ErrNotFound):
+		pl.add(func(ctx context.Context, a *applier) error {
+			if err := a.st.CreateSite(ctx, store.Site{ID: s.ID, Name: name, CustomerID: customerID, Edition: s.Edition}); err != nil {
+				return err
+			}
+			a.report.Sites.Created++
+			return a.audit(ctx, "site.created", partnerID, customerID, s.ID, fmt.Sprintf("%s %q (%s)", s.ID, name, s.Edition))
+		})
+	case lookupErr != nil:
+		return lookupErr
+	case oldName != name:
+		pl.add(func(ctx context.Context, a *applier) error {
+			if err := a.st.RenameSite(ctx, s.ID, name); err != nil {
+				return err
+			}
+			a.report.Sites.Updated++
+			return a.audit(ctx, "site.renamed", partnerID, customerID, s.ID, fmt.Sprintf("%s: %q, was %q", s.ID, name, oldName))
+		})
+	default:
+		pl.keep(kindSite)
+	}
+	return nil
+}
+
+func (pl *plan) permission(customerID, partnerID string, granted bool) {
+	if granted {
+		pl.keep(kindPermission)
+		return
+	}
+	pl.add(func(ctx context.Context, a *applier) error {
+		if err := a.st.SetPartnerPermission(ctx, customerID, partnerID, true, Actor, a.now()); err != nil {
+			return err
+		}
+		a.report.Permissions.Created++
+		return a.audit(ctx, "permission.granted", partnerID, customerID, "", "by the operator's directory file")
+	})
+}
+
+func (pl *plan) invite(kind, orgID, email, name string) {
+	pl.add(func(ctx context.Context, a *applier) error {
+		u, err := a.inv.InviteAdministrator(ctx, kind, orgID, email, name)
+		if u.ID == "" && err != nil {
+			return fmt.Errorf("invite %s: %w", email, err)
+		}
+		a.report.Administrators.Created++
+		a.report.Invitations = append(a.report.Invitations, Invitation{Email: u.Email, Name: u.Name, Kind: kind, OrgID: orgID, Error: errText(err)})
+		return nil
+	})
+}
+
+// existing plans an administrator already in its organization: left
+// alone, or invited again when resend asks and it has not registered.
+func (pl *plan) existing(u store.User, resend bool) {
+	if !resend || u.Status != store.StatusInvited {
+		pl.keep(kindAdmin)
+		return
+	}
+	orgID := u.PartnerID + u.CustomerID
+	pl.add(func(ctx context.Context, a *applier) error {
+		err := a.inv.ResendInvitation(ctx, u.ID)
+		a.report.Administrators.Updated++
+		a.report.Invitations = append(a.report.Invitations, Invitation{Email: u.Email, Name: u.Name, Kind: u.Kind, OrgID: orgID, Resent: true, Error: errText(err)})
+		return nil
+	})
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// applier writes a plan and counts what it did.
+type applier struct {
+	st     *store.Store
+	inv    Inviter
+	now    func() time.Time
+	report Report
+}
+
+func (a *applier) count(kind string) *Count {
+	if kind == kindPartner {
+		return &a.report.Partners
+	}
+	return &a.report.Customers
+}
+
+func (a *applier) createOrg(ctx context.Context, kind, id, name, partnerID string) error {
+	var err error
+	if kind == kindPartner {
+		partnerID = id
+		err = a.st.CreatePartner(ctx, store.Partner{ID: id, Name: name})
+	} else {
+		err = a.st.CreateCustomer(ctx, store.Customer{ID: id, Name: name, PartnerID: partnerID})
+	}
+	if err != nil {
+		return err
+	}
+	a.count(kind).Created++
+	return a.audit(ctx, kind+".created", partnerID, customerID(kind, id), "", fmt.Sprintf("%s %q", id, name))
+}
+
+func (a *applier) renameOrg(ctx context.Context, kind, id, name, oldName, partnerID string) error {
+	var err error
+	if kind == kindPartner {
+		partnerID = id
+		err = a.st.RenamePartner(ctx, id, name)
+	} else {
+		err = a.st.RenameCustomer(ctx, id, name)
+	}
+	if err != nil {
+		return err
+	}
+	a.count(kind).Updated++
+	return a.audit(ctx, kind+".renamed", partnerID, customerID(kind, id), "", fmt.Sprintf("%s: %q, was %q", id, name, oldName))
+}
+
+func customerID(kind, id string) string {
+	if kind == kindCustomer {
+		return id
+	}
+	return ""
+}
+
+func (a *applier) audit(ctx context.Context, action, partnerID, customerID, siteID, detail string) error {
+	return a.st.Audit(ctx, store.AuditEntry{At: a.now(), ActorID: Actor, Action: action, Outcome: store.OutcomeOK,
+		PartnerID: partnerID, CustomerID: customerID, SiteID: siteID, Detail: detail})
+}
+
+// Write prints the report: counts per kind, then the invitations (never a
+// link: the token is only in the email).
+func (r Report) Write(w io.Writer) {
+	row := func(what string, c Count, created, updated string) {
+		fmt.Fprintf(w, "  %-15s %d %s, %d %s, %d unchanged\n", what, c.Created, created, c.Updated, updated, c.Unchanged)
+	}
+	row("partners", r.Partners, "created", "renamed")
+	row("customers", r.Customers, "created", "renamed")
+	row("sites", r.Sites, "created", "renamed")
+	row("administrators", r.Administrators, "invited", "invited again")
+	fmt.Fprintf(w, "  %-15s %d granted, %d already granted\n", "permissions", r.Permissions.Created, r.Permissions.Unchanged)
+	if len(r.Invitations) == 0 {
+		fmt.Fprintln(w, "No invitation sent.")
+		return
+	}
+	fmt.Fprintln(w, "Invitations:")
+	for _, inv := range r.Invitations {
+		what := "sent"
+		if inv.Resent {
+			what = "sent again"
+		}
+		if inv.Error != "" {
+			what = "NOT SENT: " + inv.Error + "; apply again with -resend to send it"
+		}
+		fmt.Fprintf(w, "  %s (%s), administrator of %s %s: %s\n", inv.Email, inv.Name, inv.Kind, inv.OrgID, what)
+	}
+}
+
+func trim(s string) string { return strings.TrimSpace(s) }

@@ -1,0 +1,212 @@
+// Package directory brings partners, customers, sites and their first
+// administrators into the store from a YAML file, without demo data
+// (`partneraccess directory apply -f directory.yaml`). Applying a file is
+// idempotent: what is missing is created, names that changed are updated,
+// the rest is left as it is. A file is checked whole, against itself and
+// the store, before anything is written; every problem is reported at once,
+// each with where it is.
+package directory
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// File is a directory file: the partners, each with its administrators and
+// customers, each customer with its administrators and sites.
+type File struct {
+	Partners []Partner `yaml:"partners"`
+
+	lines map[string]int // line of each path, e.g. "partners[0].customers[1].name"
+}
+
+// Partner is a business partner.
+type Partner struct {
+	ID             string     `yaml:"id"`
+	Name           string     `yaml:"name"`
+	Administrators []Person   `yaml:"administrators"`
+	Customers      []Customer `yaml:"customers"`
+}
+
+// Customer is a customer under its partner's account. Permission is
+// "granted", or empty to leave the permission as it is (not granted for a
+// new customer).
+type Customer struct {
+	ID             string   `yaml:"id"`
+	Name           string   `yaml:"name"`
+	Permission     string   `yaml:"permission"`
+	Administrators []Person `yaml:"administrators"`
+	Sites          []Site   `yaml:"sites"`
+}
+
+// Site is a customer's Sage 200 site.
+type Site struct {
+	ID      string `yaml:"id"`
+	Name    string `yaml:"name"`
+	Edition string `yaml:"edition"`
+}
+
+// Person is an administrator of a partner or a customer.
+type Person struct {
+	Email string `yaml:"email"`
+	Name  string `yaml:"name"`
+}
+
+// Problem is one thing wrong with a file, and where.
+type Problem struct {
+	Path string // e.g. partners[0].customers[1].sites[0].edition; "" for the whole file
+	Line int    // 0 when unknown
+	Text string
+}
+
+func (p Problem) String() string {
+	where := p.Path
+	if p.Line > 0 {
+		where = strings.TrimSpace(fmt.Sprintf("%s (line %d)", p.Path, p.Line))
+	}
+	if where == "" {
+		return p.Text
+	}
+	return where + ": " + p.Text
+}
+
+// Problems is every problem found in a file; nothing was written.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = "  " + p.String()
+	}
+	what := "problems"
+	if len(ps) == 1 {
+		what = "problem"
+	}
+	return fmt.Sprintf("%d %s, nothing changed:\n%s", len(ps), what, strings.Join(lines, "\n"))
+}
+
+// shape is what a YAML mapping of the file may hold.
+type shape struct {
+	what   string            // for messages: "a partner"
+	fields []string          // in the order the documentation gives
+	lists  map[string]*shape // fields that are lists of mappings
+}
+
+var (
+	personShape   = &shape{what: "an administrator", fields: []string{"email", "name"}}
+	siteShape     = &shape{what: "a site", fields: []string{"id", "name", "edition"}}
+	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "administrators", "sites"},
+		lists: map[string]*shape{"administrators": personShape, "sites": siteShape}}
+	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "administrators", "customers"},
+		lists: map[string]*shape{"administrators": personShape, "customers": customerShape}}
+	fileShape = &shape{what: "the file", fields: []string{"partners"}, lists: map[string]*shape{"partners": partnerShape}}
+)
+
+// Parse reads a directory file strictly: a field it does not know, a value
+// of the wrong kind, an anchor or a second document is a problem. It
+// returns Problems, or a YAML syntax error with its line.
+func Parse(data []byte) (*File, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Problems{{Text: "the file is empty: it lists partners (see deploy/directory.example.yaml)"}}
+		}
+		return nil, Problems{{Text: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); err == nil {
+		return nil, Problems{{Line: more.Line, Text: "a second YAML document (---): the file holds one"}}
+	}
+	f := &File{lines: map[string]int{}}
+	w := walker{lines: f.lines}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	w.mapping(root, "", fileShape)
+	if len(w.problems) > 0 {
+		return nil, w.problems
+	}
+	if err := root.Decode(f); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, Problems{{Text: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+		}
+		var ps Problems
+		for _, e := range te.Errors {
+			ps = append(ps, Problem{Text: "not valid YAML: " + e})
+		}
+		return nil, ps
+	}
+	return f, nil
+}
+
+// walker checks the file's structure against the shapes and records the
+// line of every path.
+type walker struct {
+	lines    map[string]int
+	problems Problems
+}
+
+func (w *walker) bad(path string, line int, format string, args ...any) {
+	w.problems = append(w.problems, Problem{Path: path, Line: line, Text: fmt.Sprintf(format, args...)})
+}
+
+func (w *walker) mapping(n *yaml.Node, path string, sh *shape) {
+	if n.Kind == yaml.AliasNode {
+		w.bad(path, n.Line, "anchors and aliases are not supported; write each entry out")
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		w.bad(path, n.Line, "must be %s: a mapping with %s", sh.what, strings.Join(sh.fields, ", "))
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		p := k.Value
+		if path != "" {
+			p = path + "." + k.Value
+		}
+		w.lines[p] = k.Line
+		switch item := sh.lists[k.Value]; {
+		case !slices.Contains(sh.fields, k.Value):
+			w.bad(p, k.Line, "unknown field; %s has %s", sh.what, strings.Join(sh.fields, ", "))
+		case v.Kind == yaml.AliasNode || k.Kind == yaml.AliasNode:
+			w.bad(p, v.Line, "anchors and aliases are not supported; write each entry out")
+		case item != nil && v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+		case item != nil && v.Kind != yaml.SequenceNode:
+			w.bad(p, v.Line, "must be a list, each item %s", item.what)
+		case item != nil:
+			for j, e := range v.Content {
+				ep := fmt.Sprintf("%s[%d]", p, j)
+				w.lines[ep] = e.Line
+				w.mapping(e, ep, item)
+			}
+		case v.Kind != yaml.ScalarNode:
+			w.bad(p, v.Line, "must be a single value, not a list or a mapping")
+		}
+	}
+}
+
+// line is where path is in the file, or where the nearest enclosing entry
+// is (a missing field is reported on its entry's line).
+func (f *File) line(path string) int {
+	for path != "" {
+		if l, ok := f.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 0
+}

@@ -1,0 +1,54 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// Operator is the actor of what the operator does from the command line
+// (directory apply): the audit log's actor_id and, in invitation emails,
+// who invited.
+var Operator = store.User{ID: "operator", Name: "the Partner Access operator"}
+
+// InviteAdministrator adds the first administrator of a partner or a
+// customer (kind store.KindPartner or store.KindCustomer), invited, and
+// emails the invitation: the path an administrator's invitation takes,
+// with the operator as the one who invites. A user whose email could not
+// be sent stays invited, and the error says so.
+func (s *Server) InviteAdministrator(ctx context.Context, kind, orgID, email, name string) (store.User, error) {
+	o, err := s.orgByID(ctx, kind, orgID)
+	if err != nil {
+		return store.User{}, err
+	}
+	return s.addInvitedUser(ctx, Operator, o, newUser{Email: email, Name: name, Roles: []string{adminRole(kind)}})
+}
+
+// ResendInvitation sends a fresh invitation to a user still invited, from
+// the operator; the earlier link stops working.
+func (s *Server) ResendInvitation(ctx context.Context, userID string) error {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if u.Status != store.StatusInvited {
+		return fmt.Errorf("%s has already registered", u.Email)
+	}
+	o, err := s.orgOf(ctx, u)
+	if err != nil {
+		return err
+	}
+	return s.sendInvitation(ctx, Operator, o, u)
+}
+
+// orgByID is the partner or customer whose users are managed.
+func (s *Server) orgByID(ctx context.Context, kind, id string) (org, error) {
+	switch kind {
+	case store.KindPartner:
+		return s.orgOf(ctx, store.User{Kind: kind, PartnerID: id})
+	case store.KindCustomer:
+		return s.orgOf(ctx, store.User{Kind: kind, CustomerID: id})
+	}
+	return org{}, fmt.Errorf("unknown kind of organization %q", kind)
+}
