@@ -104,7 +104,7 @@ func TestApplyCreatesThenChangesNothing(t *testing.T) {
 		}
 		for _, m := range mails {
 			if m.Kind != "invitation" || !strings.Contains(m.Text, "http://127.0.0.1:8080/register/") ||
-				!strings.Contains(m.Text, "the Partner Access operator has invited you") {
+				!strings.Contains(m.Text, "The Partner Access operator has invited you") {
 				t.Errorf("email to %s: %s\n%s", m.To, m.Subject, m.Text)
 			}
 		}

@@ -169,6 +169,19 @@ func TestEmailsSpeakToTheReader(t *testing.T) {
 	}
 }
 
+func TestInvitationByTheOperatorStartsWithACapital(t *testing.T) {
+	d := sample()
+	d.InvitedBy, d.OrganizationName = "the Partner Access operator", "Contoso"
+	r, err := mail.Render(domain.EmailInvitation, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(r.Subject, "The Partner Access operator invites you") || !strings.Contains(r.Text, "\nThe Partner Access operator has invited you") ||
+		!strings.Contains(r.HTML, "<p>The Partner Access operator has invited you") || !strings.Contains(r.Text, "ask the Partner Access operator for a new one") {
+		t.Fatalf("subject %q\n%s\n%s", r.Subject, r.Text, r.HTML)
+	}
+}
+
 func msg() mail.Message {
 	return mail.Message{Kind: domain.EmailAccessGranted, From: mail.Address{Name: "Partner Access", Email: "pa@example.com"},
 		To: mail.Address{Name: "Sam", Email: "solo@partner.example"}, Subject: "Hi", Text: "text body", HTML: "<p>html body</p>", Key: "a1/access_granted/solo@partner.example"}

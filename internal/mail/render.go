@@ -9,6 +9,8 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
 )
@@ -90,8 +92,18 @@ func when(t time.Time) string {
 	return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC")
 }
 
+// capital starts a sentence with a name that may begin in lower case
+// ("the Partner Access operator").
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
 func parse() {
-	fns := map[string]any{"when": when, "duration": domain.HumanDuration, "human": domain.HumanDuration}
+	fns := map[string]any{"when": when, "duration": domain.HumanDuration, "human": domain.HumanDuration, "capital": capital}
 	textT = texttemplate.Must(texttemplate.New("text").Funcs(fns).ParseFS(templateFS, "templates/text.tmpl"))
 	htmlT = htmltemplate.Must(htmltemplate.New("html").Funcs(fns).ParseFS(templateFS, "templates/html.tmpl"))
 }
