@@ -60,139 +60,202 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 	if cfg.Mode == config.ModeTemporal {
 		return runTemporal(ctx, cfg, out, log, ready)
 	}
-	if err := cfg.LoadOrCreateSecretKey(); err != nil {
-		return err
-	}
-	keys, err := secret.NewKeys(cfg.SecretKey)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if cfg.DemoData {
-		if err := demo.Load(ctx, st, bcrypt.DefaultCost); err != nil {
-			return fmt.Errorf("demo data: %w", err)
-		}
-	}
-
-	var stops []func()
-	defer func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
-	}()
-
-	// Listen first: links in emails need the address when PUBLIC_URL is unset.
-	var httpLn net.Listener
-	if cfg.Mode != config.ModeWorker {
-		if httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			return fmt.Errorf("HTTP_ADDR: %w", err)
-		}
-		stops = append(stops, func() { httpLn.Close() })
-		if cfg.PublicURL == "" {
-			cfg.PublicURL = "http://" + httpLn.Addr().String()
-		}
-	}
-
-	hostPort, uiURL := cfg.TemporalAddress, ""
-	if cfg.Mode == config.ModeAll && hostPort == "" {
-		eng, stop, err := startEngine(ctx, cfg, log)
-		if err != nil {
+	p := &process{cfg: cfg, log: log}
+	defer p.stop()
+	for _, step := range []func(context.Context) error{
+		p.openStore, p.listenHTTP, p.startTemporal, p.dialTemporal, p.startWorker, p.serveMetrics, p.serveHTTP,
+	} {
+		if err := step(ctx); err != nil {
 			return err
 		}
-		stops = append(stops, stop)
-		hostPort, uiURL = eng.FrontendHostPort(), eng.UIURL()
 	}
-
-	reg := prometheus.NewRegistry()
-	metrics := server.NewMetrics(reg, st)
-	metrics.RegisterRuntime()
-	scope, closer := tally.NewRootScope(tally.ScopeOptions{
-		CachedReporter: tallyprom.NewReporter(tallyprom.Options{Registerer: reg}),
-		Separator:      tallyprom.DefaultSeparator,
-	}, time.Second)
-	stops = append(stops, func() { closer.Close() })
-
-	opts := client.Options{
-		HostPort: hostPort, Namespace: cfg.TemporalNamespace,
-		Logger:         sdklog.NewStructuredLogger(quietAfter(ctx, log.With("component", "temporal-sdk"))),
-		MetricsHandler: sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)),
-	}
-	if err := secureClient(&opts, cfg); err != nil {
-		return err
-	}
-	tc, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", hostPort, err)
-	}
-	stops = append(stops, tc.Close)
-
-	// nil keeps emails in the store's mailbox (activities and server alike).
-	var sender mail.Sender
-	if cfg.SendGridAPIKey != "" && !cfg.StoreMailbox {
-		sender = mail.NewSendGrid(cfg.SendGridAPIKey, cfg.SendGridBaseURL)
-	}
-	mailFrom := mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address}
-	if cfg.Mode != config.ModeServer {
-		acts := activities.New(st, sender, keys, activities.Config{
-			PublicURL: cfg.PublicURL, AVDDownloadURL: cfg.AVDDownloadURL,
-			MailFrom:    mailFrom,
-			AVDMailFrom: mail.Address{Name: cfg.AVDMailFrom.Name, Email: cfg.AVDMailFrom.Address},
-		})
-		acts.Workflows, acts.Reconciled = tc, metrics.Reconciled
-		w := worker.New(tc, cfg.TaskQueue, acts, worker.Options{})
-		if err := w.Start(); err != nil {
-			return fmt.Errorf("start worker: %w", err)
-		}
-		stops = append(stops, w.Stop)
-		if err := worker.EnsureReconcileSchedule(ctx, tc, cfg.TaskQueue, cfg.ReconcileEvery); err != nil {
-			return fmt.Errorf("create the reconciler's schedule: %w", err)
-		}
-	}
-
-	var httpURL string
-	if cfg.Mode == config.ModeWorker {
-		if cfg.MetricsAddr != "" {
-			ln, err := net.Listen("tcp", cfg.MetricsAddr)
-			if err != nil {
-				return fmt.Errorf("METRICS_ADDR: %w", err)
-			}
-			mux := http.NewServeMux()
-			mux.Handle("/metrics", metrics.Handler())
-			mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, `{"status":"ok"}`) })
-			stops = append(stops, serve(ln, mux, log))
-			httpURL = "http://" + ln.Addr().String()
-		}
-	} else {
-		httpURL = "http://" + httpLn.Addr().String()
-		mailbox, adminsOnly := cfg.Mailbox()
-		srv := server.New(server.Config{
-			PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly,
-			TrustedProxies: cfg.TrustedProxies, TemporalNamespace: cfg.TemporalNamespace, TemporalUIURL: temporalUIURL(cfg, uiURL),
-			Mail: sender, MailFrom: mailFrom, InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL,
-			GatewayToken: cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
-			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
-				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor,
-				ExpiryWarning: cfg.ExpiryWarning, MaxExtensions: cfg.MaxExtensions, ProfessionalReminder: cfg.ProfessionalReminder},
-		}, st, tc, keys, log, metrics)
-		stops = append(stops, serve(httpLn, srv.Handler(), log))
-	}
-
-	r := Ready{HTTPURL: httpURL, TemporalURL: hostPort, UIURL: uiURL}
-	banner(out, cfg, r)
-	for _, w := range cfg.Warnings() {
+	r := Ready{HTTPURL: p.httpURL, TemporalURL: p.hostPort, UIURL: p.uiURL}
+	banner(out, p.cfg, r)
+	for _, w := range p.cfg.Warnings() {
 		log.Warn(w)
 		fmt.Fprintf(out, "Warning: %s\n", w)
 	}
-	log.Info("started", "mode", cfg.Mode, "http", httpURL, "temporal", hostPort, "ui", uiURL)
+	log.Info("started", "mode", cfg.Mode, "http", p.httpURL, "temporal", p.hostPort, "ui", p.uiURL)
 	if ready != nil {
 		ready <- r
 	}
 	<-ctx.Done()
 	log.Info("stopping", "mode", cfg.Mode)
+	return nil
+}
+
+// process is a worker, a server or both, started step by step; stop undoes
+// the steps taken, last first.
+type process struct {
+	cfg   config.Config
+	log   *slog.Logger
+	stops []func()
+
+	keys     *secret.Keys
+	st       *store.Store
+	httpLn   net.Listener
+	hostPort string // Temporal's frontend
+	uiURL    string // the embedded Temporal UI, if any
+	tc       client.Client
+	metrics  *server.Metrics
+	sender   mail.Sender // nil: the store's mailbox
+	mailFrom mail.Address
+	httpURL  string
+}
+
+func (p *process) stop() {
+	for i := len(p.stops) - 1; i >= 0; i-- {
+		p.stops[i]()
+	}
+}
+
+// openStore opens the store, with the keys and, if asked, the demo data.
+func (p *process) openStore(ctx context.Context) error {
+	if err := p.cfg.LoadOrCreateSecretKey(); err != nil {
+		return err
+	}
+	keys, err := secret.NewKeys(p.cfg.SecretKey)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, p.cfg)
+	if err != nil {
+		return err
+	}
+	p.keys, p.st = keys, st
+	p.stops = append(p.stops, func() { st.Close() })
+	if p.cfg.DemoData {
+		if err := demo.Load(ctx, st, bcrypt.DefaultCost); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	return nil
+}
+
+// listenHTTP listens before anything else starts: links in emails need the
+// address when PUBLIC_URL is unset.
+func (p *process) listenHTTP(context.Context) error {
+	if p.cfg.Mode == config.ModeWorker {
+		return nil
+	}
+	ln, err := net.Listen("tcp", p.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	p.httpLn = ln
+	p.stops = append(p.stops, func() { ln.Close() })
+	if p.cfg.PublicURL == "" {
+		p.cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	return nil
+}
+
+// startTemporal starts the embedded Temporal server in one-process mode
+// without TEMPORAL_ADDRESS.
+func (p *process) startTemporal(ctx context.Context) error {
+	p.hostPort = p.cfg.TemporalAddress
+	if p.cfg.Mode != config.ModeAll || p.hostPort != "" {
+		return nil
+	}
+	eng, stop, err := startEngine(ctx, p.cfg, p.log)
+	if err != nil {
+		return err
+	}
+	p.stops = append(p.stops, stop)
+	p.hostPort, p.uiURL = eng.FrontendHostPort(), eng.UIURL()
+	return nil
+}
+
+// dialTemporal connects the client, whose SDK metrics join the process's
+// Prometheus registry.
+func (p *process) dialTemporal(ctx context.Context) error {
+	reg := prometheus.NewRegistry()
+	p.metrics = server.NewMetrics(reg, p.st)
+	p.metrics.RegisterRuntime()
+	scope, closer := tally.NewRootScope(tally.ScopeOptions{
+		CachedReporter: tallyprom.NewReporter(tallyprom.Options{Registerer: reg}),
+		Separator:      tallyprom.DefaultSeparator,
+	}, time.Second)
+	p.stops = append(p.stops, func() { closer.Close() })
+	opts := client.Options{
+		HostPort: p.hostPort, Namespace: p.cfg.TemporalNamespace,
+		Logger:         sdklog.NewStructuredLogger(quietAfter(ctx, p.log.With("component", "temporal-sdk"))),
+		MetricsHandler: sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)),
+	}
+	if err := secureClient(&opts, p.cfg); err != nil {
+		return err
+	}
+	tc, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", p.hostPort, err)
+	}
+	p.tc = tc
+	p.stops = append(p.stops, tc.Close)
+	if p.cfg.SendGridAPIKey != "" && !p.cfg.StoreMailbox {
+		p.sender = mail.NewSendGrid(p.cfg.SendGridAPIKey, p.cfg.SendGridBaseURL)
+	}
+	p.mailFrom = mail.Address{Name: p.cfg.MailFrom.Name, Email: p.cfg.MailFrom.Address}
+	return nil
+}
+
+// startWorker runs the workflow and activities, and makes sure the
+// reconciler's schedule exists (not in server mode).
+func (p *process) startWorker(ctx context.Context) error {
+	if p.cfg.Mode == config.ModeServer {
+		return nil
+	}
+	acts := activities.New(p.st, p.sender, p.keys, activities.Config{
+		PublicURL: p.cfg.PublicURL, AVDDownloadURL: p.cfg.AVDDownloadURL,
+		MailFrom:    p.mailFrom,
+		AVDMailFrom: mail.Address{Name: p.cfg.AVDMailFrom.Name, Email: p.cfg.AVDMailFrom.Address},
+	})
+	acts.Workflows, acts.Reconciled = p.tc, p.metrics.Reconciled
+	w := worker.New(p.tc, p.cfg.TaskQueue, acts, worker.Options{})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	p.stops = append(p.stops, w.Stop)
+	if err := worker.EnsureReconcileSchedule(ctx, p.tc, p.cfg.TaskQueue, p.cfg.ReconcileEvery); err != nil {
+		return fmt.Errorf("create the reconciler's schedule: %w", err)
+	}
+	return nil
+}
+
+// serveMetrics gives a worker alone /metrics and /healthz.
+func (p *process) serveMetrics(context.Context) error {
+	if p.cfg.Mode != config.ModeWorker || p.cfg.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", p.cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", p.metrics.Handler())
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, `{"status":"ok"}`) })
+	p.stops = append(p.stops, serve(ln, mux, p.log))
+	p.httpURL = "http://" + ln.Addr().String()
+	return nil
+}
+
+// serveHTTP serves the API and the pages (not in worker mode).
+func (p *process) serveHTTP(context.Context) error {
+	if p.cfg.Mode == config.ModeWorker {
+		return nil
+	}
+	cfg := p.cfg
+	p.httpURL = "http://" + p.httpLn.Addr().String()
+	mailbox, adminsOnly := cfg.Mailbox()
+	srv := server.New(server.Config{
+		PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly,
+		TrustedProxies: cfg.TrustedProxies, TemporalNamespace: cfg.TemporalNamespace, TemporalUIURL: temporalUIURL(cfg, p.uiURL),
+		Mail: p.sender, MailFrom: p.mailFrom, InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL,
+		GatewayToken: cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
+		Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
+			AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor,
+			ExpiryWarning: cfg.ExpiryWarning, MaxExtensions: cfg.MaxExtensions, ProfessionalReminder: cfg.ProfessionalReminder},
+	}, p.st, p.tc, p.keys, p.log, p.metrics)
+	p.stops = append(p.stops, serve(p.httpLn, srv.Handler(), p.log))
 	return nil
 }
 
