@@ -236,8 +236,10 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	if !knownMode(mode) {
+		return Config{}, fmt.Errorf("unknown command %q; the commands are: %s", mode, commandList())
+	}
 	get := func(env string) string { return strings.TrimSpace(*vals[env]) }
-
 	c := Config{
 		Mode: mode, HTTPAddr: get("HTTP_ADDR"), DataDir: get("DATA_DIR"), DatabaseURL: get("DATABASE_URL"),
 		TemporalAddress: get("TEMPORAL_ADDRESS"),
@@ -248,34 +250,49 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 		SendGridAPIKey: get("SENDGRID_API_KEY"), SendGridBaseURL: get("SENDGRID_BASE_URL"),
 		AVDDownloadURL: get("AVD_DOWNLOAD_URL"), GatewayToken: get("GATEWAY_TOKEN"), MetricsAddr: get("METRICS_ADDR"),
 	}
+	// Every problem is collected, so that one start reports them all.
 	var errs []error
 	bad := func(env, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, args...)))
 	}
-	if !knownMode(mode) {
-		return Config{}, fmt.Errorf("unknown command %q; the commands are: %s", mode, commandList())
+	c.loadTimings(get, bad)
+	c.loadMail(get, bad)
+	c.checkAddresses(get, bad)
+	c.loadSwitches(get, bad)
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("configuration:\n%w", err)
 	}
-	var err error
-	embedded := mode == ModeTemporal || (mode == ModeAll && c.TemporalAddress == "")
+	return c, nil
+}
 
-	duration := func(env string, min time.Duration) time.Duration {
-		d, err := time.ParseDuration(get(env))
-		if err != nil {
-			bad(env, "%q is not a duration (e.g. 72h, 15m, 30s)", get(env))
-		} else if d < min {
-			bad(env, "must be at least %s, got %s", min, d)
-		}
-		return d
+type (
+	getter   = func(env string) string
+	reporter = func(env, format string, args ...any)
+)
+
+// duration reads a duration setting of at least min.
+func duration(get getter, bad reporter, env string, min time.Duration) time.Duration {
+	d, err := time.ParseDuration(get(env))
+	if err != nil {
+		bad(env, "%q is not a duration (e.g. 72h, 15m, 30s)", get(env))
+	} else if d < min {
+		bad(env, "must be at least %s, got %s", min, d)
 	}
-	c.AccessDuration = duration("ACCESS_DURATION", time.Second)
-	c.ApprovalTimeout = duration("APPROVAL_TIMEOUT", time.Second)
-	c.ReadyWait = duration("READY_WAIT", time.Second)
-	c.EmailRetryFor = duration("EMAIL_RETRY_FOR", time.Second)
-	c.ReconcileEvery = duration("RECONCILE_EVERY", time.Second)
-	c.InvitationTTL = duration("INVITATION_TTL", time.Minute)
-	c.PasswordResetTTL = duration("PASSWORD_RESET_TTL", time.Minute)
-	c.TemporalRetention = duration("TEMPORAL_RETENTION", 24*time.Hour) // Temporal's own minimum is a day
-	c.ProfessionalReminder = duration("PROFESSIONAL_REMINDER", 0)
+	return d
+}
+
+// loadTimings reads the durations and counts of the workflow and the links.
+func (c *Config) loadTimings(get getter, bad reporter) {
+	var err error
+	c.AccessDuration = duration(get, bad, "ACCESS_DURATION", time.Second)
+	c.ApprovalTimeout = duration(get, bad, "APPROVAL_TIMEOUT", time.Second)
+	c.ReadyWait = duration(get, bad, "READY_WAIT", time.Second)
+	c.EmailRetryFor = duration(get, bad, "EMAIL_RETRY_FOR", time.Second)
+	c.ReconcileEvery = duration(get, bad, "RECONCILE_EVERY", time.Second)
+	c.InvitationTTL = duration(get, bad, "INVITATION_TTL", time.Minute)
+	c.PasswordResetTTL = duration(get, bad, "PASSWORD_RESET_TTL", time.Minute)
+	c.TemporalRetention = duration(get, bad, "TEMPORAL_RETENTION", 24*time.Hour) // Temporal's own minimum is a day
+	c.ProfessionalReminder = duration(get, bad, "PROFESSIONAL_REMINDER", 0)
 	if c.MaxExtensions, err = strconv.Atoi(get("MAX_EXTENSIONS")); err != nil || c.MaxExtensions < 0 {
 		bad("MAX_EXTENSIONS", "%q is not a number from 0 up", get("MAX_EXTENSIONS"))
 	}
@@ -283,10 +300,24 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	// only a value the user set can conflict with it.
 	if get("EXPIRY_WARNING") == "" {
 		c.ExpiryWarning = DefaultExpiryWarning(c.AccessDuration)
-	} else if c.ExpiryWarning = duration("EXPIRY_WARNING", 0); c.ExpiryWarning >= c.AccessDuration && c.AccessDuration > 0 {
+	} else if c.ExpiryWarning = duration(get, bad, "EXPIRY_WARNING", 0); c.ExpiryWarning >= c.AccessDuration && c.AccessDuration > 0 {
 		bad("EXPIRY_WARNING", "%s must be shorter than ACCESS_DURATION (%s); leave EXPIRY_WARNING unset to get %s",
 			get("EXPIRY_WARNING"), get("ACCESS_DURATION"), DefaultExpiryWarning(c.AccessDuration))
 	}
+	// The default adapts to the timeout; only a value the user set can conflict.
+	if get("APPROVAL_REMINDER") == "" {
+		c.ApprovalReminder = DefaultApprovalReminder(c.ApprovalTimeout)
+	} else if c.ApprovalReminder = duration(get, bad, "APPROVAL_REMINDER", 0); c.ApprovalReminder >= c.ApprovalTimeout && c.ApprovalTimeout > 0 {
+		bad("APPROVAL_REMINDER", "%s must be shorter than APPROVAL_TIMEOUT (%s); leave APPROVAL_REMINDER unset to get %s",
+			get("APPROVAL_REMINDER"), get("APPROVAL_TIMEOUT"), DefaultApprovalReminder(c.ApprovalTimeout))
+	}
+
+}
+
+// loadMail reads where emails go and who sends them.
+func (c *Config) loadMail(get getter, bad reporter) {
+	mode := c.Mode
+	var err error
 	switch get("MAILBOX") {
 	case "":
 		if c.SendGridAPIKey == "" && (mode == ModeWorker || mode == ModeServer) {
@@ -297,14 +328,24 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	default:
 		bad("MAILBOX", "%q is not empty or \"store\"", get("MAILBOX"))
 	}
-	// The default adapts to the timeout; only a value the user set can conflict.
-	if get("APPROVAL_REMINDER") == "" {
-		c.ApprovalReminder = DefaultApprovalReminder(c.ApprovalTimeout)
-	} else if c.ApprovalReminder = duration("APPROVAL_REMINDER", 0); c.ApprovalReminder >= c.ApprovalTimeout && c.ApprovalTimeout > 0 {
-		bad("APPROVAL_REMINDER", "%s must be shorter than APPROVAL_TIMEOUT (%s); leave APPROVAL_REMINDER unset to get %s",
-			get("APPROVAL_REMINDER"), get("APPROVAL_TIMEOUT"), DefaultApprovalReminder(c.ApprovalTimeout))
+	if u, err := url.Parse(c.SendGridBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("SENDGRID_BASE_URL", "%q is not an http(s) URL", c.SendGridBaseURL)
+	}
+	if c.MailFrom, err = mail.ParseAddress(get("MAIL_FROM")); err != nil {
+		bad("MAIL_FROM", "%q is not an email address", get("MAIL_FROM"))
+	}
+	if c.AVDMailFrom, err = mail.ParseAddress(get("AVD_MAIL_FROM")); err != nil {
+		bad("AVD_MAIL_FROM", "%q is not an email address", get("AVD_MAIL_FROM"))
 	}
 
+}
+
+// checkAddresses checks where this process listens and what it talks to:
+// HTTP, Temporal, the database and the public URL.
+func (c *Config) checkAddresses(get getter, bad reporter) {
+	mode := c.Mode
+	var err error
+	embedded := mode == ModeTemporal || (mode == ModeAll && c.TemporalAddress == "")
 	if mode == ModeAll || mode == ModeServer {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			bad("HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
@@ -357,16 +398,13 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		bad("PUBLIC_URL", "%q is not an http(s) URL", c.PublicURL)
 	}
-	if u, err := url.Parse(c.SendGridBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("SENDGRID_BASE_URL", "%q is not an http(s) URL", c.SendGridBaseURL)
-	}
-	if c.MailFrom, err = mail.ParseAddress(get("MAIL_FROM")); err != nil {
-		bad("MAIL_FROM", "%q is not an email address", get("MAIL_FROM"))
-	}
-	if c.AVDMailFrom, err = mail.ParseAddress(get("AVD_MAIL_FROM")); err != nil {
-		bad("AVD_MAIL_FROM", "%q is not an email address", get("AVD_MAIL_FROM"))
-	}
+}
 
+// loadSwitches reads the rest: cache size, demo data, the mailbox page,
+// proxies, the directory command, logging and the secret key.
+func (c *Config) loadSwitches(get getter, bad reporter) {
+	mode := c.Mode
+	var err error
 	if c.CacheSize, err = strconv.Atoi(get("WORKFLOW_CACHE_SIZE")); err != nil || c.CacheSize < 1 {
 		bad("WORKFLOW_CACHE_SIZE", "%q is not a positive number", get("WORKFLOW_CACHE_SIZE"))
 	}
@@ -409,10 +447,6 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	} else if mode == ModeWorker || mode == ModeServer {
 		bad("SECRET_KEY", "is required for %q, the same on every worker and server (e.g. openssl rand -base64 32)", mode)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return Config{}, fmt.Errorf("configuration:\n%w", err)
-	}
-	return c, nil
 }
 
 // directoryCommand takes the sub-command off directory mode's arguments:
