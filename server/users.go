@@ -414,19 +414,27 @@ func (s *Server) hashPassword(pw string, u store.User, orgName string) (string, 
 	return string(h), err
 }
 
-// register sets an invited user's password from its invitation link and
-// makes it active.
-func (s *Server) register(ctx context.Context, raw, pw string) (store.User, error) {
-	t, u, err := s.userLink(ctx, raw, store.PurposeInvitation)
+// passwordFromLink checks a one-time link of purpose and hashes the new
+// password it sets, which the policy must accept; a link that does not work
+// is audited as refused.
+func (s *Server) passwordFromLink(ctx context.Context, raw, pw, purpose, refused string) (store.UserToken, store.User, org, string, error) {
+	t, u, err := s.userLink(ctx, raw, purpose)
 	if err != nil {
-		s.refuseLink(ctx, "registration.refused", err)
-		return u, err
+		s.refuseLink(ctx, refused, err)
+		return t, u, org{}, "", err
 	}
 	o, err := s.orgOf(ctx, u)
 	if err != nil {
-		return u, err
+		return t, u, o, "", err
 	}
 	h, err := s.hashPassword(pw, u, o.Name)
+	return t, u, o, h, err
+}
+
+// register sets an invited user's password from its invitation link and
+// makes it active.
+func (s *Server) register(ctx context.Context, raw, pw string) (store.User, error) {
+	t, u, o, h, err := s.passwordFromLink(ctx, raw, pw, store.PurposeInvitation, "registration.refused")
 	if err != nil {
 		return u, err
 	}
@@ -482,16 +490,7 @@ func (s *Server) requestPasswordReset(ctx context.Context, email string) error {
 // resetPassword sets a new password from a reset link; every session of
 // the user ends.
 func (s *Server) resetPassword(ctx context.Context, raw, pw string) (store.User, error) {
-	t, u, err := s.userLink(ctx, raw, store.PurposePasswordReset)
-	if err != nil {
-		s.refuseLink(ctx, "password_reset.refused", err)
-		return u, err
-	}
-	o, err := s.orgOf(ctx, u)
-	if err != nil {
-		return u, err
-	}
-	h, err := s.hashPassword(pw, u, o.Name)
+	t, u, o, h, err := s.passwordFromLink(ctx, raw, pw, store.PurposePasswordReset, "password_reset.refused")
 	if err != nil {
 		return u, err
 	}

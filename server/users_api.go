@@ -100,14 +100,24 @@ type linkRequest struct {
 	Password string `json:"password"`
 }
 
-func (s *Server) apiRegister(c *gin.Context) {
+// linkBody reads the body of a one-time link's use: the token and the new
+// password, both required.
+func (s *Server) linkBody(c *gin.Context) (linkRequest, bool) {
 	var req linkRequest
-	if err := decodeJSON(c, &req); err != nil {
-		s.fail(c, err)
-		return
+	err := decodeJSON(c, &req)
+	if err == nil {
+		err = required(map[string]string{"token": req.Token, "password": req.Password})
 	}
-	if err := required(map[string]string{"token": req.Token, "password": req.Password}); err != nil {
+	if err != nil {
 		s.fail(c, err)
+		return req, false
+	}
+	return req, true
+}
+
+func (s *Server) apiRegister(c *gin.Context) {
+	req, ok := s.linkBody(c)
+	if !ok {
 		return
 	}
 	u, err := s.register(c, req.Token, req.Password)
@@ -145,13 +155,8 @@ func resetSent(ttl time.Duration) string {
 }
 
 func (s *Server) apiCompletePasswordReset(c *gin.Context) {
-	var req linkRequest
-	if err := decodeJSON(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := required(map[string]string{"token": req.Token, "password": req.Password}); err != nil {
-		s.fail(c, err)
+	req, ok := s.linkBody(c)
+	if !ok {
 		return
 	}
 	u, err := s.resetPassword(c, req.Token, req.Password)
