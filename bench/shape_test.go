@@ -76,7 +76,7 @@ func bareShape(ctx workflow.Context) error {
 		return fs
 	}
 	workflow.SetCurrentDetails(ctx, "**"+domain.StatePendingApproval+"**: bare shape") // the start set the status
-	if err := local(); err != nil {                                                   // Begin
+	if err := local(); err != nil {                                                    // Begin
 		return err
 	}
 	requests := send(2)
