@@ -349,13 +349,18 @@ func bareStart(id string) client.StartWorkflowOptions {
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		EnableEagerStart:                         true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrSite.ValueSet(demo.ContosoSite), workflows.AttrCustomer.ValueSet(demo.Contoso),
-			workflows.AttrPartnerUser.ValueSet(id), workflows.AttrEdition.ValueSet(domain.EditionStandard),
-			workflows.AttrStatus.ValueSet(domain.StatePendingApproval)),
-		StaticSummary: "bare → Contoso Sage 200 Standard (standard)",
-		StaticDetails: "**Role:** partner-support-agent  \n**Reason:** bench  \n**Requested by:** agent@partner.example",
+		TypedSearchAttributes:                    startAttributes(id),
+		StaticSummary:                            "bare → Contoso Sage 200 Standard (standard)",
+		StaticDetails:                            "**Role:** partner-support-agent  \n**Reason:** bench  \n**Requested by:** agent@partner.example",
 	}
+}
+
+// startAttributes are the search attributes a Standard start sets.
+func startAttributes(user string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		workflows.AttrSite.ValueSet(demo.ContosoSite), workflows.AttrCustomer.ValueSet(demo.Contoso),
+		workflows.AttrPartnerUser.ValueSet(user), workflows.AttrEdition.ValueSet(domain.EditionStandard),
+		workflows.AttrStatus.ValueSet(domain.StatePendingApproval))
 }
 
 // BenchmarkAccessCheck: the gateway's GET /api/v1/access through the gin
