@@ -3,7 +3,9 @@
 // handler and dev mailbox, against a bare workflow of the same shape.
 //
 //	go test -run '^$' -bench . -benchtime 200x ./bench/
-//	BENCH_OPEN=10000 go test -run '^$' -bench OpenAssignments -benchtime 1x -timeout 60m ./bench/
+//	BENCH_OPEN=5000,10000 go test -run '^$' -bench 'BareStart|OpenAssignments' -benchtime 200x -timeout 60m ./bench/
+//
+// Set BENCH_LOG=1 to see the embedded server's and the SDK's warnings.
 package bench
 
 import (

@@ -75,8 +75,9 @@ func bareShape(ctx workflow.Context) error {
 		emails = append(emails, fs...)
 		return fs
 	}
-	workflow.SetCurrentDetails(ctx, "**"+domain.StatePendingApproval+"**: bare shape") // the start set the status
-	if err := local(); err != nil {                                                    // Begin
+	// The start set the status; Begin.
+	workflow.SetCurrentDetails(ctx, "**"+domain.StatePendingApproval+"**: bare shape")
+	if err := local(); err != nil {
 		return err
 	}
 	requests := send(2)
