@@ -70,6 +70,12 @@ func (s *Server) assign(ctx context.Context, actor store.User, req rules.AssignR
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) { // R8: a concurrent request won the race
 		a, err := s.waitForAssignment(ctx, started.RunId)
+		if errors.Is(err, store.ErrNotFound) {
+			// Started, but neither its request nor its workflow has written
+			// the row yet (a start that timed out, under load): the repeat
+			// finds it.
+			err = errTemporalDown
+		}
 		return a, false, err
 	}
 	if err != nil {

@@ -147,10 +147,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 		temporal.WithConfig(srvCfg),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithLogger(newLogger(cfg.Logger, quiet)),
-		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
-			// Tell workers of new search attributes at once, not after the cache's minute.
-			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
-		}),
+		temporal.WithDynamicConfigClient(dynamicConfig()),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("create Temporal server: %w", err)
@@ -290,6 +287,43 @@ func (e *Engine) Stop() error {
 		e.ui.Stop()
 	}
 	return e.server.Stop()
+}
+
+// queuePollRPS is how often the history shard may read each of its task
+// queues; see dynamicConfig.
+const queuePollRPS = 500
+
+// historyCacheSize bounds the workflows whose state the history service
+// keeps in memory; see dynamicConfig.
+const historyCacheSize = 2000
+
+// dynamicConfig tunes the server for its one history shard.
+//
+// Every task the history service hands on (a workflow task to the worker
+// after a signal, an activity, a timer that fired, a visibility record) is
+// first read back from the shard's queue by a reader that may poll at most
+// history.*ProcessorMaxPollRPS times a second per shard: 20 by default,
+// sized for clusters of hundreds of shards. With one shard and a steady flow
+// of tasks, the reader spends its budget and each new task waits for the
+// next token: up to 50 ms on every hop (approve→active waits for one: the
+// workflow task the decision's signal schedules). A poll reads every task
+// pending, so a higher rate only costs a read when there is something new.
+//
+// The history service keeps the state of up to historyCacheSize workflows
+// in memory (128,000 by default, for an hour): without a bound, every open
+// assignment costs the process its mutable state, tens of KB, for as long as
+// it waits. Like the worker's cache, it holds the workflows that are busy;
+// the others are read from the database on their next event.
+func dynamicConfig() dynamicconfig.StaticClient {
+	poll := []dynamicconfig.ConstrainedValue{{Value: queuePollRPS}}
+	return dynamicconfig.StaticClient{
+		// Tell workers of new search attributes at once, not after the cache's minute.
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+		dynamicconfig.TransferProcessorMaxPollRPS.Key():             poll,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():                poll,
+		dynamicconfig.VisibilityProcessorMaxPollRPS.Key():           poll,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():            []dynamicconfig.ConstrainedValue{{Value: historyCacheSize}},
+	}
 }
 
 // serverConfig is a single-node cluster on loopback.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Audit outcomes.
@@ -166,11 +169,33 @@ func (s *Store) GrantByAssignment(ctx context.Context, assignmentID string) (Gra
 // ActiveGrant answers the gateway's question: the grant that lets the user
 // reach the site at now, or ErrNotFound.
 func (s *Store) ActiveGrant(ctx context.Context, siteID, userID string, now time.Time) (Grant, error) {
+	stmt, err := s.grantStmt(ctx)
+	if err != nil {
+		return Grant{}, err
+	}
 	var g Grant
-	err := s.r.get(ctx, &g, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
-		FROM access_grants WHERE site_id = ? AND user_id = ? AND revoked_at IS NULL
-		AND (expires_at IS NULL OR expires_at > ?) ORDER BY granted_at DESC LIMIT 1`, siteID, userID, utc(now))
+	err = stmt.QueryRowContext(ctx, siteID, userID, utc(now)).Scan(&g.AssignmentID, &g.SiteID, &g.UserID, &g.GrantedAt, &g.ExpiresAt, &g.RevokedAt)
 	return g, notFound(err, "grant")
+}
+
+// activeGrantQuery is the gateway's question, asked for every connection
+// it lets through; access_grants_lookup answers it.
+const activeGrantQuery = `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at
+	FROM access_grants WHERE site_id = ? AND user_id = ? AND revoked_at IS NULL
+	AND (expires_at IS NULL OR expires_at > ?) ORDER BY granted_at DESC LIMIT 1`
+
+// grantStmt prepares the access check once: a statement parsed and planned
+// per connection when first used there, not per request. It reads the
+// table each time, so a revocation counts from the next check on.
+func (s *Store) grantStmt(ctx context.Context) (*sql.Stmt, error) {
+	s.grant.Do(func() {
+		db := s.r.x.(*sqlx.DB)
+		s.grant.stmt, s.grant.err = db.PrepareContext(context.WithoutCancel(ctx), db.Rebind(activeGrantQuery))
+	})
+	if s.grant.err != nil {
+		return nil, fmt.Errorf("prepare the access check: %w", s.grant.err)
+	}
+	return s.grant.stmt, nil
 }
 
 // ActiveGrants counts grants in force at now (a business metric).

@@ -25,6 +25,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// Writers take the lock up front, so two transactions never deadlock
 	// upgrading from read to write.
 	q.Set("_txlock", "immediate")
+	// Keep each connection's recent statements prepared: the store asks
+	// the same few dozen queries again and again, and parsing and planning
+	// them anew cost as much as running them.
+	q.Set("_stmt_cache_size", "64")
 	w, err := sqlx.Open("sqlite3", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)

@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -75,6 +76,11 @@ type Store struct {
 	wdb     *sqlx.DB // begins transactions
 	w, r    conn
 	close   func() error
+	grant   struct { // the access check's prepared statement (grantStmt)
+		sync.Once
+		stmt *sql.Stmt
+		err  error
+	}
 }
 
 // Dialect reports which database the store runs on.
@@ -104,7 +110,12 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.close() }
+func (s *Store) Close() error {
+	if s.grant.stmt != nil {
+		s.grant.stmt.Close()
+	}
+	return s.close()
+}
 
 // Ping checks that the database answers (readiness).
 func (s *Store) Ping(ctx context.Context) error {

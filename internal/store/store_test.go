@@ -312,8 +312,12 @@ func TestGrantAnswersTheGatewayUntilExpiryOrRevocation(t *testing.T) {
 		if err := s.PutGrant(ctx, g); err != nil {
 			t.Fatalf("activating twice must be a no-op: %v", err)
 		}
-		if _, err := s.ActiveGrant(ctx, demo.ContosoSite, demo.Agent, now.Add(time.Minute)); err != nil {
+		got, err := s.ActiveGrant(ctx, demo.ContosoSite, demo.Agent, now.Add(time.Minute))
+		if err != nil {
 			t.Fatalf("grant not active within its window: %v", err)
+		}
+		if got.AssignmentID != "a1" || got.UserID != demo.Agent || got.ExpiresAt == nil || got.ExpiresAt.Sub(ends).Abs() > time.Millisecond || got.RevokedAt != nil {
+			t.Fatalf("grant read back as %+v, want assignment a1 until %v", got, ends)
 		}
 		if _, err := s.ActiveGrant(ctx, demo.ContosoSite, demo.Agent, ends.Add(time.Second)); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("grant active after its end: %v", err)
