@@ -84,6 +84,57 @@ type Engine struct {
 // and the namespace and search attributes are ready. The server's logs are
 // quiet while it starts, and again from the end of ctx or Stop.
 func Start(ctx context.Context, cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	host, port, err := splitAddr(cfg.FrontendAddr)
+	if err != nil {
+		return nil, fmt.Errorf("frontend address: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	ports, err := loadPorts(cfg.DataDir, host, port)
+	if err != nil {
+		return nil, err
+	}
+	sqlCfg, err := prepareDatabase(cfg)
+	if err != nil {
+		return nil, err
+	}
+	srvCfg := serverConfig(host, ports, sqlCfg)
+	quiet := new(atomic.Bool)
+	quiet.Store(true)
+	var clientTLS *tls.Config
+	if cfg.TLS.on() {
+		if clientTLS, err = secure(srvCfg, cfg.TLS, host, cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(srvCfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(newLogger(cfg.Logger, quiet)),
+		temporal.WithDynamicConfigClient(dynamicConfig()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create Temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start Temporal server: %w", err)
+	}
+	e := &Engine{quiet: quiet, server: srv, frontend: net.JoinHostPort(host, strconv.Itoa(ports.Frontend)), tls: clientTLS}
+	if err := e.ready(ctx, cfg); err != nil {
+		e.Stop()
+		return nil, err
+	}
+	quiet.Store(false)
+	// The end of ctx starts the shutdown: the worker stops polling before Stop
+	// is called, and the server's complaints about that are noise too.
+	context.AfterFunc(ctx, func() { quiet.Store(true) })
+	return e, nil
+}
+
+// withDefaults fills in what the caller left zero.
+func (cfg Config) withDefaults() Config {
 	if cfg.Namespace == "" {
 		cfg.Namespace = "default"
 	}
@@ -96,19 +147,12 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.SQLitePragmas == nil {
 		cfg.SQLitePragmas = DefaultPragmas
 	}
-	host, port, err := splitAddr(cfg.FrontendAddr)
-	if err != nil {
-		return nil, fmt.Errorf("frontend address: %w", err)
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, err
-	}
-	ports, err := loadPorts(cfg.DataDir, host, port)
-	if err != nil {
-		return nil, err
-	}
-	frontend := net.JoinHostPort(host, strconv.Itoa(ports.Frontend))
+	return cfg
+}
 
+// prepareDatabase makes the SQLite file's schema on first start and the
+// namespace on every start (creating it again changes nothing).
+func prepareDatabase(cfg Config) (*config.SQL, error) {
 	sqlCfg := &config.SQL{
 		PluginName:        sqliteplugin.PluginName,
 		DatabaseName:      filepath.Join(cfg.DataDir, "temporal.db"),
@@ -133,44 +177,18 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", cfg.Namespace, err)
 	}
+	return sqlCfg, nil
+}
 
-	srvCfg := serverConfig(host, ports, sqlCfg)
-	quiet := new(atomic.Bool)
-	quiet.Store(true)
-	var clientTLS *tls.Config
-	if cfg.TLS.on() {
-		if clientTLS, err = secure(srvCfg, cfg.TLS, host, cfg.DataDir); err != nil {
-			return nil, err
-		}
-	}
-	srv, err := temporal.NewServer(
-		temporal.WithConfig(srvCfg),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithLogger(newLogger(cfg.Logger, quiet)),
-		temporal.WithDynamicConfigClient(dynamicConfig()),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("create Temporal server: %w", err)
-	}
-	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("start Temporal server: %w", err)
-	}
-	e := &Engine{quiet: quiet, server: srv, frontend: frontend, tls: clientTLS}
+// ready prepares the namespace for the app and starts the UI, if asked.
+func (e *Engine) ready(ctx context.Context, cfg Config) error {
 	if err := e.prepare(ctx, cfg); err != nil {
-		e.Stop()
-		return nil, err
+		return err
 	}
 	if cfg.UIAddr != "" {
-		if err := e.startUI(ctx, cfg); err != nil {
-			e.Stop()
-			return nil, err
-		}
+		return e.startUI(ctx, cfg)
 	}
-	quiet.Store(false)
-	// The end of ctx starts the shutdown: the worker stops polling before Stop
-	// is called, and the server's complaints about that are noise too.
-	context.AfterFunc(ctx, func() { quiet.Store(true) })
-	return e, nil
+	return nil
 }
 
 // prepare waits for the frontend, then sets the namespace's retention and
