@@ -73,13 +73,7 @@ func (w *assignment) awaitAccessEnd(ctx workflow.Context) *UnassignSignal {
 		// A new selector each round: it waits on the timers of now, not on
 		// ones an extension replaced.
 		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(w.unassign, func(c workflow.ReceiveChannel, _ bool) {
-			var s UnassignSignal
-			c.Receive(ctx, &s)
-			if w.unassignCounts(ctx, s) {
-				out = &s
-			}
-		})
+		w.receiveUnassign(ctx, sel, &out)
 		sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
 			var s ApprovalSignal
 			c.Receive(ctx, &s)
@@ -316,13 +310,7 @@ func (w *assignment) awaitUnassignReminding(ctx workflow.Context, granted time.T
 	reminders := 0
 	for out == nil {
 		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(w.unassign, func(c workflow.ReceiveChannel, _ bool) {
-			var s UnassignSignal
-			c.Receive(ctx, &s)
-			if w.unassignCounts(ctx, s) {
-				out = &s
-			}
-		})
+		w.receiveUnassign(ctx, sel, &out)
 		sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
 			var s ApprovalSignal
 			c.Receive(ctx, &s)

@@ -99,13 +99,7 @@ func (w *assignment) awaitEnd(ctx workflow.Context, d time.Duration) *UnassignSi
 	var out *UnassignSignal
 	done := false
 	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(w.unassign, func(c workflow.ReceiveChannel, _ bool) {
-		var s UnassignSignal
-		c.Receive(ctx, &s)
-		if w.unassignCounts(ctx, s) {
-			out = &s
-		}
-	})
+	w.receiveUnassign(ctx, sel, &out)
 	sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
 		var s ApprovalSignal
 		c.Receive(ctx, &s)
@@ -222,4 +216,16 @@ func giveUp(ctx workflow.Context, r activities.EmailRequest, err error) {
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("undelivered email not recorded", "kind", r.Kind, "error", err)
 	}
+}
+
+// receiveUnassign lets sel take an unassign signal; one that counts (vouched
+// for, from someone who may end the assignment) is kept in *out.
+func (w *assignment) receiveUnassign(ctx workflow.Context, sel workflow.Selector, out **UnassignSignal) {
+	sel.AddReceive(w.unassign, func(c workflow.ReceiveChannel, _ bool) {
+		var s UnassignSignal
+		c.Receive(ctx, &s)
+		if w.unassignCounts(ctx, s) {
+			*out = &s
+		}
+	})
 }
