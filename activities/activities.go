@@ -252,8 +252,10 @@ func (a *Activities) SendEmail(ctx context.Context, r EmailRequest) error {
 	}
 
 	rec.Status = store.EmailSending
-	if err := a.Store.RecordEmail(ctx, rec); err != nil {
+	if claimed, err := a.Store.ClaimEmail(ctx, rec, sendLease); err != nil {
 		return err
+	} else if !claimed {
+		return fmt.Errorf("%s email to %s is being sent by another attempt", r.Kind, r.To.Email)
 	}
 	id, sendErr := a.Mail.Send(ctx, mail.Message{
 		Kind: r.Kind, From: from, To: mail.Address{Name: r.To.Name, Email: r.To.Email},

@@ -41,6 +41,29 @@ func (s *Store) EmailByKey(ctx context.Context, key string) (Email, error) {
 	return e, notFound(err, "email")
 }
 
+// ClaimEmail records that this attempt is sending e (status sending), unless
+// another attempt holds it: one that is sending and has neither failed nor
+// gone quiet for longer than lease. Only the attempt that claims an email
+// sends it, so two attempts never both send it.
+func (s *Store) ClaimEmail(ctx context.Context, e Email, lease time.Duration) (bool, error) {
+	e.UpdatedAt = utc(e.UpdatedAt)
+	e.CreatedAt = e.UpdatedAt
+	stale := e.UpdatedAt.Add(-lease)
+	res, err := s.w.exec(ctx, `INSERT INTO emails
+		(idem_key, assignment_id, kind, to_addr, from_addr, subject, text_body, html_body, status, provider_id,
+		 error, attempts, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, '', '', 'sending', '', '', 1, ?, ?)
+		ON CONFLICT (idem_key) DO UPDATE SET status = 'sending', error = '', attempts = emails.attempts + 1,
+			updated_at = excluded.updated_at
+		WHERE emails.status = 'sending' AND (emails.error <> '' OR emails.updated_at < ?)`,
+		e.Key, e.AssignmentID, e.Kind, e.To, e.From, e.Subject, e.CreatedAt, e.UpdatedAt, stale)
+	if err != nil {
+		return false, wrap(err, "claim email %s", e.Kind)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, wrap(err, "claim email %s", e.Kind)
+}
+
 // RecordEmail writes an email's delivery state, counting attempts. The
 // creation time is that of the first attempt.
 func (s *Store) RecordEmail(ctx context.Context, e Email) error {

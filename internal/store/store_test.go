@@ -476,3 +476,44 @@ func TestSessionsAndApprovalTokens(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimEmailLetsOneAttemptSend: of two attempts at one email, one
+// claims it; the other may take over only once the first failed or went
+// quiet past the lease, and never after it was sent.
+func TestClaimEmailLetsOneAttemptSend(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db database) {
+		ctx := context.Background()
+		s := openDemo(t, db)
+		now := time.Now()
+		e := store.Email{Key: "a1/ready/solo@partner.example", Kind: "ready", To: "solo@partner.example", From: "pa@example.com", Subject: "s", UpdatedAt: now}
+		claim := func(at time.Time) bool {
+			t.Helper()
+			e.UpdatedAt = at
+			ok, err := s.ClaimEmail(ctx, e, 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if !claim(now) || claim(now.Add(time.Second)) {
+			t.Fatal("want the first attempt to claim the email and the second refused")
+		}
+		if !claim(now.Add(31 * time.Second)) {
+			t.Fatal("an attempt quiet past the lease was not taken over")
+		}
+		e.Status, e.Error, e.UpdatedAt = store.EmailSending, "503 from the provider", now.Add(32*time.Second)
+		if err := s.RecordEmail(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if !claim(now.Add(33 * time.Second)) {
+			t.Fatal("an attempt that failed for now was not taken over")
+		}
+		e.Status, e.Error, e.UpdatedAt = store.EmailSent, "", now.Add(34*time.Second)
+		if err := s.RecordEmail(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if claim(now.Add(time.Hour)) {
+			t.Fatal("a sent email was claimed again")
+		}
+	})
+}

@@ -348,7 +348,10 @@ func (e *Env) Settle(id string) {
 	}
 	e.Eventually(10*time.Second, "assignment "+id+" settled", func() bool {
 		d, err := e.Client.DescribeWorkflowExecution(context.Background(), a.WorkflowID, a.ID)
-		return err == nil && len(d.PendingActivities) == 0
+		// No activity pending and no workflow task either: one that is
+		// running may still schedule an email (after a local activity
+		// has already written the state a test waited for).
+		return err == nil && len(d.PendingActivities) == 0 && d.PendingWorkflowTask == nil
 	})
 }
 
