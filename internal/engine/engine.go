@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/partneraccess/partneraccess/internal/sqlitewal"
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	"github.com/temporalio/ui-server/v2/server/server_options"
@@ -65,7 +67,9 @@ func (t TLS) on() bool { return t.CertFile != "" }
 
 // DefaultPragmas: WAL lets readers run beside the one writer; synchronous
 // NORMAL is durable across process crashes (not power loss), as a laptop
-// server needs.
+// server needs. The engine's checkpointer copies the WAL every
+// sqlitewal.Every, so the writer's own checkpoint (wal_autocheckpoint
+// pages) finds nothing left to copy unless the checkpointer fails.
 var DefaultPragmas = map[string]string{"journal_mode": "wal", "synchronous": "NORMAL", "busy_timeout": "10000",
 	"cache_size": "-65536", "temp_store": "memory", "mmap_size": "268435456", "wal_autocheckpoint": "10000"}
 
@@ -78,6 +82,9 @@ type Engine struct {
 	tls      *tls.Config // how the engine's own clients reach a TLS frontend
 	uiURL    string
 	stopped  bool
+	// checkpoint stops the WAL checkpointer (sqlitewal): the server's one
+	// connection then never copies the WAL itself in the middle of a write.
+	checkpoint func() error
 }
 
 // Start starts the server and the UI, and returns once the frontend answers
@@ -100,12 +107,17 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	checkpoint, err := checkpointer(sqlCfg.DatabaseName, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
 	srvCfg := serverConfig(host, ports, sqlCfg)
 	quiet := new(atomic.Bool)
 	quiet.Store(true)
 	var clientTLS *tls.Config
 	if cfg.TLS.on() {
 		if clientTLS, err = secure(srvCfg, cfg.TLS, host, cfg.DataDir); err != nil {
+			checkpoint()
 			return nil, err
 		}
 	}
@@ -116,12 +128,15 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 		temporal.WithDynamicConfigClient(dynamicConfig()),
 	)
 	if err != nil {
+		checkpoint()
 		return nil, fmt.Errorf("create Temporal server: %w", err)
 	}
 	if err := srv.Start(); err != nil {
+		checkpoint()
 		return nil, fmt.Errorf("start Temporal server: %w", err)
 	}
-	e := &Engine{quiet: quiet, server: srv, frontend: net.JoinHostPort(host, strconv.Itoa(ports.Frontend)), tls: clientTLS}
+	e := &Engine{quiet: quiet, server: srv, frontend: net.JoinHostPort(host, strconv.Itoa(ports.Frontend)), tls: clientTLS,
+		checkpoint: checkpoint}
 	if err := e.ready(ctx, cfg); err != nil {
 		e.Stop()
 		return nil, err
@@ -178,6 +193,18 @@ func prepareDatabase(cfg Config) (*config.SQL, error) {
 		return nil, fmt.Errorf("create namespace %s: %w", cfg.Namespace, err)
 	}
 	return sqlCfg, nil
+}
+
+// checkpointer checkpoints the database's WAL from a connection of its own
+// (sqlitewal), through the server's own SQLite library (modernc's, driver
+// "sqlite"): another library in this process would not see the server's
+// locks and would corrupt its shared-memory index.
+func checkpointer(file string, log *slog.Logger) (func() error, error) {
+	db, err := sql.Open("sqlite", "file:"+file)
+	if err != nil {
+		return nil, fmt.Errorf("open the Temporal database for checkpoints: %w", err)
+	}
+	return sqlitewal.Start(db, log)
 }
 
 // ready prepares the namespace for the app and starts the UI, if asked.
@@ -304,7 +331,7 @@ func (e *Engine) Stop() error {
 	if e.ui != nil {
 		e.ui.Stop()
 	}
-	return e.server.Stop()
+	return errors.Join(e.server.Stop(), e.checkpoint())
 }
 
 // queuePollRPS is how often the history shard may read each of its task
