@@ -355,19 +355,22 @@ type Transition struct {
 	ApprovalDeadline *time.Time
 	DecidedBy        string
 	Decision         string
-	ActivatedAt      *time.Time
-	AccessEndsAt     *time.Time
-	EndedBy          string
-	EndReason        string
-	Failure          string
+	// DecisionSignal is the voucher ID of the approval signal that decided
+	// (empty in runs recorded before it existed).
+	DecisionSignal string `json:",omitempty"`
+	ActivatedAt    *time.Time
+	AccessEndsAt   *time.Time
+	EndedBy        string
+	EndReason      string
+	Failure        string
 }
 
 func (t Transition) row() store.Transition {
 	return store.Transition{
 		AssignmentID: t.AssignmentID, Seq: t.Seq, State: t.State, At: t.At, Actor: t.Actor, Action: t.Action,
 		Detail: t.Detail, ApprovalDeadline: t.ApprovalDeadline, DecidedBy: t.DecidedBy, Decision: t.Decision,
-		ActivatedAt: t.ActivatedAt, AccessEndsAt: t.AccessEndsAt, EndedBy: t.EndedBy, EndReason: t.EndReason,
-		Failure: t.Failure,
+		DecisionSignal: t.DecisionSignal, ActivatedAt: t.ActivatedAt, AccessEndsAt: t.AccessEndsAt,
+		EndedBy: t.EndedBy, EndReason: t.EndReason, Failure: t.Failure,
 	}
 }
 

@@ -201,8 +201,8 @@ func (r *rig) assign(user string) (store.Assignment, error) {
 func (r *rig) waitState(id, state string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
-		got, _, err := r.store.AssignmentState(context.Background(), id)
-		if err == nil && got == state {
+		got, err := r.store.AssignmentProgress(context.Background(), id)
+		if err == nil && got.State == state {
 			return nil
 		}
 		if time.Now().After(deadline) {

@@ -32,7 +32,7 @@ func (s *Server) requestExtension(ctx context.Context, actor store.User, id, dur
 	if err := s.signal(ctx, a, workflows.SignalExtension, sig); err != nil {
 		return store.Extension{}, err
 	}
-	o, ok := s.awaitOutcome(ctx, a, sig.ID)
+	o, ok := s.awaitOutcome(ctx, a, sig.ID, nil)
 	switch {
 	case !ok:
 		return store.Extension{}, problem.Unavailable("the request for more time was sent, but the workflow has not answered yet; follow the assignment page")

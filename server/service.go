@@ -163,11 +163,22 @@ func (s *Server) decide(ctx context.Context, approver store.User, a store.Assign
 	if err := s.signal(ctx, a, workflows.SignalApproval, sig); err != nil {
 		return a, err
 	}
-	o, ok := s.awaitOutcome(ctx, a, sig.ID)
+	mine := domain.DecisionDenied
+	if approve {
+		mine = domain.DecisionApproved
+	}
+	var settled func(context.Context) bool
+	if extension == 0 {
+		settled = func(ctx context.Context) bool {
+			p, err := s.store.AssignmentProgress(ctx, a.ID)
+			return err == nil && p.DecisionSignal == sig.ID
+		}
+	}
+	o, ok := s.awaitOutcome(ctx, a, sig.ID, settled)
 	if !ok && extension > 0 {
 		return a, errDecisionPending
 	} else if !ok {
-		return s.unansweredDecision(ctx, a, approver, approve)
+		return s.unansweredDecision(ctx, a, approver, mine)
 	}
 	switch {
 	case o.Conflict:
@@ -180,11 +191,7 @@ func (s *Server) decide(ctx context.Context, approver store.User, a store.Assign
 	if extension > 0 { // the workflow answers once the outcome is recorded
 		return s.store.AssignmentByID(context.WithoutCancel(ctx), a.ID)
 	}
-	decision := domain.DecisionDenied
-	if approve {
-		decision = domain.DecisionApproved
-	}
-	s.metrics.decided(decision, s.now().Sub(a.RequestedAt))
+	s.metrics.decided(mine, s.now().Sub(a.RequestedAt))
 	return s.awaitDecision(ctx, a.ID), nil
 }
 
@@ -220,12 +227,8 @@ func (s *Server) extension(ctx context.Context, assignmentID string, n int) (sto
 // decision counts, one settled otherwise is a conflict (a signal that came
 // as the workflow closed is never acted on), and a request still pending
 // waits for a worker.
-func (s *Server) unansweredDecision(ctx context.Context, a store.Assignment, approver store.User, approve bool) (store.Assignment, error) {
+func (s *Server) unansweredDecision(ctx context.Context, a store.Assignment, approver store.User, mine string) (store.Assignment, error) {
 	now := s.awaitDecision(ctx, a.ID)
-	mine := domain.DecisionDenied
-	if approve {
-		mine = domain.DecisionApproved
-	}
 	switch {
 	case now.Decision == mine && now.DecidedBy == approver.Email:
 		return now, nil
@@ -248,11 +251,50 @@ func (s *Server) vouch() workflows.Vouch {
 	return workflows.Vouch{ID: secret.NewToken(), SentAt: s.now()}
 }
 
-// awaitOutcome asks the workflow what became of a signal until it knows or
-// DecisionWait has passed.
-func (s *Server) awaitOutcome(ctx context.Context, a store.Assignment, id string) (workflows.SignalOutcome, bool) {
-	deadline := time.Now().Add(s.cfg.DecisionWait)
-	for pause := time.Millisecond; time.Now().Before(deadline); pause = min(2*pause, 50*time.Millisecond) {
+// awaitOutcome waits until it knows what became of a signal, or until
+// DecisionWait has passed. It asks the workflow (the `signal` query); when
+// settled is given, it also reads the store every storePoll, and a true
+// settled means the signal counted. The store hears first in the common
+// case: the workflow records a decision that settles the request in the
+// same workflow task that reads the signal, while the query must wait for
+// that task to complete and then make its own trip to the worker.
+func (s *Server) awaitOutcome(ctx context.Context, a store.Assignment, id string, settled func(context.Context) bool) (workflows.SignalOutcome, bool) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.DecisionWait)
+	defer cancel()
+	answered := make(chan workflows.SignalOutcome, 1)
+	go func() {
+		if o, ok := s.queryOutcome(ctx, a, id); ok {
+			answered <- o
+		}
+	}()
+	var poll <-chan time.Time
+	if settled != nil {
+		t := time.NewTicker(storePoll)
+		defer t.Stop()
+		poll = t.C
+	}
+	for {
+		select {
+		case o := <-answered:
+			return o, true
+		case <-poll:
+			if settled(ctx) {
+				return workflows.SignalOutcome{Accepted: true}, true
+			}
+		case <-ctx.Done():
+			return workflows.SignalOutcome{}, false
+		}
+	}
+}
+
+// storePoll is how often a decision's outcome is read from the store: a
+// primary-key read.
+const storePoll = 2 * time.Millisecond
+
+// queryOutcome asks the workflow what became of a signal until it answers
+// or ctx ends.
+func (s *Server) queryOutcome(ctx context.Context, a store.Assignment, id string) (workflows.SignalOutcome, bool) {
+	for pause := time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
 		qctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 		v, err := s.temporal.QueryWorkflow(qctx, a.WorkflowID, a.ID, workflows.QuerySignal, id)
 		var o *workflows.SignalOutcome
@@ -269,7 +311,6 @@ func (s *Server) awaitOutcome(ctx context.Context, a store.Assignment, id string
 		case <-time.After(pause):
 		}
 	}
-	return workflows.SignalOutcome{}, false
 }
 
 func (s *Server) signal(ctx context.Context, a store.Assignment, name string, arg any) error {
@@ -346,13 +387,13 @@ func (s *Server) decideByToken(ctx context.Context, raw string, approve bool) (s
 func (s *Server) awaitDecision(ctx context.Context, id string) store.Assignment {
 	deadline := time.Now().Add(s.cfg.DecisionWait)
 	for {
-		state, decision, err := s.store.AssignmentState(ctx, id)
-		if err != nil || decision != "" || !domain.OpenState(state) || time.Now().After(deadline) {
+		p, err := s.store.AssignmentProgress(ctx, id)
+		if err != nil || p.Decision != "" || !domain.OpenState(p.State) || time.Now().After(deadline) {
 			break
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(2 * time.Millisecond): // a primary-key read: cheap
+		case <-time.After(storePoll):
 			continue
 		}
 		break

@@ -154,7 +154,7 @@ func (w *assignment) standard(ctx workflow.Context) error {
 		d := outcome.decision
 		w.decided(ctx, domain.DecisionDenied, d.By)
 		if err := w.record(ctx, activities.Transition{State: domain.StateDenied, Action: "assignment.denied", Actor: d.By.ID,
-			Decision: domain.DecisionDenied, DecidedBy: d.By.Email}); err != nil {
+			Decision: domain.DecisionDenied, DecidedBy: d.By.Email, DecisionSignal: d.ID}); err != nil {
 			return err
 		}
 		w.sendAll(ctx, domain.EmailApprovalConfirmation, w.in.Approvers)
@@ -170,7 +170,7 @@ func (w *assignment) standard(ctx workflow.Context) error {
 		return err
 	}
 	if err := w.record(ctx, activities.Transition{State: domain.StateActive, Action: "assignment.approved", Actor: d.By.ID,
-		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, ActivatedAt: &now, AccessEndsAt: &ends}); err != nil {
+		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, DecisionSignal: d.ID, ActivatedAt: &now, AccessEndsAt: &ends}); err != nil {
 		return err
 	}
 	w.sendAll(ctx, domain.EmailApprovalConfirmation, w.in.Approvers)

@@ -71,15 +71,20 @@ func (s *Store) AssignmentByID(ctx context.Context, id string) (Assignment, erro
 	return a, notFound(err, "assignment")
 }
 
-// AssignmentState is an assignment's state and decision: a cheap read for
-// callers that wait for the workflow to move.
-func (s *Store) AssignmentState(ctx context.Context, id string) (state, decision string, err error) {
-	var row struct {
-		State    string `db:"state"`
-		Decision string `db:"decision"`
-	}
-	err = s.r.get(ctx, &row, `SELECT state, decision FROM assignments WHERE id = ?`, id)
-	return row.State, row.Decision, notFound(err, "assignment")
+// Progress is how far an assignment has come: its state and, once an
+// approver has decided, the decision and the signal that carried it.
+type Progress struct {
+	State          string `db:"state"`
+	Decision       string `db:"decision"`
+	DecisionSignal string `db:"decision_signal"` // its server's voucher ID
+}
+
+// AssignmentProgress is a cheap primary-key read for callers that wait for
+// the workflow to move.
+func (s *Store) AssignmentProgress(ctx context.Context, id string) (Progress, error) {
+	var p Progress
+	err := s.r.get(ctx, &p, `SELECT state, decision, decision_signal FROM assignments WHERE id = ?`, id)
+	return p, notFound(err, "assignment")
 }
 
 // OpenAssignment returns the open assignment of a partner user to a site (R8).
@@ -128,6 +133,7 @@ type Transition struct {
 	ApprovalDeadline *time.Time `db:"approval_deadline"`
 	DecidedBy        string     `db:"decided_by"`
 	Decision         string     `db:"decision"`
+	DecisionSignal   string     `db:"decision_signal"` // the voucher ID of the signal that decided
 	ActivatedAt      *time.Time `db:"activated_at"`
 	AccessEndsAt     *time.Time `db:"access_ends_at"`
 	EndedBy          string     `db:"ended_by"`
@@ -146,6 +152,7 @@ func (s *Store) ApplyTransition(ctx context.Context, t Transition) error {
 			decided_by = CASE WHEN :decision <> '' THEN :decided_by ELSE decided_by END,
 			decision = CASE WHEN :decision <> '' THEN :decision ELSE decision END,
 			decided_at = CASE WHEN :decision <> '' THEN :at ELSE decided_at END,
+			decision_signal = CASE WHEN :decision <> '' THEN :decision_signal ELSE decision_signal END,
 			activated_at = COALESCE(:activated_at, activated_at),
 			access_ends_at = COALESCE(:access_ends_at, access_ends_at),
 			ended_at = CASE WHEN :state IN `+openStates+`

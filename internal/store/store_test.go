@@ -242,8 +242,12 @@ func TestTransitionsApplyOnceAndInOrder(t *testing.T) {
 		}
 		ends := now.Add(72 * time.Hour)
 		active := store.Transition{AssignmentID: "a1", Seq: 3, State: domain.StateActive, At: now, Actor: demo.ContosoAdmin,
-			Action: "assignment.approved", Decision: domain.DecisionApproved, DecidedBy: "admin@contoso.example", ActivatedAt: &now, AccessEndsAt: &ends}
+			Action: "assignment.approved", Decision: domain.DecisionApproved, DecidedBy: "admin@contoso.example", DecisionSignal: "signal-1",
+			ActivatedAt: &now, AccessEndsAt: &ends}
 		pending := store.Transition{AssignmentID: "a1", Seq: 2, State: domain.StatePendingApproval, At: now, Actor: demo.Agent, Action: "assignment.requested"}
+		if p, err := s.AssignmentProgress(ctx, "a1"); err != nil || p.Decision != "" || p.DecisionSignal != "" {
+			t.Fatalf("progress before the decision = %+v, %v", p, err)
+		}
 		for _, tr := range []store.Transition{active, active, pending} { // a retry, then a late older step
 			if err := s.ApplyTransition(ctx, tr); err != nil {
 				t.Fatal(err)
@@ -256,6 +260,14 @@ func TestTransitionsApplyOnceAndInOrder(t *testing.T) {
 		if got.State != domain.StateActive || got.DecidedBy != "admin@contoso.example" || got.AccessEndsAt == nil || !got.AccessEndsAt.Equal(ends) {
 			t.Fatalf("projection = %+v, want active until %v decided by admin", got, ends)
 		}
+		// A later step without a decision keeps the decision's signal: the
+		// server that sent it reads there that its decision counted.
+		if err := s.ApplyTransition(ctx, store.Transition{AssignmentID: "a1", Seq: 4, State: domain.StateExpired, At: now, Action: "access.expired"}); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := s.AssignmentProgress(ctx, "a1"); err != nil || p != (store.Progress{State: domain.StateExpired, Decision: domain.DecisionApproved, DecisionSignal: "signal-1"}) {
+			t.Fatalf("progress = %+v, %v; want expired, approved by signal-1", p, err)
+		}
 		if got.AccessEndsAt.Location() != time.UTC || got.RequestedAt.Location() != time.UTC {
 			t.Fatalf("times read back in %v and %v, want UTC", got.AccessEndsAt.Location(), got.RequestedAt.Location())
 		}
@@ -263,8 +275,8 @@ func TestTransitionsApplyOnceAndInOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(log) != 1 || log[0].Action != "assignment.approved" || log[0].CustomerID != demo.Contoso || log[0].PartnerID != demo.Northwind {
-			t.Fatalf("audit = %+v, want one approved entry scoped to Contoso and Northwind", log)
+		if len(log) != 2 || log[0].Action != "assignment.approved" || log[1].Action != "access.expired" || log[0].CustomerID != demo.Contoso || log[0].PartnerID != demo.Northwind {
+			t.Fatalf("audit = %+v, want one approved entry scoped to Contoso and Northwind, then expired", log)
 		}
 		if err := s.ApplyTransition(ctx, store.Transition{AssignmentID: "missing", Seq: 1, State: domain.StateActive, At: now}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("transition of unknown assignment: %v, want ErrNotFound", err)
