@@ -41,9 +41,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	// The writer checkpoints only when the WAL reaches ~40 MB, which the
-	// checkpointer below never lets it do while it works.
-	if _, err := w.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 10000`); err != nil {
+	// The writer still checkpoints every 1,000 pages (SQLite's default), but
+	// the checkpointer below has copied nearly all of them by then: the
+	// writer's checkpoint is short, and it lets the WAL start again from
+	// its beginning, which a checkpoint beside a busy writer seldom does.
+	if _, err := w.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 1000`); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
