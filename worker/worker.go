@@ -2,7 +2,6 @@
 package worker
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -37,24 +36,12 @@ func SetCacheSize(n int) {
 	sdkworker.SetStickyWorkflowCacheSize(n)
 }
 
-// Options tunes the worker; a zero field takes the default below.
+// Options tunes the worker; the zero value takes the SDK's defaults.
 type Options struct {
 	// Pollers for each kind of task.
 	WorkflowPollers int
 	ActivityPollers int
 }
-
-// The default pollers, twice and four times the SDK's two. A workflow task
-// schedules up to four emails at once and hands at most three to this
-// worker with its answer; an activity that finds no poller waiting is
-// written to the database by matching and read back later, and a signal's
-// workflow task that finds none waits for one. With these, the p99 of
-// approve→active at half the maximum rate was 28–64 ms in five runs,
-// against 53–85 ms with the SDK's defaults in four (BENCHMARKS.md).
-const (
-	DefaultWorkflowPollers = 4
-	DefaultActivityPollers = 8
-)
 
 // Register adds the workflow and activities to any registry (a worker, or
 // the test environment).
@@ -68,8 +55,8 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 // New returns a worker (not started) for the assignment workflow.
 func New(c client.Client, taskQueue string, acts *activities.Activities, o Options) sdkworker.Worker {
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
-		MaxConcurrentWorkflowTaskPollers: cmp.Or(o.WorkflowPollers, DefaultWorkflowPollers),
-		MaxConcurrentActivityTaskPollers: cmp.Or(o.ActivityPollers, DefaultActivityPollers),
+		MaxConcurrentWorkflowTaskPollers: o.WorkflowPollers,
+		MaxConcurrentActivityTaskPollers: o.ActivityPollers,
 	})
 	Register(w, acts)
 	return w
