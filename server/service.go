@@ -289,7 +289,7 @@ func (s *Server) awaitOutcome(ctx context.Context, a store.Assignment, id string
 
 // storePoll is how often a decision's outcome is read from the store: a
 // primary-key read.
-const storePoll = 2 * time.Millisecond
+const storePoll = time.Millisecond
 
 // queryOutcome asks the workflow what became of a signal until it answers
 // or ctx ends.
