@@ -253,7 +253,7 @@ func (s *Server) vouch() workflows.Vouch {
 
 // awaitOutcome waits until it knows what became of a signal, or until
 // DecisionWait has passed. It asks the workflow (the `signal` query); when
-// settled is given, it also reads the store every storePoll, and a true
+// settled is given, it also reads the store (see storePoll), and a true
 // settled means the signal counted. The store hears first in the common
 // case: the workflow records a decision that settles the request in the
 // same workflow task that reads the signal, while the query must wait for
@@ -268,10 +268,9 @@ func (s *Server) awaitOutcome(ctx context.Context, a store.Assignment, id string
 		}
 	}()
 	var poll <-chan time.Time
+	start := time.Now()
 	if settled != nil {
-		t := time.NewTicker(storePoll)
-		defer t.Stop()
-		poll = t.C
+		poll = time.After(storePoll)
 	}
 	for {
 		select {
@@ -281,15 +280,22 @@ func (s *Server) awaitOutcome(ctx context.Context, a store.Assignment, id string
 			if settled(ctx) {
 				return workflows.SignalOutcome{Accepted: true}, true
 			}
+			poll = time.After(storePause(time.Since(start)))
 		case <-ctx.Done():
 			return workflows.SignalOutcome{}, false
 		}
 	}
 }
 
-// storePoll is how often a decision's outcome is read from the store: a
-// primary-key read.
+// storePoll is how often a decision's outcome is read from the store at
+// first: a primary-key read. The reads then space out to a tenth of the
+// time waited so far (at most 50 ms), so an approval that waits on a busy
+// workflow does not read the store a thousand times a second.
 const storePoll = time.Millisecond
+
+func storePause(waited time.Duration) time.Duration {
+	return min(max(storePoll, waited/10), 50*time.Millisecond)
+}
 
 // queryOutcome asks the workflow what became of a signal until it answers
 // or ctx ends.
