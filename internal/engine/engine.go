@@ -19,7 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/partneraccess/partneraccess/internal/sqlitewal"
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	"github.com/temporalio/ui-server/v2/server/server_options"
@@ -35,6 +34,8 @@ import (
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/partneraccess/partneraccess/internal/sqlitewal"
 )
 
 const clusterName = "active"
@@ -85,8 +86,8 @@ type Engine struct {
 	tls      *tls.Config // how the engine's own clients reach a TLS frontend
 	uiURL    string
 	stopped  bool
-	// checkpoint stops the WAL checkpointer (sqlitewal): the server's one
-	// connection then never copies the WAL itself in the middle of a write.
+	// checkpoint stops the WAL checkpointer (sqlitewal), which leaves the
+	// server's one connection little of the WAL to copy itself.
 	checkpoint func() error
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // registers "sqlite3"
+
 	"github.com/partneraccess/partneraccess/internal/sqlitewal"
 )
 
