@@ -52,11 +52,25 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterActivity(acts)
 }
 
+// EagerActivitiesPerTask is how many of the activities one workflow task
+// schedules the worker may take at once, in the server's answer to that
+// task, instead of through the task queue: an eager activity skips the
+// server's transfer queue, matching and a poll. The SDK takes 3; a step of
+// the assignment schedules up to 5 emails at once (an approval's 4, the 5
+// "access ended" of the emails' workflow), and with 3 the rest each made the
+// whole trip. With 16 the Standard flow costs the process 13 % less CPU
+// (169 and 178 against 197 and 205 ms a flow, runs in turns) and runs 20 %
+// faster at 64 in flight (BENCHMARKS.md). A worker takes an activity eagerly
+// only while it has a free activity slot; the others go the usual way.
+const EagerActivitiesPerTask = 16
+
 // New returns a worker (not started) for the assignment workflow.
 func New(c client.Client, taskQueue string, acts *activities.Activities, o Options) sdkworker.Worker {
+	eager := EagerActivitiesPerTask
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
-		MaxConcurrentWorkflowTaskPollers: o.WorkflowPollers,
-		MaxConcurrentActivityTaskPollers: o.ActivityPollers,
+		MaxConcurrentWorkflowTaskPollers:            o.WorkflowPollers,
+		MaxConcurrentActivityTaskPollers:            o.ActivityPollers,
+		MaxEagerActivityReservationsPerWorkflowTask: &eager,
 	})
 	Register(w, acts)
 	return w
