@@ -58,9 +58,9 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 // server's transfer queue, matching and a poll. The SDK takes 3; a step of
 // the assignment schedules up to 5 emails at once (an approval's 4, the 5
 // "access ended" of the emails' workflow), and with 3 the rest each made the
-// whole trip. With 16 the Standard flow costs the process 13 % less CPU
-// (169 and 178 against 197 and 205 ms a flow, runs in turns) and runs 20 %
-// faster at 64 in flight (BENCHMARKS.md). A worker takes an activity eagerly
+// whole trip. With 16 a paced Standard flow cost the process 169–197 ms of
+// CPU against 197–205 ms, and 64 in flight ran at a median of 13.70 against
+// 12.65 flows a second (runs in turns, BENCHMARKS.md). A worker takes an activity eagerly
 // only while it has a free activity slot; the others go the usual way.
 const EagerActivitiesPerTask = 16
 
