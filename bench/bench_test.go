@@ -326,14 +326,13 @@ func BenchmarkStandardAssignment(b *testing.B) {
 	users := r.newUsers(b, 2*b.N)
 	r.settle(b)
 	b.ResetTimer()
-	cpu := cpuTime()
 	took, _ := runFlows(b, b.N, inFlight, 0, func(i int) (time.Duration, error) { return r.standardFlow(users[i]) })
 	b.StopTimer()
 	rate := float64(b.N) / took.Seconds()
 	b.ReportMetric(rate, "wf/s")
 
 	r.settle(b)
-	cpu = cpuTime()
+	cpu := cpuTime()
 	_, lats := runFlows(b, b.N, inFlight, time.Duration(float64(time.Second)/(rate/2)), func(i int) (time.Duration, error) {
 		return r.standardFlow(users[b.N+i])
 	})

@@ -60,8 +60,9 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 // "access ended" of the emails' workflow), and with 3 the rest each made the
 // whole trip. With 16 a paced Standard flow cost the process 169–197 ms of
 // CPU against 197–205 ms, and 64 in flight ran at a median of 13.70 against
-// 12.65 flows a second (runs in turns, BENCHMARKS.md). A worker takes an activity eagerly
-// only while it has a free activity slot; the others go the usual way.
+// 12.65 flows a second (runs in turns, BENCHMARKS.md). A worker takes an
+// activity eagerly only while it has a free activity slot; the others go the
+// usual way.
 const EagerActivitiesPerTask = 16
 
 // New returns a worker (not started) for the assignment workflow.
