@@ -39,22 +39,20 @@ var (
 // site (two approvers, three customer users, assigned by the partner agent),
 // with no-op activities of the same kinds and nothing of the app:
 //
-//   - three version markers; Begin (local); two approval requests and one
-//     batch of the customer notice and the "request sent" (ordinary), not
-//     waited for;
+//   - a version marker; Begin (local); two approval requests, one customer
+//     notice and one "request sent" (ordinary), not waited for;
 //   - the approval signal, raced against the 1 h approval timer and the
 //     approval requests' completions, then CheckSignal (local);
 //   - Activate and Record (local), the status search attribute upserted;
-//     one batch of two confirmations and two "access granted" (ordinary);
+//     two confirmations and two "access granted" (ordinary);
 //   - the 1 s access timer, raced against the unassign and approval signals;
 //   - Revoke and Record (local), the status upserted; the five "access
 //     ended" emails and any still in flight handed over to a child workflow
-//     (parent-close policy abandon) whose start the run waits for, which
-//     sends them as one batch.
+//     (parent-close policy abandon) whose start the run waits for.
 //
-// Six local activities, four ordinary ones in the run and one in the
+// Six local activities, eight ordinary ones in the run and five in the
 // child, one signal, two timers, two upserts: what the product's workflow
-// (version one-email-activity-a-step) schedules for the same assignment.
+// schedules for the same assignment.
 func bareShape(ctx workflow.Context) error {
 	status := func(state string) {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, workflows.AttrStatus.ValueSet(state)); err != nil {
@@ -64,9 +62,7 @@ func bareShape(ctx workflow.Context) error {
 	}
 	approval := workflow.GetSignalChannel(ctx, workflows.SignalApproval)
 	unassign := workflow.GetSignalChannel(ctx, workflows.SignalUnassign)
-	for _, v := range []string{"bare-shape", "bare-extension", "bare-batched"} {
-		workflow.GetVersion(ctx, v, workflow.DefaultVersion, 1)
-	}
+	workflow.GetVersion(ctx, "bare-shape", workflow.DefaultVersion, 1)
 	lctx := workflow.WithLocalActivityOptions(ctx, bareLocal)
 	local := func() error { return workflow.ExecuteLocalActivity(lctx, noopLocal).Get(ctx, nil) }
 	actx := workflow.WithActivityOptions(ctx, bareEmail)
@@ -85,7 +81,7 @@ func bareShape(ctx workflow.Context) error {
 		return err
 	}
 	requests := send(2)
-	send(1) // customer notice and request sent, one batch
+	send(2) // customer notice, request sent
 
 	timers, cancelTimers := workflow.WithCancel(ctx)
 	decided := false
@@ -112,7 +108,7 @@ func bareShape(ctx workflow.Context) error {
 	if err := local(); err != nil { // Record
 		return err
 	}
-	send(1) // two confirmations and two "access granted", one batch
+	send(4) // two confirmations, two "access granted"
 
 	timers, cancelTimers = workflow.WithCancel(ctx)
 	done := false
@@ -146,12 +142,10 @@ func bareShape(ctx workflow.Context) error {
 	return workflow.ExecuteChildWorkflow(cctx, bareEmails, owed).GetChildWorkflowExecution().Get(ctx, nil)
 }
 
-// bareEmails is the emails' workflow of the bare shape: n emails as one
-// no-op activity, as the product sends them.
+// bareEmails is the emails' workflow of the bare shape: n no-op activities.
 func bareEmails(ctx workflow.Context, n int) error {
-	workflow.GetVersion(ctx, "bare-batched", workflow.DefaultVersion, 1)
 	actx := workflow.WithActivityOptions(ctx, bareEmail)
-	fs := make([]workflow.Future, min(n, 1))
+	fs := make([]workflow.Future, n)
 	for i := range fs {
 		fs[i] = workflow.ExecuteActivity(actx, noop)
 	}
