@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -281,52 +280,6 @@ func (a *Activities) SendEmail(ctx context.Context, r EmailRequest) error {
 		activity.GetLogger(ctx).Warn("email not sent; will retry", "kind", r.Kind, "assignment", r.AssignmentID, "error", sendErr)
 	}
 	return sendErr
-}
-
-// ErrTypeEmailsNotSent is the application error type of a batch
-// (SendEmails) of which some emails were not sent; its details are the
-// []EmailNotSent.
-const ErrTypeEmailsNotSent = "EmailsNotSent"
-
-// EmailNotSent is one email of a batch that was not sent.
-type EmailNotSent struct {
-	Index    int  // in the batch
-	Rejected bool // refused for good and recorded as such (ErrTypeEmailRejected)
-	Final    bool // a retry will not send it (refused, or it cannot be rendered)
-	Reason   string
-}
-
-// SendEmails sends the emails that one step of an assignment sends
-// together, as one activity instead of one each: each as SendEmail does
-// (once, by its key), all at the same time. A retry sends only those not
-// sent yet. The error, retryable while any of them may still go, says in
-// its details which were not sent.
-func (a *Activities) SendEmails(ctx context.Context, rs []EmailRequest) error {
-	errs := make([]error, len(rs))
-	var wg sync.WaitGroup
-	for i, r := range rs {
-		wg.Go(func() { errs[i] = a.SendEmail(ctx, r) })
-	}
-	wg.Wait()
-	var notSent []EmailNotSent
-	retry := false
-	for i, err := range errs {
-		if err == nil {
-			continue
-		}
-		var app *temporal.ApplicationError
-		final := errors.As(err, &app) && app.NonRetryable()
-		retry = retry || !final
-		notSent = append(notSent, EmailNotSent{Index: i, Rejected: final && app.Type() == ErrTypeEmailRejected, Final: final, Reason: err.Error()})
-	}
-	if len(notSent) == 0 {
-		return nil
-	}
-	msg := fmt.Sprintf("%d of %d emails not sent; first: %s", len(notSent), len(rs), notSent[0].Reason)
-	if retry {
-		return temporal.NewApplicationError(msg, ErrTypeEmailsNotSent, notSent)
-	}
-	return temporal.NewNonRetryableApplicationError(msg, ErrTypeEmailsNotSent, nil, notSent)
 }
 
 func rejected(r EmailRequest, err error) error {

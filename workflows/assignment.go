@@ -1,12 +1,10 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/partneraccess/partneraccess/activities"
@@ -23,14 +21,6 @@ var a *activities.Activities
 // separate workflow when the assignment ends, so they never hold it open.
 // Runs started before it keep the old behaviour (docs/changing-the-workflow.md).
 const versionJustified = "access-follows-justification"
-
-// versionBatched marks the change that sends the emails one step sends
-// together (an approval's confirmations and grants, the customer's notices,
-// the emails of an ended assignment) as one activity, SendEmails, instead
-// of one each: fewer round trips to the server for the same emails. The
-// approval requests stay one each, since the wait for a decision follows
-// each. Runs started before it keep one activity an email.
-const versionBatched = "one-email-activity-a-step"
 
 // assignment is the state of one workflow run.
 type assignment struct {
@@ -50,7 +40,6 @@ type assignment struct {
 	outcomes  map[string]SignalOutcome  // by Vouch.ID, for QuerySignal
 
 	extended bool         // versionExtension applies
-	batched  bool         // versionBatched applies
 	access   accessTimers // Standard access while it lasts (extended runs)
 	pending  *pendingExtension
 }
@@ -59,10 +48,8 @@ type assignment struct {
 // must (approval requests). Runs before versionJustified settle them all
 // before they end; later ones hand unsettled ones over.
 type email struct {
-	future  workflow.Future // its own SendEmail, or the SendEmails of its batch
+	future  workflow.Future
 	req     activities.EmailRequest
-	batch   bool // future is a batch's, of which req is at index
-	index   int
 	settled bool
 	err     error
 }
@@ -95,7 +82,6 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 	}
 	w.justified = workflow.GetVersion(ctx, versionJustified, workflow.DefaultVersion, 1) == 1
 	w.extended = workflow.GetVersion(ctx, versionExtension, workflow.DefaultVersion, 1) == 1
-	w.batched = workflow.GetVersion(ctx, versionBatched, workflow.DefaultVersion, 1) == 1
 	var err error
 	if in.Edition == domain.EditionProfessional {
 		err = w.professional(ctx)
@@ -136,11 +122,10 @@ func (w *assignment) standard(ctx workflow.Context) error {
 		requests[i] = w.send(ctx, domain.EmailApprovalRequest, p)
 	}
 	if w.justified {
-		told := w.letters(domain.EmailCustomerNotice, w.notApprovers(), w.mailData(), 0)
+		w.sendAll(ctx, domain.EmailCustomerNotice, w.notApprovers())
 		if w.requesterIsOther() {
-			told = append(told, w.letters(domain.EmailRequestSent, []Person{w.in.RequestedBy}, w.mailData(), 0)...)
+			w.send(ctx, domain.EmailRequestSent, w.in.RequestedBy)
 		}
-		w.post(ctx, told)
 	}
 
 	outcome := w.awaitDecision(ctx, requests)
@@ -172,8 +157,8 @@ func (w *assignment) standard(ctx workflow.Context) error {
 			Decision: domain.DecisionDenied, DecidedBy: d.By.Email, DecisionSignal: d.ID}); err != nil {
 			return err
 		}
-		w.post(ctx, append(w.letters(domain.EmailApprovalConfirmation, w.in.Approvers, w.mailData(), 0),
-			w.letters(domain.EmailAccessDenied, w.partnerSide(), w.mailData(), 0)...))
+		w.sendAll(ctx, domain.EmailApprovalConfirmation, w.in.Approvers)
+		w.sendAll(ctx, domain.EmailAccessDenied, w.partnerSide())
 		return nil
 	}
 
@@ -188,8 +173,8 @@ func (w *assignment) standard(ctx workflow.Context) error {
 		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, DecisionSignal: d.ID, ActivatedAt: &now, AccessEndsAt: &ends}); err != nil {
 		return err
 	}
-	w.post(ctx, append(w.letters(domain.EmailApprovalConfirmation, w.in.Approvers, w.mailData(), 0),
-		w.letters(domain.EmailAccessGranted, w.partnerSide(), w.mailData(), 0)...))
+	w.sendAll(ctx, domain.EmailApprovalConfirmation, w.in.Approvers)
+	w.sendAll(ctx, domain.EmailAccessGranted, w.partnerSide())
 
 	if w.extended {
 		return w.extensibleAccess(ctx, now)
@@ -218,9 +203,8 @@ func (w *assignment) professional(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	partner := []Person{w.in.PartnerUser}
-	w.post(ctx, append(w.letters(domain.EmailAVDInstructions, partner, w.mailData(), 0),
-		w.letters(domain.EmailCredentialLink, partner, w.mailData(), 0)...))
+	w.send(ctx, domain.EmailAVDInstructions, w.in.PartnerUser)
+	w.send(ctx, domain.EmailCredentialLink, w.in.PartnerUser)
 
 	if u := w.awaitEnd(ctx, w.in.Timing.ReadyWait); u != nil {
 		return w.end(ctx, domain.StateRevoked, "access.revoked", u, domain.EmailAccessEnded, w.bothSides())
@@ -473,12 +457,7 @@ func (w *assignment) sendData(ctx workflow.Context, kind domain.EmailKind, to Pe
 // sendRound sends an email of a kind that a recipient may get more than
 // once; round tells them apart (activities.EmailRequest.Round).
 func (w *assignment) sendRound(ctx workflow.Context, kind domain.EmailKind, to Person, d activities.EmailData, round int) *email {
-	return w.start(ctx, activities.EmailRequest{AssignmentID: w.id, Kind: kind, To: activities.Recipient(to), Data: d, Round: round})
-}
-
-// start starts one email as an activity of its own (owes it once the state
-// is final).
-func (w *assignment) start(ctx workflow.Context, req activities.EmailRequest) *email {
+	req := activities.EmailRequest{AssignmentID: w.id, Kind: kind, To: activities.Recipient(to), Data: d, Round: round}
 	e := &email{req: req}
 	if w.closing {
 		w.owed = append(w.owed, req)
@@ -490,41 +469,24 @@ func (w *assignment) start(ctx workflow.Context, req activities.EmailRequest) *e
 	return e
 }
 
-// sendAll sends one email of a kind to each address once.
 func (w *assignment) sendAll(ctx workflow.Context, kind domain.EmailKind, to []Person) {
-	w.post(ctx, w.letters(kind, to, w.mailData(), 0))
+	seen := map[string]bool{}
+	for _, p := range to {
+		if key := strings.ToLower(p.Email); !seen[key] {
+			seen[key] = true
+			w.send(ctx, kind, p)
+		}
+	}
 }
 
 // sendEach sends one email of a round to each address once.
 func (w *assignment) sendEach(ctx workflow.Context, kind domain.EmailKind, to []Person, d activities.EmailData, round int) {
-	w.post(ctx, w.letters(kind, to, d, round))
-}
-
-// letters are the requests for one email of a kind to each address once.
-func (w *assignment) letters(kind domain.EmailKind, to []Person, d activities.EmailData, round int) []activities.EmailRequest {
 	seen := map[string]bool{}
-	var reqs []activities.EmailRequest
 	for _, p := range to {
 		if key := strings.ToLower(p.Email); !seen[key] {
 			seen[key] = true
-			reqs = append(reqs, activities.EmailRequest{AssignmentID: w.id, Kind: kind, To: activities.Recipient(p), Data: d, Round: round})
+			w.sendRound(ctx, kind, p, d, round)
 		}
-	}
-	return reqs
-}
-
-// post sends the emails of one step, without waiting for them: since
-// versionBatched as one activity, before it as one activity each, in order.
-func (w *assignment) post(ctx workflow.Context, reqs []activities.EmailRequest) {
-	if !w.batched || w.closing || len(reqs) < 2 {
-		for _, r := range reqs {
-			w.start(ctx, r)
-		}
-		return
-	}
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, emailOptionsFor(w.in.Timing)), a.SendEmails, reqs)
-	for i, r := range reqs {
-		w.emails = append(w.emails, &email{future: f, req: r, batch: true, index: i})
 	}
 }
 
@@ -532,11 +494,7 @@ func (w *assignment) post(ctx workflow.Context, reqs []activities.EmailRequest) 
 func (w *assignment) settle(ctx workflow.Context, e *email) error {
 	if !e.settled {
 		e.settled = true
-		e.err = e.future.Get(ctx, nil)
-		if e.batch {
-			e.err = batchErr(e.err, e.index)
-		}
-		if e.err != nil {
+		if e.err = e.future.Get(ctx, nil); e.err != nil {
 			w.status.FailedEmails = append(w.status.FailedEmails, fmt.Sprintf("%s to %s", e.req.Kind, e.req.To.Email))
 			if w.justified {
 				giveUp(ctx, e.req, e.err)
@@ -588,25 +546,4 @@ func editionName(edition string) string {
 		return "Professional"
 	}
 	return "Standard"
-}
-
-// batchErr is what the outcome of a batch (SendEmails) says of its email at
-// index i: nil if it was sent. A batch that failed as a whole (it timed out
-// before any attempt said which were sent) fails each of its emails.
-func batchErr(err error, i int) error {
-	var app *temporal.ApplicationError
-	var notSent []activities.EmailNotSent
-	if err == nil || !errors.As(err, &app) || app.Type() != activities.ErrTypeEmailsNotSent || app.Details(&notSent) != nil {
-		return err
-	}
-	for _, n := range notSent {
-		if n.Index == i {
-			kind := activities.ErrTypeEmailsNotSent
-			if n.Rejected {
-				kind = activities.ErrTypeEmailRejected
-			}
-			return temporal.NewNonRetryableApplicationError(n.Reason, kind, nil)
-		}
-	}
-	return nil
 }

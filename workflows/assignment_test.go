@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"golang.org/x/crypto/bcrypt"
@@ -489,64 +487,5 @@ func TestSendGrid400ForOneApproverStillReachesTheOther(t *testing.T) {
 	}
 	if !told {
 		t.Fatal("partner user was not told that the request could not reach admin@contoso.example")
-	}
-}
-
-// The emails of one step go as one activity (versionBatched): an email the
-// provider refuses for good is recorded and named, a passing refusal is
-// retried without sending the batch's other emails again, and each of the
-// rest is sent once.
-func TestABatchOfEmailsSendsEachOnceAndNamesTheOneRefused(t *testing.T) {
-	fake := sendgridfake.New(t)
-	fake.FailFor("ops@contoso.example", 400)
-	f := newFixture(t, mail.NewSendGrid(fake.Key(), fake.URL()))
-	f.at(time.Hour, func() {
-		fake.FailNext(2, 500) // two of the approval's four emails, sent together
-		f.signal(workflows.SignalApproval, approve(f, demo.ContosoAdmin, true))()
-	})
-	attempts := map[string]int{}
-	f.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		attempts[info.ActivityType.Name]++
-	})
-	st := f.run(f.standardInput())
-	// one each: the two approval requests and the partner told of ops's
-	if attempts["SendEmail"] != 3 || attempts["SendEmails"] < 3 {
-		t.Fatalf("email activities started %v, want 3 SendEmail and the rest in batches", attempts)
-	}
-	if st.State != domain.StateExpired {
-		t.Fatalf("state %s, want expired", st.State)
-	}
-	sort.Strings(st.FailedEmails)
-	if got := strings.Join(st.FailedEmails, "; "); got != "approval_confirmation to ops@contoso.example; approval_request to ops@contoso.example" {
-		t.Fatalf("failed emails %q, want ops's request and confirmation", got)
-	}
-	accepted := map[string]int{}
-	for _, m := range fake.Messages() {
-		accepted[m.To+" "+m.Subject]++
-	}
-	for k, n := range accepted {
-		if n != 1 {
-			t.Fatalf("%q accepted %d times", k, n)
-		}
-	}
-	// admin's request, the notice and the requester's copy, the partner told
-	// of ops's, 3 of the approval's 4, 4 of the 5 "access ended"
-	if len(fake.Messages()) != 11 {
-		for _, m := range fake.Messages() {
-			t.Log(m.To, m.Subject)
-		}
-		t.Fatalf("provider accepted %d emails, want 11", len(fake.Messages()))
-	}
-	if fake.Requests() != 11+3+2 {
-		t.Fatalf("provider saw %d requests, want 16: 11 accepted, ops refused 3 times, 2 answered 500", fake.Requests())
-	}
-	es, _ := f.store.Emails(context.Background(), store.EmailFilter{AssignmentID: runID, Status: store.EmailFailed})
-	if len(es) != 3 {
-		t.Fatalf("%d failed email records, want ops's request, confirmation and access_ended", len(es))
-	}
-	for _, e := range es {
-		if e.To != "ops@contoso.example" || e.Error == "" {
-			t.Fatalf("failed email record %+v, want one to ops with the provider's reason", e)
-		}
 	}
 }

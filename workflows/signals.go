@@ -187,19 +187,9 @@ func (w *assignment) handOverEmails(ctx workflow.Context) error {
 }
 
 // Emails delivers an ended assignment's emails, each retried for at most
-// RetryFor; one that is not delivered by then is recorded as failed. Since
-// versionBatched they go as one activity (SendEmails).
+// RetryFor; one that is not delivered by then is recorded as failed.
 func Emails(ctx workflow.Context, in EmailsInput) error {
 	opts := workflow.WithActivityOptions(ctx, emailOptionsFor(Timing{EmailRetryFor: in.RetryFor}))
-	if workflow.GetVersion(ctx, versionBatched, workflow.DefaultVersion, 1) == 1 && len(in.Emails) > 1 {
-		err := workflow.ExecuteActivity(opts, a.SendEmails, in.Emails).Get(ctx, nil)
-		for i, r := range in.Emails {
-			if err := batchErr(err, i); err != nil {
-				giveUp(ctx, r, err)
-			}
-		}
-		return nil
-	}
 	futures := make([]workflow.Future, len(in.Emails))
 	for i, r := range in.Emails {
 		futures[i] = workflow.ExecuteActivity(opts, a.SendEmail, r)
