@@ -54,55 +54,95 @@ func BenchmarkBareStart(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
 	b.ResetTimer()
-	took, _ := runFlows(b, b.N, startsInFlight, 0, func(i int) (time.Duration, error) {
-		in := in
-		in.PartnerUser = workflows.Person{ID: users[i], Name: users[i], Email: users[i] + "@partner.example"}
-		o := bareStart(workflows.WorkflowID(demo.ContosoSite, users[i]))
-		o.TypedSearchAttributes = startAttributes(users[i])
-		_, err := r.client.ExecuteWorkflow(ctx, o, workflows.WorkflowName, in)
-		return 0, err
-	})
+	took, _ := runFlows(b, b.N, startsInFlight, 0, func(i int) (time.Duration, error) { return 0, r.bareStartOne(in, users[i]) })
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/took.Seconds(), "starts/s")
+}
+
+// bareStartOne starts one assignment for user straight through
+// client.ExecuteWorkflow, with the handler's start options.
+func (r *rig) bareStartOne(in workflows.Input, user string) error {
+	in.PartnerUser = workflows.Person{ID: user, Name: user, Email: user + "@partner.example"}
+	o := bareStart(workflows.WorkflowID(demo.ContosoSite, user))
+	o.TypedSearchAttributes = startAttributes(user)
+	_, err := r.client.ExecuteWorkflow(context.Background(), o, workflows.WorkflowName, in)
+	return err
+}
+
+// startTurns is how many starts startRates makes each way, in rounds of a
+// quarter, taking turns.
+const startTurns = 200
+
+// startRates starts startTurns assignments through the handler and as
+// many straight through client.ExecuteWorkflow, in rounds taking turns, on
+// the server as it is (with every assignment opened so far), and returns
+// both rates: the handler's start set against a bare start under the same
+// load. They stay open; the caller counts them.
+func (r *rig) startRates(b *testing.B) (handler, bare float64) {
+	users := r.newUsers(b, 2*startTurns)
+	in, err := r.standardInput()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const rounds = 4
+	per := startTurns / rounds
+	var th, tb time.Duration
+	for k := range rounds {
+		took, _ := runFlows(b, per, startsInFlight, 0, func(i int) (time.Duration, error) {
+			_, err := r.assign(users[k*per+i])
+			return 0, err
+		})
+		th += took
+		took, _ = runFlows(b, per, startsInFlight, 0, func(i int) (time.Duration, error) {
+			return 0, r.bareStartOne(in, users[startTurns+k*per+i])
+		})
+		tb += took
+	}
+	return float64(rounds*per) / th.Seconds(), float64(rounds*per) / tb.Seconds()
 }
 
 // BenchmarkOpenAssignments leaves Standard assignments waiting for approval
 // and reports what each open one costs: heap and goroutines of the process
 // (worker, server and embedded Temporal together), and bytes in the two
 // databases; from the second size on, the marginal heap per open assignment
-// between the two sizes. It also reports the rate of starts through the
-// handler (POST /api/v1/sites/{site}/assignments, 16 in flight), to compare
-// with BenchmarkBareStart.
+// between the two sizes. It also reports the rate of the starts through the
+// handler that opened them (POST /api/v1/sites/{site}/assignments, 16 in
+// flight), and then, at each size, the handler's start rate against a bare
+// client.ExecuteWorkflow start, in turns under the same load (startRates):
+// x-bare-start.
 func BenchmarkOpenAssignments(b *testing.B) {
 	r := get(b)
 	base := r.footprintNow(b)
 	sizes := openSizes(b)
 	if len(sizes) == 1 && os.Getenv("BENCH_OPEN") == "" {
-		_, report := r.openMore(b, base, footprint{}, b.N, b.N)
+		_, report := r.openMore(b, base, footprint{}, 0, b.N, b.N)
 		report(b)
 		return
 	}
-	opened, last := 0, footprint{}
+	opened, last, lastTotal := 0, footprint{}, 0
 	for _, n := range sizes {
 		var report func(*testing.B)
 		b.Run(fmt.Sprintf("open=%d", n), func(b *testing.B) {
 			// The testing package may call this more than once (b.N = 1
 			// first): open them once, report the same figures each time.
 			if report == nil {
-				last, report = r.openMore(b, base, last, n-opened, n)
-				opened = n
+				if n-opened < 1 {
+					b.Fatalf("BENCH_OPEN: %d is not above %d, the size before and its start turns", n, opened)
+				}
+				last, report = r.openMore(b, base, last, lastTotal, n-opened, n)
+				opened, lastTotal = n+2*startTurns, n // the start turns stay open
 			}
 			report(b)
 		})
 	}
 }
 
-// openMore opens more assignments (total open then) and returns the
-// footprint and what reports the figures; last is the footprint at the
-// previous size, if any.
-func (r *rig) openMore(b *testing.B, base, last footprint, more, total int) (footprint, func(*testing.B)) {
+// openMore opens more assignments (total open then), measures, makes the
+// start turns (startRates), and returns the footprint and what reports the
+// figures; last is the footprint at the previous size (lastTotal open), if
+// any.
+func (r *rig) openMore(b *testing.B, base, last footprint, lastTotal, more, total int) (footprint, func(*testing.B)) {
 	users := r.newUsers(b, more)
 	retries0 := r.retries.Load()
 	var (
@@ -127,7 +167,10 @@ func (r *rig) openMore(b *testing.B, base, last footprint, more, total int) (foo
 	}
 	f := r.footprintNow(b)
 	retried := float64(r.retries.Load() - retries0)
+	handler, bare := r.startRates(b)
 	return f, func(b *testing.B) {
+		b.ReportMetric(bare, "bare-starts/s")
+		b.ReportMetric(handler/bare, "x-bare-start")
 		b.ReportMetric(float64(total), "open")
 		b.ReportMetric(retried, "retried-503")
 		b.ReportMetric(float64(more)/took.Seconds(), "starts/s")
@@ -136,7 +179,7 @@ func (r *rig) openMore(b *testing.B, base, last footprint, more, total int) (foo
 		b.ReportMetric(float64(f.goroutines-base.goroutines)/float64(total), "goroutines/open")
 		b.ReportMetric(float64(f.db-base.db)/float64(total), "db-B/open")
 		if last.heap > 0 {
-			b.ReportMetric(float64(int64(f.heap)-int64(last.heap))/float64(more), "marginal-heap-B/open")
+			b.ReportMetric(float64(int64(f.heap)-int64(last.heap))/float64(total-lastTotal), "marginal-heap-B/open")
 		}
 	}
 }
