@@ -70,36 +70,50 @@ func (r *rig) bareStartOne(in workflows.Input, user string) error {
 	return err
 }
 
-// startTurns is how many starts startRates makes each way, in rounds of a
-// quarter, taking turns.
-const startTurns = 200
+// startTurns is how many starts startRates makes each way, in
+// startRounds rounds.
+const (
+	startTurns  = 400
+	startRounds = 8
+)
 
 // startRates starts startTurns assignments through the handler and as
-// many straight through client.ExecuteWorkflow, in rounds taking turns, on
-// the server as it is (with every assignment opened so far), and returns
-// both rates: the handler's start set against a bare start under the same
-// load. They stay open; the caller counts them.
+// many straight through client.ExecuteWorkflow, in rounds taking turns
+// (each kind first in every other round, since a round runs beside the tail
+// of the one before), on the server as it is (with every assignment opened
+// so far), and returns both rates: the handler's start set against a bare
+// start under the same load. They stay open; the caller counts them.
 func (r *rig) startRates(b *testing.B) (handler, bare float64) {
 	users := r.newUsers(b, 2*startTurns)
 	in, err := r.standardInput()
 	if err != nil {
 		b.Fatal(err)
 	}
-	const rounds = 4
-	per := startTurns / rounds
+	per := startTurns / startRounds
 	var th, tb time.Duration
-	for k := range rounds {
+	viaHandler := func(k int) {
 		took, _ := runFlows(b, per, startsInFlight, 0, func(i int) (time.Duration, error) {
 			_, err := r.assign(users[k*per+i])
 			return 0, err
 		})
 		th += took
-		took, _ = runFlows(b, per, startsInFlight, 0, func(i int) (time.Duration, error) {
+	}
+	bareStarts := func(k int) {
+		took, _ := runFlows(b, per, startsInFlight, 0, func(i int) (time.Duration, error) {
 			return 0, r.bareStartOne(in, users[startTurns+k*per+i])
 		})
 		tb += took
 	}
-	return float64(rounds*per) / th.Seconds(), float64(rounds*per) / tb.Seconds()
+	for k := range startRounds {
+		if k%2 == 0 {
+			viaHandler(k)
+			bareStarts(k)
+		} else {
+			bareStarts(k)
+			viaHandler(k)
+		}
+	}
+	return float64(startRounds*per) / th.Seconds(), float64(startRounds*per) / tb.Seconds()
 }
 
 // BenchmarkOpenAssignments leaves Standard assignments waiting for approval
