@@ -81,7 +81,7 @@ const (
 // many straight through client.ExecuteWorkflow, in rounds taking turns
 // (each kind first in every other round, since a round runs beside the tail
 // of the one before), on the server as it is (with every assignment opened
-// so far), and returns both rates: the handler's start set against a bare
+// so far), and returns both rates: the handler's, to set against a bare
 // start under the same load. They stay open; the caller counts them.
 func (r *rig) startRates(b *testing.B) (handler, bare float64) {
 	users := r.newUsers(b, 2*startTurns)
