@@ -15,7 +15,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
 )
 
@@ -69,8 +71,8 @@ func TestDirectoryApplyInvitesAdministratorsWhoRegisterAndLogIn(t *testing.T) {
 		t.Fatalf("no /register/ link in the invitation:\n%s", mails[0].Text)
 	}
 
-	srv := server.New(server.Config{PublicURL: "http://127.0.0.1:8080", PasswordCost: bcrypt.MinCost}, st, nil, nil,
-		slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	srv, _ := wire.Server(wire.HTTP{Service: service.Config{PublicURL: "http://127.0.0.1:8080", PasswordCost: bcrypt.MinCost},
+		Server: server.Config{PublicURL: "http://127.0.0.1:8080"}}, st, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	h := srv.Handler()
 	post := func(path, body string) (int, string) {
 		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))

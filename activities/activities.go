@@ -18,6 +18,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/access"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/internal/outbox"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
@@ -32,15 +33,12 @@ type Config struct {
 	MailFrom       mail.Address // sender of every email but the AVD instructions
 	AVDMailFrom    mail.Address // the no-reply sender of the AVD instructions (R5)
 	AVDDownloadURL string
-	// LocalMailbox keeps emails, bodies included, in the store for /dev/mail
-	// instead of sending them (set by New when there is no sender).
-	LocalMailbox bool
 }
 
 // Activities are the workflow's side effects, with their dependencies injected.
 type Activities struct {
 	Store       *store.Store
-	Mail        mail.Sender // unused when Config.LocalMailbox
+	Mail        mail.Sender // nil: emails stay, bodies included, in the store's mailbox
 	Provisioner access.Provisioner
 	Keys        *secret.Keys
 	Config      Config
@@ -53,7 +51,6 @@ type Activities struct {
 // New wires the activities with the default provisioner; a nil sender keeps
 // emails in the local mailbox.
 func New(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg Config) *Activities {
-	cfg.LocalMailbox = sender == nil
 	return &Activities{Store: st, Mail: sender, Provisioner: &access.StoreProvisioner{Store: st, Keys: keys}, Keys: keys, Config: cfg}
 }
 
@@ -193,10 +190,6 @@ func (a *Activities) templateData(r EmailRequest) mail.Data {
 	return m
 }
 
-// sendLease is how long an attempt that started sending an email owns it:
-// the workflow's StartToCloseTimeout of an email.
-const sendLease = 30 * time.Second
-
 // EmailKey is the idempotency key of an email: (assignment, kind,
 // recipient), and its round when there is more than one.
 func EmailKey(assignmentID string, kind domain.EmailKind, to string, round int) string {
@@ -226,7 +219,7 @@ func (a *Activities) SendEmail(ctx context.Context, r EmailRequest) error {
 		return nil
 	case err == nil && prev.Status == store.EmailFailed:
 		return rejected(r, errors.New(prev.Error))
-	case err == nil && prev.Status == store.EmailSending && prev.Error == "" && time.Since(prev.UpdatedAt) < sendLease:
+	case err == nil && prev.Status == store.EmailSending && prev.Error == "" && time.Since(prev.UpdatedAt) < outbox.Lease:
 		// Another attempt is sending it now (an ended assignment hands its
 		// emails over while one may be in flight): wait for its outcome.
 		return fmt.Errorf("%s email to %s is being sent by another attempt", r.Kind, r.To.Email)
@@ -242,35 +235,13 @@ func (a *Activities) SendEmail(ctx context.Context, r EmailRequest) error {
 	if r.Kind == domain.EmailAVDInstructions {
 		from = a.Config.AVDMailFrom
 	}
-	rec := store.Email{
-		Key: key, AssignmentID: r.AssignmentID, Kind: string(r.Kind), To: r.To.Email, From: from.Email,
-		Subject: body.Subject, UpdatedAt: time.Now(),
-	}
-	if a.Config.LocalMailbox {
-		rec.Status, rec.Text, rec.HTML = store.EmailLocal, body.Text, body.HTML
-		return a.Store.RecordEmail(ctx, rec)
-	}
-
-	rec.Status = store.EmailSending
-	if claimed, err := a.Store.ClaimEmail(ctx, rec, sendLease); err != nil {
-		return err
-	} else if !claimed {
-		return fmt.Errorf("%s email to %s is being sent by another attempt", r.Kind, r.To.Email)
-	}
-	id, sendErr := a.Mail.Send(ctx, mail.Message{
+	rec, sendErr, err := outbox.Outbox{Store: a.Store, Sender: a.Mail}.Send(ctx, mail.Message{
 		Kind: r.Kind, From: from, To: mail.Address{Name: r.To.Name, Email: r.To.Email},
 		Subject: body.Subject, Text: body.Text, HTML: body.HTML, Key: key,
-	})
-	rec.UpdatedAt = time.Now()
-	switch {
-	case sendErr == nil:
-		rec.Status, rec.ProviderID = store.EmailSent, id
-	case mail.IsPermanent(sendErr):
-		rec.Status, rec.Error = store.EmailFailed, sendErr.Error()
-	default:
-		rec.Error = sendErr.Error()
-	}
-	if err := a.Store.RecordEmail(ctx, rec); err != nil {
+	}, r.AssignmentID)
+	if errors.Is(err, outbox.ErrBusy) {
+		return fmt.Errorf("%s email to %s is being sent by another attempt", r.Kind, r.To.Email)
+	} else if err != nil {
 		return err
 	}
 	if rec.Status == store.EmailFailed {

@@ -40,7 +40,9 @@ import (
 	"github.com/partneraccess/partneraccess/internal/engine"
 	"github.com/partneraccess/partneraccess/internal/ratelimit"
 	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
 	"github.com/partneraccess/partneraccess/worker"
 	"github.com/partneraccess/partneraccess/workflows"
@@ -121,7 +123,7 @@ func newRig() (*rig, error) {
 	if r.keys, err = secret.NewKeys(secret.NewMasterKey()); err != nil {
 		return nil, err
 	}
-	acts := activities.New(r.store, nil, r.keys, activities.Config{PublicURL: "http://127.0.0.1:8080"})
+	acts := wire.Activities(r.store, nil, r.keys, activities.Config{PublicURL: "http://127.0.0.1:8080"}, r.client, nil)
 	w := worker.New(r.client, taskQueue, acts, worker.Options{})
 	w.RegisterWorkflow(bareShape)
 	w.RegisterWorkflow(bareEmails)
@@ -129,10 +131,12 @@ func newRig() (*rig, error) {
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
-	srv := server.New(server.Config{PublicURL: "http://127.0.0.1:8080", TaskQueue: taskQueue, Timing: timing, DevMailbox: true,
-		GatewayToken: "gateway", DecisionWait: 10 * time.Second,
-		// Every approval comes from one test client: lift its rate limit.
-		Limits: server.Limits{ApprovalPerClient: ratelimit.Rule{Burst: 1 << 20, Every: time.Microsecond}},
+	srv, _ := wire.Server(wire.HTTP{
+		TaskQueue: taskQueue,
+		Service: service.Config{PublicURL: "http://127.0.0.1:8080", Timing: timing, DecisionWait: 10 * time.Second,
+			// Every approval comes from one test client: lift its rate limit.
+			Limits: service.Limits{ApprovalPerClient: ratelimit.Rule{Burst: 1 << 20, Every: time.Microsecond}}},
+		Server: server.Config{PublicURL: "http://127.0.0.1:8080", DevMailbox: true, GatewayToken: "gateway"},
 	}, r.store, r.client, r.keys, quiet, nil)
 	r.handler = srv.Handler()
 	rec := r.do("POST", "/api/v1/session", `{"email":"agent@partner.example","password":"demo-password"}`, "")
@@ -382,7 +386,7 @@ func BenchmarkBareShape(b *testing.B) {
 	b.ReportMetric(float64(b.N)/took.Seconds(), "wf/s")
 }
 
-// bareStart is the product's start (server.assign) for a bare workflow.
+// bareStart is the product's start (wfclient.Client.Start) for a bare workflow.
 func bareStart(id string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID: id, TaskQueue: taskQueue,

@@ -13,7 +13,7 @@ import (
 	"github.com/partneraccess/partneraccess/docs"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
-	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
@@ -33,13 +33,13 @@ func (s *Server) apiLogin(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	token, u, err := s.login(c, clientKey(c), req.Email, req.Password)
+	token, u, err := s.svc.Login(c, clientKey(c), req.Email, req.Password)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.setSessionCookie(c, token)
-	c.JSON(http.StatusCreated, gin.H{"token": token, "token_type": "Bearer", "expires_in": int(s.cfg.SessionTTL.Seconds()), "user": userView(u)})
+	c.JSON(http.StatusCreated, gin.H{"token": token, "token_type": "Bearer", "expires_in": int(s.svc.Config().SessionTTL.Seconds()), "user": newUserView(u)})
 }
 
 func (s *Server) apiLogout(c *gin.Context) {
@@ -49,38 +49,27 @@ func (s *Server) apiLogout(c *gin.Context) {
 
 func (s *Server) apiMe(c *gin.Context) {
 	u, _ := actor(c)
-	c.JSON(http.StatusOK, userView(u))
+	c.JSON(http.StatusOK, newUserView(u))
 }
 
 func (s *Server) apiSites(c *gin.Context) {
 	u, _ := actor(c)
-	sites, err := s.sitesFor(c, u)
+	sites, err := s.svc.Sites(c, u)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	out := make([]gin.H, len(sites))
-	for i, site := range sites {
-		out[i] = siteView(site)
-	}
-	c.JSON(http.StatusOK, gin.H{"sites": out})
+	c.JSON(http.StatusOK, gin.H{"sites": mapViews(sites, newSiteView)})
 }
 
 func (s *Server) apiSite(c *gin.Context) {
 	u, _ := actor(c)
-	view, err := s.siteDetail(c, u, c.Param("site"))
+	d, err := s.svc.Site(c, u, c.Param("site"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	body := siteView(view.Site)
-	users := make([]gin.H, len(view.Assignable))
-	for i, au := range view.Assignable {
-		users[i] = gin.H{"id": au.ID, "email": au.Email, "name": au.Name, "roles": au.Roles, "status": au.Status}
-	}
-	body["assignable_users"] = users
-	body["assignments"] = view.Assignments
-	c.JSON(http.StatusOK, body)
+	c.JSON(http.StatusOK, newSiteDetailView(d))
 }
 
 // assignRequest is the body of POST /api/v1/sites/{site}/assignments.
@@ -101,7 +90,7 @@ func (s *Server) apiAssign(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, created, err := s.assign(c, u, rules.AssignRequest{SiteID: c.Param("site"), UserID: req.UserID, Role: req.Role, Reason: req.Reason})
+	a, created, err := s.svc.Assign(c, u, rules.AssignRequest{SiteID: c.Param("site"), UserID: req.UserID, Role: req.Role, Reason: req.Reason})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -111,42 +100,27 @@ func (s *Server) apiAssign(c *gin.Context) {
 		status = http.StatusCreated
 		c.Header("Location", "/api/v1/assignments/"+url.PathEscape(a.ID))
 	}
-	c.JSON(status, a)
+	c.JSON(status, newAssignmentView(a))
 }
 
 func (s *Server) apiAssignments(c *gin.Context) {
 	u, _ := actor(c)
-	f := store.AssignmentFilter{SiteID: c.Query("site"), State: c.Query("state"), PartnerUserID: c.Query("user")}
-	if u.Kind == store.KindPartner {
-		f.PartnerID = u.PartnerID
-	} else {
-		f.CustomerID = u.CustomerID
-	}
-	as, err := s.store.Assignments(c, f)
+	as, err := s.svc.Assignments(c, u, service.AssignmentQuery{SiteID: c.Query("site"), State: c.Query("state"), PartnerUserID: c.Query("user")})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"assignments": nonNil(as)})
+	c.JSON(http.StatusOK, gin.H{"assignments": assignmentViews(as)})
 }
 
 func (s *Server) apiAssignment(c *gin.Context) {
 	u, _ := actor(c)
-	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
+	d, err := s.svc.Assignment(c, u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	r, err := s.assignmentRecord(c, a.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, struct {
-		store.Assignment
-		Extensions []store.Extension `json:"extensions"`
-		Emails     []emailView       `json:"emails"`
-	}{a, nonNil(r.Extensions), emailViews(r.Emails)})
+	c.JSON(http.StatusOK, newAssignmentDetailView(d))
 }
 
 func (s *Server) apiUnassign(c *gin.Context) {
@@ -160,7 +134,7 @@ func (s *Server) apiUnassign(c *gin.Context) {
 			return
 		}
 	}
-	a, err := s.unassign(c, u, c.Param("id"), req.Reason)
+	a, err := s.svc.Unassign(c, u, c.Param("id"), req.Reason)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -186,14 +160,14 @@ func (s *Server) apiDecide(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.decideAs(c, u, c.Param("id"), req.Extension, approve)
+	a, err := s.svc.Decide(c, u, c.Param("id"), req.Extension, approve)
 	switch {
-	case errors.Is(err, errDecisionPending):
-		c.JSON(http.StatusAccepted, a)
+	case errors.Is(err, service.ErrDecisionPending):
+		c.JSON(http.StatusAccepted, newAssignmentView(a))
 	case err != nil:
 		s.fail(c, err)
 	default:
-		c.JSON(http.StatusOK, a)
+		c.JSON(http.StatusOK, newAssignmentView(a))
 	}
 }
 
@@ -214,7 +188,7 @@ func (s *Server) apiSetPermission(granted bool) gin.HandlerFunc {
 			s.fail(c, problem.Invalid("", "this request takes no body"))
 			return
 		}
-		cust, err := s.setPermission(c, u, c.Param("customer"), granted)
+		cust, err := s.svc.SetPermission(c, u, c.Param("customer"), granted)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -241,8 +215,7 @@ type accessAllowed struct {
 
 // apiAccess answers a gateway (or a user who may see the site): may this
 // user reach this site now? A gateway asks for every connection, so the
-// route does the least: one prepared, indexed read of the grants, never a
-// cache, so a revocation counts from the next check on.
+// route does the least: one indexed read of the grants.
 func (s *Server) apiAccess(c *gin.Context) {
 	siteID, userID := c.Query("site"), c.Query("user")
 	for _, f := range [...]struct{ name, value string }{{"site", siteID}, {"user", userID}} {
@@ -251,23 +224,21 @@ func (s *Server) apiAccess(c *gin.Context) {
 			return
 		}
 	}
+	var reader *store.User
 	if !s.isGateway(c) {
 		u, ok := actor(c)
 		if !ok {
 			s.fail(c, problem.Unauthorized("send the gateway token or a session token as \"Authorization: Bearer <token>\""))
 			return
 		}
-		if _, err := s.rules.VisibleSite(c, u, siteID); err != nil {
-			s.fail(c, err)
-			return
-		}
+		reader = &u
 	}
-	g, err := s.store.ActiveGrant(c, siteID, userID, s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		c.JSON(http.StatusOK, accessDenied{Site: siteID, User: userID})
-		return
-	} else if err != nil {
+	g, ok, err := s.svc.Access(c, reader, siteID, userID)
+	if err != nil {
 		s.fail(c, err)
+		return
+	} else if !ok {
+		c.JSON(http.StatusOK, accessDenied{Site: siteID, User: userID})
 		return
 	}
 	c.JSON(http.StatusOK, accessAllowed{Allowed: true, AssignmentID: g.AssignmentID, Site: siteID, Until: g.ExpiresAt, User: userID})
@@ -275,35 +246,30 @@ func (s *Server) apiAccess(c *gin.Context) {
 
 func (s *Server) apiAudit(c *gin.Context) {
 	u, _ := actor(c)
-	f := store.AuditFilter{AssignmentID: c.Query("assignment")}
-	if u.Kind == store.KindPartner {
-		f.PartnerID = u.PartnerID
-	} else {
-		f.CustomerID = u.CustomerID
-	}
+	limit := 0
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
 			s.fail(c, problem.Invalid("limit", "limit must be a number from 1 to 1000"))
 			return
 		}
-		f.Limit = n
+		limit = n
 	}
-	es, err := s.store.AuditLog(c, f)
+	es, err := s.svc.AuditLog(c, u, c.Query("assignment"), limit)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"entries": nonNil(es)})
+	c.JSON(http.StatusOK, gin.H{"entries": mapViews(es, newAuditView)})
 }
 
 func (s *Server) apiDevMail(c *gin.Context) {
-	es, err := s.store.Emails(c, store.EmailFilter{Status: store.EmailLocal, To: c.Query("to"), Limit: 1000})
+	es, err := s.svc.Mailbox(c, c.Query("to"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"messages": nonNil(es)})
+	c.JSON(http.StatusOK, gin.H{"messages": mapViews(es, newMailView)})
 }
 
 // apiIndex answers /api/v1 with where the API describes itself.
@@ -320,19 +286,9 @@ func (s *Server) apiOpenAPI(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json", doc)
 }
 
-func userView(u store.User) gin.H {
-	return gin.H{"id": u.ID, "email": u.Email, "name": u.Name, "kind": u.Kind, "partner_id": u.PartnerID,
-		"customer_id": u.CustomerID, "roles": u.Roles, "status": u.Status}
-}
-
-func siteView(site store.Site) gin.H {
-	return gin.H{"id": site.ID, "name": site.Name, "edition": site.Edition, "customer_id": site.CustomerID,
-		"customer_name": site.CustomerName, "permission": site.Permitted, "open_assignments": site.OpenAssignments}
-}
-
 func (s *Server) setSessionCookie(c *gin.Context, token string) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
-		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(s.cfg.SessionTTL / time.Second)})
+		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(s.svc.Config().SessionTTL / time.Second)})
 }
 
 // logout ends the session that authenticated the request: the bearer
@@ -344,7 +300,7 @@ func (s *Server) logout(c *gin.Context) {
 		return
 	}
 	sess := v.(session)
-	s.logAuditFailure(s.store.DeleteSession(c, secret.HashToken(sess.token)))
+	s.svc.Logout(c, sess.token)
 	if cookie, err := c.Cookie(sessionCookie); sess.fromCookie || (err == nil && cookie == sess.token) {
 		http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
 			Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
@@ -368,11 +324,4 @@ func boundedIDs(fields map[string]string) error {
 		}
 	}
 	return nil
-}
-
-func nonNil[T any](xs []T) []T {
-	if xs == nil {
-		return []T{}
-	}
-	return xs
 }

@@ -30,8 +30,8 @@ var extensionTiming = workflows.Timing{
 
 // assignmentJSON is GET /api/v1/assignments/{id}.
 type assignmentJSON struct {
-	store.Assignment
-	Extensions []store.Extension `json:"extensions"`
+	testenv.APIAssignment
+	Extensions []testenv.APIExtension `json:"extensions"`
 	Emails     []struct {
 		Kind      string     `json:"kind"`
 		To        string     `json:"to"`
@@ -131,7 +131,7 @@ func TestR4WarningThenExtensionApprovedEndsAtTheNewEnd(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Fatalf("ask for more: %d %s", code, body)
 	}
-	var asked struct{ Extension store.Extension }
+	var asked struct{ Extension testenv.APIExtension }
 	json.Unmarshal(body, &asked)
 	if asked.Extension.N != 1 || asked.Extension.State != domain.ExtensionPending || asked.Extension.Duration != "6s" {
 		t.Fatalf("extension answered %s", body)

@@ -1,97 +1,31 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/ratelimit"
+	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
-// Limits are the rate limits of SPEC §7. A zero Rule takes its default.
-type Limits struct {
-	LoginPerAccount   ratelimit.Rule // failed logins per email address
-	LoginPerClient    ratelimit.Rule // failed logins per client address
-	ApprovalPerClient ratelimit.Rule // approval-link POSTs per client address
-	// SelfService is for registration and password reset: per client
-	// address on the route, per email or invitation in the handler.
-	SelfServicePerClient  ratelimit.Rule
-	SelfServicePerAccount ratelimit.Rule
-}
-
-// DefaultLimits let a person mistype a few times and stop a guesser: after
-// the burst, one attempt per interval.
-var DefaultLimits = Limits{
-	LoginPerAccount:       ratelimit.Rule{Burst: 5, Every: time.Minute},
-	LoginPerClient:        ratelimit.Rule{Burst: 20, Every: 15 * time.Second},
-	ApprovalPerClient:     ratelimit.Rule{Burst: 10, Every: 6 * time.Second},
-	SelfServicePerClient:  ratelimit.Rule{Burst: 10, Every: time.Minute},
-	SelfServicePerAccount: ratelimit.Rule{Burst: 3, Every: 5 * time.Minute},
-}
-
-// limit is a limiter with the name its refusals are counted under.
-type limit struct {
-	name string
-	*ratelimit.Limiter
-}
-
-// limiters are the server's limits, one bucket per key each.
-type limiters struct {
-	loginAccount, loginClient, approvalClient limit
-	// SelfServiceClient and SelfServiceAccount guard registration and
-	// password reset: add s.perClient(s.limits.SelfServiceClient) to the
-	// route and call s.allow(c, s.limits.SelfServiceAccount, email) in
-	// the handler.
-	SelfServiceClient, SelfServiceAccount limit
-}
-
-func newLimiters(l Limits, now func() time.Time) limiters {
-	pick := func(r, def ratelimit.Rule) ratelimit.Rule {
-		if r == (ratelimit.Rule{}) {
-			return def
-		}
-		return r
-	}
-	d := DefaultLimits
-	mk := func(name string, r, def ratelimit.Rule) limit {
-		return limit{name, ratelimit.New(pick(r, def), now)}
-	}
-	return limiters{
-		loginAccount:       mk("login_account", l.LoginPerAccount, d.LoginPerAccount),
-		loginClient:        mk("login_client", l.LoginPerClient, d.LoginPerClient),
-		approvalClient:     mk("approval_client", l.ApprovalPerClient, d.ApprovalPerClient),
-		SelfServiceClient:  mk("self_service_client", l.SelfServicePerClient, d.SelfServicePerClient),
-		SelfServiceAccount: mk("self_service_account", l.SelfServicePerAccount, d.SelfServicePerAccount),
-	}
-}
-
-// tooMany is the refusal of an attempt beyond a limit. It is counted in a
-// metric, never written to the audit log: a flood must not grow the store.
-func (s *Server) tooMany(l limit, wait time.Duration) *problem.Error {
-	s.metrics.limited(l.name)
-	return problem.TooManyRequests(wait, "too many attempts; try again in %d seconds", ratelimit.RetryAfter(wait))
-}
-
 // allow takes a token of l for key, or answers 429 and returns false.
-func (s *Server) allow(c *gin.Context, l limit, key string) bool {
-	if wait, ok := l.Allow(key); !ok {
-		s.fail(c, s.tooMany(l, wait))
+func (s *Server) allow(c *gin.Context, l service.Limit, key string) bool {
+	if err := l.Take(key); err != nil {
+		s.fail(c, err)
 		return false
 	}
 	return true
 }
 
 // perClient limits a route per client address.
-func (s *Server) perClient(l limit) gin.HandlerFunc {
+func (s *Server) perClient(l service.Limit) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if !s.allow(c, l, clientKey(c)) {
 			c.Abort()
@@ -102,16 +36,6 @@ func (s *Server) perClient(l limit) gin.HandlerFunc {
 // clientKey is the caller's address; X-Forwarded-For counts only from a
 // trusted proxy (Config.TrustedProxies).
 func clientKey(c *gin.Context) string { return ratelimit.ClientKey(c.ClientIP()) }
-
-// accountKey is an email address as a limit key: case and spaces do not
-// make a new account, and the key stays short.
-func accountKey(email string) string {
-	k := strings.ToLower(strings.TrimSpace(email))
-	if len(k) > 254 {
-		k = k[:254]
-	}
-	return k
-}
 
 const (
 	// maxBody bounds API bodies; the API's requests are small.
@@ -185,98 +109,26 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// auditedKey marks, in a request's context, that a refusal was audited.
-type auditedKey struct{}
-
 // auditRefusals audits a refused state-changing request of a logged-in
-// user that no handler audited itself (R6: every refused attempt), with
+// user that nothing audited on the way (R6: every refused attempt), with
 // the user's tenant. 401 has no user; 429 is counted, not written.
 func (s *Server) auditRefusals(c *gin.Context) {
 	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 		return
 	}
-	audited := new(bool)
-	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), auditedKey{}, audited))
+	ctx, audited := service.TrackRefusals(c.Request.Context())
+	c.Request = c.Request.WithContext(ctx)
 	c.Next()
 	status := c.Writer.Status()
 	u, ok := actor(c)
-	if !ok || *audited || status < 400 || status >= 500 || status == http.StatusUnauthorized || status == http.StatusTooManyRequests {
+	if !ok || audited() || status < 400 || status >= 500 || status == http.StatusUnauthorized || status == http.StatusTooManyRequests {
 		return
 	}
-	detail := http.StatusText(status)
+	p := &problem.Error{Status: status, Detail: http.StatusText(status)}
 	if v, ok := c.Get(problemKey); ok {
-		detail = v.(*problem.Error).Error()
+		p = v.(*problem.Error)
 	}
-	s.logAuditFailure(s.store.Audit(context.WithoutCancel(c), store.AuditEntry{At: s.now(), ActorID: u.ID, Action: "request.refused",
-		Outcome: store.OutcomeRefused, PartnerID: u.PartnerID, CustomerID: u.CustomerID,
-		Detail: clip(c.Request.Method + " " + c.Request.URL.Path + ": " + detail)}))
-	s.metrics.refused("")
-}
-
-func markAudited(ctx context.Context) {
-	if p, ok := ctx.Value(auditedKey{}).(*bool); ok {
-		*p = true
-	}
-}
-
-// clip bounds text taken from a request before it enters the audit log.
-func clip(s string) string {
-	const n = 300
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
-}
-
-// sampler lets through at most one audit row per key and window for
-// refusals that nobody logged in made (random approval tokens), so a flood
-// adds a row a minute, not a row a request. The row says how many were
-// not written since the last one; the metric counts every one.
-type sampler struct {
-	window time.Duration
-	mu     sync.Mutex
-	keys   map[string]*sampled
-}
-
-type sampled struct {
-	at      time.Time
-	skipped int
-}
-
-func newSampler(window time.Duration) *sampler {
-	return &sampler{window: window, keys: map[string]*sampled{}}
-}
-
-// maxSampled bounds the keys a sampler remembers; beyond it, new keys
-// share one window.
-const maxSampled = 10_000
-
-// take reports whether to write a row for key now, and how many refusals
-// under key were not written since the last row.
-func (sm *sampler) take(key string, now time.Time) (write bool, skipped int) {
-	sm.mu.Lock()
-	defer sm.mu.Unlock()
-	e, ok := sm.keys[key]
-	if !ok && len(sm.keys) >= maxSampled {
-		for k, e := range sm.keys {
-			if now.Sub(e.at) >= sm.window {
-				delete(sm.keys, k)
-			}
-		}
-		if len(sm.keys) >= maxSampled {
-			key = ""
-			e, ok = sm.keys[key]
-		}
-	}
-	if !ok {
-		e = &sampled{}
-		sm.keys[key] = e
-	} else if now.Sub(e.at) < sm.window {
-		e.skipped++
-		return false, 0
-	}
-	skipped, e.skipped, e.at = e.skipped, 0, now
-	return true, skipped
+	s.svc.RefusedRequest(c.Request.Context(), u, c.Request.Method+" "+c.Request.URL.Path, p)
 }
 
 // mailboxAdmin lets only administrators read the dev mailbox when it is
@@ -301,6 +153,4 @@ func (s *Server) mailboxAdmin(c *gin.Context) {
 	}
 }
 
-func isAdmin(u store.User) bool {
-	return u.Status == store.StatusActive && (u.HasRole(store.RolePartnerAdmin) || u.HasRole(store.RoleCustomerAdmin))
-}
+func isAdmin(u store.User) bool { return service.IsAdmin(u) }

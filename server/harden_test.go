@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -20,22 +18,21 @@ import (
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/ratelimit"
+	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/testenv"
+	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
 )
 
 // another serves a second handler over the environment's store and
-// Temporal, with its own configuration, limits and metrics.
-func another(t *testing.T, e *testenv.Env, cfg server.Config) string {
+// Temporal, with its own server configuration, limits and metrics.
+func another(t *testing.T, e *testenv.Env, cfg server.Config, limits service.Limits) string {
 	t.Helper()
-	cfg.TaskQueue, cfg.Timing, cfg.GatewayToken = testenv.TaskQueue, testenv.FastTiming, testenv.GatewayToken
-	ts := httptest.NewUnstartedServer(nil)
-	ts.Start()
-	t.Cleanup(ts.Close)
-	cfg.PublicURL = ts.URL
-	ts.Config.Handler = server.New(cfg, e.Store, e.Client, e.Keys, slog.New(slog.DiscardHandler), nil).Handler()
-	return ts.URL
+	return e.Another(func(h *wire.HTTP) {
+		cfg.GatewayToken = testenv.GatewayToken
+		h.Server, h.Service.Limits = cfg, limits
+	})
 }
 
 type reply struct {
@@ -108,7 +105,7 @@ func metricValue(t *testing.T, base, series string) float64 {
 
 func TestRateLimitsAnswer429WithRetryAfterAndWriteNoAuditRow(t *testing.T) {
 	e := testenv.New(t, testenv.Options{NoWorker: true})
-	d := server.DefaultLimits
+	d := service.DefaultLimits
 	loginAPI := func(email, pw, client string) func(base string) reply {
 		return func(base string) reply {
 			return send(t, "POST", base+"/api/v1/session", "application/json", jsonLogin(email, pw), map[string]string{"X-Forwarded-For": client})
@@ -159,7 +156,7 @@ func TestRateLimitsAnswer429WithRetryAfterAndWriteNoAuditRow(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			base := another(t, e, server.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+			base := another(t, e, server.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, service.Limits{})
 			if tc.success != nil {
 				for i := range 2 * tc.n {
 					if r := tc.success(base); r.status >= 400 {
@@ -202,7 +199,7 @@ func TestRateLimitsAnswer429WithRetryAfterAndWriteNoAuditRow(t *testing.T) {
 
 func TestAnonymousRefusalFloodIsAggregatedNotWrittenRowByRow(t *testing.T) {
 	e := testenv.New(t, testenv.Options{NoWorker: true})
-	base := another(t, e, server.Config{Limits: server.Limits{ApprovalPerClient: ratelimit.Rule{Burst: 1000, Every: time.Second}}})
+	base := another(t, e, server.Config{}, service.Limits{ApprovalPerClient: ratelimit.Rule{Burst: 1000, Every: time.Second}})
 	rows := auditCount(t, e)
 	const flood = 300
 	for i := range flood {
@@ -302,9 +299,9 @@ func TestDevMailboxBeyondLoopbackIsOffOrForAdministrators(t *testing.T) {
 	agent := e.Login("agent@partner.example") // not an administrator
 	admin := e.Login("admin@contoso.example") // Customer Administrator
 	ops := e.Login("ops@contoso.example")     // approver, not an administrator
-	loopback := another(t, e, server.Config{DevMailbox: true})
-	off := another(t, e, server.Config{DevMailbox: false})
-	admins := another(t, e, server.Config{DevMailbox: true, DevMailboxAdminsOnly: true})
+	loopback := another(t, e, server.Config{DevMailbox: true}, service.Limits{})
+	off := another(t, e, server.Config{DevMailbox: false}, service.Limits{})
+	admins := another(t, e, server.Config{DevMailbox: true, DevMailboxAdminsOnly: true}, service.Limits{})
 	bearer := func(s *testenv.Session) map[string]string {
 		if s == nil {
 			return nil

@@ -20,7 +20,6 @@ import (
 	"github.com/partneraccess/partneraccess/internal/jsonin"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/ratelimit"
-	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
@@ -48,11 +47,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	} else if v, err := c.Cookie(sessionCookie); err == nil {
 		sess = session{token: v, fromCookie: true}
 	}
-	if _, err := secret.ParseToken(sess.token); err != nil {
-		return
-	}
-	u, err := s.store.SessionUser(c, secret.HashToken(sess.token), s.now())
-	if err == nil && u.Status == store.StatusActive {
+	if u, ok := s.svc.SessionUser(c, sess.token); ok {
 		c.Set(actorKey, u)
 		c.Set(sessionKey, sess)
 	}
@@ -160,7 +155,7 @@ func (s *Server) observe(c *gin.Context) {
 		route = "unmatched"
 	}
 	took := time.Since(start)
-	s.metrics.request(c.Request.Method, route, c.Writer.Status(), took)
+	s.metrics.Request(c.Request.Method, route, c.Writer.Status(), took)
 	if route == "/metrics" || route == "/healthz" || route == "/readyz" {
 		return
 	}
@@ -179,4 +174,13 @@ func levelFor(status int) slog.Level {
 		return slog.LevelError
 	}
 	return slog.LevelInfo
+}
+
+// origin is the scheme and host of a URL, as browsers send in Origin.
+func origin(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return publicURL
+	}
+	return u.Scheme + "://" + u.Host
 }

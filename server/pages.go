@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -20,8 +19,8 @@ import (
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/redirect"
 	"github.com/partneraccess/partneraccess/internal/rules"
+	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
-	"github.com/partneraccess/partneraccess/workflows"
 )
 
 //go:embed templates/*.html templates/style.css templates/assign.js
@@ -108,7 +107,7 @@ func (s *Server) pageLogin(c *gin.Context) {
 
 func (s *Server) pageLoginPost(c *gin.Context) {
 	next := safeNext(c.PostForm("next"))
-	token, _, err := s.login(c, clientKey(c), c.PostForm("email"), c.PostForm("password"))
+	token, _, err := s.svc.Login(c, clientKey(c), c.PostForm("email"), c.PostForm("password"))
 	if err != nil {
 		p := problem.As(err)
 		if p == nil {
@@ -133,58 +132,22 @@ func safeNext(next string) string { return redirect.SameOrigin(next, "/sites") }
 
 func (s *Server) pageSites(c *gin.Context) {
 	u, _ := actor(c)
-	sites, err := s.sitesFor(c, u)
+	sites, err := s.svc.Sites(c, u)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	data := gin.H{"Sites": sites}
 	if u.Kind == store.KindCustomer {
-		cust, err := s.store.CustomerByID(c, u.CustomerID)
+		v, err := s.svc.Customer(c, u)
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
-		permitted, err := s.store.PartnerPermitted(c, cust.ID, cust.PartnerID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		partner, err := s.store.PartnerByID(c, cust.PartnerID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		data["Customer"], data["Partner"], data["Permitted"] = cust, partner, permitted
-		data["CanSetPermission"] = rules.CanSetPermission(u, cust.ID) == nil
-		if data["HaveAccess"], err = s.haveAccess(c, u); err != nil {
-			s.fail(c, err)
-			return
-		}
+		data["Customer"], data["Partner"], data["Permitted"] = v.Customer, v.Partner, v.Permitted
+		data["CanSetPermission"], data["HaveAccess"] = v.CanSetPermission, v.HaveAccess
 	}
 	s.render(c, http.StatusOK, "sites", data)
-}
-
-// haveAccess is a customer's "who has access now": the partner users whose
-// access to one of its sites is active or being set up, each with whether
-// the reader may end it.
-func (s *Server) haveAccess(ctx context.Context, u store.User) ([]accessNow, error) {
-	var out []accessNow
-	for _, state := range []string{domain.StateActive, domain.StateProvisioning} {
-		as, err := s.store.Assignments(ctx, store.AssignmentFilter{CustomerID: u.CustomerID, State: state})
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range as {
-			out = append(out, accessNow{Assignment: a, CanEnd: rules.CanUnassign(u, a) == nil})
-		}
-	}
-	return out, nil
-}
-
-type accessNow struct {
-	store.Assignment
-	CanEnd bool
 }
 
 func (s *Server) pageSite(c *gin.Context) {
@@ -193,20 +156,14 @@ func (s *Server) pageSite(c *gin.Context) {
 
 func (s *Server) renderSite(c *gin.Context, status int, data gin.H) {
 	u, _ := actor(c)
-	d, err := s.siteDetail(c, u, c.Param("site"))
+	d, err := s.svc.Site(c, u, c.Param("site"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	data["Site"], data["Assignable"], data["Assignments"] = d.Site, d.Assignable, d.Assignments
-	if u.Kind == store.KindPartner && !d.Site.Permitted {
-		// R1: say so instead of offering a form that can only be refused.
-		partner, err := s.store.PartnerByID(c, u.PartnerID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		data["NoPermission"] = problem.As(rules.NoPermission(d.Site.CustomerName, partner.Name))
+	if d.NoPermission != nil { // R1: say so instead of offering a form that can only be refused
+		data["NoPermission"] = d.NoPermission
 	}
 	data["CanAssign"] = u.Kind == store.KindPartner && d.Site.Permitted
 	s.render(c, status, "site", data)
@@ -215,7 +172,7 @@ func (s *Server) renderSite(c *gin.Context, status int, data gin.H) {
 func (s *Server) pageAssignPost(c *gin.Context) {
 	u, _ := actor(c)
 	req := rules.AssignRequest{SiteID: c.Param("site"), UserID: c.PostForm("user_id"), Role: c.PostForm("role"), Reason: c.PostForm("reason")}
-	a, created, err := s.assign(c, u, req)
+	a, created, err := s.svc.Assign(c, u, req)
 	if p := problem.As(err); p != nil && p.Status != http.StatusNotFound {
 		s.renderSite(c, p.Status, gin.H{"Error": p, "Form": req})
 		return
@@ -246,29 +203,26 @@ var notices = map[string]string{
 
 func (s *Server) pageAssignment(c *gin.Context) {
 	u, _ := actor(c)
-	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
+	r, err := s.svc.Assignment(c, u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	timeline, err := s.timeline(c, a)
+	a := r.Assignment
+	timeline, err := s.svc.Timeline(c, a)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	r, err := s.assignmentRecord(c, a.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
+	timing := s.svc.Config().Timing
 	data := gin.H{
 		"A": a, "Timeline": timeline, "Emails": r.Emails, "Extensions": r.Extensions, "Notice": notices[c.Query("notice")],
 		"CanUnassign":      rules.CanUnassign(u, a) == nil,
 		"CanDecide":        rules.CanDecide(u, a) == nil,
 		"CanSeeCredential": a.Edition == domain.EditionProfessional && u.ID == a.PartnerUserID && a.Open(),
-		"CanExtend":        rules.CanAskExtension(u, a) == nil && rules.ExtensionsLeft(r.Extensions, s.cfg.Timing.MaxExtensions) == nil,
-		"ExtensionChoices": extensionChoices(s.cfg.Timing.AccessDuration),
-		"MaxExtensions":    s.cfg.Timing.MaxExtensions,
+		"CanExtend":        rules.CanAskExtension(u, a) == nil && rules.ExtensionsLeft(r.Extensions, timing.MaxExtensions) == nil,
+		"ExtensionChoices": extensionChoices(timing.AccessDuration),
+		"MaxExtensions":    timing.MaxExtensions,
 	}
 	for _, e := range r.Extensions {
 		if rules.CanDecideExtension(u, a, e) == nil {
@@ -283,7 +237,7 @@ func (s *Server) pageAssignment(c *gin.Context) {
 // here, and only the form on this page ends it.
 func (s *Server) pageUnassign(c *gin.Context) {
 	u, _ := actor(c)
-	a, err := s.rules.VisibleAssignment(c, u, c.Param("id"))
+	a, err := s.svc.VisibleAssignment(c, u, c.Param("id"))
 	if err == nil {
 		err = rules.CanUnassign(u, a)
 	}
@@ -296,7 +250,7 @@ func (s *Server) pageUnassign(c *gin.Context) {
 
 func (s *Server) pageUnassignPost(c *gin.Context) {
 	u, _ := actor(c)
-	a, err := s.unassign(c, u, c.Param("id"), c.PostForm("reason"))
+	a, err := s.svc.Unassign(c, u, c.Param("id"), c.PostForm("reason"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -316,8 +270,8 @@ func (s *Server) pageDecidePost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.decideAs(c, u, c.Param("id"), extension, approve)
-	if err != nil && !errors.Is(err, errDecisionPending) {
+	a, err := s.svc.Decide(c, u, c.Param("id"), extension, approve)
+	if err != nil && !errors.Is(err, service.ErrDecisionPending) {
 		s.fail(c, err)
 		return
 	}
@@ -326,11 +280,7 @@ func (s *Server) pageDecidePost(c *gin.Context) {
 
 func (s *Server) pageRequests(c *gin.Context) {
 	u, _ := actor(c)
-	if u.Kind != store.KindCustomer {
-		s.fail(c, problem.NotFound("", "pending requests are for customer users"))
-		return
-	}
-	as, err := s.store.Assignments(c, store.AssignmentFilter{CustomerID: u.CustomerID, State: domain.StatePendingApproval})
+	as, err := s.svc.PendingRequests(c, u)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -340,7 +290,7 @@ func (s *Server) pageRequests(c *gin.Context) {
 
 func (s *Server) pagePermissionPost(c *gin.Context) {
 	u, _ := actor(c)
-	if _, err := s.setPermission(c, u, c.Param("customer"), c.PostForm("granted") == "yes"); err != nil {
+	if _, err := s.svc.SetPermission(c, u, c.Param("customer"), c.PostForm("granted") == "yes"); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -349,13 +299,8 @@ func (s *Server) pagePermissionPost(c *gin.Context) {
 
 func (s *Server) pageCredential(c *gin.Context) {
 	u, _ := actor(c)
-	a, err := s.credentialAssignment(c, u, c.Param("id"))
+	cred, err := s.svc.Credential(c, u, c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	cred, err := s.store.CredentialByAssignment(c, a.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.fail(c, err)
 		return
 	}
@@ -363,13 +308,13 @@ func (s *Server) pageCredential(c *gin.Context) {
 	if c.Query("notice") == "reissued" {
 		notice = "A new temporary password was issued; the previous one no longer works."
 	}
-	s.render(c, http.StatusOK, "credential", gin.H{"A": a, "Available": err == nil && cred.Ciphertext != nil, "Viewed": cred.ViewedAt,
-		"Notice": notice, "CanReissue": err == nil && a.State == domain.StateActive})
+	s.render(c, http.StatusOK, "credential", gin.H{"A": cred.Assignment, "Available": cred.Available, "Viewed": cred.ViewedAt,
+		"Notice": notice, "CanReissue": cred.CanReissue})
 }
 
 func (s *Server) pageCredentialPost(c *gin.Context) {
 	u, _ := actor(c)
-	login, password, err := s.viewCredential(c, u, c.Param("id"))
+	login, password, err := s.svc.ViewCredential(c, u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -378,45 +323,18 @@ func (s *Server) pageCredentialPost(c *gin.Context) {
 }
 
 func (s *Server) pageApproval(c *gin.Context) {
-	t, a, err := s.approvalToken(c, c.Param("token"))
+	l, err := s.svc.ApprovalRequest(c, c.Param("token"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	approver, err := s.store.UserByID(c, t.ApproverID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	d := s.accessDuration(c, a)
-	data := gin.H{"A": a, "Approver": approver, "Expires": t.ExpiresAt, "Token": c.Param("token"),
-		"Duration": domain.HumanDuration(d), "EndsIfNow": s.now().Add(d)}
-	if t.Extension > 0 {
-		e, err := s.extension(c, a.ID, t.Extension)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		data["Extension"] = e
+	d := l.AccessDuration
+	data := gin.H{"A": l.Assignment, "Approver": l.Approver, "Expires": l.Token.ExpiresAt, "Token": c.Param("token"),
+		"Duration": domain.HumanDuration(d), "EndsIfNow": time.Now().Add(d)}
+	if l.Extension != nil {
+		data["Extension"] = *l.Extension
 	}
 	s.render(c, http.StatusOK, "approval", data)
-}
-
-// accessDuration is how long the assignment's access lasts once approved:
-// what its workflow fixed when it started, or, if the workflow does not
-// answer in time, what this server would give a new assignment.
-func (s *Server) accessDuration(ctx context.Context, a store.Assignment) time.Duration {
-	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	var st workflows.Status
-	v, err := s.temporal.QueryWorkflow(qctx, a.WorkflowID, a.ID, workflows.QueryStatus)
-	if err == nil {
-		err = v.Get(&st)
-	}
-	if err != nil || st.AccessDuration <= 0 {
-		return s.cfg.Timing.AccessDuration
-	}
-	return st.AccessDuration
 }
 
 func (s *Server) pageApprovalPost(c *gin.Context) {
@@ -425,8 +343,8 @@ func (s *Server) pageApprovalPost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.decideByToken(c, c.Param("token"), approve)
-	if err != nil && !errors.Is(err, errDecisionPending) {
+	a, err := s.svc.DecideByLink(c, c.Param("token"), approve)
+	if err != nil && !errors.Is(err, service.ErrDecisionPending) {
 		s.fail(c, err)
 		return
 	}
@@ -461,7 +379,7 @@ func opAnchor(method, path string) string {
 }
 
 func (s *Server) pageDevMail(c *gin.Context) {
-	es, err := s.store.Emails(c, store.EmailFilter{Status: store.EmailLocal, To: c.Query("to"), Limit: 1000})
+	es, err := s.svc.Mailbox(c, c.Query("to"))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -1,7 +1,8 @@
 // Package server is everything a person or a gateway reaches over HTTP: the
-// JSON API under /api/v1, the approval links, login, and the web pages
-// (SPEC §6, §7). Handlers are thin: parse, authorize, call one service
-// method, render.
+// JSON API under /api/v1 (docs/openapi.yaml), the approval links, login,
+// and the web pages. Handlers are thin: parse, authorize, call one method
+// of the application service (internal/service), render its result as a
+// view of this package.
 package server
 
 import (
@@ -12,23 +13,17 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/sdk/client"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/partneraccess/partneraccess/docs"
-	"github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/problem"
-	"github.com/partneraccess/partneraccess/internal/rules"
-	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
-	"github.com/partneraccess/partneraccess/workflows"
 )
 
 // Config is what the server needs from the service configuration.
 type Config struct {
 	PublicURL  string
-	TaskQueue  string
-	Timing     workflows.Timing
 	DevMailbox bool // serve /dev/mail and /api/v1/dev/mail
 	// DevMailboxAdminsOnly asks for an administrator's login to read the
 	// mailbox (the server listens beyond loopback).
@@ -36,74 +31,29 @@ type Config struct {
 	// TrustedProxies may name the client in X-Forwarded-For; the rate
 	// limits count by the client address.
 	TrustedProxies []netip.Prefix
-	Limits         Limits
 	// GatewayToken, when set, lets a gateway ask GET /api/v1/access with
 	// "Authorization: Bearer <token>" without a user login.
 	GatewayToken string
-	SessionTTL   time.Duration
 	// SecureCookies marks cookies Secure (set when PUBLIC_URL is https).
 	SecureCookies bool
-	// DecisionWait is how long an approval page waits to show the outcome.
-	DecisionWait time.Duration
 	// TemporalUIURL, when set, is the Temporal UI that assignment pages
 	// link each workflow to, in TemporalNamespace.
 	TemporalUIURL     string
 	TemporalNamespace string
-	// Mail sends the emails of the user lifecycle (invitation, password
-	// reset) that the server sends itself; nil keeps them in the store's
-	// mailbox, as the activities do.
-	Mail     mail.Sender
-	MailFrom mail.Address
-	// InvitationTTL and PasswordResetTTL are how long the one-time links work.
-	InvitationTTL, PasswordResetTTL time.Duration
-	// PasswordCost is the bcrypt cost of new passwords (0: bcrypt's default).
-	PasswordCost int
 }
 
-// Server serves the API and the pages.
+// Server serves the API and the pages; every use case is the service's.
 type Server struct {
-	cfg      Config
-	store    *store.Store
-	temporal client.Client
-	rules    *rules.Checker
-	keys     *secret.Keys
-	log      *slog.Logger
-	metrics  *Metrics
-	pages    *pages
-	now      func() time.Time
-	limits   limiters
-	// anonymous samples the audit rows of refusals nobody logged in made.
-	anonymous *sampler
+	cfg     Config
+	svc     *service.Service
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	pages   *pages
 }
 
-// New returns a server; metrics may be nil (nothing is recorded).
-func New(cfg Config, s *store.Store, tc client.Client, keys *secret.Keys, log *slog.Logger, m *Metrics) *Server {
-	if cfg.SessionTTL == 0 {
-		cfg.SessionTTL = 12 * time.Hour
-	}
-	if cfg.DecisionWait == 0 {
-		cfg.DecisionWait = 3 * time.Second
-	}
-	if cfg.InvitationTTL == 0 {
-		cfg.InvitationTTL = 7 * 24 * time.Hour
-	}
-	if cfg.PasswordResetTTL == 0 {
-		cfg.PasswordResetTTL = time.Hour
-	}
-	if cfg.PasswordCost == 0 {
-		cfg.PasswordCost = bcrypt.DefaultCost
-	}
-	if cfg.MailFrom.Email == "" {
-		cfg.MailFrom = mail.Address{Name: "Partner Access", Email: "partner-access@provisioning.example"}
-	}
-	if m == nil {
-		m = NewMetrics(nil, s)
-	}
-	return &Server{
-		cfg: cfg, store: s, temporal: tc, rules: &rules.Checker{Store: s}, keys: keys, log: log,
-		metrics: m, pages: mustParsePages(), now: time.Now,
-		limits: newLimiters(cfg.Limits, nil), anonymous: newSampler(time.Minute),
-	}
+// New returns a server in front of svc.
+func New(cfg Config, svc *service.Service, log *slog.Logger) *Server {
+	return &Server{cfg: cfg, svc: svc, log: log, metrics: svc.Metrics(), pages: mustParsePages()}
 }
 
 // Handler is the whole HTTP surface, with cross-origin protection on every
@@ -115,7 +65,7 @@ func (s *Server) Handler() http.Handler {
 		s.log.Warn("PUBLIC_URL is not a trusted origin", "error", err)
 	}
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.metrics.refused("csrf")
+		s.metrics.Refused("csrf")
 		http.Error(w, "Cross-origin request refused: use the form on this site.", http.StatusForbidden)
 	}))
 	return s.securityHeaders(csrf.Handler(s.Router()))
@@ -156,7 +106,7 @@ func (s *Server) Router() *gin.Engine {
 	api.POST("/session", s.apiLogin)
 	api.DELETE("/session", s.apiLogout)
 	getHead(api, "/access", s.apiAccess)
-	selfService := s.perClient(s.limits.SelfServiceClient)
+	selfService := s.perClient(s.svc.Limits.SelfServiceClient)
 	api.POST("/registrations", selfService, s.apiRegister)
 	api.POST("/password-reset", selfService, s.apiRequestPasswordReset)
 	api.POST("/password-reset/complete", selfService, s.apiCompletePasswordReset)
@@ -197,7 +147,7 @@ func (s *Server) Router() *gin.Engine {
 	r.POST("/forgot-password", selfService, s.pageForgotPost)
 	getHead(r, "/reset/:token", s.pageReset)
 	r.POST("/reset/:token", selfService, s.pageResetPost)
-	r.POST("/approvals/:token", s.perClient(s.limits.approvalClient), s.pageApprovalPost)
+	r.POST("/approvals/:token", s.perClient(s.svc.Limits.ApprovalClient), s.pageApprovalPost)
 	pages := r.Group("", s.requirePageUser, s.auditRefusals)
 	getHead(pages, "/sites", s.pageSites)
 	getHead(pages, "/sites/:site", s.pageSite)
@@ -240,10 +190,11 @@ func (s *Server) readyz(c *gin.Context) {
 	defer cancel()
 	checks := gin.H{"store": "ok", "temporal": "ok"}
 	status := http.StatusOK
-	if err := s.store.Ping(ctx); err != nil {
+	storeErr, temporalErr := s.svc.Ready(ctx)
+	if storeErr != nil {
 		checks["store"], status = "unavailable", http.StatusServiceUnavailable
 	}
-	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+	if temporalErr != nil {
 		checks["temporal"], status = "unavailable", http.StatusServiceUnavailable
 	}
 	c.JSON(status, checks)

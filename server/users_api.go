@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -10,7 +9,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
-	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/service"
 )
 
 // apiInvite is POST /api/v1/partners/{partner}/users and
@@ -18,12 +17,12 @@ import (
 func (s *Server) apiInvite(kind, param string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		u, _ := actor(c)
-		var req newUser
+		var req inviteRequest
 		if err := decodeJSON(c, &req); err != nil {
 			s.fail(c, err)
 			return
 		}
-		invited, err := s.inviteUser(c, u, kind, c.Param(param), req)
+		invited, err := s.svc.Invite(c, u, kind, c.Param(param), service.NewUser(req))
 		if invited.ID == "" {
 			s.fail(c, err)
 			return
@@ -33,7 +32,7 @@ func (s *Server) apiInvite(kind, param string) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		c.JSON(http.StatusCreated, s.managedUserView(c, invited))
+		c.JSON(http.StatusCreated, newManagedUserView(s.svc.Managed(c, invited)))
 	}
 }
 
@@ -43,32 +42,28 @@ func (s *Server) apiInvite(kind, param string) gin.HandlerFunc {
 func (s *Server) apiUsers(kind, param string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		u, _ := actor(c)
-		us, err := s.orgUsers(c, u, kind, c.Param(param))
+		_, us, err := s.svc.OrgUsers(c, u, kind, c.Param(param))
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
-		out := make([]gin.H, len(us))
-		for i, x := range us {
-			out[i] = s.managedUserView(c, x)
-		}
-		c.JSON(http.StatusOK, gin.H{"users": out})
+		c.JSON(http.StatusOK, gin.H{"users": mapViews(us, newManagedUserView)})
 	}
 }
 
 func (s *Server) apiPatchUser(c *gin.Context) {
 	u, _ := actor(c)
-	var req userPatch
+	var req userPatchRequest
 	if err := decodeJSON(c, &req); err != nil {
 		s.fail(c, err)
 		return
 	}
-	changed, err := s.updateUser(c, u, c.Param("id"), req)
+	changed, err := s.svc.UpdateUser(c, u, c.Param("id"), service.UserPatch(req))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, s.managedUserView(c, changed))
+	c.JSON(http.StatusOK, newManagedUserView(s.svc.Managed(c, changed)))
 }
 
 func (s *Server) apiResendInvitation(c *gin.Context) {
@@ -77,21 +72,34 @@ func (s *Server) apiResendInvitation(c *gin.Context) {
 		s.fail(c, problem.Invalid("", "this request takes no body"))
 		return
 	}
-	invited, err := s.resendInvitation(c, u, c.Param("id"))
+	invited, err := s.svc.ResendInvitation(c, u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, s.managedUserView(c, invited))
+	c.JSON(http.StatusAccepted, newManagedUserView(s.svc.Managed(c, invited)))
 }
 
 func (s *Server) apiWithdrawInvitation(c *gin.Context) {
 	u, _ := actor(c)
-	if _, err := s.withdrawInvitation(c, u, c.Param("id")); err != nil {
+	if _, err := s.svc.WithdrawInvitation(c, u, c.Param("id")); err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// inviteRequest is the body of an invitation.
+type inviteRequest struct {
+	Email string   `json:"email"`
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"`
+}
+
+// userPatchRequest is the body of PATCH /api/v1/users/{id}.
+type userPatchRequest struct {
+	Status *string   `json:"status"`
+	Roles  *[]string `json:"roles"`
 }
 
 // linkRequest is the body of registration and of a password reset.
@@ -120,12 +128,12 @@ func (s *Server) apiRegister(c *gin.Context) {
 	if !ok {
 		return
 	}
-	u, err := s.register(c, req.Token, req.Password)
+	u, err := s.svc.Register(c, req.Token, req.Password)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"user": userView(u), "detail": "registered: log in with POST /api/v1/session"})
+	c.JSON(http.StatusOK, gin.H{"user": newUserView(u), "detail": "registered: log in with POST /api/v1/session"})
 }
 
 func (s *Server) apiRequestPasswordReset(c *gin.Context) {
@@ -140,14 +148,14 @@ func (s *Server) apiRequestPasswordReset(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if !s.allow(c, s.limits.SelfServiceAccount, accountKey(req.Email)) {
+	if !s.allow(c, s.svc.Limits.SelfServiceAccount, service.AccountKey(req.Email)) {
 		return
 	}
-	if err := s.requestPasswordReset(c, req.Email); err != nil {
+	if err := s.svc.RequestPasswordReset(c, req.Email); err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"detail": resetSent(s.cfg.PasswordResetTTL)})
+	c.JSON(http.StatusAccepted, gin.H{"detail": resetSent(s.svc.Config().PasswordResetTTL)})
 }
 
 func resetSent(ttl time.Duration) string {
@@ -159,12 +167,12 @@ func (s *Server) apiCompletePasswordReset(c *gin.Context) {
 	if !ok {
 		return
 	}
-	u, err := s.resetPassword(c, req.Token, req.Password)
+	u, err := s.svc.ResetPassword(c, req.Token, req.Password)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"user": userView(u), "detail": "password changed; every session ended: log in again"})
+	c.JSON(http.StatusOK, gin.H{"user": newUserView(u), "detail": "password changed; every session ended: log in again"})
 }
 
 func (s *Server) apiReissueCredential(c *gin.Context) {
@@ -173,7 +181,7 @@ func (s *Server) apiReissueCredential(c *gin.Context) {
 		s.fail(c, problem.Invalid("", "this request takes no body"))
 		return
 	}
-	a, err := s.reissueCredential(c, u, c.Param("id"))
+	a, err := s.svc.ReissueCredential(c, u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -182,32 +190,4 @@ func (s *Server) apiReissueCredential(c *gin.Context) {
 	c.Header("Location", view)
 	c.JSON(http.StatusCreated, gin.H{"assignment_id": a.ID, "view": view,
 		"detail": "a new temporary password was issued and the old one destroyed; view it once, logged in, at " + view})
-}
-
-// orgUsers lists an organization's users for one of its administrators.
-func (s *Server) orgUsers(c *gin.Context, u store.User, kind, id string) ([]store.User, error) {
-	o, err := s.managedOrg(c, u, kind, id)
-	if err != nil {
-		return nil, err
-	}
-	if o.Kind == store.KindPartner {
-		return s.store.PartnerUsers(c, o.ID)
-	}
-	return s.store.CustomerUsers(c, o.ID)
-}
-
-// managedUserView is a user as its administrators see it, with the open
-// invitation of a user who has not registered.
-func (s *Server) managedUserView(c *gin.Context, u store.User) gin.H {
-	v := userView(u)
-	v["registered_at"], v["status_changed_at"], v["invited_by"] = u.RegisteredAt, u.StatusChangedAt, u.InvitedBy
-	if u.Status == store.StatusInvited {
-		inv, err := s.store.OpenInvitation(c, u.ID, s.now())
-		if err == nil {
-			v["invitation"] = gin.H{"sent_at": inv.CreatedAt, "expires_at": inv.ExpiresAt}
-		} else if !errors.Is(err, store.ErrNotFound) {
-			s.log.Warn("read invitation", "user", u.ID, "error", err)
-		}
-	}
-	return v
 }

@@ -9,14 +9,9 @@ import (
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
+	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
-
-// userRow is a line of the Users page.
-type userRow struct {
-	store.User
-	Invitation *store.UserToken // the open invitation of an invited user
-}
 
 var userNotices = map[string]string{
 	"invited":     "Invitation sent.",
@@ -27,14 +22,6 @@ var userNotices = map[string]string{
 	"roles":       "Roles saved.",
 }
 
-// ownOrg is the organization a logged-in user administers: its own.
-func ownOrg(u store.User) (kind, id string) {
-	if u.Kind == store.KindPartner {
-		return store.KindPartner, u.PartnerID
-	}
-	return store.KindCustomer, u.CustomerID
-}
-
 func (s *Server) pageUsers(c *gin.Context) {
 	s.renderUsers(c, http.StatusOK, gin.H{"Notice": userNotices[c.Query("notice")]})
 }
@@ -43,36 +30,22 @@ func (s *Server) pageUsers(c *gin.Context) {
 // (a notice, or a refused form and its error).
 func (s *Server) renderUsers(c *gin.Context, status int, data gin.H) {
 	u, _ := actor(c)
-	kind, id := ownOrg(u)
-	o, err := s.managedOrg(c, u, kind, id)
+	kind, id := service.OwnOrg(u)
+	o, users, err := s.svc.OrgUsers(c, u, kind, id)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	us, err := s.orgUsers(c, u, kind, id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	rows := make([]userRow, len(us))
-	for i, x := range us {
-		rows[i] = userRow{User: x}
-		if x.Status == store.StatusInvited {
-			if inv, err := s.store.OpenInvitation(c, x.ID, s.now()); err == nil {
-				rows[i].Invitation = &inv
-			}
-		}
-	}
-	data["Org"], data["Users"], data["Roles"] = o, rows, rules.RolesOf(kind)
+	data["Org"], data["Users"], data["Roles"] = o, users, rules.RolesOf(kind)
 	if _, ok := data["Form"]; !ok {
-		data["Form"] = newUser{}
+		data["Form"] = service.NewUser{}
 	}
 	s.render(c, status, "users", data)
 }
 
 // usersResult redirects to the Users page with a notice, or shows the page
 // again with the refusal.
-func (s *Server) usersResult(c *gin.Context, err error, notice string, form newUser) {
+func (s *Server) usersResult(c *gin.Context, err error, notice string, form service.NewUser) {
 	if p := problem.As(err); p != nil && p.Status != http.StatusNotFound {
 		s.renderUsers(c, p.Status, gin.H{"Error": p, "Form": form})
 		return
@@ -85,9 +58,9 @@ func (s *Server) usersResult(c *gin.Context, err error, notice string, form newU
 
 func (s *Server) pageInvitePost(c *gin.Context) {
 	u, _ := actor(c)
-	kind, id := ownOrg(u)
-	form := newUser{Email: c.PostForm("email"), Name: c.PostForm("name"), Roles: c.PostFormArray("roles")}
-	invited, err := s.inviteUser(c, u, kind, id, form)
+	kind, id := service.OwnOrg(u)
+	form := service.NewUser{Email: c.PostForm("email"), Name: c.PostForm("name"), Roles: c.PostFormArray("roles")}
+	invited, err := s.svc.Invite(c, u, kind, id, form)
 	if p := problem.As(err); invited.ID != "" && p != nil { // added, but the email did not go
 		s.renderUsers(c, p.Status, gin.H{"Error": p})
 		return
@@ -97,43 +70,38 @@ func (s *Server) pageInvitePost(c *gin.Context) {
 
 func (s *Server) pageResendPost(c *gin.Context) {
 	u, _ := actor(c)
-	_, err := s.resendInvitation(c, u, c.Param("id"))
-	s.usersResult(c, err, "resent", newUser{})
+	_, err := s.svc.ResendInvitation(c, u, c.Param("id"))
+	s.usersResult(c, err, "resent", service.NewUser{})
 }
 
 func (s *Server) pageWithdrawPost(c *gin.Context) {
 	u, _ := actor(c)
-	_, err := s.withdrawInvitation(c, u, c.Param("id"))
-	s.usersResult(c, err, "withdrawn", newUser{})
+	_, err := s.svc.WithdrawInvitation(c, u, c.Param("id"))
+	s.usersResult(c, err, "withdrawn", service.NewUser{})
 }
 
 func (s *Server) pageStatusPost(c *gin.Context) {
 	u, _ := actor(c)
 	status := c.PostForm("status")
-	_, err := s.updateUser(c, u, c.Param("id"), userPatch{Status: &status})
+	_, err := s.svc.UpdateUser(c, u, c.Param("id"), service.UserPatch{Status: &status})
 	notice := "reactivated"
 	if status == store.StatusSuspended {
 		notice = "suspended"
 	}
-	s.usersResult(c, err, notice, newUser{})
+	s.usersResult(c, err, notice, service.NewUser{})
 }
 
 func (s *Server) pageRolesPost(c *gin.Context) {
 	u, _ := actor(c)
 	roles := c.PostFormArray("roles")
-	_, err := s.updateUser(c, u, c.Param("id"), userPatch{Roles: &roles})
-	s.usersResult(c, err, "roles", newUser{})
+	_, err := s.svc.UpdateUser(c, u, c.Param("id"), service.UserPatch{Roles: &roles})
+	s.usersResult(c, err, "roles", service.NewUser{})
 }
 
 // pageRegister shows the registration form of an invitation link; it
 // changes nothing (mail scanners open links).
 func (s *Server) pageRegister(c *gin.Context) {
-	_, u, err := s.userLink(c, c.Param("token"), store.PurposeInvitation)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	o, err := s.orgOf(c, u)
+	u, o, err := s.svc.LinkUser(c, c.Param("token"), store.PurposeInvitation)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -147,7 +115,7 @@ func (s *Server) pageRegisterPost(c *gin.Context) {
 		s.linkFormError(c, "register", store.PurposeInvitation, err)
 		return
 	}
-	if _, err := s.register(c, token, c.PostForm("password")); err != nil {
+	if _, err := s.svc.Register(c, token, c.PostForm("password")); err != nil {
 		s.linkFormError(c, "register", store.PurposeInvitation, err)
 		return
 	}
@@ -170,14 +138,9 @@ func (s *Server) linkFormError(c *gin.Context, page, purpose string, err error) 
 		s.fail(c, err)
 		return
 	}
-	_, u, lerr := s.userLink(c, c.Param("token"), purpose)
+	u, o, lerr := s.svc.LinkUser(c, c.Param("token"), purpose)
 	if lerr != nil {
 		s.fail(c, lerr)
-		return
-	}
-	o, oerr := s.orgOf(c, u)
-	if oerr != nil {
-		s.fail(c, oerr)
 		return
 	}
 	s.render(c, p.Status, page, gin.H{"Invitee": u, "Org": o, "Token": c.Param("token"), "Error": p})
@@ -193,19 +156,19 @@ func (s *Server) pageForgotPost(c *gin.Context) {
 		s.render(c, http.StatusBadRequest, "forgot", gin.H{"Error": problem.As(err)})
 		return
 	}
-	if wait, ok := s.limits.SelfServiceAccount.Allow(accountKey(email)); !ok {
-		s.fail(c, s.tooMany(s.limits.SelfServiceAccount, wait))
+	if !s.allow(c, s.svc.Limits.SelfServiceAccount, service.AccountKey(email)) {
 		return
 	}
-	if err := s.requestPasswordReset(c, email); err != nil {
+	if err := s.svc.RequestPasswordReset(c, email); err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusAccepted, "forgot", gin.H{"Sent": resetSent(s.cfg.PasswordResetTTL) + ".", "TTL": domain.HumanDuration(s.cfg.PasswordResetTTL)})
+	ttl := s.svc.Config().PasswordResetTTL
+	s.render(c, http.StatusAccepted, "forgot", gin.H{"Sent": resetSent(ttl) + ".", "TTL": domain.HumanDuration(ttl)})
 }
 
 func (s *Server) pageReset(c *gin.Context) {
-	_, u, err := s.userLink(c, c.Param("token"), store.PurposePasswordReset)
+	u, _, err := s.svc.LinkUser(c, c.Param("token"), store.PurposePasswordReset)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -218,7 +181,7 @@ func (s *Server) pageResetPost(c *gin.Context) {
 		s.linkFormError(c, "reset", store.PurposePasswordReset, err)
 		return
 	}
-	if _, err := s.resetPassword(c, c.Param("token"), c.PostForm("password")); err != nil {
+	if _, err := s.svc.ResetPassword(c, c.Param("token"), c.PostForm("password")); err != nil {
 		s.linkFormError(c, "reset", store.PurposePasswordReset, err)
 		return
 	}
@@ -228,7 +191,7 @@ func (s *Server) pageResetPost(c *gin.Context) {
 
 func (s *Server) pageCredentialReissue(c *gin.Context) {
 	u, _ := actor(c)
-	a, err := s.reissueCredential(c, u, c.Param("id"))
+	a, err := s.svc.ReissueCredential(c, u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -1,5 +1,5 @@
 // Package workflows holds the assignment workflow: one durable Temporal
-// workflow per assignment of a partner user to a customer site (SPEC §3).
+// workflow per assignment of a partner user to a customer site (docs/workflow.md).
 package workflows
 
 import (

@@ -1,5 +1,5 @@
 // Package access activates and revokes a partner user's access to a site, and
-// issues the temporary directory credential of Professional sites (SPEC §4).
+// issues the temporary directory credential of Professional sites (docs/workflow.md).
 package access
 
 import (

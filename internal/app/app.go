@@ -31,8 +31,11 @@ import (
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/engine"
 	"github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
 	"github.com/partneraccess/partneraccess/worker"
 	"github.com/partneraccess/partneraccess/workflows"
@@ -97,7 +100,7 @@ type process struct {
 	hostPort string // Temporal's frontend
 	uiURL    string // the embedded Temporal UI, if any
 	tc       client.Client
-	metrics  *server.Metrics
+	metrics  *metrics.Metrics
 	sender   mail.Sender // nil: the store's mailbox
 	mailFrom mail.Address
 	httpURL  string
@@ -170,7 +173,7 @@ func (p *process) startTemporal(ctx context.Context) error {
 // Prometheus registry.
 func (p *process) dialTemporal(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
-	p.metrics = server.NewMetrics(reg, p.st)
+	p.metrics = metrics.New(reg, p.st)
 	p.metrics.RegisterRuntime()
 	scope, closer := tally.NewRootScope(tally.ScopeOptions{
 		CachedReporter: tallyprom.NewReporter(tallyprom.Options{Registerer: reg}),
@@ -204,12 +207,11 @@ func (p *process) startWorker(ctx context.Context) error {
 	if p.cfg.Mode == config.ModeServer {
 		return nil
 	}
-	acts := activities.New(p.st, p.sender, p.keys, activities.Config{
+	acts := wire.Activities(p.st, p.sender, p.keys, activities.Config{
 		PublicURL: p.cfg.PublicURL, AVDDownloadURL: p.cfg.AVDDownloadURL,
 		MailFrom:    p.mailFrom,
 		AVDMailFrom: mail.Address{Name: p.cfg.AVDMailFrom.Name, Email: p.cfg.AVDMailFrom.Address},
-	})
-	acts.Workflows, acts.Reconciled = p.tc, p.metrics.Reconciled
+	}, p.tc, p.metrics)
 	w := worker.New(p.tc, p.cfg.TaskQueue, acts, worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -246,14 +248,19 @@ func (p *process) serveHTTP(context.Context) error {
 	cfg := p.cfg
 	p.httpURL = "http://" + p.httpLn.Addr().String()
 	mailbox, adminsOnly := cfg.Mailbox()
-	srv := server.New(server.Config{
-		PublicURL: cfg.PublicURL, TaskQueue: cfg.TaskQueue, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly,
-		TrustedProxies: cfg.TrustedProxies, TemporalNamespace: cfg.TemporalNamespace, TemporalUIURL: temporalUIURL(cfg, p.uiURL),
-		Mail: p.sender, MailFrom: p.mailFrom, InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL,
-		GatewayToken: cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
-		Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
-			AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor,
-			ExpiryWarning: cfg.ExpiryWarning, MaxExtensions: cfg.MaxExtensions, ProfessionalReminder: cfg.ProfessionalReminder},
+	srv, _ := wire.Server(wire.HTTP{
+		TaskQueue: cfg.TaskQueue,
+		Service: service.Config{
+			PublicURL: cfg.PublicURL, Mail: p.sender, MailFrom: p.mailFrom, InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL,
+			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
+				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor,
+				ExpiryWarning: cfg.ExpiryWarning, MaxExtensions: cfg.MaxExtensions, ProfessionalReminder: cfg.ProfessionalReminder},
+		},
+		Server: server.Config{
+			PublicURL: cfg.PublicURL, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly, TrustedProxies: cfg.TrustedProxies,
+			TemporalNamespace: cfg.TemporalNamespace, TemporalUIURL: temporalUIURL(cfg, p.uiURL),
+			GatewayToken: cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
+		},
 	}, p.st, p.tc, p.keys, p.log, p.metrics)
 	p.stops = append(p.stops, serve(p.httpLn, srv.Handler(), p.log))
 	return nil

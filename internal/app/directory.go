@@ -12,12 +12,12 @@ import (
 	"github.com/partneraccess/partneraccess/internal/directory"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
-	"github.com/partneraccess/partneraccess/server"
+	"github.com/partneraccess/partneraccess/internal/service"
 )
 
 // runDirectory is `directory apply`: it applies the directory file to the
 // store and sends the new administrators' invitations through the
-// server's invitation path. It needs neither Temporal nor SECRET_KEY (an
+// service's invitation path. It needs neither Temporal nor SECRET_KEY (an
 // invitation link is a random token whose hash is stored).
 func runDirectory(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger) error {
 	data, err := os.ReadFile(cfg.DirectoryFile)
@@ -46,11 +46,11 @@ func runDirectory(ctx context.Context, cfg config.Config, out io.Writer, log *sl
 	if cfg.SendGridAPIKey != "" && !cfg.StoreMailbox {
 		sender = mail.NewSendGrid(cfg.SendGridAPIKey, cfg.SendGridBaseURL)
 	}
-	srv := server.New(server.Config{
+	svc := service.New(service.Config{
 		PublicURL: cfg.PublicURL, Mail: sender, InvitationTTL: cfg.InvitationTTL,
 		MailFrom: mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
 	}, st, nil, nil, log, nil)
-	report, err := directory.Apply(ctx, st, srv, f, directory.Options{Resend: cfg.DirectoryResend})
+	report, err := directory.Apply(ctx, st, svc, f, directory.Options{Resend: cfg.DirectoryResend})
 	var problems directory.Problems
 	if errors.As(err, &problems) {
 		return fmt.Errorf("%s: %w", cfg.DirectoryFile, err)

@@ -498,7 +498,7 @@ func (c Config) ListensOnLoopback() bool {
 }
 
 // Mailbox says whether the HTTP server serves the dev mailbox and whether
-// it needs an administrator's login (SPEC §6). On loopback it is open to
+// it needs an administrator's login (docs/operations.md). On loopback it is open to
 // whoever reaches it, as the laptop demo needs, whenever emails stay local;
 // beyond loopback it is off unless DEV_MAILBOX is set.
 func (c Config) Mailbox() (on, adminsOnly bool) {

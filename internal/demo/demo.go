@@ -1,4 +1,4 @@
-// Package demo loads the demo data of SPEC §8: partners, customers, users and
+// Package demo loads the demo data (README): partners, customers, users and
 // sites to try the service with. Tests use it as their fixture too.
 package demo
 

@@ -16,14 +16,14 @@ import (
 const Actor = "operator"
 
 // Inviter sends invitations through the service's one invitation path
-// (server.Server does).
+// (service.Service does).
 type Inviter interface {
 	// InviteAdministrator adds an invited administrator of a partner or a
 	// customer and emails the invitation. When only the email failed it
 	// returns the user and the error.
 	InviteAdministrator(ctx context.Context, kind, orgID, email, name string) (store.User, error)
-	// ResendInvitation emails a new link to a user still invited.
-	ResendInvitation(ctx context.Context, userID string) error
+	// ResendInvitationAsOperator emails a new link to a user still invited.
+	ResendInvitationAsOperator(ctx context.Context, userID string) error
 }
 
 // Options change how a file is applied.
@@ -208,7 +208,7 @@ func (pl *plan) existing(u store.User, resend bool) {
 	}
 	orgID := u.PartnerID + u.CustomerID
 	pl.add(func(ctx context.Context, a *applier) error {
-		err := a.inv.ResendInvitation(ctx, u.ID)
+		err := a.inv.ResendInvitationAsOperator(ctx, u.ID)
 		a.report.Administrators.Updated++
 		a.report.Invitations = append(a.report.Invitations, Invitation{Email: u.Email, Name: u.Name, Kind: u.Kind, OrgID: orgID, Resent: true, Error: errText(err)})
 		return nil

@@ -11,8 +11,8 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/directory"
 	"github.com/partneraccess/partneraccess/internal/pgtest"
+	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
-	"github.com/partneraccess/partneraccess/server"
 )
 
 const file = `partners:
@@ -59,8 +59,8 @@ func apply(t *testing.T, st *store.Store, text string, opts directory.Options) (
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
-	srv := server.New(server.Config{PublicURL: "http://127.0.0.1:8080"}, st, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-	return directory.Apply(context.Background(), st, srv, f, opts)
+	svc := service.New(service.Config{PublicURL: "http://127.0.0.1:8080"}, st, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	return directory.Apply(context.Background(), st, svc, f, opts)
 }
 
 func emails(t *testing.T, st *store.Store) []store.Email {

@@ -10,7 +10,7 @@ const (
 	EditionProfessional = "professional"
 )
 
-// Assignment states (SPEC §3).
+// Assignment states (docs/workflow.md).
 //
 //	Standard:     requested -> pending_approval -> active -> expired
 //	                                |               \-> revoked
@@ -60,7 +60,7 @@ const (
 	ExtensionLapsed   = "lapsed"
 )
 
-// EmailKind is the kind of an email (SPEC §5); it names its templates.
+// EmailKind is the kind of an email (docs/workflow.md); it names its templates.
 type EmailKind string
 
 // The kinds of email.

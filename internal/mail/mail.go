@@ -1,5 +1,5 @@
 // Package mail renders the service's emails from templates and sends them
-// through SendGrid (SPEC §5). Without an API key the activities keep emails
+// through SendGrid (docs/workflow.md lists them). Without an API key the activities keep emails
 // in the store's local mailbox instead.
 package mail
 

@@ -15,7 +15,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/domain"
 )
 
-// Kind is the kind of an email (SPEC §5); the kinds are named in package
+// Kind is the kind of an email (docs/workflow.md); the kinds are named in package
 // domain, so the workflow can name them without importing this package.
 type Kind = domain.EmailKind
 

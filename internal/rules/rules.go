@@ -1,8 +1,8 @@
-// Package rules holds the checks of SPEC §2 that the store can answer before
-// anything is started: R1 (customer permission), R2 (active users only), R3
-// (role), R6 (no circumvention), R8 (one open assignment) and R9 (reason), and
-// who may see or act on what (§1). Each refusal is a *problem.Error naming its
-// rule and the field at fault.
+// Package rules holds the checks of docs/rules.md that the store can answer
+// before anything is started: R1 (customer permission), R2 (active users
+// only), R3 (role), R6 (no circumvention), R8 (one open assignment) and R9
+// (reason), and who may see or act on what. Each refusal is a
+// *problem.Error naming its rule and the field at fault.
 package rules
 
 import (
@@ -49,7 +49,10 @@ type Plan struct {
 	Open *store.Assignment
 }
 
-// CheckAssign applies R1, R2, R3, R6, R8 and R9 to an assignment request by actor.
+// CheckAssign applies R1, R2, R3, R6, R8 and R9 to an assignment request by
+// actor. It reads the store in one plan (store.AssignFacts), and the
+// customer's users only for a request that passed. On a refusal, the plan
+// still carries the site when the actor may see it, for the audit log.
 func (c *Checker) CheckAssign(ctx context.Context, actor store.User, req AssignRequest) (Plan, error) {
 	if actor.Kind != store.KindPartner {
 		return Plan{}, problem.Forbidden("R6", "only partner users can assign users to a site; customer users approve or end assignments")
@@ -57,67 +60,59 @@ func (c *Checker) CheckAssign(ctx context.Context, actor store.User, req AssignR
 	if actor.Status != store.StatusActive {
 		return Plan{}, problem.Forbidden("R2", "your account is %s; only active partner users can assign", statusText(actor.Status))
 	}
-	site, err := c.VisibleSite(ctx, actor, req.SiteID)
-	if err != nil {
+	f, err := c.Store.AssignFacts(ctx, req.SiteID, req.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !CanSeeCustomer(actor, f.Site.CustomerID, f.Site.PartnerID)) {
+		return Plan{}, problem.NotFound("site", "no site %q", req.SiteID)
+	} else if err != nil {
 		return Plan{}, err
 	}
-	partner, err := c.Store.PartnerByID(ctx, actor.PartnerID)
-	if err != nil {
-		return Plan{}, err
+	plan := Plan{Site: f.Site, Partner: store.Partner{ID: f.Site.PartnerID, Name: f.PartnerName}}
+	if !f.Site.Permitted {
+		return plan, NoPermission(f.Site.CustomerName, f.PartnerName)
 	}
-	if !site.Permitted {
-		return Plan{}, NoPermission(site.CustomerName, partner.Name)
+	if plan.User, err = assignee(actor, req.UserID, f); err != nil {
+		return plan, err
 	}
-	user, err := c.assignee(ctx, actor, req.UserID)
-	if err != nil {
-		return Plan{}, err
+	if plan.Role, err = Role(plan.User, req.Role); err != nil {
+		return plan, err
 	}
-	role, err := Role(user, req.Role)
-	if err != nil {
-		return Plan{}, err
+	if plan.Reason, err = Reason(req.Reason); err != nil {
+		return plan, err
 	}
-	reason, err := Reason(req.Reason)
-	if err != nil {
-		return Plan{}, err
-	}
-	plan := Plan{Site: site, Partner: partner, User: user, Role: role, Reason: reason}
-	if open, err := c.Store.OpenAssignment(ctx, site.ID, user.ID); err == nil { // R8
-		plan.Open = &open
+	if f.Open != nil { // R8
+		plan.Open = f.Open
 		return plan, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return Plan{}, err
 	}
-	if plan.CustomerUsers, err = c.Store.CustomerUsers(ctx, site.CustomerID); err != nil {
-		return Plan{}, err
+	users, err := c.Store.CustomerUsers(ctx, f.Site.CustomerID)
+	if err != nil {
+		return plan, err
 	}
-	plan.CustomerUsers = activeOnly(plan.CustomerUsers)
-	if site.Edition == domain.EditionStandard {
-		if plan.Approvers, err = c.Store.Approvers(ctx, site.CustomerID); err != nil {
-			return Plan{}, err
+	plan.CustomerUsers = activeOnly(users)
+	if f.Site.Edition == domain.EditionStandard {
+		for _, u := range plan.CustomerUsers {
+			if u.IsApprover() {
+				plan.Approvers = append(plan.Approvers, u)
+			}
 		}
 		if len(plan.Approvers) == 0 {
-			return Plan{}, problem.Unprocessable("R4", "site_id", "%s has no active Customer Administrator or Customer Operations Agent to approve the request",
-				site.CustomerName)
+			return plan, problem.Unprocessable("R4", "site_id", "%s has no active Customer Administrator or Customer Operations Agent to approve the request",
+				f.Site.CustomerName)
 		}
 	}
 	return plan, nil
 }
 
 // assignee applies R6 and R2 to the user to be assigned.
-func (c *Checker) assignee(ctx context.Context, actor store.User, userID string) (store.User, error) {
+func assignee(actor store.User, userID string, f store.AssignFacts) (store.User, error) {
 	if strings.TrimSpace(userID) == "" {
 		return store.User{}, problem.Invalid("user_id", "user_id is required: the partner user to assign")
 	}
-	user, err := c.Store.UserByID(ctx, userID)
-	if errors.Is(err, store.ErrNotFound) {
+	if !f.UserFound {
 		return store.User{}, problem.NotFound("user_id", "no user %q in your partner account", userID)
-	} else if err != nil {
-		return store.User{}, err
 	}
-	if user.Kind != store.KindPartner { // R6, for a customer user the actor may see
-		if cust, err := c.Store.CustomerByID(ctx, user.CustomerID); err == nil && CanSeeCustomer(actor, cust.ID, cust.PartnerID) {
-			return store.User{}, problem.Unprocessable("R6", "user_id", "%s is a customer user; only partner user accounts can be assigned to a site", user.Email)
-		}
+	user := f.User
+	if user.Kind != store.KindPartner && CanSeeCustomer(actor, user.CustomerID, f.UserCustomerPartner) { // R6, for a customer user the actor may see
+		return store.User{}, problem.Unprocessable("R6", "user_id", "%s is a customer user; only partner user accounts can be assigned to a site", user.Email)
 	}
 	if user.PartnerID != actor.PartnerID { // another partner's, or a hidden customer's: as if missing
 		return store.User{}, problem.NotFound("user_id", "no user %q in your partner account", userID)
@@ -170,7 +165,7 @@ func Note(rule, field, text string) (string, error) {
 	return text, nil
 }
 
-// VisibleSite returns a site the actor may see (§1): a partner user sees the
+// VisibleSite returns a site the actor may see: a partner user sees the
 // sites of customers under its partner's account, a customer user its own
 // customer's. Others get 404, so a site's existence is not leaked.
 func (c *Checker) VisibleSite(ctx context.Context, actor store.User, siteID string) (store.Site, error) {

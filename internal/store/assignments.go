@@ -10,34 +10,34 @@ import (
 
 // Assignment is the projection of one assignment workflow.
 type Assignment struct {
-	ID               string     `db:"id" json:"id"`
-	WorkflowID       string     `db:"workflow_id" json:"workflow_id"`
-	SiteID           string     `db:"site_id" json:"site_id"`
-	SiteName         string     `db:"site_name" json:"site_name"`
-	CustomerID       string     `db:"customer_id" json:"customer_id"`
-	CustomerName     string     `db:"customer_name" json:"customer_name"`
-	PartnerID        string     `db:"partner_id" json:"partner_id"`
-	PartnerUserID    string     `db:"partner_user_id" json:"partner_user_id"`
-	PartnerUserName  string     `db:"partner_user_name" json:"partner_user_name"`
-	PartnerUserEmail string     `db:"partner_user_email" json:"partner_user_email"`
-	Role             string     `db:"role" json:"role"`
-	Reason           string     `db:"reason" json:"reason"`
-	Edition          string     `db:"edition" json:"edition"`
-	State            string     `db:"state" json:"state"`
-	Seq              int        `db:"seq" json:"-"`
-	RequestedBy      string     `db:"requested_by" json:"requested_by"`
-	RequestedAt      time.Time  `db:"requested_at" json:"requested_at"`
-	ApprovalDeadline *time.Time `db:"approval_deadline" json:"approval_deadline,omitempty"`
-	DecidedBy        string     `db:"decided_by" json:"decided_by,omitempty"`
-	Decision         string     `db:"decision" json:"decision,omitempty"`
-	DecidedAt        *time.Time `db:"decided_at" json:"decided_at,omitempty"`
-	ActivatedAt      *time.Time `db:"activated_at" json:"activated_at,omitempty"`
-	AccessEndsAt     *time.Time `db:"access_ends_at" json:"access_ends_at,omitempty"`
-	EndedAt          *time.Time `db:"ended_at" json:"ended_at,omitempty"`
-	EndedBy          string     `db:"ended_by" json:"ended_by,omitempty"`
-	EndReason        string     `db:"end_reason" json:"end_reason,omitempty"`
-	Failure          string     `db:"failure" json:"failure,omitempty"`
-	UpdatedAt        time.Time  `db:"updated_at" json:"updated_at"`
+	ID               string     `db:"id"`
+	WorkflowID       string     `db:"workflow_id"`
+	SiteID           string     `db:"site_id"`
+	SiteName         string     `db:"site_name"`
+	CustomerID       string     `db:"customer_id"`
+	CustomerName     string     `db:"customer_name"`
+	PartnerID        string     `db:"partner_id"`
+	PartnerUserID    string     `db:"partner_user_id"`
+	PartnerUserName  string     `db:"partner_user_name"`
+	PartnerUserEmail string     `db:"partner_user_email"`
+	Role             string     `db:"role"`
+	Reason           string     `db:"reason"`
+	Edition          string     `db:"edition"`
+	State            string     `db:"state"`
+	Seq              int        `db:"seq"`
+	RequestedBy      string     `db:"requested_by"`
+	RequestedAt      time.Time  `db:"requested_at"`
+	ApprovalDeadline *time.Time `db:"approval_deadline"`
+	DecidedBy        string     `db:"decided_by"`
+	Decision         string     `db:"decision"`
+	DecidedAt        *time.Time `db:"decided_at"`
+	ActivatedAt      *time.Time `db:"activated_at"`
+	AccessEndsAt     *time.Time `db:"access_ends_at"`
+	EndedAt          *time.Time `db:"ended_at"`
+	EndedBy          string     `db:"ended_by"`
+	EndReason        string     `db:"end_reason"`
+	Failure          string     `db:"failure"`
+	UpdatedAt        time.Time  `db:"updated_at"`
 }
 
 // Open reports whether the assignment may still change.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -295,4 +296,65 @@ func wrap(err error, format string, args ...any) error {
 		return nil
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// AssignFacts is what the rules of an assign request read from the store,
+// in four reads: the site with its partner's name and the permission (not
+// its count of open assignments, which grows with them), the user to
+// assign, and that user's open assignment to the site (R8).
+type AssignFacts struct {
+	Site        Site
+	PartnerName string
+	// User is the user to assign; UserFound is false when there is none.
+	User      User
+	UserFound bool
+	// UserCustomerPartner is the partner of a customer user's customer.
+	UserCustomerPartner string
+	Open                *Assignment
+}
+
+// AssignFacts reads the facts of an assign request; ErrNotFound when the
+// site does not exist.
+func (s *Store) AssignFacts(ctx context.Context, siteID, userID string) (AssignFacts, error) {
+	var f AssignFacts
+	var site struct {
+		Site
+		PartnerName string `db:"partner_name"`
+	}
+	err := s.r.get(ctx, &site, `SELECT s.id, s.name, s.customer_id, c.name AS customer_name, c.partner_id, s.edition,
+		EXISTS (SELECT 1 FROM partner_permissions p WHERE p.customer_id = c.id
+			AND p.partner_id = c.partner_id AND p.granted = TRUE) AS permitted,
+		pa.name AS partner_name
+		FROM sites s JOIN customers c ON c.id = s.customer_id JOIN partners pa ON pa.id = c.partner_id
+		WHERE s.id = ?`, siteID)
+	if err != nil {
+		return f, notFound(err, "site")
+	}
+	f.Site, f.PartnerName = site.Site, site.PartnerName
+	if userID == "" {
+		return f, nil
+	}
+	var u struct {
+		User
+		CustomerPartner string `db:"customer_partner"`
+	}
+	err = s.r.get(ctx, &u, `SELECT `+userColumns+`,
+		COALESCE((SELECT c.partner_id FROM customers c WHERE c.id = users.customer_id), '') AS customer_partner
+		FROM users WHERE id = ?`, userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, nil
+	} else if err != nil {
+		return f, fmt.Errorf("user %s: %w", userID, err)
+	}
+	f.User, f.UserFound, f.UserCustomerPartner = u.User, true, u.CustomerPartner
+	if err := s.r.sel(ctx, &f.User.Roles, `SELECT role FROM user_roles WHERE user_id = ? ORDER BY role`, userID); err != nil {
+		return f, fmt.Errorf("roles of user %s: %w", userID, err)
+	}
+	open, err := s.OpenAssignment(ctx, siteID, userID)
+	if err == nil {
+		f.Open = &open
+	} else if !errors.Is(err, ErrNotFound) {
+		return f, err
+	}
+	return f, nil
 }

@@ -15,20 +15,20 @@ const (
 
 // Email is the record of one email, keyed for idempotency.
 type Email struct {
-	Key          string    `db:"idem_key" json:"-"`
-	AssignmentID string    `db:"assignment_id" json:"assignment_id"`
-	Kind         string    `db:"kind" json:"kind"`
-	To           string    `db:"to_addr" json:"to"`
-	From         string    `db:"from_addr" json:"from"`
-	Subject      string    `db:"subject" json:"subject"`
-	Text         string    `db:"text_body" json:"text,omitempty"`
-	HTML         string    `db:"html_body" json:"-"`
-	Status       string    `db:"status" json:"status"`
-	ProviderID   string    `db:"provider_id" json:"-"`
-	Error        string    `db:"error" json:"error,omitempty"`
-	Attempts     int       `db:"attempts" json:"attempts"`
-	CreatedAt    time.Time `db:"created_at" json:"created_at"`
-	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
+	Key          string    `db:"idem_key"`
+	AssignmentID string    `db:"assignment_id"`
+	Kind         string    `db:"kind"`
+	To           string    `db:"to_addr"`
+	From         string    `db:"from_addr"`
+	Subject      string    `db:"subject"`
+	Text         string    `db:"text_body"`
+	HTML         string    `db:"html_body"`
+	Status       string    `db:"status"`
+	ProviderID   string    `db:"provider_id"`
+	Error        string    `db:"error"`
+	Attempts     int       `db:"attempts"`
+	CreatedAt    time.Time `db:"created_at"`
+	UpdatedAt    time.Time `db:"updated_at"`
 }
 
 const emailColumns = `idem_key, assignment_id, kind, to_addr, from_addr, subject, text_body, html_body,

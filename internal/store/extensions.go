@@ -10,18 +10,18 @@ import (
 // Extension is a request for more Standard access, numbered from 1 within
 // its assignment (the projection of the workflow's record of it).
 type Extension struct {
-	AssignmentID     string     `db:"assignment_id" json:"-"`
-	N                int        `db:"n" json:"n"`
-	Duration         string     `db:"duration" json:"duration"` // a Go duration, as asked for
-	Reason           string     `db:"reason" json:"reason"`
-	RequestedBy      string     `db:"requested_by" json:"requested_by"`
-	RequestedAt      time.Time  `db:"requested_at" json:"requested_at"`
-	ApprovalDeadline time.Time  `db:"approval_deadline" json:"approval_deadline"`
-	State            string     `db:"state" json:"state"` // domain.Extension…
-	DecidedBy        string     `db:"decided_by" json:"decided_by,omitempty"`
-	DecidedAt        *time.Time `db:"decided_at" json:"decided_at,omitempty"`
-	EndsBefore       time.Time  `db:"ends_before" json:"access_ends_before"`
-	EndsAfter        *time.Time `db:"ends_after" json:"access_ends_after,omitempty"`
+	AssignmentID     string     `db:"assignment_id"`
+	N                int        `db:"n"`
+	Duration         string     `db:"duration"` // a Go duration, as asked for
+	Reason           string     `db:"reason"`
+	RequestedBy      string     `db:"requested_by"`
+	RequestedAt      time.Time  `db:"requested_at"`
+	ApprovalDeadline time.Time  `db:"approval_deadline"`
+	State            string     `db:"state"` // domain.Extension…
+	DecidedBy        string     `db:"decided_by"`
+	DecidedAt        *time.Time `db:"decided_at"`
+	EndsBefore       time.Time  `db:"ends_before"`
+	EndsAfter        *time.Time `db:"ends_after"`
 }
 
 // PutExtension records a new extension request and its approvers' tokens;

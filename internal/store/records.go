@@ -18,17 +18,17 @@ const (
 
 // AuditEntry is one line of the append-only audit log.
 type AuditEntry struct {
-	ID           int64     `db:"id" json:"id"`
-	At           time.Time `db:"at" json:"at"`
-	ActorID      string    `db:"actor_id" json:"actor_id"`
-	Action       string    `db:"action" json:"action"`
-	Outcome      string    `db:"outcome" json:"outcome"`
-	AssignmentID string    `db:"assignment_id" json:"assignment_id,omitempty"`
-	SiteID       string    `db:"site_id" json:"site_id,omitempty"`
-	CustomerID   string    `db:"customer_id" json:"customer_id,omitempty"`
-	PartnerID    string    `db:"partner_id" json:"partner_id,omitempty"`
-	Detail       string    `db:"detail" json:"detail,omitempty"`
-	EventKey     *string   `db:"event_key" json:"-"`
+	ID           int64     `db:"id"`
+	At           time.Time `db:"at"`
+	ActorID      string    `db:"actor_id"`
+	Action       string    `db:"action"`
+	Outcome      string    `db:"outcome"`
+	AssignmentID string    `db:"assignment_id"`
+	SiteID       string    `db:"site_id"`
+	CustomerID   string    `db:"customer_id"`
+	PartnerID    string    `db:"partner_id"`
+	Detail       string    `db:"detail"`
+	EventKey     *string   `db:"event_key"`
 }
 
 // Audit appends an entry to the audit log. The site, customer and partner of
@@ -135,12 +135,12 @@ func (s *Store) VoidApprovalTokens(ctx context.Context, assignmentID string, at 
 
 // Grant is a row of access a gateway asks about.
 type Grant struct {
-	AssignmentID string     `db:"assignment_id" json:"assignment_id"`
-	SiteID       string     `db:"site_id" json:"site_id"`
-	UserID       string     `db:"user_id" json:"user_id"`
-	GrantedAt    time.Time  `db:"granted_at" json:"granted_at"`
-	ExpiresAt    *time.Time `db:"expires_at" json:"expires_at,omitempty"`
-	RevokedAt    *time.Time `db:"revoked_at" json:"revoked_at,omitempty"`
+	AssignmentID string     `db:"assignment_id"`
+	SiteID       string     `db:"site_id"`
+	UserID       string     `db:"user_id"`
+	GrantedAt    time.Time  `db:"granted_at"`
+	ExpiresAt    *time.Time `db:"expires_at"`
+	RevokedAt    *time.Time `db:"revoked_at"`
 }
 
 // PutGrant activates access; activating the same assignment again is a no-op.

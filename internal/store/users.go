@@ -210,3 +210,26 @@ func (s *Store) SetUserRoles(ctx context.Context, userID string, roles []string)
 		return nil
 	}), "set roles of user %s", userID)
 }
+
+// OpenInvitations are the working invitations of an organization's users
+// (kind KindPartner or KindCustomer), the newest of each by user ID: the
+// Users page reads them in one query, not one per user.
+func (s *Store) OpenInvitations(ctx context.Context, kind, orgID string, now time.Time) (map[string]UserToken, error) {
+	column := "customer_id"
+	if kind == KindPartner {
+		column = "partner_id"
+	}
+	var ts []UserToken
+	err := s.r.sel(ctx, &ts, `SELECT `+userTokenColumns+` FROM user_tokens
+		WHERE user_id IN (SELECT id FROM users WHERE `+column+` = ?)
+		AND purpose = 'invitation' AND used_at IS NULL AND voided_at IS NULL AND expires_at > ?
+		ORDER BY created_at`, orgID, utc(now))
+	if err != nil {
+		return nil, wrap(err, "invitations of %s %s", kind, orgID)
+	}
+	out := make(map[string]UserToken, len(ts))
+	for _, t := range ts {
+		out[t.UserID] = t
+	}
+	return out, nil
+}

@@ -36,7 +36,9 @@ import (
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
 	"github.com/partneraccess/partneraccess/worker"
 	"github.com/partneraccess/partneraccess/workflows"
@@ -71,9 +73,11 @@ type Env struct {
 	Temporal *temporaltest.TestServer
 	Client   client.Client
 	Server   *server.Server
+	Service  *service.Service
 	HTTP     *httptest.Server
 	Acts     *activities.Activities
 	worker   sdkworker.Worker
+	wiring   wire.HTTP
 	workerUp bool
 }
 
@@ -110,27 +114,45 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	e := &Env{T: t, Store: st, Keys: keys, Temporal: ts, Client: c}
-	e.Acts = activities.New(st, o.Sender, keys, activities.Config{
+	e.Acts = wire.Activities(st, o.Sender, keys, activities.Config{
 		PublicURL: "http://placeholder", AVDDownloadURL: "https://avd.example/download",
 		MailFrom:    mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
 		AVDMailFrom: mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
-	})
-	e.Acts.Workflows = c
+	}, c, nil)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.HTTP = httptest.NewUnstartedServer(nil)
 	e.HTTP.Start()
 	t.Cleanup(e.HTTP.Close)
 	e.Acts.Config.PublicURL = e.HTTP.URL
-	e.Server = server.New(server.Config{
-		PublicURL: e.HTTP.URL, TaskQueue: TaskQueue, Timing: o.Timing, DevMailbox: o.Sender == nil,
-		GatewayToken: GatewayToken, TemporalNamespace: ts.GetDefaultNamespace(), TemporalUIURL: TemporalUIURL,
-		Mail: o.Sender, MailFrom: e.Acts.Config.MailFrom, PasswordCost: bcrypt.MinCost,
-	}, st, c, keys, log, nil)
+	e.wiring = wire.HTTP{
+		TaskQueue: TaskQueue,
+		Service: service.Config{PublicURL: e.HTTP.URL, Timing: o.Timing, Mail: o.Sender, MailFrom: e.Acts.Config.MailFrom,
+			PasswordCost: bcrypt.MinCost},
+		Server: server.Config{PublicURL: e.HTTP.URL, DevMailbox: o.Sender == nil, GatewayToken: GatewayToken,
+			TemporalNamespace: ts.GetDefaultNamespace(), TemporalUIURL: TemporalUIURL},
+	}
+	e.Server, e.Service = wire.Server(e.wiring, st, c, keys, log, nil)
 	e.HTTP.Config.Handler = e.Server.Handler()
 	if !o.NoWorker {
 		e.StartWorker()
 	}
 	return e
+}
+
+// Another serves the same store, Temporal and task queue through a second
+// server of its own settings: change sets what differs (limits, the
+// mailbox, trusted proxies). It returns the server's base URL.
+func (e *Env) Another(change func(*wire.HTTP)) string {
+	e.T.Helper()
+	h := e.wiring
+	change(&h)
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Start()
+	e.T.Cleanup(ts.Close)
+	h.Service.PublicURL, h.Server.PublicURL = ts.URL, ts.URL
+	srv, _ := wire.Server(h, e.Store, e.Client, e.Keys, slog.New(slog.DiscardHandler), nil)
+	ts.Config.Handler = srv.Handler()
+	return ts.URL
 }
 
 // TemporalUIURL is where assignment pages link for their workflow; tests
@@ -300,9 +322,9 @@ func (s *Session) Page(path string) (int, string) {
 func (s *Session) Assign(site, user, role, reason string) (int, store.Assignment, []byte) {
 	s.e.T.Helper()
 	status, body := s.Do("POST", "/api/v1/sites/"+site+"/assignments", map[string]string{"user_id": user, "role": role, "reason": reason})
-	var a store.Assignment
+	var a APIAssignment
 	json.Unmarshal(body, &a)
-	return status, a, body
+	return status, a.Row(), body
 }
 
 // WaitState waits until the assignment's projection reaches state.

@@ -1,4 +1,7 @@
-package server
+// Package metrics holds the service's Prometheus metrics: HTTP requests,
+// business events and the store's gauges. The server, the service and a
+// worker alone all record into one registry.
+package metrics
 
 import (
 	"context"
@@ -14,7 +17,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
-// Metrics are the HTTP and business metrics of SPEC §10.
+// Metrics are the HTTP and business metrics (docs/operations.md lists them).
 type Metrics struct {
 	reg         *prometheus.Registry
 	requests    *prometheus.CounterVec
@@ -27,9 +30,9 @@ type Metrics struct {
 	reconcile   prometheus.Counter
 }
 
-// NewMetrics registers the metrics on reg (a new registry when nil); the
+// New registers the metrics on reg (a new registry when nil); the
 // active-grants gauge reads the store when scraped.
-func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
+func New(reg *prometheus.Registry, s *store.Store) *Metrics {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -78,7 +81,7 @@ func NewMetrics(reg *prometheus.Registry, s *store.Store) *Metrics {
 	return m
 }
 
-// assignmentsByState is the gauge of assignments in each state (SPEC §10),
+// assignmentsByState is the gauge of assignments in each state,
 // counted in the store when scraped, so every process reports the same
 // figures and nothing has to track the workflows' moves.
 type assignmentsByState struct{ s *store.Store }
@@ -109,19 +112,23 @@ func (m *Metrics) RegisterRuntime() {
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
-func (m *Metrics) request(method, route string, status int, took time.Duration) {
+// Request counts an HTTP request and its latency, by route.
+func (m *Metrics) Request(method, route string, status int, took time.Duration) {
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(method, route).Observe(took.Seconds())
 }
 
-func (m *Metrics) started(edition string) { m.assigns.WithLabelValues(edition).Inc() }
+// Started counts an assignment workflow started.
+func (m *Metrics) Started(edition string) { m.assigns.WithLabelValues(edition).Inc() }
 
-func (m *Metrics) decided(decision string, wait time.Duration) {
+// Decided counts a decision that took effect and how long it waited.
+func (m *Metrics) Decided(decision string, wait time.Duration) {
 	m.decisions.WithLabelValues(decision).Inc()
 	m.wait.Observe(wait.Seconds())
 }
 
-func (m *Metrics) refused(rule string) {
+// Refused counts a refused attempt by its rule ("none" without one).
+func (m *Metrics) Refused(rule string) {
 	if rule == "" {
 		rule = "none"
 	}
@@ -129,5 +136,7 @@ func (m *Metrics) refused(rule string) {
 }
 
 // Reconciled counts a grant the reconciler revoked.
-func (m *Metrics) Reconciled()         { m.reconcile.Inc() }
-func (m *Metrics) limited(name string) { m.rateLimited.WithLabelValues(name).Inc() }
+func (m *Metrics) Reconciled() { m.reconcile.Inc() }
+
+// Limited counts an attempt refused beyond the named rate limit.
+func (m *Metrics) Limited(name string) { m.rateLimited.WithLabelValues(name).Inc() }

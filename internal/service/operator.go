@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"context"
@@ -17,17 +17,17 @@ var Operator = store.User{ID: "operator", Name: "the Partner Access operator"}
 // emails the invitation: the path an administrator's invitation takes,
 // with the operator as the one who invites. A user whose email could not
 // be sent stays invited, and the error says so.
-func (s *Server) InviteAdministrator(ctx context.Context, kind, orgID, email, name string) (store.User, error) {
+func (s *Service) InviteAdministrator(ctx context.Context, kind, orgID, email, name string) (store.User, error) {
 	o, err := s.orgByID(ctx, kind, orgID)
 	if err != nil {
 		return store.User{}, err
 	}
-	return s.addInvitedUser(ctx, Operator, o, newUser{Email: email, Name: name, Roles: []string{adminRole(kind)}})
+	return s.addInvitedUser(ctx, Operator, o, NewUser{Email: email, Name: name, Roles: []string{adminRole(kind)}})
 }
 
-// ResendInvitation sends a fresh invitation to a user still invited, from
+// ResendInvitationAsOperator sends a fresh invitation to a user still invited, from
 // the operator; the earlier link stops working.
-func (s *Server) ResendInvitation(ctx context.Context, userID string) error {
+func (s *Service) ResendInvitationAsOperator(ctx context.Context, userID string) error {
 	u, err := s.store.UserByID(ctx, userID)
 	if err != nil {
 		return err
@@ -43,12 +43,12 @@ func (s *Server) ResendInvitation(ctx context.Context, userID string) error {
 }
 
 // orgByID is the partner or customer whose users are managed.
-func (s *Server) orgByID(ctx context.Context, kind, id string) (org, error) {
+func (s *Service) orgByID(ctx context.Context, kind, id string) (Org, error) {
 	switch kind {
 	case store.KindPartner:
 		return s.orgOf(ctx, store.User{Kind: kind, PartnerID: id})
 	case store.KindCustomer:
 		return s.orgOf(ctx, store.User{Kind: kind, CustomerID: id})
 	}
-	return org{}, fmt.Errorf("unknown kind of organization %q", kind)
+	return Org{}, fmt.Errorf("unknown kind of organization %q", kind)
 }

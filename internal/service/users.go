@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/partneraccess/partneraccess/internal/access"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	pamail "github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/password"
@@ -26,14 +25,14 @@ import (
 // users, who register through a one-time link; administrators suspend,
 // reactivate and set roles; anyone may reset a forgotten password.
 
-// org is an organization whose users are managed: a partner or a customer.
-type org struct {
+// Org is an organization whose users are managed: a partner or a customer.
+type Org struct {
 	Kind      string // store.KindPartner or store.KindCustomer
 	ID, Name  string
 	PartnerID string // the partner of a customer (the audit log's tenant)
 }
 
-func (o org) audit(e store.AuditEntry) store.AuditEntry {
+func (o Org) audit(e store.AuditEntry) store.AuditEntry {
 	if o.Kind == store.KindPartner {
 		e.PartnerID = o.ID
 	} else {
@@ -43,26 +42,26 @@ func (o org) audit(e store.AuditEntry) store.AuditEntry {
 }
 
 // orgOf is the organization a user belongs to.
-func (s *Server) orgOf(ctx context.Context, u store.User) (org, error) {
+func (s *Service) orgOf(ctx context.Context, u store.User) (Org, error) {
 	if u.Kind == store.KindPartner {
 		p, err := s.store.PartnerByID(ctx, u.PartnerID)
-		return org{Kind: store.KindPartner, ID: p.ID, Name: p.Name}, err
+		return Org{Kind: store.KindPartner, ID: p.ID, Name: p.Name}, err
 	}
 	c, err := s.store.CustomerByID(ctx, u.CustomerID)
-	return org{Kind: store.KindCustomer, ID: c.ID, Name: c.Name, PartnerID: c.PartnerID}, err
+	return Org{Kind: store.KindCustomer, ID: c.ID, Name: c.Name, PartnerID: c.PartnerID}, err
 }
 
 // managedOrg is the organization kind/id whose users actor wants to
 // manage, once actor may (CanManageUsers). A customer the actor may not see
 // answers like a missing one; a partner other than the actor's own is
 // refused without saying whether it exists.
-func (s *Server) managedOrg(ctx context.Context, actor store.User, kind, id string) (org, error) {
-	var o org
+func (s *Service) managedOrg(ctx context.Context, actor store.User, kind, id string) (Org, error) {
+	var o Org
 	var err error
 	if kind == store.KindCustomer {
 		var c store.Customer
 		if c, err = s.visibleCustomer(ctx, actor, id); err == nil {
-			o = org{Kind: kind, ID: c.ID, Name: c.Name, PartnerID: c.PartnerID}
+			o = Org{Kind: kind, ID: c.ID, Name: c.Name, PartnerID: c.PartnerID}
 		}
 	}
 	if err == nil {
@@ -79,14 +78,14 @@ func (s *Server) managedOrg(ctx context.Context, actor store.User, kind, id stri
 
 // managedUser is a user actor may manage, with its organization. A user
 // actor may not see answers like a missing one.
-func (s *Server) managedUser(ctx context.Context, actor store.User, id string) (store.User, org, error) {
+func (s *Service) managedUser(ctx context.Context, actor store.User, id string) (store.User, Org, error) {
 	u, err := s.store.UserByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !s.canSeeUser(ctx, actor, u)) {
 		err = problem.NotFound("user", "no user %q", id)
 	} else if err != nil {
-		return u, org{}, err
+		return u, Org{}, err
 	}
-	var o org
+	var o Org
 	if err == nil {
 		if o, err = s.orgOf(ctx, u); err == nil {
 			err = rules.CanManageUsers(actor, o.Kind, o.ID)
@@ -100,7 +99,7 @@ func (s *Server) managedUser(ctx context.Context, actor store.User, id string) (
 
 // canSeeUser: the users of one's own organization, and a partner's the
 // users of its customers (it sees their names on assignments).
-func (s *Server) canSeeUser(ctx context.Context, actor, u store.User) bool {
+func (s *Service) canSeeUser(ctx context.Context, actor, u store.User) bool {
 	switch {
 	case u.Kind == store.KindPartner:
 		return actor.Kind == store.KindPartner && actor.PartnerID == u.PartnerID
@@ -112,21 +111,16 @@ func (s *Server) canSeeUser(ctx context.Context, actor, u store.User) bool {
 }
 
 // refuseUsers audits a refused attempt on users (R6) in the actor's tenant.
-func (s *Server) refuseUsers(ctx context.Context, actor store.User, userID string, err error) {
-	detail := ""
+func (s *Service) refuseUsers(ctx context.Context, actor store.User, userID string, err error) error {
+	r := refusal{Actor: &actor, Action: "user.refused"}
 	if userID != "" {
-		detail = fmt.Sprintf(" (user %q)", userID)
+		r.Hidden = fmt.Sprintf("user %q", userID)
 	}
-	if p := problem.As(err); p != nil {
-		markAudited(ctx)
-		s.logAuditFailure(s.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: "user.refused",
-			Outcome: store.OutcomeRefused, PartnerID: actor.PartnerID, CustomerID: actor.CustomerID, Detail: clip(p.Error() + detail)}))
-		s.metrics.refused(p.Rule)
-	}
+	return s.refuse(ctx, r, err)
 }
 
 // auditUser writes a change to a user in its organization's audit log.
-func (s *Server) auditUser(ctx context.Context, actorID string, o org, action string, u store.User, detail string) {
+func (s *Service) auditUser(ctx context.Context, actorID string, o Org, action string, u store.User, detail string) {
 	d := u.ID + " " + u.Email
 	if detail != "" {
 		d += ": " + detail
@@ -135,17 +129,17 @@ func (s *Server) auditUser(ctx context.Context, actorID string, o org, action st
 		Outcome: store.OutcomeOK, Detail: clip(d)})))
 }
 
-// newUser is what an administrator gives to invite a user.
-type newUser struct {
-	Email string   `json:"email"`
-	Name  string   `json:"name"`
-	Roles []string `json:"roles"`
+// NewUser is what an administrator gives to invite a user.
+type NewUser struct {
+	Email string
+	Name  string
+	Roles []string
 }
 
-// inviteUser adds an invited user to an organization and emails the
+// Invite adds an invited user to an organization and emails the
 // invitation. When the email cannot be sent the user stays, invited, and
 // the error says how to send it again.
-func (s *Server) inviteUser(ctx context.Context, by store.User, kind, orgID string, in newUser) (store.User, error) {
+func (s *Service) Invite(ctx context.Context, by store.User, kind, orgID string, in NewUser) (store.User, error) {
 	o, err := s.managedOrg(ctx, by, kind, orgID)
 	if err != nil {
 		return store.User{}, err
@@ -155,7 +149,7 @@ func (s *Server) inviteUser(ctx context.Context, by store.User, kind, orgID stri
 
 // addInvitedUser is the one path of an invitation, for administrators and
 // the operator alike: check, add the user invited, audit, email the link.
-func (s *Server) addInvitedUser(ctx context.Context, by store.User, o org, in newUser) (store.User, error) {
+func (s *Service) addInvitedUser(ctx context.Context, by store.User, o Org, in NewUser) (store.User, error) {
 	u, err := s.checkNewUser(o.Kind, in)
 	if err != nil {
 		return store.User{}, err
@@ -175,7 +169,7 @@ func (s *Server) addInvitedUser(ctx context.Context, by store.User, o org, in ne
 	return u, s.sendInvitation(ctx, by, o, u)
 }
 
-func (s *Server) checkNewUser(kind string, in newUser) (store.User, error) {
+func (s *Service) checkNewUser(kind string, in NewUser) (store.User, error) {
 	addr, err := mail.ParseAddress(in.Email)
 	if err != nil || addr.Address != strings.TrimSpace(in.Email) || len(addr.Address) > 254 {
 		return store.User{}, problem.Invalid("email", "email must be an address like name@example.com")
@@ -199,7 +193,7 @@ func (s *Server) checkNewUser(kind string, in newUser) (store.User, error) {
 
 // sendInvitation issues a fresh invitation link (the old one dies) and
 // emails it.
-func (s *Server) sendInvitation(ctx context.Context, by store.User, o org, u store.User) error {
+func (s *Service) sendInvitation(ctx context.Context, by store.User, o Org, u store.User) error {
 	token, now := secret.NewToken(), s.now()
 	hash := secret.HashToken(token)
 	if err := s.store.IssueUserToken(ctx, store.UserToken{Hash: hash, UserID: u.ID, Purpose: store.PurposeInvitation,
@@ -223,9 +217,9 @@ func (s *Server) sendInvitation(ctx context.Context, by store.User, o org, u sto
 	return nil
 }
 
-// resendInvitation sends a fresh invitation to a user who has not
+// ResendInvitation sends a fresh invitation to a user who has not
 // registered yet; the earlier link stops working.
-func (s *Server) resendInvitation(ctx context.Context, by store.User, id string) (store.User, error) {
+func (s *Service) ResendInvitation(ctx context.Context, by store.User, id string) (store.User, error) {
 	u, o, err := s.managedUser(ctx, by, id)
 	if err != nil {
 		return u, err
@@ -236,8 +230,8 @@ func (s *Server) resendInvitation(ctx context.Context, by store.User, id string)
 	return u, s.sendInvitation(ctx, by, o, u)
 }
 
-// withdrawInvitation makes a user's invitation link stop working.
-func (s *Server) withdrawInvitation(ctx context.Context, by store.User, id string) (store.User, error) {
+// WithdrawInvitation makes a user's invitation link stop working.
+func (s *Service) WithdrawInvitation(ctx context.Context, by store.User, id string) (store.User, error) {
 	u, o, err := s.managedUser(ctx, by, id)
 	if err != nil {
 		return u, err
@@ -255,14 +249,14 @@ func (s *Server) withdrawInvitation(ctx context.Context, by store.User, id strin
 	return u, nil
 }
 
-// userPatch is a change to a user: its status, its roles, or both.
-type userPatch struct {
-	Status *string   `json:"status"`
-	Roles  *[]string `json:"roles"`
+// UserPatch is a change to a user: its status, its roles, or both.
+type UserPatch struct {
+	Status *string
+	Roles  *[]string
 }
 
-// updateUser applies an administrator's change to a user.
-func (s *Server) updateUser(ctx context.Context, by store.User, id string, p userPatch) (store.User, error) {
+// UpdateUser applies an administrator's change to a user.
+func (s *Service) UpdateUser(ctx context.Context, by store.User, id string, p UserPatch) (store.User, error) {
 	if p.Status == nil && p.Roles == nil {
 		return store.User{}, problem.Invalid("", `send "status" ("active" or "suspended"), "roles", or both`)
 	}
@@ -305,7 +299,7 @@ func adminRole(kind string) string {
 	return store.RolePartnerAdmin
 }
 
-func (s *Server) checkStatusChange(by, u store.User, status string) error {
+func (s *Service) checkStatusChange(by, u store.User, status string) error {
 	switch {
 	case status != store.StatusActive && status != store.StatusSuspended:
 		return problem.Unprocessable("R2", "status", `status must be "active" or "suspended"`)
@@ -321,7 +315,7 @@ func (s *Server) checkStatusChange(by, u store.User, status string) error {
 // sessions and links, then every open assignment of theirs as a withdrawal
 // of permission does (R2, R7); repeating it finishes what a Temporal
 // outage left open.
-func (s *Server) setStatus(ctx context.Context, by store.User, o org, u store.User, status string) error {
+func (s *Service) setStatus(ctx context.Context, by store.User, o Org, u store.User, status string) error {
 	if status == store.StatusActive {
 		changed, err := s.store.ReactivateUser(ctx, u.ID, s.now())
 		if err == nil && changed {
@@ -339,21 +333,8 @@ func (s *Server) setStatus(ctx context.Context, by store.User, o org, u store.Us
 	if u.Kind != store.KindPartner {
 		return nil // a customer user holds no assignment; CheckSignal stops its decisions
 	}
-	open, err := s.store.Assignments(ctx, store.AssignmentFilter{PartnerUserID: u.ID, Limit: 10000})
-	if err != nil {
-		return err
-	}
-	for _, a := range open {
-		if !a.Open() {
-			continue
-		}
-		err := s.sendUnassign(ctx, a, by, "", workflows.CauseUserSuspended)
-		if p := problem.As(err); p != nil && p.Status == http.StatusConflict {
-			continue // ended meanwhile
-		} else if err != nil {
-			return problem.Unavailable("%s is suspended and logged out, but open assignments could not all be ended yet; repeat the request to end them", u.Email)
-		}
-		s.audit(ctx, by, "assignment.unassign_requested", a.ID, "user suspended")
+	if err := s.endOpen(ctx, by, store.AssignmentFilter{PartnerUserID: u.ID}, workflows.CauseUserSuspended); err != nil {
+		return problem.Unavailable("%s is suspended and logged out, but open assignments could not all be ended yet; repeat the request to end them", u.Email)
 	}
 	return nil
 }
@@ -361,7 +342,7 @@ func (s *Server) setStatus(ctx context.Context, by store.User, o org, u store.Us
 // userLink resolves a one-time link of purpose to its token and user. It
 // changes nothing; a wrong link is 404, a used, replaced or expired one 410,
 // each with what to do.
-func (s *Server) userLink(ctx context.Context, raw, purpose string) (store.UserToken, store.User, error) {
+func (s *Service) userLink(ctx context.Context, raw, purpose string) (store.UserToken, store.User, error) {
 	what, again := "invitation link", "ask your administrator to send a new invitation"
 	if purpose == store.PurposePasswordReset {
 		what, again = "password-reset link", `ask for a new one with "Forgot your password?" on the login page`
@@ -406,7 +387,7 @@ func (s *Server) userLink(ctx context.Context, raw, purpose string) (store.UserT
 }
 
 // hashPassword applies the policy to a new password and hashes it.
-func (s *Server) hashPassword(pw string, u store.User, orgName string) (string, error) {
+func (s *Service) hashPassword(pw string, u store.User, orgName string) (string, error) {
 	if err := password.Check(pw, u.Email, u.Name, orgName); err != nil {
 		return "", err
 	}
@@ -417,11 +398,10 @@ func (s *Server) hashPassword(pw string, u store.User, orgName string) (string, 
 // passwordFromLink checks a one-time link of purpose and hashes the new
 // password it sets, which the policy must accept; a link that does not work
 // is audited as refused.
-func (s *Server) passwordFromLink(ctx context.Context, raw, pw, purpose, refused string) (store.UserToken, store.User, org, string, error) {
+func (s *Service) passwordFromLink(ctx context.Context, raw, pw, purpose, refused string) (store.UserToken, store.User, Org, string, error) {
 	t, u, err := s.userLink(ctx, raw, purpose)
 	if err != nil {
-		s.refuseLink(ctx, refused, err)
-		return t, u, org{}, "", err
+		return t, u, Org{}, "", s.refuseLink(ctx, refused, store.Assignment{}, err)
 	}
 	o, err := s.orgOf(ctx, u)
 	if err != nil {
@@ -431,9 +411,9 @@ func (s *Server) passwordFromLink(ctx context.Context, raw, pw, purpose, refused
 	return t, u, o, h, err
 }
 
-// register sets an invited user's password from its invitation link and
+// Register sets an invited user's password from its invitation link and
 // makes it active.
-func (s *Server) register(ctx context.Context, raw, pw string) (store.User, error) {
+func (s *Service) Register(ctx context.Context, raw, pw string) (store.User, error) {
 	t, u, o, h, err := s.passwordFromLink(ctx, raw, pw, store.PurposeInvitation, "registration.refused")
 	if err != nil {
 		return u, err
@@ -452,13 +432,13 @@ func (s *Server) register(ctx context.Context, raw, pw string) (store.User, erro
 	return registered, nil
 }
 
-// requestPasswordReset emails a one-time link to an active user with that
+// RequestPasswordReset emails a one-time link to an active user with that
 // email. It says nothing of whether the account exists: the caller always
 // answers 202, and a failed email is only logged.
-func (s *Server) requestPasswordReset(ctx context.Context, email string) error {
+func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.StatusActive) {
-		s.metrics.refused("")
+		s.metrics.Refused("")
 		return nil
 	} else if err != nil {
 		return err
@@ -487,9 +467,9 @@ func (s *Server) requestPasswordReset(ctx context.Context, email string) error {
 	return nil
 }
 
-// resetPassword sets a new password from a reset link; every session of
+// ResetPassword sets a new password from a reset link; every session of
 // the user ends.
-func (s *Server) resetPassword(ctx context.Context, raw, pw string) (store.User, error) {
+func (s *Service) ResetPassword(ctx context.Context, raw, pw string) (store.User, error) {
 	t, u, o, h, err := s.passwordFromLink(ctx, raw, pw, store.PurposePasswordReset, "password_reset.refused")
 	if err != nil {
 		return u, err
@@ -504,41 +484,84 @@ func (s *Server) resetPassword(ctx context.Context, raw, pw string) (store.User,
 	return reset, nil
 }
 
-// refuseLink records a refused one-time link like a refused approval link:
-// sampled, so a flood of forged links cannot grow the store.
-func (s *Server) refuseLink(ctx context.Context, action string, err error) {
-	s.refuseAnonymous(ctx, action, store.Assignment{}, err)
-}
-
 // link is a page of this service, for emails.
-func (s *Server) link(kind, token string) string {
+func (s *Service) link(kind, token string) string {
 	return strings.TrimRight(s.cfg.PublicURL, "/") + "/" + kind + "/" + token
 }
 
-// reissueCredential destroys the assigned partner user's temporary password
-// and issues a new one, viewable once, while access lasts (R5).
-func (s *Server) reissueCredential(ctx context.Context, actor store.User, id string) (store.Assignment, error) {
-	a, err := s.credentialAssignment(ctx, actor, id)
-	if err != nil {
-		return a, err
-	}
-	if a.State != domain.StateActive {
-		err = problem.Conflict("a new temporary password can be issued only while access is active; this assignment is %s", rules.StateText(a.State))
-	} else if rerr := accessReissue(ctx, s, a.ID); rerr != nil {
-		err = rerr
-	}
-	if err != nil {
-		s.refuse(ctx, actor, "credential.reissue_refused", a.ID, a.SiteID, err)
-		return a, err
-	}
-	s.audit(ctx, actor, "credential.reissued", a.ID, "the old temporary password was destroyed")
-	return a, nil
+// ManagedUser is a user as its administrators see it, with the working
+// invitation of a user who has not registered.
+type ManagedUser struct {
+	store.User
+	Invitation *store.UserToken
 }
 
-func accessReissue(ctx context.Context, s *Server, assignmentID string) error {
-	err := access.ReissueCredential(ctx, s.store, s.keys, assignmentID, s.now())
-	if errors.Is(err, access.ErrNoAccess) {
-		return problem.Conflict("a new temporary password cannot be issued: access is not in force, or the first one is not issued yet")
+// OrgUsers lists an organization's users, with their invitations, for one
+// of its administrators.
+func (s *Service) OrgUsers(ctx context.Context, actor store.User, kind, id string) (Org, []ManagedUser, error) {
+	o, err := s.managedOrg(ctx, actor, kind, id)
+	if err != nil {
+		return o, nil, err
 	}
-	return err
+	var us []store.User
+	if o.Kind == store.KindPartner {
+		us, err = s.store.PartnerUsers(ctx, o.ID)
+	} else {
+		us, err = s.store.CustomerUsers(ctx, o.ID)
+	}
+	if err != nil {
+		return o, nil, err
+	}
+	invs, err := s.store.OpenInvitations(ctx, o.Kind, o.ID, s.now())
+	if err != nil {
+		return o, nil, err
+	}
+	out := make([]ManagedUser, len(us))
+	for i, u := range us {
+		out[i] = ManagedUser{User: u}
+		if inv, ok := invs[u.ID]; ok && u.Status == store.StatusInvited {
+			out[i].Invitation = &inv
+		}
+	}
+	return o, out, nil
+}
+
+// Managed adds a user's working invitation, if any, for its administrators.
+func (s *Service) Managed(ctx context.Context, u store.User) ManagedUser {
+	m := ManagedUser{User: u}
+	if u.Status != store.StatusInvited {
+		return m
+	}
+	inv, err := s.store.OpenInvitation(ctx, u.ID, s.now())
+	if err == nil {
+		m.Invitation = &inv
+	} else if !errors.Is(err, store.ErrNotFound) {
+		s.log.Warn("read invitation", "user", u.ID, "error", err)
+	}
+	return m
+}
+
+// LinkUser resolves a one-time link of purpose (store.PurposeInvitation or
+// store.PurposePasswordReset) to its user and organization, for the page
+// that uses it. It changes nothing.
+func (s *Service) LinkUser(ctx context.Context, raw, purpose string) (store.User, Org, error) {
+	_, u, err := s.userLink(ctx, raw, purpose)
+	if err != nil {
+		return u, Org{}, err
+	}
+	o, err := s.orgOf(ctx, u)
+	return u, o, err
+}
+
+// OwnOrg is the organization a user belongs to: (kind, id).
+func OwnOrg(u store.User) (kind, id string) {
+	if u.Kind == store.KindPartner {
+		return store.KindPartner, u.PartnerID
+	}
+	return store.KindCustomer, u.CustomerID
+}
+
+// IsAdmin reports whether u administers its organization.
+func IsAdmin(u store.User) bool {
+	return u.Status == store.StatusActive && (u.HasRole(store.RolePartnerAdmin) || u.HasRole(store.RoleCustomerAdmin))
 }

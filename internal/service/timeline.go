@@ -1,28 +1,27 @@
-package server
+package service
 
 import (
 	"context"
 	"errors"
-	"net/url"
 	"time"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
-// event is one line of an assignment's timeline, written for a person:
+// Event is one line of an assignment's timeline, written for a person:
 // who did what, in words, and a detail where there is one.
-type event struct {
+type Event struct {
 	At      time.Time
 	Text    string
 	Detail  string
 	Refused bool
 }
 
-// timeline turns an assignment's audit entries into events. The entries
+// Timeline turns an assignment's audit entries into events. The entries
 // keep their machine names and IDs for the audit API; the page names the
 // people and says what happened.
-func (s *Server) timeline(ctx context.Context, a store.Assignment) ([]event, error) {
+func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, error) {
 	entries, err := s.store.AuditLog(ctx, store.AuditFilter{AssignmentID: a.ID})
 	if err != nil {
 		return nil, err
@@ -42,9 +41,9 @@ func (s *Server) timeline(ctx context.Context, a store.Assignment) ([]event, err
 		return n
 	}
 	ending := domain.HumanEndReason(a.EndReason)
-	events := make([]event, 0, len(entries))
+	events := make([]Event, 0, len(entries))
 	for _, e := range entries {
-		ev := event{At: e.At, Refused: e.Outcome == store.OutcomeRefused}
+		ev := Event{At: e.At, Refused: e.Outcome == store.OutcomeRefused}
 		by := who(e.ActorID)
 		switch e.Action {
 		case "assignment.requested":
@@ -97,14 +96,4 @@ func (s *Server) timeline(ctx context.Context, a store.Assignment) ([]event, err
 		events = append(events, ev)
 	}
 	return events, nil
-}
-
-// workflowURL is the assignment's workflow in the Temporal UI, for
-// operators; empty when no UI is configured.
-func (s *Server) workflowURL(a store.Assignment) string {
-	if s.cfg.TemporalUIURL == "" || a.WorkflowID == "" {
-		return ""
-	}
-	return s.cfg.TemporalUIURL + "/namespaces/" + url.PathEscape(s.cfg.TemporalNamespace) + "/workflows/" + url.PathEscape(a.WorkflowID) +
-		"/" + url.PathEscape(a.ID) + "/history" // an assignment's ID is its workflow run's ID
 }

@@ -1,20 +1,21 @@
-package server
+package service
 
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/internal/outbox"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
-// The server sends the emails of the user lifecycle itself: they belong to
-// no assignment workflow. Each is recorded like the workflow's emails
-// (kept with its body in the local mailbox, or its delivery state when
-// sent through SendGrid).
+// The service sends the emails of the user lifecycle itself: they belong
+// to no assignment workflow. Each goes through the outbox, the path the
+// workflow's emails take.
 
 // sendAttempts and sendPause bound the retries of a transient failure: the
 // person who asked is waiting for the answer.
@@ -34,19 +35,16 @@ func userEmailKey(kind domain.EmailKind, userID string, tokenHash []byte) string
 }
 
 // sendUserEmail renders and delivers one email to u, and records it.
-func (s *Server) sendUserEmail(ctx context.Context, kind domain.EmailKind, u store.User, d mail.Data, key string) error {
+func (s *Service) sendUserEmail(ctx context.Context, kind domain.EmailKind, u store.User, d mail.Data, key string) error {
 	d.RecipientName, d.RecipientEmail = u.Name, u.Email
 	body, err := mail.Render(kind, d)
 	if err != nil {
 		return fmt.Errorf("render %s email: %w", kind, err)
 	}
-	rec := store.Email{Key: key, Kind: string(kind), To: u.Email, From: s.cfg.MailFrom.Email, Subject: body.Subject, UpdatedAt: s.now()}
-	if s.cfg.Mail == nil {
-		rec.Status, rec.Text, rec.HTML = store.EmailLocal, body.Text, body.HTML
-		return s.store.RecordEmail(ctx, rec)
-	}
+	box := outbox.Outbox{Store: s.store, Sender: s.cfg.Mail, Now: s.now}
 	msg := mail.Message{Kind: kind, From: s.cfg.MailFrom, To: mail.Address{Name: u.Name, Email: u.Email},
 		Subject: body.Subject, Text: body.Text, HTML: body.HTML, Key: key}
+	var rec store.Email
 	var sendErr error
 	for attempt := 0; attempt < sendAttempts; attempt++ {
 		if attempt > 0 {
@@ -56,22 +54,10 @@ func (s *Server) sendUserEmail(ctx context.Context, kind domain.EmailKind, u sto
 			case <-time.After(sendPause[attempt-1]):
 			}
 		}
-		rec.Status, rec.Error, rec.UpdatedAt = store.EmailSending, "", s.now()
-		if err := s.store.RecordEmail(ctx, rec); err != nil {
-			return err
-		}
-		var id string
-		id, sendErr = s.cfg.Mail.Send(ctx, msg)
-		rec.UpdatedAt = s.now()
-		switch {
-		case sendErr == nil:
-			rec.Status, rec.ProviderID = store.EmailSent, id
-		case mail.IsPermanent(sendErr):
-			rec.Status, rec.Error = store.EmailFailed, sendErr.Error()
-		default:
-			rec.Error = sendErr.Error()
-		}
-		if err := s.store.RecordEmail(context.WithoutCancel(ctx), rec); err != nil {
+		rec, sendErr, err = box.Send(ctx, msg, "")
+		if errors.Is(err, outbox.ErrBusy) {
+			return &errMailNotSent{Detail: "another request is sending it; try again in a minute"}
+		} else if err != nil {
 			return err
 		}
 		if sendErr == nil {

@@ -1,0 +1,310 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/rules"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/service"
+	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/wfclient"
+	"github.com/partneraccess/partneraccess/workflows"
+)
+
+// fakeWorkflows stands in for Temporal: it records what the service asks
+// and answers as told.
+type fakeWorkflows struct {
+	mu        sync.Mutex
+	started   []workflows.Input
+	unassigns []string // run IDs
+	decisions []string
+	startErr  error
+	signalErr map[string]error // by run ID
+	outcome   *workflows.SignalOutcome
+	runs      int
+}
+
+func (f *fakeWorkflows) Start(_ context.Context, in workflows.Input, _, _ string) (wfclient.Run, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.startErr != nil {
+		return wfclient.Run{}, f.startErr
+	}
+	f.runs++
+	f.started = append(f.started, in)
+	return wfclient.Run{WorkflowID: workflows.WorkflowID(in.SiteID, in.PartnerUser.ID), RunID: "run-" + string(rune('a'+f.runs))}, nil
+}
+
+func (f *fakeWorkflows) Decide(_ context.Context, r wfclient.Run, _ workflows.Person, _ int, _ bool) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.decisions = append(f.decisions, r.RunID)
+	return "signal-1", f.signalErr[r.RunID]
+}
+
+func (f *fakeWorkflows) Unassign(_ context.Context, r wfclient.Run, _ workflows.Person, _, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.signalErr[r.RunID]; err != nil {
+		return err
+	}
+	f.unassigns = append(f.unassigns, r.RunID)
+	return nil
+}
+
+func (f *fakeWorkflows) RequestExtension(context.Context, wfclient.Run, workflows.Person, time.Duration, string) (string, error) {
+	return "", errors.New("not used")
+}
+
+func (f *fakeWorkflows) Status(context.Context, wfclient.Run) (workflows.Status, error) {
+	return workflows.Status{}, wfclient.ErrUnavailable
+}
+
+func (f *fakeWorkflows) SignalOutcome(context.Context, wfclient.Run, string) (workflows.SignalOutcome, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.outcome == nil {
+		return workflows.SignalOutcome{}, false, nil
+	}
+	return *f.outcome, true, nil
+}
+
+func (f *fakeWorkflows) Kept(context.Context, wfclient.Run) (bool, error) { return true, nil }
+func (f *fakeWorkflows) Ping(context.Context) error                       { return nil }
+
+func newService(t *testing.T) (*service.Service, *store.Store, *fakeWorkflows) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := demo.Load(ctx, st, bcrypt.MinCost); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secret.NewKeys(secret.NewMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf := &fakeWorkflows{signalErr: map[string]error{}}
+	svc := service.New(service.Config{PublicURL: "http://127.0.0.1:8080", DecisionWait: 200 * time.Millisecond,
+		Timing: workflows.Timing{ApprovalTimeout: time.Hour, AccessDuration: 72 * time.Hour}, PasswordCost: bcrypt.MinCost},
+		st, wf, keys, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	return svc, st, wf
+}
+
+func user(t *testing.T, st *store.Store, id string) store.User {
+	t.Helper()
+	u, err := st.UserByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func refusals(t *testing.T, st *store.Store) []store.AuditEntry {
+	t.Helper()
+	es, err := st.AuditLog(context.Background(), store.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []store.AuditEntry
+	for _, e := range es {
+		if e.Outcome == store.OutcomeRefused {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// An assignment starts one workflow with what the rules planned, writes
+// its row once for the caller to read at once, and a repeat returns it
+// without a second start (R8).
+func TestR8AssignStartsOnceAndRepeatReturnsTheOpenAssignment(t *testing.T) {
+	svc, st, wf := newService(t)
+	ctx := context.Background()
+	agent := user(t, st, demo.Agent)
+	req := rules.AssignRequest{SiteID: demo.ContosoSite, UserID: demo.Solo, Reason: "case 4711"}
+	a, created, err := svc.Assign(ctx, agent, req)
+	if err != nil || !created {
+		t.Fatalf("assign: created %v, %v", created, err)
+	}
+	if len(wf.started) != 1 {
+		t.Fatalf("%d starts, want 1", len(wf.started))
+	}
+	in := wf.started[0]
+	if in.SiteID != demo.ContosoSite || in.PartnerUser.ID != demo.Solo || in.RequestedBy.ID != demo.Agent || in.Reason != "case 4711" ||
+		in.Edition != domain.EditionStandard || len(in.Approvers) == 0 || in.PartnerName == "" {
+		t.Fatalf("workflow input: %+v", in)
+	}
+	for _, p := range in.Approvers {
+		if u := user(t, st, p.ID); !u.IsApprover() {
+			t.Fatalf("%s is not an approver", p.ID)
+		}
+	}
+	row, err := st.AssignmentByID(ctx, a.ID)
+	if err != nil || row.State != domain.StateRequested || row.SiteName != a.SiteName || row.PartnerUserEmail != a.PartnerUserEmail ||
+		a.State != domain.StateRequested {
+		t.Fatalf("row %+v (%v), answered %+v", row, err, a)
+	}
+	again, created, err := svc.Assign(ctx, agent, req)
+	if err != nil || created || again.ID != a.ID || len(wf.started) != 1 {
+		t.Fatalf("repeat: %s created %v %v, %d starts", again.ID, created, err, len(wf.started))
+	}
+}
+
+// A refusal starts nothing and is audited once, in the site's tenant when
+// the actor may see the site, and in the actor's own otherwise.
+func TestR1RefusedAssignStartsNothingAndIsAuditedOnce(t *testing.T) {
+	svc, st, wf := newService(t)
+	ctx := context.Background()
+	agent := user(t, st, demo.Agent)
+	_, _, err := svc.Assign(ctx, agent, rules.AssignRequest{SiteID: demo.LitwareSite, UserID: demo.Solo, Reason: "case"})
+	if p := problem.As(err); p == nil || p.Rule != "R1" {
+		t.Fatalf("want an R1 refusal, got %v", err)
+	}
+	_, _, err = svc.Assign(ctx, agent, rules.AssignRequest{SiteID: demo.AdatumSite, UserID: demo.Solo, Reason: "case"})
+	if p := problem.As(err); p == nil || p.Status != http.StatusNotFound {
+		t.Fatalf("another partner's site: want 404, got %v", err)
+	}
+	if len(wf.started) != 0 {
+		t.Fatalf("%d workflows started", len(wf.started))
+	}
+	rs := refusals(t, st)
+	if len(rs) != 2 {
+		t.Fatalf("%d refusals audited, want 2: %+v", len(rs), rs)
+	}
+	byDetail := map[bool]store.AuditEntry{}
+	for _, r := range rs {
+		byDetail[r.SiteID != ""] = r
+	}
+	if v := byDetail[true]; v.SiteID != demo.LitwareSite || v.CustomerID != demo.Litware || v.ActorID != demo.Agent {
+		t.Fatalf("R1 refusal not in the site's tenant: %+v", v)
+	}
+	if h := byDetail[false]; h.CustomerID != "" || h.PartnerID != demo.Northwind {
+		t.Fatalf("hidden site's refusal not in the actor's tenant: %+v", h)
+	}
+}
+
+// Temporal down: the start answers 503 and writes nothing.
+func TestAssignWithTemporalDownAnswers503AndWritesNothing(t *testing.T) {
+	svc, st, wf := newService(t)
+	ctx := context.Background()
+	wf.startErr = wfclient.ErrUnavailable
+	_, _, err := svc.Assign(ctx, user(t, st, demo.Agent), rules.AssignRequest{SiteID: demo.ContosoSite, UserID: demo.Solo, Reason: "case"})
+	if p := problem.As(err); p == nil || p.Status != http.StatusServiceUnavailable {
+		t.Fatalf("want 503, got %v", err)
+	}
+	if as, _ := st.Assignments(ctx, store.AssignmentFilter{}); len(as) != 0 {
+		t.Fatalf("%d assignments written", len(as))
+	}
+}
+
+// Withdrawing permission ends every open assignment of the partner at the
+// customer (R1, R7): one ended meanwhile is skipped, and a Temporal outage
+// answers 503 so that repeating finishes the job.
+func TestR1WithdrawnPermissionEndsOpenAssignments(t *testing.T) {
+	svc, st, wf := newService(t)
+	ctx := context.Background()
+	agent := user(t, st, demo.Agent)
+	var ids []string
+	for _, u := range []string{demo.Solo, demo.Agent} {
+		a, _, err := svc.Assign(ctx, agent, rules.AssignRequest{SiteID: demo.ContosoSite, UserID: u, Role: "", Reason: "case"})
+		if err != nil {
+			if p := problem.As(err); p != nil && p.Rule == "R3" { // several roles: pick one
+				roles := user(t, st, u).Roles
+				a, _, err = svc.Assign(ctx, agent, rules.AssignRequest{SiteID: demo.ContosoSite, UserID: u, Role: roles[0], Reason: "case"})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids = append(ids, a.ID)
+	}
+	admin := user(t, st, demo.ContosoAdmin)
+	wf.signalErr[ids[0]] = wfclient.ErrUnavailable
+	if _, err := svc.SetPermission(ctx, admin, demo.Contoso, false); problem.As(err) == nil || problem.As(err).Status != http.StatusServiceUnavailable {
+		t.Fatalf("Temporal down: want 503, got %v", err)
+	}
+	wf.signalErr[ids[0]] = wfclient.ErrEnded // ended meanwhile
+	if _, err := svc.SetPermission(ctx, admin, demo.Contoso, false); err != nil {
+		t.Fatalf("repeat: %v", err)
+	}
+	if len(wf.unassigns) < 1 || wf.unassigns[len(wf.unassigns)-1] != ids[1] {
+		t.Fatalf("unassigned %v, want %s last", wf.unassigns, ids[1])
+	}
+	if ok, _ := st.PartnerPermitted(ctx, demo.Contoso, demo.Northwind); ok {
+		t.Fatal("permission still granted")
+	}
+}
+
+// A decision the workflow accepted returns the assignment as the store
+// has it; one it refused is a conflict; one it never answered is pending.
+func TestR4DecisionOutcomes(t *testing.T) {
+	svc, st, wf := newService(t)
+	ctx := context.Background()
+	a, _, err := svc.Assign(ctx, user(t, st, demo.Agent), rules.AssignRequest{SiteID: demo.ContosoSite, UserID: demo.Solo, Reason: "case"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The workflow's first step would move it to pending approval.
+	if err := st.ApplyTransition(ctx, store.Transition{AssignmentID: a.ID, Seq: 1, State: domain.StatePendingApproval, At: time.Now(),
+		Actor: demo.Agent, Action: "assignment.requested"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := user(t, st, demo.ContosoAdmin)
+
+	if _, err := svc.Decide(ctx, admin, a.ID, 0, true); !errors.Is(err, service.ErrDecisionPending) {
+		t.Fatalf("unanswered: want pending, got %v", err)
+	}
+	wf.outcome = &workflows.SignalOutcome{Conflict: true, Detail: "already decided"}
+	if _, err := svc.Decide(ctx, admin, a.ID, 0, true); problem.As(err) == nil || problem.As(err).Status != http.StatusConflict {
+		t.Fatalf("conflict: want 409, got %v", err)
+	}
+	wf.outcome = &workflows.SignalOutcome{Accepted: true}
+	got, err := svc.Decide(ctx, admin, a.ID, 0, true)
+	if err != nil || got.ID != a.ID {
+		t.Fatalf("accepted: %+v %v", got, err)
+	}
+	partner := user(t, st, demo.Agent)
+	if _, err := svc.Decide(ctx, partner, a.ID, 0, true); problem.As(err) == nil || problem.As(err).Rule != "R6" {
+		t.Fatalf("a partner deciding: want R6, got %v", err)
+	}
+	if len(wf.decisions) != 3 {
+		t.Fatalf("%d decisions sent, want 3 (the partner's never)", len(wf.decisions))
+	}
+}
+
+// Suspending a partner user ends its open assignments (R2, R7).
+func TestR2SuspensionEndsOpenAssignments(t *testing.T) {
+	svc, st, wf := newService(t)
+	ctx := context.Background()
+	a, _, err := svc.Assign(ctx, user(t, st, demo.Agent), rules.AssignRequest{SiteID: demo.ContosoSite, UserID: demo.Solo, Reason: "case"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := store.StatusSuspended
+	if _, err := svc.UpdateUser(ctx, user(t, st, demo.PartnerAdmin), demo.Solo, service.UserPatch{Status: &status}); err != nil {
+		t.Fatal(err)
+	}
+	if len(wf.unassigns) != 1 || wf.unassigns[0] != a.ID {
+		t.Fatalf("unassigned %v, want [%s]", wf.unassigns, a.ID)
+	}
+	if u := user(t, st, demo.Solo); u.Status != store.StatusSuspended {
+		t.Fatalf("status %s", u.Status)
+	}
+}

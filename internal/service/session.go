@@ -1,0 +1,75 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// Login checks a password and opens a session; it returns the session
+// token. Failed attempts count against the account and the client address
+// (both rate-limited); successful ones do not.
+func (s *Service) Login(ctx context.Context, client, email, password string) (string, store.User, error) {
+	account, wait, ok := s.Limits.loginAccount.Limiter.Take(AccountKey(email))
+	if !ok {
+		return "", store.User{}, s.Limits.loginAccount.tooMany(wait)
+	}
+	from, wait, ok := s.Limits.loginClient.Limiter.Take(client)
+	if !ok {
+		account.Undo()
+		return "", store.User{}, s.Limits.loginClient.tooMany(wait)
+	}
+	token, u, err := s.checkPassword(ctx, email, password)
+	if p := problem.As(err); p == nil || p.Status != http.StatusUnauthorized {
+		account.Undo()
+		from.Undo()
+	}
+	return token, u, err
+}
+
+func (s *Service) checkPassword(ctx context.Context, email, password string) (string, store.User, error) {
+	bad := problem.Unauthorized("the email or password is not right")
+	u, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.PasswordHash == "") {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(password)) // same time as a real check
+		return "", store.User{}, bad
+	} else if err != nil {
+		return "", store.User{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		return "", store.User{}, s.refuse(ctx, refusal{Actor: &u, Action: "session.refused"}, bad)
+	}
+	if u.Status != store.StatusActive {
+		return "", store.User{}, problem.Forbidden("R2", "your account is %s", u.Status)
+	}
+	token := secret.NewToken()
+	now := s.now()
+	if err := s.store.CreateSession(ctx, store.Session{TokenHash: secret.HashToken(token), UserID: u.ID, CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.SessionTTL)}); err != nil {
+		return "", store.User{}, err
+	}
+	return token, u, nil
+}
+
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("timing equaliser"), bcrypt.DefaultCost)
+
+// SessionUser is the active user of a session token; false for a token
+// that is malformed, unknown, expired, or whose user is not active.
+func (s *Service) SessionUser(ctx context.Context, token string) (store.User, bool) {
+	if _, err := secret.ParseToken(token); err != nil {
+		return store.User{}, false
+	}
+	u, err := s.store.SessionUser(ctx, secret.HashToken(token), s.now())
+	return u, err == nil && u.Status == store.StatusActive
+}
+
+// Logout ends the session of a token.
+func (s *Service) Logout(ctx context.Context, token string) {
+	s.logAuditFailure(s.store.DeleteSession(ctx, secret.HashToken(token)))
+}

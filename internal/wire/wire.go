@@ -1,0 +1,49 @@
+// Package wire builds the service's parts from their settings, one way for
+// every run mode (internal/app) and for the tests (internal/testenv): the
+// typed workflow client, the application service and the HTTP server over
+// them, and the worker's activities.
+package wire
+
+import (
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/internal/metrics"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/service"
+	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/wfclient"
+	"github.com/partneraccess/partneraccess/server"
+)
+
+// HTTP is the settings of the HTTP side.
+type HTTP struct {
+	TaskQueue string
+	Service   service.Config
+	Server    server.Config
+}
+
+// Server builds the HTTP server and the service it calls; m may be nil.
+func Server(h HTTP, st *store.Store, tc client.Client, keys *secret.Keys, log *slog.Logger, m *metrics.Metrics) (*server.Server, *service.Service) {
+	var wf service.Workflows
+	if tc != nil {
+		wf = wfclient.New(tc, h.TaskQueue, keys, log)
+	}
+	svc := service.New(h.Service, st, wf, keys, log, m)
+	return server.New(h.Server, svc, log), svc
+}
+
+// Activities builds the worker's activities: a nil sender keeps emails in
+// the store's mailbox; tc lets the reconciler find workflows; m, when not
+// nil, counts what it reconciles.
+func Activities(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg activities.Config, tc client.Client, m *metrics.Metrics) *activities.Activities {
+	acts := activities.New(st, sender, keys, cfg)
+	acts.Workflows = tc
+	if m != nil {
+		acts.Reconciled = m.Reconciled
+	}
+	return acts
+}
