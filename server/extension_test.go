@@ -108,6 +108,7 @@ func gauge(t *testing.T, e *testenv.Env, state string) float64 {
 }
 
 func TestR4WarningThenExtensionApprovedEndsAtTheNewEnd(t *testing.T) {
+	t.Parallel() // waits on timers of seconds; runs beside the others in its own namespace
 	e := testenv.New(t, testenv.Options{Timing: extensionTiming})
 	if gauge(t, e, domain.StateActive) != 0 || gauge(t, e, domain.StateExpired) != 0 {
 		t.Fatal("gauge not zero before any assignment")
@@ -192,6 +193,7 @@ func TestR4WarningThenExtensionApprovedEndsAtTheNewEnd(t *testing.T) {
 }
 
 func TestR4ExtensionDeniedEndsAtTheOldEndAndTheLimitHolds(t *testing.T) {
+	t.Parallel() // waits on timers of seconds; runs beside the others in its own namespace
 	timing := extensionTiming
 	timing.AccessDuration, timing.ExpiryWarning = 20*time.Second, 0
 	e := testenv.New(t, testenv.Options{Timing: timing})
@@ -295,6 +297,7 @@ func TestExtensionRequestsThatBreakARuleAreRefusedAndChangeNothing(t *testing.T)
 }
 
 func TestR5ProfessionalReminderRepeatsUntilUnassigned(t *testing.T) {
+	t.Parallel() // waits on timers of seconds; runs beside the others in its own namespace
 	e := testenv.New(t, testenv.Options{Timing: extensionTiming})
 	agent := e.Login("agent@partner.example")
 	_, a, _ := agent.Assign(demo.FabrikamSite, demo.Solo, "", "Case 99")

@@ -85,7 +85,7 @@ func TestPagesOfAStandardAssignmentSayWhatHappens(t *testing.T) {
 	mustContain(t, "the assignment page", page,
 		"Alex Agent asked for Sam Solo to reach Contoso Sage 200 Standard as Partner Support Agent",
 		"Reason: Case 4711: deploy update", "approved the request; access began",
-		`id="workflow-link"`, testenv.TemporalUIURL+"/namespaces/"+e.Temporal.GetDefaultNamespace()+"/workflows/"+url.PathEscape(a.WorkflowID)+"/"+a.ID+"/history", `id="unassign"`)
+		`id="workflow-link"`, testenv.TemporalUIURL+"/namespaces/"+e.Namespace+"/workflows/"+url.PathEscape(a.WorkflowID)+"/"+a.ID+"/history", `id="unassign"`)
 	mustNotContain(t, "the assignment page", page, "assignment.approved", "assignment.requested", `<li class="ok"`, "by system")
 	if n := strings.Count(page, "approved the request"); n != 1 {
 		t.Fatalf("the decision appears %d times on the timeline, want once:\n%s", n, page)

@@ -50,6 +50,7 @@ func problemOf(t *testing.T, body []byte) map[string]any {
 }
 
 func TestR4StandardFlowFromAssignThroughApprovalPageToExpiry(t *testing.T) {
+	t.Parallel() // waits on timers of seconds; runs beside the others in its own namespace
 	e := testenv.New(t, testenv.Options{})
 	agent := e.Login("agent@partner.example")
 	status, a, body := agent.Assign(demo.ContosoSite, demo.Solo, "", "Case 4711: deploy update")
@@ -99,7 +100,7 @@ func TestR4StandardFlowFromAssignThroughApprovalPageToExpiry(t *testing.T) {
 	// The operator finds it in Temporal by its search attributes.
 	e.Eventually(15*time.Second, "workflow visible by search attributes", func() bool {
 		resp, err := e.Client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: e.Temporal.GetDefaultNamespace(),
+			Namespace: e.Namespace,
 			Query: fmt.Sprintf("%s = %q AND %s = %q AND %s = %q", workflows.AttrSite.GetName(), demo.ContosoSite,
 				workflows.AttrPartnerUser.GetName(), demo.Solo, workflows.AttrStatus.GetName(), domain.StateExpired),
 		})
@@ -252,6 +253,7 @@ func TestR8SecondAssignReturnsTheOpenAssignment(t *testing.T) {
 }
 
 func TestApprovalTokensForgedUsedOrExpiredChangeNothing(t *testing.T) {
+	t.Parallel() // waits on timers of seconds; runs beside the others in its own namespace
 	timing := testenv.FastTiming
 	timing.ApprovalTimeout = 4 * time.Second
 	e := testenv.New(t, testenv.Options{Timing: timing})
@@ -433,7 +435,7 @@ func TestR1CustomerGrantsAndWithdrawsPermission(t *testing.T) {
 }
 
 func TestTemporalDownAnswers503AndWritesNothing(t *testing.T) {
-	e := testenv.New(t, testenv.Options{})
+	e := testenv.New(t, testenv.Options{OwnTemporal: true}) // it stops Temporal
 	agent := e.Login("agent@partner.example")
 	_, pending, _ := agent.Assign(demo.ContosoSite, demo.Solo, "", "before the outage")
 	e.WaitState(pending.ID, domain.StatePendingApproval, 10*time.Second)

@@ -22,8 +22,6 @@ import (
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -54,6 +52,9 @@ type Options struct {
 	Sender mail.Sender // nil: local mailbox
 	// NoWorker starts no worker (tests that start and stop their own).
 	NoWorker bool
+	// OwnTemporal starts a Temporal server for this environment alone, for
+	// a test that stops it; the others share one (see Main).
+	OwnTemporal bool
 }
 
 // FastTiming makes every wait short enough for a test.
@@ -71,14 +72,16 @@ type Env struct {
 	Store    *store.Store
 	Keys     *secret.Keys
 	Temporal *temporaltest.TestServer
-	Client   client.Client
-	Server   *server.Server
-	Service  *service.Service
-	HTTP     *httptest.Server
-	Acts     *activities.Activities
-	worker   sdkworker.Worker
-	wiring   wire.HTTP
-	workerUp bool
+	// Namespace is the environment's own namespace on Temporal.
+	Namespace string
+	Client    client.Client
+	Server    *server.Server
+	Service   *service.Service
+	HTTP      *httptest.Server
+	Acts      *activities.Activities
+	worker    sdkworker.Worker
+	wiring    wire.HTTP
+	workerUp  bool
 }
 
 // New starts an environment; everything stops when the test ends.
@@ -101,19 +104,8 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := temporaltest.NewServer()
-	t.Cleanup(ts.Stop)
-	c := ts.GetDefaultClient()
-	attrs := map[string]enumspb.IndexedValueType{}
-	for _, name := range workflows.SearchAttributeNames() {
-		attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-	}
-	if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		SearchAttributes: attrs, Namespace: ts.GetDefaultNamespace(),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	e := &Env{T: t, Store: st, Keys: keys, Temporal: ts, Client: c}
+	ts, ns, c := temporalFor(t, o.OwnTemporal)
+	e := &Env{T: t, Store: st, Keys: keys, Temporal: ts, Namespace: ns, Client: c}
 	e.Acts = wire.Activities(st, o.Sender, keys, activities.Config{
 		PublicURL: "http://placeholder", AVDDownloadURL: "https://avd.example/download",
 		MailFrom:    mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
@@ -129,7 +121,7 @@ func New(t testing.TB, o Options) *Env {
 		Service: service.Config{PublicURL: e.HTTP.URL, Timing: o.Timing, Mail: o.Sender, MailFrom: e.Acts.Config.MailFrom,
 			PasswordCost: bcrypt.MinCost},
 		Server: server.Config{PublicURL: e.HTTP.URL, DevMailbox: o.Sender == nil, GatewayToken: GatewayToken,
-			TemporalNamespace: ts.GetDefaultNamespace(), TemporalUIURL: TemporalUIURL},
+			TemporalNamespace: ns, TemporalUIURL: TemporalUIURL},
 	}
 	e.Server, e.Service = wire.Server(e.wiring, st, c, keys, log, nil)
 	e.HTTP.Config.Handler = e.Server.Handler()
