@@ -29,10 +29,20 @@ func TestReplayRecordedHistories(t *testing.T) {
 			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
 		}
 	}
-	for _, f := range files {
+	// The emails workflow's histories, of the runs an assignment handed its
+	// last emails to (testdata/<set>/emails/<path>.json, since v3).
+	emails, err := filepath.Glob(filepath.Join("testdata", "*", "emails", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(emails) < 8 {
+		t.Fatalf("%d recorded histories of the emails workflow, want at least 8", len(emails))
+	}
+	for _, f := range append(files, emails...) {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
+			r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}

@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -204,10 +206,16 @@ func TestRecordHistories(t *testing.T) {
 
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if want := len(localPaths) + 1 + len(extensionPaths); *recordInto == "" && len(files) != want {
 		t.Fatalf("%d histories written, want %d", len(files), want)
 	}
+	emails, _ := filepath.Glob(filepath.Join(dir, "emails", "*.json"))
+	if *recordInto == "" && len(emails) < minEmails {
+		t.Fatalf("%d histories of the emails workflow written, want at least %d", len(emails), minEmails)
+	}
+	files = append(files, emails...)
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay: %v", filepath.Base(f), err)
@@ -222,22 +230,45 @@ func run(t *testing.T, e *testenv.Env, p path, dir string) {
 		t.Fatalf("%s ended %s", p.name, got.State)
 	}
 	e.WaitClosed(a)
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(history(t, e, a))
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(history(t, e, a.WorkflowID, a.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, p.name+".json"), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The emails the assignment still owed at its end, handed to a child
+	// workflow of their own: kept under emails/ with the path's name.
+	child := history(t, e, "assignment-emails/"+a.ID, "")
+	if child == nil {
+		return
+	}
+	if b, err = (temporalproto.CustomJSONMarshalOptions{Indent: "  "}).Marshal(child); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "emails"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "emails", p.name+".json"), append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
-func history(t *testing.T, e *testenv.Env, a store.Assignment) *historypb.History {
+// minEmails is how many paths at the least hand emails to the emails
+// workflow: every path that ends access or a request tells someone.
+const minEmails = 8
+
+// history is a workflow run's whole history; nil when there is no such run.
+func history(t *testing.T, e *testenv.Env, workflowID, runID string) *historypb.History {
 	t.Helper()
-	it := e.Client.GetWorkflowHistory(context.Background(), a.WorkflowID, a.ID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := e.Client.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {
 		ev, err := it.Next()
-		if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) && len(h.Events) == 0 {
+			return nil
+		} else if err != nil {
 			t.Fatal(err)
 		}
 		h.Events = append(h.Events, ev)
