@@ -264,7 +264,7 @@ func (s *Server) apiAudit(c *gin.Context) {
 }
 
 func (s *Server) apiDevMail(c *gin.Context) {
-	es, err := s.svc.Mailbox(c, c.Query("to"))
+	es, err := s.svc.Mailbox(c, mailboxReader(c), c.Query("to"))
 	if err != nil {
 		s.fail(c, err)
 		return

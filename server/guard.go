@@ -131,10 +131,15 @@ func (s *Server) auditRefusals(c *gin.Context) {
 	s.svc.RefusedRequest(c.Request.Context(), u, c.Request.Method+" "+c.Request.URL.Path, p)
 }
 
-// mailboxAdmin lets only administrators read the dev mailbox when it is
-// served beyond loopback: it holds every tenant's approval links.
+// mailboxReaderKey holds who reads the mailbox: nil for everything.
+const mailboxReaderKey = "mailboxReader"
+
+// mailboxAdmin decides who reads the dev mailbox. On loopback it is open
+// and shows everything. Beyond loopback it holds every tenant's approval
+// and reset links, so only the operator (OPERATOR_TOKEN) sees all of it,
+// and an administrator only the mail to its own organization's users.
 func (s *Server) mailboxAdmin(c *gin.Context) {
-	if !s.cfg.DevMailboxAdminsOnly {
+	if !s.cfg.DevMailboxAdminsOnly || tokenIs(c, s.cfg.OperatorToken) {
 		return
 	}
 	u, ok := actor(c)
@@ -143,14 +148,24 @@ func (s *Server) mailboxAdmin(c *gin.Context) {
 			s.requirePageUser(c)
 			return
 		}
-		s.fail(c, problem.Unauthorized("the dev mailbox needs an administrator's login"))
+		s.fail(c, problem.Unauthorized("the dev mailbox needs an administrator's login or the operator's token"))
 		c.Abort()
 		return
 	}
 	if !isAdmin(u) {
 		s.fail(c, problem.Forbidden("", "the dev mailbox is for administrators"))
 		c.Abort()
+		return
 	}
+	c.Set(mailboxReaderKey, &u)
+}
+
+// mailboxReader is who reads the mailbox; nil: everything.
+func mailboxReader(c *gin.Context) *store.User {
+	if v, ok := c.Get(mailboxReaderKey); ok {
+		return v.(*store.User)
+	}
+	return nil
 }
 
 func isAdmin(u store.User) bool { return service.IsAdmin(u) }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -714,5 +715,61 @@ func TestHEADIsAnsweredOnGETRoutes(t *testing.T) {
 				t.Fatalf("HEAD changed state: %+v -> %+v", before, after)
 			}
 		})
+	}
+}
+
+// Beyond loopback an administrator reads only the mail to its own
+// organization's users: Adatum's administrator who asks a password reset
+// for Contoso's cannot read the link and take the account over. The
+// operator's token reads everything; so does everyone on loopback.
+func TestMailboxBeyondLoopbackShowsAnAdministratorOnlyItsTenantsMail(t *testing.T) {
+	e := testenv.New(t, testenv.Options{NoWorker: true})
+	const operator = "operator-test-token"
+	admins := another(t, e, server.Config{DevMailbox: true, DevMailboxAdminsOnly: true, OperatorToken: operator}, service.Limits{})
+	loopback := another(t, e, server.Config{DevMailbox: true}, service.Limits{})
+	if r := send(t, "POST", admins+"/api/v1/password-reset", "application/json", `{"email":"admin@contoso.example"}`, nil); r.status != http.StatusAccepted {
+		t.Fatalf("reset request: %d %s", r.status, r.body)
+	}
+	mailTo := func(base string, header map[string]string) (int, []string) {
+		r := send(t, "GET", base+"/api/v1/dev/mail", "", "", header)
+		var out struct {
+			Messages []struct {
+				To   string `json:"to"`
+				Text string `json:"text"`
+			} `json:"messages"`
+		}
+		json.Unmarshal([]byte(r.body), &out)
+		var to []string
+		for _, m := range out.Messages {
+			if strings.Contains(m.Text, "/reset/") {
+				to = append(to, m.To)
+			}
+		}
+		return r.status, to
+	}
+	as := func(s *testenv.Session) map[string]string {
+		return map[string]string{"Authorization": "Bearer " + s.Token}
+	}
+
+	adatum := e.Login("admin@adatum.example")
+	if code, to := mailTo(admins, as(adatum)); code != http.StatusOK || len(to) != 0 {
+		t.Fatalf("Adatum's administrator: %d, reads reset links to %v", code, to)
+	}
+	if code, to := mailTo(admins, as(e.Login("admin@contoso.example"))); code != http.StatusOK || len(to) != 1 || to[0] != "admin@contoso.example" {
+		t.Fatalf("Contoso's administrator: %d, reset links to %v, want its own", code, to)
+	}
+	if code, to := mailTo(admins, map[string]string{"Authorization": "Bearer " + operator}); code != http.StatusOK || len(to) != 1 {
+		t.Fatalf("the operator: %d, reset links to %v, want all", code, to)
+	}
+	if code, _ := mailTo(admins, map[string]string{"Authorization": "Bearer wrong-" + operator}); code != http.StatusUnauthorized {
+		t.Fatalf("a wrong operator token: %d, want 401", code)
+	}
+	if code, to := mailTo(loopback, nil); code != http.StatusOK || len(to) != 1 {
+		t.Fatalf("loopback: %d, reset links to %v", code, to)
+	}
+	// The page shows the same: Adatum's administrator sees no Contoso mail.
+	r := send(t, "GET", admins+"/dev/mail", "", "", map[string]string{"Cookie": "pa_session=" + adatum.Token})
+	if r.status != http.StatusOK || strings.Contains(r.body, "admin@contoso.example") {
+		t.Fatalf("page for Adatum's administrator: %d, shows Contoso's mail: %v", r.status, strings.Contains(r.body, "admin@contoso.example"))
 	}
 }

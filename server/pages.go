@@ -379,7 +379,7 @@ func opAnchor(method, path string) string {
 }
 
 func (s *Server) pageDevMail(c *gin.Context) {
-	es, err := s.svc.Mailbox(c, c.Query("to"))
+	es, err := s.svc.Mailbox(c, mailboxReader(c), c.Query("to"))
 	if err != nil {
 		s.fail(c, err)
 		return

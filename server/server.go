@@ -34,6 +34,9 @@ type Config struct {
 	// GatewayToken, when set, lets a gateway ask GET /api/v1/access with
 	// "Authorization: Bearer <token>" without a user login.
 	GatewayToken string
+	// OperatorToken, when set, lets the operator read every tenant's mail
+	// beyond loopback with "Authorization: Bearer <token>".
+	OperatorToken string
 	// SecureCookies marks cookies Secure (set when PUBLIC_URL is https).
 	SecureCookies bool
 	// TemporalUIURL, when set, is the Temporal UI that assignment pages

@@ -259,7 +259,7 @@ func (p *process) serveHTTP(context.Context) error {
 		Server: server.Config{
 			PublicURL: cfg.PublicURL, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly, TrustedProxies: cfg.TrustedProxies,
 			TemporalNamespace: cfg.TemporalNamespace, TemporalUIURL: temporalUIURL(cfg, p.uiURL),
-			GatewayToken: cfg.GatewayToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
+			GatewayToken: cfg.GatewayToken, OperatorToken: cfg.OperatorToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
 		},
 	}, p.st, p.tc, p.keys, p.log, p.metrics)
 	p.stops = append(p.stops, serve(p.httpLn, srv.Handler(), p.log))

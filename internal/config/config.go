@@ -118,8 +118,11 @@ type Config struct {
 	DemoData     bool
 	SecretKey    []byte
 	GatewayToken string
-	MetricsAddr  string
-	LogLevel     slog.Level
+	// OperatorToken, as "Authorization: Bearer <token>", lets an operator
+	// read everything operators read beyond loopback (every tenant's mail).
+	OperatorToken string
+	MetricsAddr   string
+	LogLevel      slog.Level
 
 	// DirectoryFile is the file directory apply reads; DirectoryResend
 	// sends a new invitation to its administrators still invited.
@@ -176,6 +179,7 @@ var Vars = []Var{
 	{"DEMO_DATA", "demo-data", "", "load the demo data (default: on in one-process mode, off otherwise)"},
 	{"SECRET_KEY", "secret-key", "", "base64 key of at least 32 bytes for approval tokens and credential encryption; one-process mode makes one in DATA_DIR"},
 	{"GATEWAY_TOKEN", "gateway-token", "", "bearer token a gateway sends to GET /api/v1/access (empty: users only)"},
+	{"OPERATOR_TOKEN", "operator-token", "", "bearer token of the operator: beyond loopback, the mailbox shows every tenant's mail only with it; administrators see their own organization's (empty: administrators only)"},
 	{"METRICS_ADDR", "metrics-addr", "127.0.0.1:9090", "worker mode: address of /metrics and /healthz"},
 	{"WORKFLOW_CACHE_SIZE", "workflow-cache-size", "2000", "workflows the worker keeps in memory between tasks (about 64 KB each)"},
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
@@ -248,7 +252,7 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 		TemporalNamespace: get("TEMPORAL_NAMESPACE"), TaskQueue: get("TEMPORAL_TASK_QUEUE"),
 		TemporalUIAddr: get("TEMPORAL_UI_ADDR"), TemporalUIURL: strings.TrimSuffix(get("TEMPORAL_UI_URL"), "/"), EmbeddedFrontend: get("TEMPORAL_FRONTEND_ADDR"), PublicURL: get("PUBLIC_URL"),
 		SendGridAPIKey: get("SENDGRID_API_KEY"), SendGridBaseURL: get("SENDGRID_BASE_URL"),
-		AVDDownloadURL: get("AVD_DOWNLOAD_URL"), GatewayToken: get("GATEWAY_TOKEN"), MetricsAddr: get("METRICS_ADDR"),
+		AVDDownloadURL: get("AVD_DOWNLOAD_URL"), GatewayToken: get("GATEWAY_TOKEN"), OperatorToken: get("OPERATOR_TOKEN"), MetricsAddr: get("METRICS_ADDR"),
 	}
 	// Every problem is collected, so that one start reports them all.
 	var errs []error

@@ -183,7 +183,21 @@ func (s *Service) AuditLog(ctx context.Context, u store.User, assignmentID strin
 }
 
 // Mailbox is the local mailbox (emails kept, not sent), oldest first,
-// optionally to one address.
-func (s *Service) Mailbox(ctx context.Context, to string) ([]store.Email, error) {
-	return s.store.Emails(ctx, store.EmailFilter{Status: store.EmailLocal, To: to, Limit: 1000})
+// optionally to one address. reader, when not nil, sees only the mail to
+// its own organization's users: an administrator beyond loopback must not
+// read another tenant's approval or password-reset links. nil is the
+// operator (or a mailbox on loopback), who sees all.
+func (s *Service) Mailbox(ctx context.Context, reader *store.User, to string) ([]store.Email, error) {
+	f := store.EmailFilter{Status: store.EmailLocal, To: to, Limit: 1000}
+	if reader != nil {
+		if reader.Kind == store.KindPartner {
+			f.PartnerID = reader.PartnerID
+		} else {
+			f.CustomerID = reader.CustomerID
+		}
+		if f.PartnerID == "" && f.CustomerID == "" {
+			return nil, nil
+		}
+	}
+	return s.store.Emails(ctx, f)
 }

@@ -86,7 +86,10 @@ type EmailFilter struct {
 	AssignmentID string `db:"assignment_id"`
 	Status       string `db:"status"`
 	To           string `db:"to_addr"`
-	Limit        int    `db:"limit"`
+	// PartnerID or CustomerID keep only mail to that organization's users.
+	PartnerID  string `db:"partner_id"`
+	CustomerID string `db:"customer_id"`
+	Limit      int    `db:"limit"`
 }
 
 // Emails lists email records, oldest first.
@@ -98,6 +101,8 @@ func (s *Store) Emails(ctx context.Context, f EmailFilter) ([]Email, error) {
 	err := s.r.namedSel(ctx, &es, `SELECT `+emailColumns+` FROM emails
 		WHERE (:assignment_id = '' OR assignment_id = :assignment_id) AND (:status = '' OR status = :status)
 		AND (:to_addr = '' OR lower(to_addr) = lower(:to_addr))
+		AND (:partner_id = '' OR lower(to_addr) IN (SELECT lower(email) FROM users WHERE partner_id = :partner_id))
+		AND (:customer_id = '' OR lower(to_addr) IN (SELECT lower(email) FROM users WHERE customer_id = :customer_id))
 		ORDER BY created_at, idem_key LIMIT :limit`, f)
 	return es, wrap(err, "list emails")
 }
