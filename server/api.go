@@ -33,12 +33,13 @@ func (s *Server) apiLogin(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	token, u, err := s.svc.Login(c, clientKey(c), req.Email, req.Password)
+	token, u, device, err := s.svc.Login(c, clientKey(c), deviceCookie(c), req.Email, req.Password)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.setSessionCookie(c, token)
+	s.setDeviceCookie(c, device)
 	c.JSON(http.StatusCreated, gin.H{"token": token, "token_type": "Bearer", "expires_in": int(s.svc.Config().SessionTTL.Seconds()), "user": newUserView(u)})
 }
 
@@ -289,6 +290,25 @@ func (s *Server) apiOpenAPI(c *gin.Context) {
 func (s *Server) setSessionCookie(c *gin.Context, token string) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
 		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(s.svc.Config().SessionTTL / time.Second)})
+}
+
+// deviceCookieName names the cookie that proves a browser logged in to an
+// account before: others' failed logins never lock it out.
+const deviceCookieName = "pa_device"
+
+func deviceCookie(c *gin.Context) string {
+	v, _ := c.Cookie(deviceCookieName)
+	return v
+}
+
+// setDeviceCookie keeps the device cookie of the account that just logged
+// in, for a year.
+func (s *Server) setDeviceCookie(c *gin.Context, value string) {
+	if value == "" || value == deviceCookie(c) {
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: deviceCookieName, Value: value, Path: "/", HttpOnly: true,
+		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(365 * 24 * time.Hour / time.Second)})
 }
 
 // logout ends the session that authenticated the request: the bearer

@@ -773,3 +773,54 @@ func TestMailboxBeyondLoopbackShowsAnAdministratorOnlyItsTenantsMail(t *testing.
 		t.Fatalf("page for Adatum's administrator: %d, shows Contoso's mail: %v", r.status, strings.Contains(r.body, "admin@contoso.example"))
 	}
 }
+
+// Others' failures never lock the owner out: after 1,000 failed logins
+// from 50 addresses against one account, a browser that logged in to it
+// before (its device cookie) still logs in, from yet another address, while
+// an unknown device is slowed down.
+func TestOwnersKnownDeviceLogsInThroughAFloodOfFailures(t *testing.T) {
+	e := testenv.New(t, testenv.Options{NoWorker: true})
+	base := another(t, e, server.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, service.Limits{})
+	const owner = "admin@contoso.example"
+	login := func(pw, from, device string) reply {
+		h := map[string]string{"X-Forwarded-For": from}
+		if device != "" {
+			h["Cookie"] = "pa_device=" + device
+		}
+		return send(t, "POST", base+"/api/v1/session", "application/json", jsonLogin(owner, pw), h)
+	}
+	first := login(demo.Password, "192.0.2.200", "")
+	var device string
+	for _, c := range (&http.Response{Header: first.header}).Cookies() {
+		if c.Name == "pa_device" {
+			device = c.Value
+		}
+	}
+	if first.status != http.StatusCreated || device == "" {
+		t.Fatalf("first login: %d, device cookie %q", first.status, device)
+	}
+	refused := 0
+	for i := range 1000 {
+		r := login("wrong", fmt.Sprintf("198.51.100.%d", i%50), "")
+		switch r.status {
+		case http.StatusUnauthorized:
+		case http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Fatalf("failed login %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if refused < 900 {
+		t.Fatalf("only %d of 1,000 failed logins were slowed down", refused)
+	}
+	if r := login(demo.Password, "203.0.113.77", device); r.status != http.StatusCreated {
+		t.Fatalf("the owner's known device: %d %s", r.status, r.body)
+	}
+	if r := login(demo.Password, "203.0.113.78", ""); r.status != http.StatusTooManyRequests {
+		t.Fatalf("an unknown device during the flood: %d, want 429", r.status)
+	}
+	forged := strings.Repeat("A", 43) + ".forged"
+	if r := login(demo.Password, "203.0.113.79", forged); r.status != http.StatusTooManyRequests {
+		t.Fatalf("a forged device cookie: %d, want 429 like an unknown device", r.status)
+	}
+}

@@ -107,7 +107,7 @@ func (s *Server) pageLogin(c *gin.Context) {
 
 func (s *Server) pageLoginPost(c *gin.Context) {
 	next := safeNext(c.PostForm("next"))
-	token, _, err := s.svc.Login(c, clientKey(c), c.PostForm("email"), c.PostForm("password"))
+	token, _, device, err := s.svc.Login(c, clientKey(c), deviceCookie(c), c.PostForm("email"), c.PostForm("password"))
 	if err != nil {
 		p := problem.As(err)
 		if p == nil {
@@ -119,6 +119,7 @@ func (s *Server) pageLoginPost(c *gin.Context) {
 		return
 	}
 	s.setSessionCookie(c, token)
+	s.setDeviceCookie(c, device)
 	c.Redirect(http.StatusSeeOther, next)
 }
 

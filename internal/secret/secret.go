@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // KeySize is the minimum length of the master key.
@@ -26,6 +27,7 @@ const TokenLen = 43
 type Keys struct {
 	approval []byte
 	signal   []byte
+	device   []byte
 	aead     cipher.AEAD
 }
 
@@ -42,6 +44,10 @@ func NewKeys(master []byte) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
+	device, err := hkdf.Key(sha256.New, master, nil, "partner-access device cookies v1", 32)
+	if err != nil {
+		return nil, err
+	}
 	enc, err := hkdf.Key(sha256.New, master, nil, "partner-access credentials v1", 32)
 	if err != nil {
 		return nil, err
@@ -54,7 +60,7 @@ func NewKeys(master []byte) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{approval: approval, signal: signal, aead: aead}, nil
+	return &Keys{approval: approval, signal: signal, device: device, aead: aead}, nil
 }
 
 // NewMasterKey returns a fresh random master key.
@@ -76,8 +82,10 @@ func (k *Keys) ApprovalToken(assignmentID, approverID string) string {
 // SignSignal is the MAC by which a server vouches for a signal it sends to a
 // workflow: over the fields in order, each length-prefixed so that no two
 // lists of fields sign alike. Workers check it with VerifySignal.
-func (k *Keys) SignSignal(fields ...string) string {
-	m := hmac.New(sha256.New, k.signal)
+func (k *Keys) SignSignal(fields ...string) string { return sign(k.signal, fields) }
+
+func sign(key []byte, fields []string) string {
+	m := hmac.New(sha256.New, key)
 	for _, f := range fields {
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
@@ -90,6 +98,25 @@ func (k *Keys) SignSignal(fields ...string) string {
 // VerifySignal reports whether mac is SignSignal of the fields, in constant time.
 func (k *Keys) VerifySignal(mac string, fields ...string) bool {
 	return hmac.Equal([]byte(mac), []byte(k.SignSignal(fields...)))
+}
+
+// DeviceCookie is the value of a device cookie: proof that this browser or
+// client once logged in to account, so that others' failed logins against
+// the account never lock it out. It is a random ID and a MAC over it and
+// the account.
+func (k *Keys) DeviceCookie(account string) string {
+	id := NewToken()
+	return id + "." + sign(k.device, []string{"device", id, account})
+}
+
+// DeviceID is the ID of a device cookie made for account; false for any
+// other value.
+func (k *Keys) DeviceID(cookie, account string) (string, bool) {
+	id, mac, ok := strings.Cut(cookie, ".")
+	if !ok || len(id) != TokenLen {
+		return "", false
+	}
+	return id, hmac.Equal([]byte(mac), []byte(sign(k.device, []string{"device", id, account})))
 }
 
 // NewToken returns a random token (sessions).

@@ -98,3 +98,28 @@ func FuzzParseToken(f *testing.F) {
 		}
 	})
 }
+
+func TestDeviceCookieIsBoundToItsAccountAndKey(t *testing.T) {
+	k := keys(t)
+	other, err := secret.NewKeys(secret.NewMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := k.DeviceCookie("owner@example.com")
+	if id, ok := k.DeviceID(c, "owner@example.com"); !ok || len(id) != secret.TokenLen {
+		t.Fatalf("own cookie: %q %v", id, ok)
+	}
+	for name, bad := range map[string]struct{ cookie, account string }{
+		"another account": {c, "someone@example.com"},
+		"a changed ID":    {"B" + c[1:], "owner@example.com"},
+		"no MAC":          {c[:secret.TokenLen], "owner@example.com"},
+		"empty":           {"", "owner@example.com"},
+	} {
+		if _, ok := k.DeviceID(bad.cookie, bad.account); ok {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, ok := other.DeviceID(c, "owner@example.com"); ok {
+		t.Error("another key accepted the cookie")
+	}
+}

@@ -11,7 +11,12 @@ import (
 
 // Limits are the rate limits (docs/operations.md). A zero Rule takes its default.
 type Limits struct {
-	LoginPerAccount   ratelimit.Rule // failed logins per email address
+	// LoginPerAccount counts failed logins per email address from devices
+	// that never logged in to it; LoginPerDevice those from a device that
+	// did (its device cookie), so that others' failures never lock the
+	// owner out.
+	LoginPerAccount   ratelimit.Rule
+	LoginPerDevice    ratelimit.Rule
 	LoginPerClient    ratelimit.Rule // failed logins per client address
 	ApprovalPerClient ratelimit.Rule // approval-link POSTs per client address
 	// SelfService is for registration and password reset: per client
@@ -24,6 +29,7 @@ type Limits struct {
 // the burst, one attempt per interval.
 var DefaultLimits = Limits{
 	LoginPerAccount:       ratelimit.Rule{Burst: 5, Every: time.Minute},
+	LoginPerDevice:        ratelimit.Rule{Burst: 5, Every: time.Minute},
 	LoginPerClient:        ratelimit.Rule{Burst: 20, Every: 15 * time.Second},
 	ApprovalPerClient:     ratelimit.Rule{Burst: 10, Every: 6 * time.Second},
 	SelfServicePerClient:  ratelimit.Rule{Burst: 10, Every: time.Minute},
@@ -41,7 +47,7 @@ type Limit struct {
 // limits count failures inside Login; the others guard routes (per client
 // address) and self-service requests (per email or link).
 type Limiters struct {
-	loginAccount, loginClient                             Limit
+	loginAccount, loginDevice, loginClient                Limit
 	ApprovalClient, SelfServiceClient, SelfServiceAccount Limit
 }
 
@@ -58,6 +64,7 @@ func newLimiters(l Limits, now func() time.Time, m *metrics.Metrics) Limiters {
 	}
 	return Limiters{
 		loginAccount:       mk("login_account", l.LoginPerAccount, d.LoginPerAccount),
+		loginDevice:        mk("login_device", l.LoginPerDevice, d.LoginPerDevice),
 		loginClient:        mk("login_client", l.LoginPerClient, d.LoginPerClient),
 		ApprovalClient:     mk("approval_client", l.ApprovalPerClient, d.ApprovalPerClient),
 		SelfServiceClient:  mk("self_service_client", l.SelfServicePerClient, d.SelfServicePerClient),

@@ -13,24 +13,36 @@ import (
 )
 
 // Login checks a password and opens a session; it returns the session
-// token. Failed attempts count against the account and the client address
-// (both rate-limited); successful ones do not.
-func (s *Service) Login(ctx context.Context, client, email, password string) (string, store.User, error) {
-	account, wait, ok := s.Limits.loginAccount.Limiter.Take(AccountKey(email))
+// token and the device cookie to keep. Failed attempts count against the
+// client address and against the account: from a device that logged in to
+// the account before (device, its device cookie), per device; from any
+// other, per account. So a flood of failures from elsewhere slows down
+// unknown devices, never the owner on a known one (OWASP's device cookies).
+// Successful attempts do not count.
+func (s *Service) Login(ctx context.Context, client, device, email, password string) (token string, u store.User, newDevice string, err error) {
+	account := AccountKey(email)
+	limit, key := s.Limits.loginAccount, account
+	if id, ok := s.device(device, account); ok {
+		limit, key, newDevice = s.Limits.loginDevice, id, device
+	}
+	mine, wait, ok := limit.Limiter.Take(key)
 	if !ok {
-		return "", store.User{}, s.Limits.loginAccount.tooMany(wait)
+		return "", store.User{}, "", limit.tooMany(wait)
 	}
 	from, wait, ok := s.Limits.loginClient.Limiter.Take(client)
 	if !ok {
-		account.Undo()
-		return "", store.User{}, s.Limits.loginClient.tooMany(wait)
+		mine.Undo()
+		return "", store.User{}, "", s.Limits.loginClient.tooMany(wait)
 	}
-	token, u, err := s.checkPassword(ctx, email, password)
+	token, u, err = s.checkPassword(ctx, email, password)
 	if p := problem.As(err); p == nil || p.Status != http.StatusUnauthorized {
-		account.Undo()
+		mine.Undo()
 		from.Undo()
 	}
-	return token, u, err
+	if err == nil && newDevice == "" && s.keys != nil {
+		newDevice = s.keys.DeviceCookie(account)
+	}
+	return token, u, newDevice, err
 }
 
 func (s *Service) checkPassword(ctx context.Context, email, password string) (string, store.User, error) {
@@ -55,6 +67,14 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (st
 		return "", store.User{}, err
 	}
 	return token, u, nil
+}
+
+// device is the ID of a device cookie made for account.
+func (s *Service) device(cookie, account string) (string, bool) {
+	if cookie == "" || s.keys == nil {
+		return "", false
+	}
+	return s.keys.DeviceID(cookie, account)
 }
 
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("timing equaliser"), bcrypt.DefaultCost)
