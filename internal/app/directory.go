@@ -20,7 +20,7 @@ import (
 // service's invitation path. It needs neither Temporal nor SECRET_KEY (an
 // invitation link is a random token whose hash is stored).
 func runDirectory(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger) error {
-	data, err := os.ReadFile(cfg.DirectoryFile)
+	data, err := readDirectoryFile(cfg.DirectoryFile)
 	if err != nil {
 		return err
 	}
@@ -75,4 +75,23 @@ func runDirectory(ctx context.Context, cfg config.Config, out io.Writer, log *sl
 		return errors.New("some invitation emails were not sent; apply the file again with -resend to send them")
 	}
 	return nil
+}
+
+// readDirectoryFile reads the file, refusing one larger than
+// directory.MaxFileSize before reading it all: a 50 MB file once took
+// minutes and gigabytes.
+func readDirectoryFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, directory.MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > directory.MaxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d MiB; a directory file lists organizations and their administrators, and stays far smaller", name, directory.MaxFileSize>>20)
+	}
+	return data, nil
 }

@@ -241,3 +241,30 @@ func TestApplyRefusesAnEditionChange(t *testing.T) {
 		}
 	})
 }
+
+// An email the invitation would refuse is refused by the file's check,
+// before anything is written: a file is applied whole or not at all.
+func TestApplyRefusesLookAlikeAndHiddenCharacterEmailsBeforeWriting(t *testing.T) {
+	eachStore(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		bad := "partners:\n  - id: woodgrove\n    name: Woodgrove\n    administrators:\n" +
+			"      - {email: \"\u0430dmin@woodgrove.example\", name: Ada}\n" +
+			"      - {email: \"ad\u200bmin@woodgrove.example\", name: Zed}\n"
+		_, err := apply(t, st, bad, directory.Options{})
+		var ps directory.Problems
+		if !errors.As(err, &ps) || len(ps) != 2 || !strings.Contains(ps.Error(), "mixes scripts") || !strings.Contains(ps.Error(), "U+200B") {
+			t.Fatalf("got %v, want the two emails refused", err)
+		}
+		if _, err := st.PartnerByID(ctx, "woodgrove"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the partner was written: %v", err)
+		}
+	})
+}
+
+func TestParseRefusesAFileOverTheSizeCap(t *testing.T) {
+	_, err := directory.Parse(make([]byte, directory.MaxFileSize+1))
+	var ps directory.Problems
+	if !errors.As(err, &ps) || !strings.Contains(ps.Error(), "larger than") {
+		t.Fatalf("got %v, want the size refused", err)
+	}
+}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/emailaddr"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/textcheck"
 )
@@ -102,14 +102,18 @@ func (c *checker) people(entry string, people []Person) {
 		pp := fmt.Sprintf("%s.administrators[%d]", entry, i)
 		c.name(pp, p.Name)
 		path := pp + ".email"
-		addr, err := mail.ParseAddress(p.Email)
+		// The invitation's own check, so that a file passes here only if
+		// every write it asks for will pass too.
+		addr, err := emailaddr.Check(p.Email)
 		switch {
 		case strings.TrimSpace(p.Email) == "":
 			c.bad(path, "is required")
-		case err != nil || addr.Address != strings.TrimSpace(p.Email) || len(addr.Address) > 254:
+		case errors.Is(err, emailaddr.ErrNotAnAddress):
 			c.bad(path, "%q is not an email address: write it alone, like name@example.com", p.Email)
+		case err != nil:
+			c.bad(path, "%s", err)
 		default:
-			c.once(path, "email "+strings.ToLower(addr.Address), addr.Address)
+			c.once(path, "email "+strings.ToLower(addr), addr)
 		}
 	}
 }

@@ -111,7 +111,13 @@ var (
 // Parse reads a directory file strictly: a field it does not know, a value
 // of the wrong kind, an anchor or a second document is a problem. It
 // returns Problems, or a YAML syntax error with its line.
+// MaxFileSize bounds a directory file: thousands of customers fit in it.
+const MaxFileSize = 4 << 20
+
 func Parse(data []byte) (*File, error) {
+	if len(data) > MaxFileSize {
+		return nil, Problems{{Text: fmt.Sprintf("the file is larger than %d MiB", MaxFileSize>>20)}}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {

@@ -308,3 +308,18 @@ func TestR2SuspensionEndsOpenAssignments(t *testing.T) {
 		t.Fatalf("status %s", u.Status)
 	}
 }
+
+// An invitation to a look-alike address is refused and adds nobody.
+func TestInvitationToALookAlikeAddressIsRefused(t *testing.T) {
+	svc, st, _ := newService(t)
+	ctx := context.Background()
+	admin := user(t, st, demo.ContosoAdmin)
+	_, err := svc.Invite(ctx, admin, store.KindCustomer, demo.Contoso, service.NewUser{Email: "\u0430dmin2@contoso.example", Name: "Eve",
+		Roles: []string{store.RoleCustomerOps}})
+	if p := problem.As(err); p == nil || p.Field != "email" || p.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("want a 422 on email, got %v", err)
+	}
+	if _, err := st.UserByEmail(ctx, "\u0430dmin2@contoso.example"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the user was added: %v", err)
+	}
+}

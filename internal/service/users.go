@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"slices"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/emailaddr"
 	pamail "github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/password"
 	"github.com/partneraccess/partneraccess/internal/problem"
@@ -170,12 +170,11 @@ func (s *Service) addInvitedUser(ctx context.Context, by store.User, o Org, in N
 }
 
 func (s *Service) checkNewUser(kind string, in NewUser) (store.User, error) {
-	addr, err := mail.ParseAddress(in.Email)
-	if err != nil || addr.Address != strings.TrimSpace(in.Email) || len(addr.Address) > 254 {
+	email, err := emailaddr.Check(in.Email)
+	if errors.Is(err, emailaddr.ErrNotAnAddress) {
 		return store.User{}, problem.Invalid("email", "email must be an address like name@example.com")
-	}
-	if _, err := rules.Note("", "email", in.Email); err != nil {
-		return store.User{}, err
+	} else if err != nil {
+		return store.User{}, problem.Unprocessable("", "email", "%s", err)
 	}
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
@@ -188,7 +187,7 @@ func (s *Service) checkNewUser(kind string, in NewUser) (store.User, error) {
 	if err != nil {
 		return store.User{}, err
 	}
-	return store.User{Email: addr.Address, Name: name, Kind: kind, Status: store.StatusInvited, Roles: roles}, nil
+	return store.User{Email: email, Name: name, Kind: kind, Status: store.StatusInvited, Roles: roles}, nil
 }
 
 // sendInvitation issues a fresh invitation link (the old one dies) and
