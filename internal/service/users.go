@@ -279,7 +279,7 @@ func (s *Service) UpdateUser(ctx context.Context, by store.User, id string, p Us
 	}
 	if p.Roles != nil && !slices.Equal(roles, u.Roles) {
 		if err := s.store.SetUserRoles(ctx, u.ID, roles); err != nil {
-			return u, err
+			return u, lastAdmin(err, u, o)
 		}
 		s.auditUser(ctx, by.ID, o, "user.roles_set", u, strings.Join(roles, ", "))
 	}
@@ -324,7 +324,7 @@ func (s *Service) setStatus(ctx context.Context, by store.User, o Org, u store.U
 	}
 	changed, err := s.store.SuspendUser(ctx, u.ID, s.now())
 	if err != nil {
-		return err
+		return lastAdmin(err, u, o)
 	}
 	if changed {
 		s.auditUser(ctx, by.ID, o, "user.suspended", u, "sessions ended")
@@ -563,4 +563,13 @@ func OwnOrg(u store.User) (kind, id string) {
 // IsAdmin reports whether u administers its organization.
 func IsAdmin(u store.User) bool {
 	return u.Status == store.StatusActive && (u.HasRole(store.RolePartnerAdmin) || u.HasRole(store.RoleCustomerAdmin))
+}
+
+// lastAdmin says so when a change would leave an organization without an
+// active administrator (checked in the change's own transaction).
+func lastAdmin(err error, u store.User, o Org) error {
+	if errors.Is(err, store.ErrLastAdministrator) {
+		return problem.Conflict("%s is the last active administrator of %s; make someone else an administrator first", u.Email, o.Name)
+	}
+	return err
 }

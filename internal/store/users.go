@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -153,6 +154,9 @@ func endSessionsAndLinks(ctx context.Context, tx conn, userID, purpose string, a
 func (s *Store) SuspendUser(ctx context.Context, userID string, at time.Time) (bool, error) {
 	var changed bool
 	err := s.inTx(ctx, func(tx conn) error {
+		if err := s.keepAnAdministrator(ctx, tx, userID, nil); err != nil {
+			return err
+		}
 		res, err := tx.exec(ctx, `UPDATE users SET status = 'suspended', status_changed_at = ?
 			WHERE id = ? AND status = 'active'`, utc(at), userID)
 		if err != nil {
@@ -199,6 +203,9 @@ func (s *Store) ReactivateUser(ctx context.Context, userID string, at time.Time)
 // SetUserRoles replaces a user's roles.
 func (s *Store) SetUserRoles(ctx context.Context, userID string, roles []string) error {
 	return wrap(s.inTx(ctx, func(tx conn) error {
+		if err := s.keepAnAdministrator(ctx, tx, userID, roles); err != nil {
+			return err
+		}
 		if _, err := tx.exec(ctx, `DELETE FROM user_roles WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
@@ -232,4 +239,48 @@ func (s *Store) OpenInvitations(ctx context.Context, kind, orgID string, now tim
 		out[t.UserID] = t
 	}
 	return out, nil
+}
+
+// ErrLastAdministrator: the change would leave the user's organization
+// without an active administrator.
+var ErrLastAdministrator = errors.New("the organization would have no active administrator left")
+
+// keepAnAdministrator refuses, inside the transaction of a suspension
+// (roles nil) or of new roles, a change that would leave the user's
+// organization without an active administrator. On PostgreSQL it first
+// locks the organization's active users, so two administrators suspending
+// or demoting each other at once are taken one after the other and the
+// second sees the first's change; SQLite has one writer and takes them in
+// turn anyway.
+func (s *Store) keepAnAdministrator(ctx context.Context, tx conn, userID string, roles []string) error {
+	var u User
+	if err := tx.get(ctx, &u, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID); err != nil {
+		return notFound(err, "user")
+	}
+	if err := tx.sel(ctx, &u.Roles, `SELECT role FROM user_roles WHERE user_id = ?`, userID); err != nil {
+		return err
+	}
+	admin := RolePartnerAdmin
+	column, org := "partner_id", u.PartnerID
+	if u.Kind == KindCustomer {
+		admin, column, org = RoleCustomerAdmin, "customer_id", u.CustomerID
+	}
+	if u.Status != StatusActive || !u.HasRole(admin) || (roles != nil && slices.Contains(roles, admin)) {
+		return nil // not an active administrator, or stays one
+	}
+	if s.dialect == Postgres {
+		var locked []string
+		if err := tx.sel(ctx, &locked, `SELECT id FROM users WHERE `+column+` = ? AND status = 'active' ORDER BY id FOR UPDATE`, org); err != nil {
+			return err
+		}
+	}
+	var others int
+	if err := tx.get(ctx, &others, `SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id
+		WHERE u.`+column+` = ? AND u.status = 'active' AND u.id <> ? AND r.role = ?`, org, userID, admin); err != nil {
+		return err
+	}
+	if others == 0 {
+		return ErrLastAdministrator
+	}
+	return nil
 }

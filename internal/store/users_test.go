@@ -154,3 +154,63 @@ func TestPasswordResetEndsEverySession(t *testing.T) {
 		}
 	})
 }
+
+// Two administrators who suspend or demote each other at once never leave
+// their organization without one: the second change sees the first.
+func TestTheLastActiveAdministratorStaysUnderRacingChanges(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db database) {
+		ctx := context.Background()
+		s := openDemo(t, db)
+		both := []string{demo.ContosoAdmin, demo.ContosoOps}
+		admins := func() int {
+			n := 0
+			for _, id := range both {
+				u, err := s.UserByID(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u.Status == store.StatusActive && u.HasRole(store.RoleCustomerAdmin) {
+					n++
+				}
+			}
+			return n
+		}
+		restore := func() {
+			for _, id := range both {
+				if _, err := s.ReactivateUser(ctx, id, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.SetUserRoles(ctx, id, []string{store.RoleCustomerAdmin, store.RoleCustomerOps}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		race := func(change func(id string) error) (refused int) {
+			var wg sync.WaitGroup
+			errs := make([]error, len(both))
+			for i, id := range both {
+				wg.Add(1)
+				go func() { defer wg.Done(); errs[i] = change(id) }()
+			}
+			wg.Wait()
+			for _, err := range errs {
+				if errors.Is(err, store.ErrLastAdministrator) {
+					refused++
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			}
+			return refused
+		}
+		for round := range 20 {
+			restore()
+			if refused := race(func(id string) error { _, err := s.SuspendUser(ctx, id, time.Now()); return err }); refused != 1 || admins() != 1 {
+				t.Fatalf("round %d, suspensions: %d refused, %d administrators left; want 1 and 1", round, refused, admins())
+			}
+			restore()
+			if refused := race(func(id string) error { return s.SetUserRoles(ctx, id, []string{store.RoleCustomerOps}) }); refused != 1 || admins() != 1 {
+				t.Fatalf("round %d, demotions: %d refused, %d administrators left; want 1 and 1", round, refused, admins())
+			}
+		}
+	})
+}
