@@ -8,8 +8,10 @@ package password
 import (
 	"bufio"
 	_ "embed"
+	"sort"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/partneraccess/partneraccess/internal/problem"
@@ -64,14 +66,47 @@ func Check(pw string, personal ...string) error {
 	if distinct(lower) < 4 {
 		return refuse("password repeats too few characters; choose another")
 	}
-	for _, p := range personal {
-		for _, part := range words(p) {
-			if len(part) >= 4 && strings.Contains(lower, part) && utf8.RuneCountInString(lower)-utf8.RuneCountInString(part) < MinLen/2 {
-				return refuse("password is built on your own name or email address, which is easy to guess; choose another")
-			}
-		}
+	if builtOn(lower, personal) {
+		return refuse("password is built on your own name, email address or organization, which is easy to guess; choose another")
 	}
 	return nil
+}
+
+// minOwn is how many letters of its own a password built partly on the
+// user's words must keep once those words, digits, spaces and punctuation
+// are taken out ("Ivy Green 2024" keeps none).
+const minOwn = 6
+
+// builtOn reports whether pw (lower case) is made of the user's own words
+// (each part of the name, email address and organization of three letters
+// or more, and each of them whole, without its spaces or dots) with little
+// else but digits and punctuation.
+func builtOn(pw string, personal []string) bool {
+	var parts []string
+	for _, p := range personal {
+		ws := words(p)
+		parts = append(parts, ws...)
+		if len(ws) > 1 {
+			parts = append(parts, strings.Join(ws, ""))
+		}
+	}
+	sort.Slice(parts, func(i, j int) bool { return len(parts[i]) > len(parts[j]) }) // longest first
+	rest, found := pw, false
+	for _, part := range parts {
+		if utf8.RuneCountInString(part) >= 3 && strings.Contains(rest, part) {
+			rest, found = strings.ReplaceAll(rest, part, ""), true
+		}
+	}
+	if !found {
+		return false
+	}
+	own := 0
+	for _, r := range rest {
+		if unicode.IsLetter(r) {
+			own++
+		}
+	}
+	return own < minOwn
 }
 
 func distinct(s string) int {

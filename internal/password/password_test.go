@@ -39,3 +39,22 @@ func TestR2PasswordPolicy(t *testing.T) {
 		}
 	}
 }
+
+// Passwords made of the user's own name, address or organization, with
+// digits and punctuation around them, are refused; a password that only
+// mentions one of those words among its own is not.
+func TestR2PasswordsBuiltOnTheUsersOwnWordsAreRefused(t *testing.T) {
+	ivy := []string{"ivy.green@northwind.example", "Ivy Green", "Northwind Partners"}
+	for _, pw := range []string{"Ivy Green 2024", "Northwind Partners 1", "ivygreen!2024", "IVY.GREEN@2024", "green-northwind-7",
+		"Northwind2024!!", "partners-ivy-99"} {
+		p := problem.As(password.Check(pw, ivy...))
+		if p == nil || !strings.Contains(p.Detail, "own name") {
+			t.Errorf("Check(%q) = %v; want it refused as built on her own words", pw, p)
+		}
+	}
+	for _, pw := range []string{"green tea over breakfast", "northwind sails at dawn", "lantern-orbit-cactus"} {
+		if err := password.Check(pw, ivy...); err != nil {
+			t.Errorf("Check(%q) = %v; want it accepted", pw, err)
+		}
+	}
+}
