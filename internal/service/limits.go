@@ -7,6 +7,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/ratelimit"
+	"github.com/partneraccess/partneraccess/internal/store"
 )
 
 // Limits are the rate limits (docs/operations.md). A zero Rule takes its default.
@@ -23,6 +24,10 @@ type Limits struct {
 	// address on the route, per email or invitation in the handler.
 	SelfServicePerClient  ratelimit.Rule
 	SelfServicePerAccount ratelimit.Rule
+	// Invitations and their resends, per administrator and per address
+	// invited, so that nobody can flood a mailbox with them.
+	InvitePerActor   ratelimit.Rule
+	InvitePerAddress ratelimit.Rule
 }
 
 // DefaultLimits let a person mistype a few times and stop a guesser: after
@@ -34,6 +39,8 @@ var DefaultLimits = Limits{
 	ApprovalPerClient:     ratelimit.Rule{Burst: 10, Every: 6 * time.Second},
 	SelfServicePerClient:  ratelimit.Rule{Burst: 10, Every: time.Minute},
 	SelfServicePerAccount: ratelimit.Rule{Burst: 3, Every: 5 * time.Minute},
+	InvitePerActor:        ratelimit.Rule{Burst: 20, Every: 3 * time.Minute},
+	InvitePerAddress:      ratelimit.Rule{Burst: 3, Every: 10 * time.Minute},
 }
 
 // Limit is a limiter with the name its refusals are counted under.
@@ -49,6 +56,7 @@ type Limit struct {
 type Limiters struct {
 	loginAccount, loginDevice, loginClient                Limit
 	ApprovalClient, SelfServiceClient, SelfServiceAccount Limit
+	inviteActor, inviteAddress                            Limit
 }
 
 func newLimiters(l Limits, now func() time.Time, m *metrics.Metrics) Limiters {
@@ -69,6 +77,8 @@ func newLimiters(l Limits, now func() time.Time, m *metrics.Metrics) Limiters {
 		ApprovalClient:     mk("approval_client", l.ApprovalPerClient, d.ApprovalPerClient),
 		SelfServiceClient:  mk("self_service_client", l.SelfServicePerClient, d.SelfServicePerClient),
 		SelfServiceAccount: mk("self_service_account", l.SelfServicePerAccount, d.SelfServicePerAccount),
+		inviteActor:        mk("invite_actor", l.InvitePerActor, d.InvitePerActor),
+		inviteAddress:      mk("invite_address", l.InvitePerAddress, d.InvitePerAddress),
 	}
 }
 
@@ -95,4 +105,13 @@ func AccountKey(email string) string {
 		k = k[:254]
 	}
 	return k
+}
+
+// invitation takes one invitation email from the administrator's budget
+// and from the address's.
+func (l Limiters) invitation(by store.User, email string) error {
+	if err := l.inviteActor.Take(by.ID); err != nil {
+		return err
+	}
+	return l.inviteAddress.Take(AccountKey(email))
 }

@@ -323,3 +323,29 @@ func TestInvitationToALookAlikeAddressIsRefused(t *testing.T) {
 		t.Fatalf("the user was added: %v", err)
 	}
 }
+
+// Invitations and their resends are limited per address: a fourth within
+// minutes is refused with 429 and sends nothing.
+func TestInvitationsAndResendsAreRateLimited(t *testing.T) {
+	svc, st, _ := newService(t)
+	ctx := context.Background()
+	admin := user(t, st, demo.ContosoAdmin)
+	u, err := svc.Invite(ctx, admin, store.KindCustomer, demo.Contoso, service.NewUser{Email: "new@contoso.example", Name: "Nia New",
+		Roles: []string{store.RoleCustomerOps}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if _, err := svc.ResendInvitation(ctx, admin, u.ID); err != nil {
+			t.Fatalf("resend %d: %v", i+1, err)
+		}
+	}
+	_, err = svc.ResendInvitation(ctx, admin, u.ID)
+	if p := problem.As(err); p == nil || p.Status != http.StatusTooManyRequests || p.RetryAfter <= 0 {
+		t.Fatalf("a fourth invitation within minutes: %v, want 429 with Retry-After", err)
+	}
+	es, err := st.Emails(ctx, store.EmailFilter{To: "new@contoso.example"})
+	if err != nil || len(es) != 3 {
+		t.Fatalf("%d invitation emails (%v), want 3", len(es), err)
+	}
+}

@@ -144,6 +144,13 @@ func (s *Service) Invite(ctx context.Context, by store.User, kind, orgID string,
 	if err != nil {
 		return store.User{}, err
 	}
+	// Only an invitation that will go out takes from the budget.
+	if _, err := s.checkNewUser(o.Kind, in); err != nil {
+		return store.User{}, err
+	}
+	if err := s.Limits.invitation(by, in.Email); err != nil {
+		return store.User{}, err
+	}
 	return s.addInvitedUser(ctx, by, o, in)
 }
 
@@ -225,6 +232,9 @@ func (s *Service) ResendInvitation(ctx context.Context, by store.User, id string
 	}
 	if u.Status != store.StatusInvited {
 		return u, problem.Conflict("%s has already registered; someone who forgot the password uses \"Forgot your password?\" on the login page", u.Email)
+	}
+	if err := s.Limits.invitation(by, u.Email); err != nil {
+		return u, err
 	}
 	return u, s.sendInvitation(ctx, by, o, u)
 }
