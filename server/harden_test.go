@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -730,6 +731,7 @@ func TestMailboxBeyondLoopbackShowsAnAdministratorOnlyItsTenantsMail(t *testing.
 	if r := send(t, "POST", admins+"/api/v1/password-reset", "application/json", `{"email":"admin@contoso.example"}`, nil); r.status != http.StatusAccepted {
 		t.Fatalf("reset request: %d %s", r.status, r.body)
 	}
+	e.UserLink(domain.EmailPasswordReset, "admin@contoso.example", "/reset/") // emailed after the answer
 	mailTo := func(base string, header map[string]string) (int, []string) {
 		r := send(t, "GET", base+"/api/v1/dev/mail", "", "", header)
 		var out struct {
@@ -822,5 +824,71 @@ func TestOwnersKnownDeviceLogsInThroughAFloodOfFailures(t *testing.T) {
 	forged := strings.Repeat("A", 43) + ".forged"
 	if r := login(demo.Password, "203.0.113.79", forged); r.status != http.StatusTooManyRequests {
 		t.Fatalf("a forged device cookie: %d, want 429 like an unknown device", r.status)
+	}
+}
+
+// A reset request answers the same way, in the same time, whether the
+// account exists or not: the lookup and the email come after the answer.
+// The medians of 300 requests each, interleaved, are within 0.2 ms.
+func TestPasswordResetTakesTheSameTimeForKnownAndUnknownAddresses(t *testing.T) {
+	e := testenv.New(t, testenv.Options{NoWorker: true})
+	lots := ratelimit.Rule{Burst: 1 << 20, Every: time.Microsecond}
+	base := another(t, e, server.Config{}, service.Limits{SelfServicePerClient: lots, SelfServicePerAccount: lots})
+	client := &http.Client{}
+	ask := func(email string) time.Duration {
+		start := time.Now()
+		resp, err := client.Post(base+"/api/v1/password-reset", "application/json", strings.NewReader(`{"email":"`+email+`"}`))
+		took := time.Since(start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("%s: %d", email, resp.StatusCode)
+		}
+		return took
+	}
+	for range 20 { // warm up connections and caches
+		ask("agent@partner.example")
+		ask("nobody@partner.example")
+	}
+	var known, unknown []time.Duration
+	for i := range 300 {
+		known = append(known, ask("agent@partner.example"))
+		unknown = append(unknown, ask(fmt.Sprintf("nobody%d@partner.example", i)))
+	}
+	median := func(ds []time.Duration) time.Duration {
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	k, u := median(known), median(unknown)
+	t.Logf("median answer: known address %v, unknown %v", k, u)
+	if d := k - u; d > 200*time.Microsecond || d < -200*time.Microsecond {
+		t.Fatalf("medians differ by %v: known %v, unknown %v; want within 0.2 ms", d, k, u)
+	}
+}
+
+// A reset asked in someone's name does not cancel the link the owner
+// already has: both work until one is used, which voids the other.
+func TestAnotherResetRequestLeavesTheEarlierLinkWorking(t *testing.T) {
+	e := testenv.New(t, testenv.Options{NoWorker: true})
+	anon := e.Anonymous()
+	anon.Do("POST", "/api/v1/password-reset", map[string]string{"email": "agent@partner.example"})
+	first := e.UserLink(domain.EmailPasswordReset, "agent@partner.example", "/reset/")
+	anon.Do("POST", "/api/v1/password-reset", map[string]string{"email": "agent@partner.example"})
+	e.Eventually(10*time.Second, "a second reset email", func() bool {
+		return len(e.Mail("", domain.EmailPasswordReset, "agent@partner.example")) == 2
+	})
+	second := e.UserLink(domain.EmailPasswordReset, "agent@partner.example", "/reset/")
+	if first == second {
+		t.Fatal("the same link twice")
+	}
+	const pw = "a walk by the quiet harbour"
+	if code, body := anon.Do("POST", "/api/v1/password-reset/complete", map[string]string{"token": strings.TrimPrefix(first, "/reset/"), "password": pw}); code != http.StatusOK {
+		t.Fatalf("the earlier link: %d %s", code, body)
+	}
+	if code, _ := anon.Do("POST", "/api/v1/password-reset/complete", map[string]string{"token": strings.TrimPrefix(second, "/reset/"), "password": pw + "!"}); code != http.StatusGone {
+		t.Fatalf("the later link after the earlier was used: %d, want 410", code)
 	}
 }

@@ -151,10 +151,7 @@ func (s *Server) apiRequestPasswordReset(c *gin.Context) {
 	if !s.allow(c, s.svc.Limits.SelfServiceAccount, service.AccountKey(req.Email)) {
 		return
 	}
-	if err := s.svc.RequestPasswordReset(c, req.Email); err != nil {
-		s.fail(c, err)
-		return
-	}
+	s.svc.RequestPasswordReset(req.Email)
 	c.JSON(http.StatusAccepted, gin.H{"detail": resetSent(s.svc.Config().PasswordResetTTL)})
 }
 

@@ -159,10 +159,7 @@ func (s *Server) pageForgotPost(c *gin.Context) {
 	if !s.allow(c, s.svc.Limits.SelfServiceAccount, service.AccountKey(email)) {
 		return
 	}
-	if err := s.svc.RequestPasswordReset(c, email); err != nil {
-		s.fail(c, err)
-		return
-	}
+	s.svc.RequestPasswordReset(email)
 	ttl := s.svc.Config().PasswordResetTTL
 	s.render(c, http.StatusAccepted, "forgot", gin.H{"Sent": resetSent(ttl) + ".", "TTL": domain.HumanDuration(ttl)})
 }

@@ -324,15 +324,17 @@ func TestPasswordResetEndsTheOldSessionsAndSaysNothingOfUnknownAddresses(t *test
 			t.Fatalf("reset for %s: %d %s", email, code, body)
 		}
 	}
-	if n := len(e.Mail("", domain.EmailPasswordReset, "")); n != before {
-		t.Fatalf("%d reset emails for accounts that cannot reset", n-before)
-	}
 	code, known := anon.Do("POST", "/api/v1/password-reset", map[string]string{"email": "Agent@Partner.example"})
 	_, unknown := anon.Do("POST", "/api/v1/password-reset", map[string]string{"email": "nobody@partner.example"})
 	if code != http.StatusAccepted || string(known) != string(unknown) {
 		t.Fatalf("answers differ: %d %s / %s", code, known, unknown)
 	}
 	path := e.UserLink(domain.EmailPasswordReset, "agent@partner.example", "/reset/")
+	// The requests are served in turn after their answers: by the time the
+	// agent's email is there, the three before it were handled.
+	if n := len(e.Mail("", domain.EmailPasswordReset, "")); n != before+1 {
+		t.Fatalf("%d reset emails for accounts that cannot reset", n-before-1)
+	}
 	if code, page := anon.Page(path); code != http.StatusOK || !strings.Contains(page, "agent@partner.example") {
 		t.Fatalf("reset page: %d %s", code, page)
 	}

@@ -71,6 +71,8 @@ type Service struct {
 	Limits Limiters
 	// anonymous samples the audit rows of refusals nobody logged in made.
 	anonymous *sampler
+	// resets queues password-reset requests for sendResets.
+	resets chan string
 }
 
 // New returns a service. wf may be nil where nothing reaches the workflows
@@ -99,8 +101,9 @@ func New(cfg Config, st *store.Store, wf Workflows, keys *secret.Keys, log *slog
 	}
 	s := &Service{
 		cfg: cfg, store: st, wf: wf, rules: &rules.Checker{Store: st}, keys: keys, log: log,
-		metrics: m, now: time.Now, anonymous: newSampler(time.Minute),
+		metrics: m, now: time.Now, anonymous: newSampler(time.Minute), resets: make(chan string, resetQueue),
 	}
+	go s.sendResets()
 	s.Limits = newLimiters(cfg.Limits, nil, m)
 	return s
 }

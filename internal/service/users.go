@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -441,10 +442,38 @@ func (s *Service) Register(ctx context.Context, raw, pw string) (store.User, err
 	return registered, nil
 }
 
-// RequestPasswordReset emails a one-time link to an active user with that
-// email. It says nothing of whether the account exists: the caller always
-// answers 202, and a failed email is only logged.
-func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
+// RequestPasswordReset asks for a one-time link to be emailed to an active
+// user with that email. It only queues the request: the lookup and the
+// email happen after the caller has answered, so the answer takes the same
+// path, and the same time, whether the account exists or not (no timing
+// oracle). A request that finds a full queue is dropped and logged; the
+// person asks again.
+func (s *Service) RequestPasswordReset(email string) {
+	select {
+	case s.resets <- email:
+	default:
+		s.log.Warn("password-reset queue full; request dropped")
+	}
+}
+
+// resetQueue is how many reset requests may wait; each takes milliseconds.
+const resetQueue = 1024
+
+// sendResets serves the reset requests one after the other.
+func (s *Service) sendResets() {
+	for email := range s.resets {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := s.sendReset(ctx, email); err != nil {
+			s.log.Error("password reset", "error", err)
+		}
+		cancel()
+	}
+}
+
+// sendReset emails a one-time link to an active user with that email. An
+// earlier link still works until it is used or expires, so that requests in
+// someone else's name never cancel the one the owner is about to use.
+func (s *Service) sendReset(ctx context.Context, email string) error {
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.StatusActive) {
 		s.metrics.Refused("")

@@ -36,13 +36,14 @@ var ErrUserState = errors.New("the user is not in the status this change needs")
 
 const userTokenColumns = `token_hash, user_id, purpose, created_by, created_at, expires_at, used_at, voided_at`
 
-// IssueUserToken stores a new link and voids the user's earlier unused
-// links of the same purpose: only the newest one works.
+// IssueUserToken stores a new link. A new invitation voids the user's
+// earlier unused ones (only the newest works); password-reset links each
+// work until one is used or they expire.
 func (s *Store) IssueUserToken(ctx context.Context, t UserToken) error {
 	t.CreatedAt, t.ExpiresAt = utc(t.CreatedAt), utc(t.ExpiresAt)
 	return wrap(s.inTx(ctx, func(tx conn) error {
 		if _, err := tx.exec(ctx, `UPDATE user_tokens SET voided_at = ?
-			WHERE user_id = ? AND purpose = ? AND used_at IS NULL AND voided_at IS NULL`,
+			WHERE user_id = ? AND purpose = ? AND purpose = 'invitation' AND used_at IS NULL AND voided_at IS NULL`,
 			t.CreatedAt, t.UserID, t.Purpose); err != nil {
 			return err
 		}

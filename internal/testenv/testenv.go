@@ -213,10 +213,12 @@ func (e *Env) LoginWith(email, password string) (*Session, int, []byte) {
 // to someone and returns the path of its link under prefix ("/register/").
 func (e *Env) UserLink(kind domain.EmailKind, to, prefix string) string {
 	e.T.Helper()
-	ms := e.Mail("", kind, to)
-	if len(ms) == 0 {
-		e.T.Fatalf("no %s email to %s", kind, to)
-	}
+	var ms []store.Email
+	// A password reset is emailed after its request was answered.
+	e.Eventually(10*time.Second, fmt.Sprintf("a %s email to %s", kind, to), func() bool {
+		ms = e.Mail("", kind, to)
+		return len(ms) > 0
+	})
 	path, err := Link(ms[len(ms)-1], prefix)
 	if err != nil {
 		e.T.Fatal(err)
