@@ -431,3 +431,84 @@ func (a *Activities) RecordSignal(ctx context.Context, in SignalRecord) error {
 	return a.Store.Audit(ctx, store.AuditEntry{At: in.At, ActorID: in.ByID, Action: action, Outcome: store.OutcomeRefused,
 		AssignmentID: in.AssignmentID, Detail: in.Detail, EventKey: &key})
 }
+
+// StartCheck asks whether a run was started by a Partner Access server, and
+// whether what it claims still holds in the store: the site, its customer,
+// partner and edition, the permission (R1), the partner user (R2) and the
+// approvers (R4). The workflow runs it as a local activity first, so a
+// start made straight on the Temporal frontend grants nothing.
+type StartCheck struct {
+	Fields        []string // what the server signed, in order
+	MAC           string
+	SiteID        string
+	CustomerID    string
+	PartnerID     string
+	Edition       string
+	PartnerUserID string
+	ApproverIDs   []string
+}
+
+// CheckStart answers a StartCheck; OK false says why in Why.
+func (a *Activities) CheckStart(ctx context.Context, in StartCheck) (SignalVerdict, error) {
+	if in.MAC == "" || !a.Keys.VerifySignal(in.MAC, in.Fields...) {
+		return SignalVerdict{Forged: true, Why: "the start was not made by a Partner Access server (no valid signature)"}, nil
+	}
+	f, err := a.Store.AssignFacts(ctx, in.SiteID, in.PartnerUserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return SignalVerdict{Why: "the site does not exist"}, nil
+	} else if err != nil {
+		return SignalVerdict{}, err
+	}
+	u := f.User
+	switch {
+	case f.Site.CustomerID != in.CustomerID || f.Site.PartnerID != in.PartnerID || f.Site.Edition != in.Edition:
+		return SignalVerdict{Why: "the site's customer, partner or edition is not what the start claims"}, nil
+	case !f.Site.Permitted:
+		return SignalVerdict{Why: "the customer has not given the partner permission (R1)"}, nil
+	case !f.UserFound || u.Kind != store.KindPartner || u.PartnerID != in.PartnerID || u.Status != store.StatusActive || u.RegisteredAt == nil:
+		return SignalVerdict{Why: "the partner user is not an active user of the partner (R2)"}, nil
+	}
+	if len(in.ApproverIDs) > 0 {
+		users, err := a.Store.CustomerUsers(ctx, in.CustomerID)
+		if err != nil {
+			return SignalVerdict{}, err
+		}
+		approvers := map[string]bool{}
+		for _, c := range users {
+			approvers[c.ID] = c.IsApprover()
+		}
+		for _, id := range in.ApproverIDs {
+			if !approvers[id] {
+				return SignalVerdict{Why: "an approver of the start is not an active approver of the customer (R4)"}, nil
+			}
+		}
+	} else if in.Edition == domain.EditionStandard {
+		return SignalVerdict{Why: "a Standard start names no approver (R4)"}, nil
+	}
+	return SignalVerdict{OK: true}, nil
+}
+
+// StartRefusal is a start CheckStart refused.
+type StartRefusal struct {
+	BeginInput
+	Why string
+}
+
+// RefuseStart records a refused start: the assignment as failed where its
+// site and user exist (so the people concerned see it), and start.forged in
+// the audit log. It grants nothing.
+func (a *Activities) RefuseStart(ctx context.Context, in StartRefusal) error {
+	err := a.Store.CreateAssignment(ctx, store.Assignment{
+		ID: in.AssignmentID, WorkflowID: in.WorkflowID, SiteID: in.SiteID, PartnerUserID: in.PartnerUserID,
+		Role: in.Role, Reason: in.Reason, Edition: in.Edition, RequestedBy: in.RequestedBy, RequestedAt: in.RequestedAt,
+	})
+	if err == nil {
+		return a.Store.ApplyTransition(ctx, store.Transition{AssignmentID: in.AssignmentID, Seq: 1, State: domain.StateFailed,
+			At: in.RequestedAt, Actor: "system", Action: "start.forged", Detail: in.Why, Failure: in.Why})
+	}
+	// No such site or user to hang a row on: the audit log keeps it.
+	site, _ := a.Store.SiteByID(ctx, in.SiteID)
+	return a.Store.Audit(ctx, store.AuditEntry{At: in.RequestedAt, ActorID: "system", Action: "start.forged", Outcome: store.OutcomeRefused,
+		SiteID: site.ID, CustomerID: site.CustomerID, PartnerID: site.PartnerID,
+		Detail: fmt.Sprintf("%s (workflow %s, site %q, user %q)", in.Why, in.WorkflowID, in.SiteID, in.PartnerUserID)})
+}

@@ -100,6 +100,29 @@ type Input struct {
 	Approvers     []Person // Standard: who may decide
 	CustomerUsers []Person // told of the assignment and of its end
 	Timing        Timing
+	// Vouch is how the server vouches for the start (since
+	// versionVouchedStart): its MAC covers SignedFields. A start without a
+	// valid one grants nothing.
+	Vouch Vouch
+}
+
+// SignedFields are what the MAC of a start covers: everything the run
+// acts on, and the workflow ID it was started under.
+func (in Input) SignedFields(workflowID string) []string {
+	f := []string{workflowID, "start", in.Vouch.ID, in.Vouch.SentAt.UTC().Format(time.RFC3339Nano),
+		in.SiteID, in.SiteName, in.CustomerID, in.CustomerName, in.PartnerID, in.PartnerName, in.Edition, in.Role, in.Reason}
+	for _, ps := range [][]Person{{in.PartnerUser, in.RequestedBy}, in.Approvers, in.CustomerUsers} {
+		f = append(f, strconv.Itoa(len(ps)))
+		for _, p := range ps {
+			f = append(f, p.ID, p.Name, p.Email)
+		}
+	}
+	t := in.Timing
+	for _, d := range []time.Duration{t.ApprovalTimeout, t.ApprovalReminder, t.AccessDuration, t.ReadyWait, t.EmailRetryFor,
+		t.ExpiryWarning, t.ProfessionalReminder} {
+		f = append(f, d.String())
+	}
+	return append(f, strconv.Itoa(t.MaxExtensions))
 }
 
 // Vouch is how a server vouches for a signal it sends: a unique ID (whose

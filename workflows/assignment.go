@@ -82,6 +82,11 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 	}
 	w.justified = workflow.GetVersion(ctx, versionJustified, workflow.DefaultVersion, 1) == 1
 	w.extended = workflow.GetVersion(ctx, versionExtension, workflow.DefaultVersion, 1) == 1
+	if workflow.GetVersion(ctx, versionVouchedStart, workflow.DefaultVersion, 1) == 1 {
+		if ok, err := w.checkStart(ctx); !ok || err != nil {
+			return w.status, err
+		}
+	}
 	var err error
 	if in.Edition == domain.EditionProfessional {
 		err = w.professional(ctx)

@@ -131,8 +131,15 @@ func (f *fixture) vouch(arg any) any {
 	return arg
 }
 
+// workflowID is the test environment's workflow ID.
+const workflowID = "default-test-workflow-id"
+
 func (f *fixture) run(in workflows.Input) workflows.Status {
 	f.t.Helper()
+	if in.Vouch.MAC == "" { // vouched for as a server does it; a test may forge its own
+		in.Vouch = workflows.Vouch{ID: "start", SentAt: time.Now()}
+		in.Vouch.MAC = f.keys.SignSignal(in.SignedFields(workflowID)...)
+	}
 	f.env.ExecuteWorkflow(workflows.Assignment, in)
 	if !f.env.IsWorkflowCompleted() {
 		f.t.Fatal("workflow did not complete")
@@ -487,5 +494,50 @@ func TestSendGrid400ForOneApproverStillReachesTheOther(t *testing.T) {
 	}
 	if !told {
 		t.Fatal("partner user was not told that the request could not reach admin@contoso.example")
+	}
+}
+
+// A start made straight on the Temporal frontend, without the server's
+// MAC or with claims the store contradicts, ends failed, audited as
+// start.forged, and grants nothing: the attack was Northwind's solo user
+// at Litware's Standard site, which never gave permission, claimed to be
+// Professional.
+func TestR1UnvouchedOrContradictedStartGrantsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		forge func(f *fixture, in *workflows.Input)
+		why   string
+	}{
+		{"no MAC", func(f *fixture, in *workflows.Input) { in.Vouch = workflows.Vouch{ID: "x", MAC: "forged"} }, "no valid signature"},
+		{"vouched, but the store says otherwise", func(f *fixture, in *workflows.Input) {
+			in.Vouch = workflows.Vouch{ID: "y", SentAt: time.Now()}
+			in.Vouch.MAC = f.keys.SignSignal(in.SignedFields(workflowID)...) // a leaked key, say
+		}, "edition"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			in := f.professionalInput()
+			in.SiteID, in.SiteName, in.CustomerID, in.CustomerName = demo.LitwareSite, "Litware Sage 200 Standard", demo.Litware, "Litware"
+			tc.forge(f, &in)
+			st := f.run(in)
+			if st.State != domain.StateFailed || !strings.Contains(st.Failure, tc.why) {
+				t.Fatalf("status %s %q, want failed saying %q", st.State, st.Failure, tc.why)
+			}
+			ctx := context.Background()
+			if g, err := f.store.ActiveGrant(ctx, demo.LitwareSite, demo.Solo, time.Now()); err == nil {
+				t.Fatalf("a grant was written: %+v", g)
+			}
+			a, err := f.store.AssignmentByID(ctx, runID)
+			if err != nil || a.State != domain.StateFailed {
+				t.Fatalf("row %+v, %v; want failed", a, err)
+			}
+			log, _ := f.store.AuditLog(ctx, store.AuditFilter{AssignmentID: runID})
+			if len(log) != 1 || log[0].Action != "start.forged" {
+				t.Fatalf("audit %+v, want one start.forged", log)
+			}
+			if es, _ := f.store.Emails(ctx, store.EmailFilter{AssignmentID: runID}); len(es) != 0 {
+				t.Fatalf("%d emails sent", len(es))
+			}
+		})
 	}
 }

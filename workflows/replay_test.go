@@ -23,8 +23,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Fatalf("%d recorded histories, want at least the 8 paths of the first set", len(files))
 	}
 	// Every set recorded so far: v1 before vouched signals, v2 before
-	// extensions (expiry-warning-extension), v3 since.
-	for _, set := range []string{"v1", "v2", "v3"} {
+	// extensions (expiry-warning-extension), v3 before vouched starts
+	// (vouched-start), v4 since.
+	for _, set := range []string{"v1", "v2", "v3", "v4"} {
 		if got, _ := filepath.Glob(filepath.Join("testdata", set, "*.json")); len(got) < 8 {
 			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
 		}

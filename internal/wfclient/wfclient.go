@@ -67,10 +67,12 @@ func New(tc client.Client, taskQueue string, keys *secret.Keys, log *slog.Logger
 	return &Client{tc: tc, taskQueue: taskQueue, keys: keys, log: log, now: time.Now}
 }
 
-// Start starts an assignment's workflow. A run already open under the same
-// ID is an *AlreadyStartedError.
+// Start starts an assignment's workflow, vouching for its input as for a
+// signal. A run already open under the same ID is an *AlreadyStartedError.
 func (c *Client) Start(ctx context.Context, in workflows.Input, summary, details string) (Run, error) {
 	id := workflows.WorkflowID(in.SiteID, in.PartnerUser.ID)
+	in.Vouch = c.vouch()
+	in.Vouch.MAC = c.keys.SignSignal(in.SignedFields(id)...)
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	run, err := c.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{

@@ -14,6 +14,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -167,6 +168,21 @@ var localPaths = []path{
 		e.WaitState(a.ID, domain.StateActive, 15*time.Second)
 		unassign(t, e, a)
 		return a
+	}},
+	{"forged-start-on-the-frontend", domain.StateFailed, func(t *testing.T, e *testenv.Env) store.Assignment {
+		// Started straight on the Temporal frontend, as the server would
+		// but without its MAC, claiming Professional at Litware's Standard
+		// site, which never gave permission: the run grants nothing (v4).
+		solo := workflows.Person{ID: demo.Solo, Name: "Sam Solo", Email: "solo@partner.example"}
+		id := workflows.WorkflowID(demo.LitwareSite, demo.Solo)
+		run, err := e.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: testenv.TaskQueue},
+			workflows.WorkflowName, workflows.Input{SiteID: demo.LitwareSite, SiteName: "Litware", CustomerID: demo.Litware,
+				PartnerID: demo.Northwind, Edition: domain.EditionProfessional, PartnerUser: solo, RequestedBy: solo,
+				Role: store.RolePartnerSupportAgent, Reason: "forged", Timing: timing, Vouch: workflows.Vouch{ID: "forged", MAC: "forged"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store.Assignment{ID: run.GetRunID(), WorkflowID: id}
 	}},
 	{"professional-unassigned-before-ready", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
 		a := assign(t, e, demo.FabrikamSite, demo.Solo)
