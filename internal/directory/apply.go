@@ -20,10 +20,11 @@ const Actor = "operator"
 type Inviter interface {
 	// InviteAdministrator adds an invited administrator of a partner or a
 	// customer and emails the invitation. When only the email failed it
-	// returns the user and the error.
-	InviteAdministrator(ctx context.Context, kind, orgID, email, name string) (store.User, error)
+	// returns the user and the error. link is the invitation's link when
+	// the email was kept in the store rather than sent.
+	InviteAdministrator(ctx context.Context, kind, orgID, email, name string) (u store.User, link string, err error)
 	// ResendInvitationAsOperator emails a new link to a user still invited.
-	ResendInvitationAsOperator(ctx context.Context, userID string) error
+	ResendInvitationAsOperator(ctx context.Context, userID string) (link string, err error)
 }
 
 // Options change how a file is applied.
@@ -55,6 +56,9 @@ type Invitation struct {
 	Email, Name, Kind, OrgID string
 	Resent                   bool
 	Error                    string
+	// Link is the invitation's link when the email was kept in the store's
+	// mailbox instead of being sent: the operator hands it over.
+	Link string
 }
 
 // Failed reports whether an invitation email could not be sent.
@@ -189,12 +193,12 @@ func (pl *plan) permission(customerID, partnerID string, granted bool) {
 
 func (pl *plan) invite(kind, orgID, email, name string) {
 	pl.add(func(ctx context.Context, a *applier) error {
-		u, err := a.inv.InviteAdministrator(ctx, kind, orgID, email, name)
+		u, link, err := a.inv.InviteAdministrator(ctx, kind, orgID, email, name)
 		if u.ID == "" && err != nil {
 			return fmt.Errorf("invite %s: %w", email, err)
 		}
 		a.report.Administrators.Created++
-		a.report.Invitations = append(a.report.Invitations, Invitation{Email: u.Email, Name: u.Name, Kind: kind, OrgID: orgID, Error: errText(err)})
+		a.report.Invitations = append(a.report.Invitations, Invitation{Email: u.Email, Name: u.Name, Kind: kind, OrgID: orgID, Error: errText(err), Link: link})
 		return nil
 	})
 }
@@ -208,9 +212,10 @@ func (pl *plan) existing(u store.User, resend bool) {
 	}
 	orgID := u.PartnerID + u.CustomerID
 	pl.add(func(ctx context.Context, a *applier) error {
-		err := a.inv.ResendInvitationAsOperator(ctx, u.ID)
+		link, err := a.inv.ResendInvitationAsOperator(ctx, u.ID)
 		a.report.Administrators.Updated++
-		a.report.Invitations = append(a.report.Invitations, Invitation{Email: u.Email, Name: u.Name, Kind: u.Kind, OrgID: orgID, Resent: true, Error: errText(err)})
+		a.report.Invitations = append(a.report.Invitations, Invitation{Email: u.Email, Name: u.Name, Kind: u.Kind, OrgID: orgID, Resent: true,
+			Error: errText(err), Link: link})
 		return nil
 	})
 }
@@ -299,6 +304,9 @@ func (r Report) Write(w io.Writer) {
 		what := "sent"
 		if inv.Resent {
 			what = "sent again"
+		}
+		if inv.Link != "" { // kept in the store: the operator hands the link over
+			what = "kept in the store's mailbox, not sent; give them this link: " + inv.Link
 		}
 		if inv.Error != "" {
 			what = "NOT SENT: " + inv.Error + "; apply again with -resend to send it"

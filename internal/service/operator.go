@@ -16,30 +16,43 @@ var Operator = store.User{ID: "operator", Name: "the Partner Access operator"}
 // customer (kind store.KindPartner or store.KindCustomer), invited, and
 // emails the invitation: the path an administrator's invitation takes,
 // with the operator as the one who invites. A user whose email could not
-// be sent stays invited, and the error says so.
-func (s *Service) InviteAdministrator(ctx context.Context, kind, orgID, email, name string) (store.User, error) {
+// be sent stays invited, and the error says so. When mail stays in the
+// store (no sender), link is the invitation's link, for the operator to
+// hand over: nobody can read the mailbox before logging in.
+func (s *Service) InviteAdministrator(ctx context.Context, kind, orgID, email, name string) (u store.User, link string, err error) {
 	o, err := s.orgByID(ctx, kind, orgID)
 	if err != nil {
-		return store.User{}, err
+		return store.User{}, "", err
 	}
-	return s.addInvitedUser(ctx, Operator, o, NewUser{Email: email, Name: name, Roles: []string{adminRole(kind)}})
+	u, link, err = s.addInvitedUser(ctx, Operator, o, NewUser{Email: email, Name: name, Roles: []string{adminRole(kind)}})
+	return u, s.keptLink(link), err
 }
 
-// ResendInvitationAsOperator sends a fresh invitation to a user still invited, from
-// the operator; the earlier link stops working.
-func (s *Service) ResendInvitationAsOperator(ctx context.Context, userID string) error {
+// keptLink is link when emails stay in the store, else "".
+func (s *Service) keptLink(link string) string {
+	if s.cfg.Mail != nil {
+		return ""
+	}
+	return link
+}
+
+// ResendInvitationAsOperator sends a fresh invitation to a user still
+// invited, from the operator; the earlier link stops working. link is as
+// for InviteAdministrator.
+func (s *Service) ResendInvitationAsOperator(ctx context.Context, userID string) (link string, err error) {
 	u, err := s.store.UserByID(ctx, userID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if u.Status != store.StatusInvited {
-		return fmt.Errorf("%s has already registered", u.Email)
+		return "", fmt.Errorf("%s has already registered", u.Email)
 	}
 	o, err := s.orgOf(ctx, u)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return s.sendInvitation(ctx, Operator, o, u)
+	link, err = s.sendInvitation(ctx, Operator, o, u)
+	return s.keptLink(link), err
 }
 
 // orgByID is the partner or customer whose users are managed.

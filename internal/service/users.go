@@ -152,15 +152,16 @@ func (s *Service) Invite(ctx context.Context, by store.User, kind, orgID string,
 	if err := s.Limits.invitation(by, in.Email); err != nil {
 		return store.User{}, err
 	}
-	return s.addInvitedUser(ctx, by, o, in)
+	u, _, err := s.addInvitedUser(ctx, by, o, in)
+	return u, err
 }
 
 // addInvitedUser is the one path of an invitation, for administrators and
 // the operator alike: check, add the user invited, audit, email the link.
-func (s *Service) addInvitedUser(ctx context.Context, by store.User, o Org, in NewUser) (store.User, error) {
+func (s *Service) addInvitedUser(ctx context.Context, by store.User, o Org, in NewUser) (store.User, string, error) {
 	u, err := s.checkNewUser(o.Kind, in)
 	if err != nil {
-		return store.User{}, err
+		return store.User{}, "", err
 	}
 	u.ID, u.InvitedBy = "u-"+secret.NewToken()[:12], by.ID
 	if o.Kind == store.KindPartner {
@@ -169,12 +170,13 @@ func (s *Service) addInvitedUser(ctx context.Context, by store.User, o Org, in N
 		u.CustomerID = o.ID
 	}
 	if err := s.store.CreateUser(ctx, u); store.IsConstraint(err) {
-		return store.User{}, problem.Conflict("a user with the email %s already exists", u.Email)
+		return store.User{}, "", problem.Conflict("a user with the email %s already exists", u.Email)
 	} else if err != nil {
-		return store.User{}, err
+		return store.User{}, "", err
 	}
 	s.auditUser(ctx, by.ID, o, "user.invited", u, strings.Join(u.Roles, ", "))
-	return u, s.sendInvitation(ctx, by, o, u)
+	link, err := s.sendInvitation(ctx, by, o, u)
+	return u, link, err
 }
 
 func (s *Service) checkNewUser(kind string, in NewUser) (store.User, error) {
@@ -200,28 +202,31 @@ func (s *Service) checkNewUser(kind string, in NewUser) (store.User, error) {
 
 // sendInvitation issues a fresh invitation link (the old one dies) and
 // emails it.
-func (s *Service) sendInvitation(ctx context.Context, by store.User, o Org, u store.User) error {
+// It returns the link, for the operator's console when mail stays in the
+// store.
+func (s *Service) sendInvitation(ctx context.Context, by store.User, o Org, u store.User) (string, error) {
 	token, now := secret.NewToken(), s.now()
 	hash := secret.HashToken(token)
 	if err := s.store.IssueUserToken(ctx, store.UserToken{Hash: hash, UserID: u.ID, Purpose: store.PurposeInvitation,
 		CreatedBy: by.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvitationTTL)}); err != nil {
-		return err
+		return "", err
 	}
+	link := s.link("register", token)
 	err := s.sendUserEmail(ctx, domain.EmailInvitation, u, pamail.Data{
 		OrganizationName: o.Name, InvitedBy: by.Name, Roles: strings.Join(u.Roles, ", "),
-		LinkURL: s.link("register", token), LinkExpiresAt: now.Add(s.cfg.InvitationTTL), LinkValidFor: s.cfg.InvitationTTL,
+		LinkURL: link, LinkExpiresAt: now.Add(s.cfg.InvitationTTL), LinkValidFor: s.cfg.InvitationTTL,
 	}, userEmailKey(domain.EmailInvitation, u.ID, hash))
 	var notSent *errMailNotSent
 	if errors.As(err, &notSent) {
 		s.auditUser(ctx, by.ID, o, "user.invitation_failed", u, notSent.Detail)
-		return &problem.Error{Status: http.StatusBadGateway, Field: "email", Detail: fmt.Sprintf(
+		return "", &problem.Error{Status: http.StatusBadGateway, Field: "email", Detail: fmt.Sprintf(
 			"%s is %s, but the invitation email could not be sent (%s); send it again from the Users page or with POST /api/v1/users/%s/invitation",
 			u.Email, u.Status, notSent.Detail, u.ID)}
 	} else if err != nil {
-		return err
+		return "", err
 	}
 	s.auditUser(ctx, by.ID, o, "user.invitation_sent", u, "")
-	return nil
+	return link, nil
 }
 
 // ResendInvitation sends a fresh invitation to a user who has not
@@ -237,7 +242,8 @@ func (s *Service) ResendInvitation(ctx context.Context, by store.User, id string
 	if err := s.Limits.invitation(by, u.Email); err != nil {
 		return u, err
 	}
-	return u, s.sendInvitation(ctx, by, o, u)
+	_, err = s.sendInvitation(ctx, by, o, u)
+	return u, err
 }
 
 // WithdrawInvitation makes a user's invitation link stop working.
