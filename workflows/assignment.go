@@ -39,8 +39,12 @@ type assignment struct {
 	signals   int                       // signals received; keys their audit entries
 	outcomes  map[string]SignalOutcome  // by Vouch.ID, for QuerySignal
 
-	extended bool         // versionExtension applies
-	access   accessTimers // Standard access while it lasts (extended runs)
+	// vouched: versionVouchedStart applies: the start was checked, and a
+	// signal counts once, while fresh.
+	vouched  bool
+	seen     map[string]bool // the voucher IDs of signals vouched for so far
+	extended bool            // versionExtension applies
+	access   accessTimers    // Standard access while it lasts (extended runs)
 	pending  *pendingExtension
 }
 
@@ -82,7 +86,9 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 	}
 	w.justified = workflow.GetVersion(ctx, versionJustified, workflow.DefaultVersion, 1) == 1
 	w.extended = workflow.GetVersion(ctx, versionExtension, workflow.DefaultVersion, 1) == 1
-	if workflow.GetVersion(ctx, versionVouchedStart, workflow.DefaultVersion, 1) == 1 {
+	w.vouched = workflow.GetVersion(ctx, versionVouchedStart, workflow.DefaultVersion, 1) == 1
+	w.seen = map[string]bool{}
+	if w.vouched {
 		if ok, err := w.checkStart(ctx); !ok || err != nil {
 			return w.status, err
 		}

@@ -46,6 +46,14 @@ func (w *assignment) unassignCounts(ctx workflow.Context, s UnassignSignal) bool
 // whether a signal may count; replay reads its answer from history.
 func (w *assignment) check(ctx workflow.Context, v Vouch, fields []string, by string, decision bool) activities.SignalVerdict {
 	w.signals++
+	if w.vouched && v.ID != "" {
+		if w.seen[v.ID] {
+			return activities.SignalVerdict{Forged: true, Why: "this signal was received before; a replay of it changes nothing"}
+		}
+		if age := workflow.Now(ctx).Sub(v.SentAt); age > maxSignalAge || age < -maxSignalAge {
+			return activities.SignalVerdict{Forged: true, Why: fmt.Sprintf("the signal was sent more than %s before it arrived, by the workflow's clock; it was ignored", maxSignalAge)}
+		}
+	}
 	var verdict activities.SignalVerdict
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.CheckSignal, activities.SignalCheck{
 		AssignmentID: w.id, CustomerID: w.in.CustomerID, PartnerID: w.in.PartnerID, ByID: by,
@@ -54,13 +62,21 @@ func (w *assignment) check(ctx workflow.Context, v Vouch, fields []string, by st
 	if err != nil { // retried without limit, so only a cancelled run gets here
 		return activities.SignalVerdict{Why: "the signal could not be checked: " + err.Error()}
 	}
+	if w.vouched && !verdict.Forged {
+		w.seen[v.ID] = true // a server vouched for it: it counts once
+	}
 	return verdict
 }
+
+// maxSignalAge bounds how old a vouched signal may be when it arrives
+// (since versionVouchedStart), with room for the clocks of servers and
+// Temporal to differ: a captured signal cannot be replayed later.
+const maxSignalAge = 10 * time.Minute
 
 // refuse records a signal that changes nothing, and its outcome for the
 // server that sent it.
 func (w *assignment) refuse(ctx workflow.Context, signal string, by Person, v Vouch, forged bool, o SignalOutcome) {
-	if v.ID != "" {
+	if _, told := w.outcomes[v.ID]; v.ID != "" && !(w.vouched && told) { // a replay keeps the first's outcome
 		w.outcomes[v.ID] = o
 	}
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.RecordSignal, activities.SignalRecord{

@@ -11,8 +11,9 @@ import (
 // start before it does anything: the server vouches for the input with a
 // MAC, and a local activity verifies it and re-reads what the rules depend
 // on. A run started straight on the Temporal frontend, or whose claims the
-// store contradicts, ends failed and grants nothing. Runs started before it
-// skip the check (docs/changing-the-workflow.md).
+// store contradicts, ends failed and grants nothing. Since it too, a
+// vouched signal counts once and only while fresh (check). Runs started
+// before it skip both (docs/changing-the-workflow.md).
 const versionVouchedStart = "vouched-start"
 
 // checkStart reports whether the run may go on; when not, it has recorded

@@ -83,6 +83,35 @@ var extensionPaths = []path{
 		endsAt(t, e, a, extensionTiming.AccessDuration)
 		return a
 	}},
+	{"standard-extension-replayed-after-denial-expired", domain.StateExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "approve")
+		e.WaitState(a.ID, domain.StateActive, 10*time.Second)
+		more := workflows.ExtensionSignal{Duration: 3 * time.Second, Reason: "once", By: workflows.Person{ID: demo.Solo, Email: "solo@partner.example"},
+			Vouch: workflows.Vouch{ID: "captured", SentAt: time.Now()}}
+		more.MAC = e.Keys.SignSignal(more.SignedFields(a.ID)...)
+		signal(t, e, a, workflows.SignalExtension, more)
+		decideExtension(t, e, a, "admin@contoso.example", "deny")
+		signal(t, e, a, workflows.SignalExtension, more) // the same signal again: refused as a replay (v4)
+		stale := more
+		stale.ID, stale.SentAt = "stale", time.Now().Add(-time.Hour)
+		stale.MAC = e.Keys.SignSignal(stale.SignedFields(a.ID)...)
+		signal(t, e, a, workflows.SignalExtension, stale) // an hour old: refused
+		e.Eventually(10*time.Second, "the replay and the stale signal refused as forged", func() bool {
+			log, _ := e.Store.AuditLog(context.Background(), store.AuditFilter{AssignmentID: a.ID})
+			n := 0
+			for _, l := range log {
+				if l.Action == "signal.forged" {
+					n++
+				}
+			}
+			return n == 2
+		})
+		if es, _ := e.Store.Extensions(context.Background(), a.ID); len(es) != 1 {
+			t.Fatalf("%d extension requests, want the first only", len(es))
+		}
+		return a
+	}},
 	{"standard-extension-lapsed-expired", domain.StateExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
 		a := assign(t, e, demo.ContosoSite, demo.Solo)
 		decide(t, e, a, "admin@contoso.example", "approve")
