@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/temporaltest"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -19,49 +21,99 @@ import (
 	"github.com/partneraccess/partneraccess/workflows"
 )
 
-// Booting a Temporal server costs seconds, so the environments of one test
-// binary share one, each in a namespace of its own: workflow IDs are
-// derived from the site and user (R8), and the demo data is the same in
-// every environment, so a namespace is what keeps two tests' assignments
-// apart. A package's TestMain calls Main to stop it at the end.
+// Starting and stopping a Temporal server costs about a second, so the
+// environments of one test binary share one, each in a namespace of its
+// own: workflow IDs are derived from the site and user (R8), and the demo
+// data is the same in every environment, so a namespace is what keeps two
+// tests' assignments apart. The server starts with the first environment
+// that needs it; a package's TestMain calls Main to stop it at the end.
 var shared struct {
-	once sync.Once
-	ts   *temporaltest.TestServer
+	mu  sync.Mutex
+	ts  *temporaltest.TestServer
+	err error // the boot failed; every later environment fails with it
 }
 
 // Main runs a package's tests and stops the shared Temporal server.
 func Main(m *testing.M) {
 	code := m.Run()
+	shared.mu.Lock()
 	if shared.ts != nil {
 		shared.ts.Stop()
+		shared.ts = nil
 	}
+	shared.mu.Unlock()
 	os.Exit(code)
+}
+
+// sharedServer is the shared Temporal server, started on first use.
+// temporaltest's methods are not safe for concurrent use and parallel tests
+// start environments at once, so it is only touched under the lock; the
+// environments' clients are dialled apart from it (see dial).
+func sharedServer() (*temporaltest.TestServer, error) {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.ts == nil && shared.err == nil {
+		func() {
+			// Without a testing.T, temporaltest panics when it cannot boot.
+			defer func() {
+				if r := recover(); r != nil {
+					shared.err = fmt.Errorf("start the shared Temporal server: %v", r)
+				}
+			}()
+			shared.ts = temporaltest.NewServer()
+		}()
+	}
+	return shared.ts, shared.err
+}
+
+// quiet drops the SDK's logs, as temporaltest's own clients do when it has
+// no testing.T.
+var quiet = sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
+
+// dial opens a client of its own to a namespace on the shared server,
+// without temporaltest (which keeps every client it made until it stops);
+// the environment closes it at its cleanup.
+func dial(ctx context.Context, t testing.TB, ts *temporaltest.TestServer, ns string) client.Client {
+	t.Helper()
+	c, err := client.DialContext(ctx, client.Options{HostPort: ts.GetFrontendHostPort(), Namespace: ns, Logger: quiet})
+	if err != nil {
+		t.Fatalf("connect to Temporal, namespace %s: %v", ns, err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
 
 // temporalFor is the Temporal server, namespace and client of a new
 // environment: a fresh namespace on the shared server, or a server of its
-// own when own is set (a test that stops it).
+// own when own is set (a test that stops it). The namespace has the
+// workflows' search attributes and answers before it is returned.
 func temporalFor(t testing.TB, own bool) (*temporaltest.TestServer, string, client.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var ts *temporaltest.TestServer
 	var ns string
+	var c client.Client
 	if own {
+		// As before the server was shared: the client is temporaltest's,
+		// and stopping the server closes it too.
 		ts = temporaltest.NewServer()
 		t.Cleanup(ts.Stop)
 		ns = ts.GetDefaultNamespace()
+		c = ts.NewClientWithOptions(client.Options{Namespace: ns})
 	} else {
-		shared.once.Do(func() { shared.ts = temporaltest.NewServer() })
-		ts = shared.ts
+		var err error
+		if ts, err = sharedServer(); err != nil {
+			t.Fatal(err)
+		}
 		ns = "test-" + secret.NewToken()[:12]
-		if _, err := ts.GetDefaultClient().WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+		c = dial(ctx, t, ts, ns)
+		if _, err := c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
 			Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
 		}); err != nil {
 			t.Fatalf("register namespace %s: %v", ns, err)
 		}
 	}
-	c := ts.NewClientWithOptions(client.Options{Namespace: ns})
 	attrs := map[string]enumspb.IndexedValueType{}
 	for _, name := range workflows.SearchAttributeNames() {
 		attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
@@ -81,6 +133,9 @@ func temporalFor(t testing.TB, own bool) (*temporaltest.TestServer, string, clie
 		time.Sleep(50 * time.Millisecond)
 	}
 	if !own {
+		// Cleanups run last in, first out: this one runs after the
+		// worker and the HTTP server have stopped (New starts them later)
+		// and before the client closes (dial registered that earlier).
 		t.Cleanup(func() { terminateOpen(c, ns) })
 	}
 	return ts, ns, c
