@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -114,24 +116,36 @@ func temporalFor(t testing.TB, own bool) (*temporaltest.TestServer, string, clie
 			t.Fatalf("register namespace %s: %v", ns, err)
 		}
 	}
+	// Each service of the server looks a namespace it does not know up in
+	// the database, and temporaltest reads search attributes from there on
+	// every use, so a namespace just registered answers at once (within a
+	// few milliseconds, on the first try, in every run measured); the
+	// loops below wait only if a server is ever slower than that.
+	retry(ctx, t, "namespace "+ns+" answers", func() error {
+		_, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+		return err
+	})
 	attrs := map[string]enumspb.IndexedValueType{}
 	for _, name := range workflows.SearchAttributeNames() {
 		attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
-	// A namespace just registered is known to every service only once
-	// their caches refresh: retry until the frontend takes it.
-	for {
-		_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+	retry(ctx, t, "namespace "+ns+" has the search attributes", func() error {
+		if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
 			SearchAttributes: attrs, Namespace: ns,
-		})
-		if err == nil {
-			break
+		}); err != nil {
+			return err
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("namespace %s: search attributes: %v", ns, err)
+		have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
+		if err != nil {
+			return err
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		for name := range attrs {
+			if have.CustomAttributes[name] != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
+				return fmt.Errorf("search attribute %s not listed yet", name)
+			}
+		}
+		return nil
+	})
 	if !own {
 		// Cleanups run last in, first out: this one runs after the
 		// worker and the HTTP server have stopped (New starts them later)
@@ -139,6 +153,23 @@ func temporalFor(t testing.TB, own bool) (*temporaltest.TestServer, string, clie
 		t.Cleanup(func() { terminateOpen(c, ns) })
 	}
 	return ts, ns, c
+}
+
+// retry calls f until it succeeds, failing the test if ctx ends first or f
+// fails for a reason waiting cannot cure.
+func retry(ctx context.Context, t testing.TB, what string, f func() error) {
+	t.Helper()
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		var bad *serviceerror.InvalidArgument
+		if errors.As(err, &bad) || ctx.Err() != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // terminateOpen ends what a test left running in its namespace, so the
