@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
@@ -150,7 +151,7 @@ func temporalFor(t testing.TB, own bool) (*temporaltest.TestServer, string, clie
 		// Cleanups run last in, first out: this one runs after the
 		// worker and the HTTP server have stopped (New starts them later)
 		// and before the client closes (dial registered that earlier).
-		t.Cleanup(func() { terminateOpen(c, ns) })
+		t.Cleanup(func() { endAll(c, ns) })
 	}
 	return ts, ns, c
 }
@@ -172,16 +173,45 @@ func retry(ctx context.Context, t testing.TB, what string, f func() error) {
 	}
 }
 
-// terminateOpen ends what a test left running in its namespace, so the
-// shared server does no leftover work; best effort.
-func terminateOpen(c client.Client, ns string) {
+// endAll terminates what a test left running in its namespace and deletes
+// its schedules, so the shared server does no leftover work. It is best
+// effort: an error here never fails the test.
+func endAll(c client.Client, ns string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns, Query: "ExecutionStatus = 'Running'"})
-	if err != nil {
-		return
+	reason := "the test of namespace " + ns + " ended"
+	// Each list is read in full before anything goes: a page asked for
+	// after a deletion would skip what moved up into the page before it.
+	var schedules []string
+	if it, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{}); err == nil {
+		for it.HasNext() {
+			s, err := it.Next()
+			if err != nil {
+				break
+			}
+			schedules = append(schedules, s.ID)
+		}
 	}
-	for _, wf := range resp.Executions {
-		c.TerminateWorkflow(ctx, wf.Execution.WorkflowId, wf.Execution.RunId, fmt.Sprintf("the test of namespace %s ended", ns))
+	for _, id := range schedules {
+		c.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
+	}
+	var open []*commonpb.WorkflowExecution
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: ns, Query: "ExecutionStatus = 'Running'", NextPageToken: token,
+		})
+		if err != nil {
+			break
+		}
+		for _, wf := range resp.Executions {
+			open = append(open, wf.Execution)
+		}
+		if token = resp.NextPageToken; len(token) == 0 {
+			break
+		}
+	}
+	for _, wf := range open {
+		c.TerminateWorkflow(ctx, wf.WorkflowId, wf.RunId, reason)
 	}
 }
