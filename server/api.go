@@ -33,7 +33,7 @@ func (s *Server) apiLogin(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	token, u, device, err := s.svc.Login(c, clientKey(c), deviceCookie(c), req.Email, req.Password)
+	token, u, device, err := s.svc.Login(c.Request.Context(), clientKey(c), deviceCookie(c), req.Email, req.Password)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -55,7 +55,7 @@ func (s *Server) apiMe(c *gin.Context) {
 
 func (s *Server) apiSites(c *gin.Context) {
 	u, _ := actor(c)
-	sites, err := s.svc.Sites(c, u)
+	sites, err := s.svc.Sites(c.Request.Context(), u)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -65,7 +65,7 @@ func (s *Server) apiSites(c *gin.Context) {
 
 func (s *Server) apiSite(c *gin.Context) {
 	u, _ := actor(c)
-	d, err := s.svc.Site(c, u, c.Param("site"))
+	d, err := s.svc.Site(c.Request.Context(), u, c.Param("site"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -91,7 +91,7 @@ func (s *Server) apiAssign(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, created, err := s.svc.Assign(c, u, rules.AssignRequest{SiteID: c.Param("site"), UserID: req.UserID, Role: req.Role, Reason: req.Reason})
+	a, created, err := s.svc.Assign(c.Request.Context(), u, rules.AssignRequest{SiteID: c.Param("site"), UserID: req.UserID, Role: req.Role, Reason: req.Reason})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -106,7 +106,7 @@ func (s *Server) apiAssign(c *gin.Context) {
 
 func (s *Server) apiAssignments(c *gin.Context) {
 	u, _ := actor(c)
-	as, err := s.svc.Assignments(c, u, service.AssignmentQuery{SiteID: c.Query("site"), State: c.Query("state"), PartnerUserID: c.Query("user")})
+	as, err := s.svc.Assignments(c.Request.Context(), u, service.AssignmentQuery{SiteID: c.Query("site"), State: c.Query("state"), PartnerUserID: c.Query("user")})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -116,7 +116,7 @@ func (s *Server) apiAssignments(c *gin.Context) {
 
 func (s *Server) apiAssignment(c *gin.Context) {
 	u, _ := actor(c)
-	d, err := s.svc.Assignment(c, u, c.Param("id"))
+	d, err := s.svc.Assignment(c.Request.Context(), u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -135,7 +135,7 @@ func (s *Server) apiUnassign(c *gin.Context) {
 			return
 		}
 	}
-	a, err := s.svc.Unassign(c, u, c.Param("id"), req.Reason)
+	a, err := s.svc.Unassign(c.Request.Context(), u, c.Param("id"), req.Reason)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -161,7 +161,7 @@ func (s *Server) apiDecide(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.svc.Decide(c, u, c.Param("id"), req.Extension, approve)
+	a, err := s.svc.Decide(c.Request.Context(), u, c.Param("id"), req.Extension, approve)
 	switch {
 	case errors.Is(err, service.ErrDecisionPending):
 		c.JSON(http.StatusAccepted, newAssignmentView(a))
@@ -189,7 +189,7 @@ func (s *Server) apiSetPermission(granted bool) gin.HandlerFunc {
 			s.fail(c, problem.Invalid("", "this request takes no body"))
 			return
 		}
-		cust, err := s.svc.SetPermission(c, u, c.Param("customer"), granted)
+		cust, err := s.svc.SetPermission(c.Request.Context(), u, c.Param("customer"), granted)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -234,7 +234,7 @@ func (s *Server) apiAccess(c *gin.Context) {
 		}
 		reader = &u
 	}
-	g, ok, err := s.svc.Access(c, reader, siteID, userID)
+	g, ok, err := s.svc.Access(c.Request.Context(), reader, siteID, userID)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -256,7 +256,7 @@ func (s *Server) apiAudit(c *gin.Context) {
 		}
 		limit = n
 	}
-	es, err := s.svc.AuditLog(c, u, c.Query("assignment"), limit)
+	es, err := s.svc.AuditLog(c.Request.Context(), u, c.Query("assignment"), limit)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -265,7 +265,7 @@ func (s *Server) apiAudit(c *gin.Context) {
 }
 
 func (s *Server) apiDevMail(c *gin.Context) {
-	es, err := s.svc.Mailbox(c, mailboxReader(c), c.Query("to"))
+	es, err := s.svc.Mailbox(c.Request.Context(), mailboxReader(c), c.Query("to"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -320,7 +320,7 @@ func (s *Server) logout(c *gin.Context) {
 		return
 	}
 	sess := v.(session)
-	s.svc.Logout(c, sess.token)
+	s.svc.Logout(c.Request.Context(), sess.token)
 	if cookie, err := c.Cookie(sessionCookie); sess.fromCookie || (err == nil && cookie == sess.token) {
 		http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
 			Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})

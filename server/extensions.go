@@ -27,7 +27,7 @@ func (s *Server) apiRequestExtension(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	e, err := s.svc.RequestExtension(c, u, c.Param("id"), req.Duration, req.Reason)
+	e, err := s.svc.RequestExtension(c.Request.Context(), u, c.Param("id"), req.Duration, req.Reason)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -39,7 +39,7 @@ func (s *Server) apiRequestExtension(c *gin.Context) {
 
 func (s *Server) pageExtensionPost(c *gin.Context) {
 	u, _ := actor(c)
-	_, err := s.svc.RequestExtension(c, u, c.Param("id"), c.PostForm("duration"), c.PostForm("reason"))
+	_, err := s.svc.RequestExtension(c.Request.Context(), u, c.Param("id"), c.PostForm("duration"), c.PostForm("reason"))
 	if err != nil {
 		s.fail(c, err)
 		return

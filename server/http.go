@@ -47,7 +47,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	} else if v, err := c.Cookie(sessionCookie); err == nil {
 		sess = session{token: v, fromCookie: true}
 	}
-	if u, ok := s.svc.SessionUser(c, sess.token); ok {
+	if u, ok := s.svc.SessionUser(c.Request.Context(), sess.token); ok {
 		c.Set(actorKey, u)
 		c.Set(sessionKey, sess)
 	}

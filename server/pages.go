@@ -107,7 +107,7 @@ func (s *Server) pageLogin(c *gin.Context) {
 
 func (s *Server) pageLoginPost(c *gin.Context) {
 	next := safeNext(c.PostForm("next"))
-	token, _, device, err := s.svc.Login(c, clientKey(c), deviceCookie(c), c.PostForm("email"), c.PostForm("password"))
+	token, _, device, err := s.svc.Login(c.Request.Context(), clientKey(c), deviceCookie(c), c.PostForm("email"), c.PostForm("password"))
 	if err != nil {
 		p := problem.As(err)
 		if p == nil {
@@ -133,14 +133,14 @@ func safeNext(next string) string { return redirect.SameOrigin(next, "/sites") }
 
 func (s *Server) pageSites(c *gin.Context) {
 	u, _ := actor(c)
-	sites, err := s.svc.Sites(c, u)
+	sites, err := s.svc.Sites(c.Request.Context(), u)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	data := gin.H{"Sites": sites}
 	if u.Kind == store.KindCustomer {
-		v, err := s.svc.Customer(c, u)
+		v, err := s.svc.Customer(c.Request.Context(), u)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -157,7 +157,7 @@ func (s *Server) pageSite(c *gin.Context) {
 
 func (s *Server) renderSite(c *gin.Context, status int, data gin.H) {
 	u, _ := actor(c)
-	d, err := s.svc.Site(c, u, c.Param("site"))
+	d, err := s.svc.Site(c.Request.Context(), u, c.Param("site"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -173,7 +173,7 @@ func (s *Server) renderSite(c *gin.Context, status int, data gin.H) {
 func (s *Server) pageAssignPost(c *gin.Context) {
 	u, _ := actor(c)
 	req := rules.AssignRequest{SiteID: c.Param("site"), UserID: c.PostForm("user_id"), Role: c.PostForm("role"), Reason: c.PostForm("reason")}
-	a, created, err := s.svc.Assign(c, u, req)
+	a, created, err := s.svc.Assign(c.Request.Context(), u, req)
 	if p := problem.As(err); p != nil && p.Status != http.StatusNotFound {
 		s.renderSite(c, p.Status, gin.H{"Error": p, "Form": req})
 		return
@@ -204,13 +204,13 @@ var notices = map[string]string{
 
 func (s *Server) pageAssignment(c *gin.Context) {
 	u, _ := actor(c)
-	r, err := s.svc.Assignment(c, u, c.Param("id"))
+	r, err := s.svc.Assignment(c.Request.Context(), u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	a := r.Assignment
-	timeline, err := s.svc.Timeline(c, a)
+	timeline, err := s.svc.Timeline(c.Request.Context(), a)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -230,7 +230,7 @@ func (s *Server) pageAssignment(c *gin.Context) {
 			data["DecideExtension"] = e
 		}
 	}
-	data["Temporal"] = s.temporalRecord(c, a)
+	data["Temporal"] = s.temporalRecord(c.Request.Context(), a)
 	s.render(c, http.StatusOK, "assignment", data)
 }
 
@@ -238,7 +238,7 @@ func (s *Server) pageAssignment(c *gin.Context) {
 // here, and only the form on this page ends it.
 func (s *Server) pageUnassign(c *gin.Context) {
 	u, _ := actor(c)
-	a, err := s.svc.VisibleAssignment(c, u, c.Param("id"))
+	a, err := s.svc.VisibleAssignment(c.Request.Context(), u, c.Param("id"))
 	if err == nil {
 		err = rules.CanUnassign(u, a)
 	}
@@ -251,7 +251,7 @@ func (s *Server) pageUnassign(c *gin.Context) {
 
 func (s *Server) pageUnassignPost(c *gin.Context) {
 	u, _ := actor(c)
-	a, err := s.svc.Unassign(c, u, c.Param("id"), c.PostForm("reason"))
+	a, err := s.svc.Unassign(c.Request.Context(), u, c.Param("id"), c.PostForm("reason"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -271,7 +271,7 @@ func (s *Server) pageDecidePost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.svc.Decide(c, u, c.Param("id"), extension, approve)
+	a, err := s.svc.Decide(c.Request.Context(), u, c.Param("id"), extension, approve)
 	if err != nil && !errors.Is(err, service.ErrDecisionPending) {
 		s.fail(c, err)
 		return
@@ -281,7 +281,7 @@ func (s *Server) pageDecidePost(c *gin.Context) {
 
 func (s *Server) pageRequests(c *gin.Context) {
 	u, _ := actor(c)
-	as, err := s.svc.PendingRequests(c, u)
+	as, err := s.svc.PendingRequests(c.Request.Context(), u)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -291,7 +291,7 @@ func (s *Server) pageRequests(c *gin.Context) {
 
 func (s *Server) pagePermissionPost(c *gin.Context) {
 	u, _ := actor(c)
-	if _, err := s.svc.SetPermission(c, u, c.Param("customer"), c.PostForm("granted") == "yes"); err != nil {
+	if _, err := s.svc.SetPermission(c.Request.Context(), u, c.Param("customer"), c.PostForm("granted") == "yes"); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -300,7 +300,7 @@ func (s *Server) pagePermissionPost(c *gin.Context) {
 
 func (s *Server) pageCredential(c *gin.Context) {
 	u, _ := actor(c)
-	cred, err := s.svc.Credential(c, u, c.Param("id"))
+	cred, err := s.svc.Credential(c.Request.Context(), u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -315,7 +315,7 @@ func (s *Server) pageCredential(c *gin.Context) {
 
 func (s *Server) pageCredentialPost(c *gin.Context) {
 	u, _ := actor(c)
-	login, password, err := s.svc.ViewCredential(c, u, c.Param("id"))
+	login, password, err := s.svc.ViewCredential(c.Request.Context(), u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -324,7 +324,7 @@ func (s *Server) pageCredentialPost(c *gin.Context) {
 }
 
 func (s *Server) pageApproval(c *gin.Context) {
-	l, err := s.svc.ApprovalRequest(c, c.Param("token"))
+	l, err := s.svc.ApprovalRequest(c.Request.Context(), c.Param("token"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -344,7 +344,7 @@ func (s *Server) pageApprovalPost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.svc.DecideByLink(c, c.Param("token"), approve)
+	a, err := s.svc.DecideByLink(c.Request.Context(), c.Param("token"), approve)
 	if err != nil && !errors.Is(err, service.ErrDecisionPending) {
 		s.fail(c, err)
 		return
@@ -380,7 +380,7 @@ func opAnchor(method, path string) string {
 }
 
 func (s *Server) pageDevMail(c *gin.Context) {
-	es, err := s.svc.Mailbox(c, mailboxReader(c), c.Query("to"))
+	es, err := s.svc.Mailbox(c.Request.Context(), mailboxReader(c), c.Query("to"))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -22,7 +22,7 @@ func (s *Server) apiInvite(kind, param string) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		invited, err := s.svc.Invite(c, u, kind, c.Param(param), service.NewUser(req))
+		invited, err := s.svc.Invite(c.Request.Context(), u, kind, c.Param(param), service.NewUser(req))
 		if invited.ID == "" {
 			s.fail(c, err)
 			return
@@ -32,7 +32,7 @@ func (s *Server) apiInvite(kind, param string) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		c.JSON(http.StatusCreated, newManagedUserView(s.svc.Managed(c, invited)))
+		c.JSON(http.StatusCreated, newManagedUserView(s.svc.Managed(c.Request.Context(), invited)))
 	}
 }
 
@@ -42,7 +42,7 @@ func (s *Server) apiInvite(kind, param string) gin.HandlerFunc {
 func (s *Server) apiUsers(kind, param string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		u, _ := actor(c)
-		_, us, err := s.svc.OrgUsers(c, u, kind, c.Param(param))
+		_, us, err := s.svc.OrgUsers(c.Request.Context(), u, kind, c.Param(param))
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -58,12 +58,12 @@ func (s *Server) apiPatchUser(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	changed, err := s.svc.UpdateUser(c, u, c.Param("id"), service.UserPatch(req))
+	changed, err := s.svc.UpdateUser(c.Request.Context(), u, c.Param("id"), service.UserPatch(req))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newManagedUserView(s.svc.Managed(c, changed)))
+	c.JSON(http.StatusOK, newManagedUserView(s.svc.Managed(c.Request.Context(), changed)))
 }
 
 func (s *Server) apiResendInvitation(c *gin.Context) {
@@ -72,17 +72,17 @@ func (s *Server) apiResendInvitation(c *gin.Context) {
 		s.fail(c, problem.Invalid("", "this request takes no body"))
 		return
 	}
-	invited, err := s.svc.ResendInvitation(c, u, c.Param("id"))
+	invited, err := s.svc.ResendInvitation(c.Request.Context(), u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, newManagedUserView(s.svc.Managed(c, invited)))
+	c.JSON(http.StatusAccepted, newManagedUserView(s.svc.Managed(c.Request.Context(), invited)))
 }
 
 func (s *Server) apiWithdrawInvitation(c *gin.Context) {
 	u, _ := actor(c)
-	if _, err := s.svc.WithdrawInvitation(c, u, c.Param("id")); err != nil {
+	if _, err := s.svc.WithdrawInvitation(c.Request.Context(), u, c.Param("id")); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -128,7 +128,7 @@ func (s *Server) apiRegister(c *gin.Context) {
 	if !ok {
 		return
 	}
-	u, err := s.svc.Register(c, req.Token, req.Password)
+	u, err := s.svc.Register(c.Request.Context(), req.Token, req.Password)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -164,7 +164,7 @@ func (s *Server) apiCompletePasswordReset(c *gin.Context) {
 	if !ok {
 		return
 	}
-	u, err := s.svc.ResetPassword(c, req.Token, req.Password)
+	u, err := s.svc.ResetPassword(c.Request.Context(), req.Token, req.Password)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -178,7 +178,7 @@ func (s *Server) apiReissueCredential(c *gin.Context) {
 		s.fail(c, problem.Invalid("", "this request takes no body"))
 		return
 	}
-	a, err := s.svc.ReissueCredential(c, u, c.Param("id"))
+	a, err := s.svc.ReissueCredential(c.Request.Context(), u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -31,7 +31,7 @@ func (s *Server) pageUsers(c *gin.Context) {
 func (s *Server) renderUsers(c *gin.Context, status int, data gin.H) {
 	u, _ := actor(c)
 	kind, id := service.OwnOrg(u)
-	o, users, err := s.svc.OrgUsers(c, u, kind, id)
+	o, users, err := s.svc.OrgUsers(c.Request.Context(), u, kind, id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -60,7 +60,7 @@ func (s *Server) pageInvitePost(c *gin.Context) {
 	u, _ := actor(c)
 	kind, id := service.OwnOrg(u)
 	form := service.NewUser{Email: c.PostForm("email"), Name: c.PostForm("name"), Roles: c.PostFormArray("roles")}
-	invited, err := s.svc.Invite(c, u, kind, id, form)
+	invited, err := s.svc.Invite(c.Request.Context(), u, kind, id, form)
 	if p := problem.As(err); invited.ID != "" && p != nil { // added, but the email did not go
 		s.renderUsers(c, p.Status, gin.H{"Error": p})
 		return
@@ -70,20 +70,20 @@ func (s *Server) pageInvitePost(c *gin.Context) {
 
 func (s *Server) pageResendPost(c *gin.Context) {
 	u, _ := actor(c)
-	_, err := s.svc.ResendInvitation(c, u, c.Param("id"))
+	_, err := s.svc.ResendInvitation(c.Request.Context(), u, c.Param("id"))
 	s.usersResult(c, err, "resent", service.NewUser{})
 }
 
 func (s *Server) pageWithdrawPost(c *gin.Context) {
 	u, _ := actor(c)
-	_, err := s.svc.WithdrawInvitation(c, u, c.Param("id"))
+	_, err := s.svc.WithdrawInvitation(c.Request.Context(), u, c.Param("id"))
 	s.usersResult(c, err, "withdrawn", service.NewUser{})
 }
 
 func (s *Server) pageStatusPost(c *gin.Context) {
 	u, _ := actor(c)
 	status := c.PostForm("status")
-	_, err := s.svc.UpdateUser(c, u, c.Param("id"), service.UserPatch{Status: &status})
+	_, err := s.svc.UpdateUser(c.Request.Context(), u, c.Param("id"), service.UserPatch{Status: &status})
 	notice := "reactivated"
 	if status == store.StatusSuspended {
 		notice = "suspended"
@@ -94,14 +94,14 @@ func (s *Server) pageStatusPost(c *gin.Context) {
 func (s *Server) pageRolesPost(c *gin.Context) {
 	u, _ := actor(c)
 	roles := c.PostFormArray("roles")
-	_, err := s.svc.UpdateUser(c, u, c.Param("id"), service.UserPatch{Roles: &roles})
+	_, err := s.svc.UpdateUser(c.Request.Context(), u, c.Param("id"), service.UserPatch{Roles: &roles})
 	s.usersResult(c, err, "roles", service.NewUser{})
 }
 
 // pageRegister shows the registration form of an invitation link; it
 // changes nothing (mail scanners open links).
 func (s *Server) pageRegister(c *gin.Context) {
-	u, o, err := s.svc.LinkUser(c, c.Param("token"), store.PurposeInvitation)
+	u, o, err := s.svc.LinkUser(c.Request.Context(), c.Param("token"), store.PurposeInvitation)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -115,7 +115,7 @@ func (s *Server) pageRegisterPost(c *gin.Context) {
 		s.linkFormError(c, "register", store.PurposeInvitation, err)
 		return
 	}
-	if _, err := s.svc.Register(c, token, c.PostForm("password")); err != nil {
+	if _, err := s.svc.Register(c.Request.Context(), token, c.PostForm("password")); err != nil {
 		s.linkFormError(c, "register", store.PurposeInvitation, err)
 		return
 	}
@@ -138,7 +138,7 @@ func (s *Server) linkFormError(c *gin.Context, page, purpose string, err error) 
 		s.fail(c, err)
 		return
 	}
-	u, o, lerr := s.svc.LinkUser(c, c.Param("token"), purpose)
+	u, o, lerr := s.svc.LinkUser(c.Request.Context(), c.Param("token"), purpose)
 	if lerr != nil {
 		s.fail(c, lerr)
 		return
@@ -165,7 +165,7 @@ func (s *Server) pageForgotPost(c *gin.Context) {
 }
 
 func (s *Server) pageReset(c *gin.Context) {
-	u, _, err := s.svc.LinkUser(c, c.Param("token"), store.PurposePasswordReset)
+	u, _, err := s.svc.LinkUser(c.Request.Context(), c.Param("token"), store.PurposePasswordReset)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -178,7 +178,7 @@ func (s *Server) pageResetPost(c *gin.Context) {
 		s.linkFormError(c, "reset", store.PurposePasswordReset, err)
 		return
 	}
-	if _, err := s.svc.ResetPassword(c, c.Param("token"), c.PostForm("password")); err != nil {
+	if _, err := s.svc.ResetPassword(c.Request.Context(), c.Param("token"), c.PostForm("password")); err != nil {
 		s.linkFormError(c, "reset", store.PurposePasswordReset, err)
 		return
 	}
@@ -188,7 +188,7 @@ func (s *Server) pageResetPost(c *gin.Context) {
 
 func (s *Server) pageCredentialReissue(c *gin.Context) {
 	u, _ := actor(c)
-	a, err := s.svc.ReissueCredential(c, u, c.Param("id"))
+	a, err := s.svc.ReissueCredential(c.Request.Context(), u, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
