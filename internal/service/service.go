@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -71,8 +72,10 @@ type Service struct {
 	Limits Limiters
 	// anonymous samples the audit rows of refusals nobody logged in made.
 	anonymous *sampler
-	// resets queues password-reset requests for sendResets.
-	resets chan string
+	// resets queues password-reset requests for sendResets, which starts
+	// with the first request (directory apply and most tests make none).
+	resets     chan string
+	resetsOnce sync.Once
 }
 
 // New returns a service. wf may be nil where nothing reaches the workflows
@@ -103,7 +106,6 @@ func New(cfg Config, st *store.Store, wf Workflows, keys *secret.Keys, log *slog
 		cfg: cfg, store: st, wf: wf, rules: &rules.Checker{Store: st}, keys: keys, log: log,
 		metrics: m, now: time.Now, anonymous: newSampler(time.Minute), resets: make(chan string, resetQueue),
 	}
-	go s.sendResets()
 	s.Limits = newLimiters(cfg.Limits, nil, m)
 	return s
 }

@@ -455,6 +455,7 @@ func (s *Service) Register(ctx context.Context, raw, pw string) (store.User, err
 // oracle). A request that finds a full queue is dropped and logged; the
 // person asks again.
 func (s *Service) RequestPasswordReset(email string) {
+	s.resetsOnce.Do(func() { go s.sendResets() })
 	select {
 	case s.resets <- email:
 	default:
