@@ -41,11 +41,19 @@ type assignment struct {
 
 	// vouched: versionVouchedStart applies: the start was checked, and a
 	// signal counts once, while fresh.
-	vouched  bool
-	seen     map[string]bool // the voucher IDs of signals vouched for so far
-	extended bool            // versionExtension applies
-	access   accessTimers    // Standard access while it lasts (extended runs)
-	pending  *pendingExtension
+	vouched bool
+	seen    map[string]bool // the voucher IDs of signals vouched for so far
+
+	// cancellable: versionCancelIsUnassign applies. cancelled is the cancel
+	// request's channel (nil before it), cancelErr the run's own context's
+	// error, and wasCancelled that a cancel request ended the assignment.
+	cancellable  bool
+	cancelled    workflow.Channel
+	cancelErr    func() error
+	wasCancelled bool
+	extended     bool         // versionExtension applies
+	access       accessTimers // Standard access while it lasts (extended runs)
+	pending      *pendingExtension
 }
 
 // email is one email in flight; the workflow does not wait for it unless it
@@ -87,6 +95,8 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 	w.justified = workflow.GetVersion(ctx, versionJustified, workflow.DefaultVersion, 1) == 1
 	w.extended = workflow.GetVersion(ctx, versionExtension, workflow.DefaultVersion, 1) == 1
 	w.vouched = workflow.GetVersion(ctx, versionVouchedStart, workflow.DefaultVersion, 1) == 1
+	w.cancellable = workflow.GetVersion(ctx, versionCancelIsUnassign, workflow.DefaultVersion, 1) == 1
+	ctx = w.detachFromCancel(ctx)
 	w.seen = map[string]bool{}
 	if w.vouched {
 		if ok, err := w.checkStart(ctx); !ok || err != nil {
@@ -108,7 +118,7 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 	}
 	err = w.handOverEmails(ctx)
 	w.drainSignals(ctx) // last: starting the emails' workflow takes a task, and signals may come meanwhile
-	return w.status, err
+	return w.result(err)
 }
 
 // assignmentID is the first run's ID: stable across resets, and what the
@@ -275,6 +285,7 @@ func (w *assignment) awaitDecision(ctx workflow.Context, requests []*email) deci
 			out.unassigned = &s
 		}
 	})
+	w.receiveCancel(ctx, sel, &out.unassigned)
 	sel.AddFuture(workflow.NewTimer(timers, w.in.Timing.ApprovalTimeout), func(f workflow.Future) { lapsed = f.Get(ctx, nil) == nil })
 	if r := w.in.Timing.ApprovalReminder; r > 0 && r < w.in.Timing.ApprovalTimeout {
 		sel.AddFuture(workflow.NewTimer(timers, w.in.Timing.ApprovalTimeout-r), func(f workflow.Future) {
@@ -402,6 +413,9 @@ func (w *assignment) end(ctx workflow.Context, state, action string, by *Unassig
 	if by != nil {
 		t.Actor, t.EndedBy = by.By.ID, by.By.Email
 		t.EndReason = endedBy(by.Cause) + by.By.Email
+		if by.Cause == CauseCancelled {
+			t.EndReason = "cancelled in Temporal by an operator"
+		}
 		if r := strings.TrimSpace(by.Reason); r != "" {
 			t.EndReason += ": " + r
 		}

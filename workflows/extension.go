@@ -74,6 +74,7 @@ func (w *assignment) awaitAccessEnd(ctx workflow.Context) *UnassignSignal {
 		// ones an extension replaced.
 		sel := workflow.NewSelector(ctx)
 		w.receiveUnassign(ctx, sel, &out)
+		w.receiveCancel(ctx, sel, &out)
 		sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
 			var s ApprovalSignal
 			c.Receive(ctx, &s)
@@ -311,6 +312,7 @@ func (w *assignment) awaitUnassignReminding(ctx workflow.Context, granted time.T
 	for out == nil {
 		sel := workflow.NewSelector(ctx)
 		w.receiveUnassign(ctx, sel, &out)
+		w.receiveCancel(ctx, sel, &out)
 		sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
 			var s ApprovalSignal
 			c.Receive(ctx, &s)

@@ -24,8 +24,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	// Every set recorded so far: v1 before vouched signals, v2 before
 	// extensions (expiry-warning-extension), v3 before vouched starts
-	// (vouched-start), v4 since.
-	for _, set := range []string{"v1", "v2", "v3", "v4"} {
+	// (vouched-start), v4 before a cancel became an unassign
+	// (cancel-is-unassign), v5 since.
+	for _, set := range []string{"v1", "v2", "v3", "v4", "v5"} {
 		if got, _ := filepath.Glob(filepath.Join("testdata", set, "*.json")); len(got) < 8 {
 			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
 		}

@@ -116,6 +116,7 @@ func (w *assignment) awaitEnd(ctx workflow.Context, d time.Duration) *UnassignSi
 	done := false
 	sel := workflow.NewSelector(ctx)
 	w.receiveUnassign(ctx, sel, &out)
+	w.receiveCancel(ctx, sel, &out)
 	sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
 		var s ApprovalSignal
 		c.Receive(ctx, &s)
@@ -204,16 +205,26 @@ func (w *assignment) handOverEmails(ctx workflow.Context) error {
 
 // Emails delivers an ended assignment's emails, each retried for at most
 // RetryFor; one that is not delivered by then is recorded as failed.
+//
+// Since versionCancelIsUnassign a cancel request stops the emails not yet
+// delivered: each is recorded as failed, and the run closes as Canceled.
 func Emails(ctx workflow.Context, in EmailsInput) error {
 	opts := workflow.WithActivityOptions(ctx, emailOptionsFor(Timing{EmailRetryFor: in.RetryFor}))
 	futures := make([]workflow.Future, len(in.Emails))
 	for i, r := range in.Emails {
 		futures[i] = workflow.ExecuteActivity(opts, a.SendEmail, r)
 	}
+	record := ctx // where failures are recorded: out of a cancel's reach since versionCancelIsUnassign
+	if workflow.GetVersion(ctx, versionCancelIsUnassign, workflow.DefaultVersion, 1) == 1 {
+		record, _ = workflow.NewDisconnectedContext(ctx)
+	}
 	for i, f := range futures {
 		if err := f.Get(ctx, nil); err != nil {
-			giveUp(ctx, in.Emails[i], err)
+			giveUp(record, in.Emails[i], err)
 		}
+	}
+	if record != ctx && ctx.Err() != nil {
+		return ctx.Err()
 	}
 	return nil
 }
@@ -225,9 +236,12 @@ func giveUp(ctx workflow.Context, r activities.EmailRequest, err error) {
 	if errors.As(err, &app) && app.Type() == activities.ErrTypeEmailRejected {
 		return
 	}
+	reason := "not delivered within the retry window: " + err.Error()
+	if temporal.IsCanceledError(err) {
+		reason = "not delivered: a cancel request in Temporal stopped its delivery"
+	}
 	err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.GiveUpEmail, activities.EmailFailure{
-		AssignmentID: r.AssignmentID, Kind: r.Kind, To: r.To.Email, At: workflow.Now(ctx),
-		Reason: "not delivered within the retry window: " + err.Error(),
+		AssignmentID: r.AssignmentID, Kind: r.Kind, To: r.To.Email, At: workflow.Now(ctx), Reason: reason,
 	}).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("undelivered email not recorded", "kind", r.Kind, "error", err)

@@ -119,6 +119,14 @@ var extensionPaths = []path{
 		askMore(t, e, a, "1s") // nobody decides: it lapses at the end of access
 		return a
 	}},
+	{"standard-cancelled-with-extension-pending", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "approve")
+		e.WaitState(a.ID, domain.StateActive, 10*time.Second)
+		askMore(t, e, a, "3s")
+		cancelRun(t, e, a) // v5: the request lapses with the access
+		return a
+	}},
 	{"professional-reminded-twice-unassigned", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
 		a := assign(t, e, demo.FabrikamSite, demo.Solo)
 		e.Eventually(15*time.Second, "two reminders", func() bool {
@@ -212,6 +220,31 @@ var localPaths = []path{
 			t.Fatal(err)
 		}
 		return store.Assignment{ID: run.GetRunID(), WorkflowID: id}
+	}},
+	{"standard-cancelled-while-pending", domain.StateWithdrawn, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		e.WaitState(a.ID, domain.StatePendingApproval, 10*time.Second)
+		cancelRun(t, e, a) // v5
+		return a
+	}},
+	{"standard-cancelled-during-access", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "approve")
+		e.WaitState(a.ID, domain.StateActive, 10*time.Second)
+		cancelRun(t, e, a)
+		return a
+	}},
+	{"professional-cancelled-before-ready", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.FabrikamSite, demo.Solo)
+		e.WaitState(a.ID, domain.StateProvisioning, 10*time.Second)
+		cancelRun(t, e, a)
+		return a
+	}},
+	{"professional-cancelled-during-access", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.FabrikamSite, demo.Solo)
+		e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+		cancelRun(t, e, a)
+		return a
 	}},
 	{"professional-unassigned-before-ready", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
 		a := assign(t, e, demo.FabrikamSite, demo.Solo)
@@ -352,6 +385,15 @@ func unassign(t *testing.T, e *testenv.Env, a store.Assignment) {
 }
 
 // askMore asks for more time as the assigned partner user, through the API.
+// cancelRun asks Temporal to cancel the run, as the UI's "Request
+// Cancellation" does.
+func cancelRun(t *testing.T, e *testenv.Env, a store.Assignment) {
+	t.Helper()
+	if err := e.Client.CancelWorkflow(context.Background(), a.WorkflowID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func askMore(t *testing.T, e *testenv.Env, a store.Assignment, d string) {
 	t.Helper()
 	if code, body := e.Login("solo@partner.example").Do("POST", "/api/v1/assignments/"+a.ID+"/extension",
