@@ -32,7 +32,7 @@ func (s *Server) apiInvite(kind, param string) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		c.JSON(http.StatusCreated, newManagedUserView(s.svc.Managed(c.Request.Context(), invited)))
+		c.JSON(http.StatusCreated, newManagedUserView(invited))
 	}
 }
 

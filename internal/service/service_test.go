@@ -349,3 +349,49 @@ func TestInvitationsAndResendsAreRateLimited(t *testing.T) {
 		t.Fatalf("%d invitation emails (%v), want 3", len(es), err)
 	}
 }
+
+// Inviting an address that a user of another organization holds answers
+// like an invitation sent, and stores and sends nothing: the administrator
+// learns nothing about other tenants, and that user gets no email. An
+// address of the administrator's own organization is a conflict.
+func TestInvitingAnAddressHeldElsewhereLooksSentAndDoesNothing(t *testing.T) {
+	svc, st, _ := newService(t)
+	ctx := context.Background()
+	admin := user(t, st, demo.ContosoAdmin)
+	fresh, err := svc.Invite(ctx, admin, store.KindCustomer, demo.Contoso, service.NewUser{Email: "new@contoso.example", Name: "Nia New",
+		Roles: []string{store.RoleCustomerOps}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := svc.Invite(ctx, admin, store.KindCustomer, demo.Contoso, service.NewUser{Email: "Admin@Fabrikam.example", Name: "Fay",
+		Roles: []string{store.RoleCustomerOps}})
+	if err != nil {
+		t.Fatalf("invitation of an address held elsewhere: %v, want the answer of one sent", err)
+	}
+	if held.ID == "" || held.ID == demo.FabrikamAdmin || held.Status != fresh.Status || held.CustomerID != demo.Contoso ||
+		held.Invitation == nil || !held.Invitation.ExpiresAt.Round(time.Minute).Equal(fresh.Invitation.ExpiresAt.Round(time.Minute)) {
+		t.Fatalf("answer %+v, want one shaped like %+v", held, fresh)
+	}
+	if u, err := st.UserByEmail(ctx, "admin@fabrikam.example"); err != nil || u.ID != demo.FabrikamAdmin || u.CustomerID != demo.Fabrikam {
+		t.Fatalf("the holder changed: %+v %v", u, err)
+	}
+	if _, err := st.UserByID(ctx, held.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a user was stored for the look-alike: %v", err)
+	}
+	if es, _ := st.Emails(ctx, store.EmailFilter{To: "admin@fabrikam.example"}); len(es) != 0 {
+		t.Fatalf("the holder got %d emails, want none", len(es))
+	}
+	log, _ := st.AuditLog(ctx, store.AuditFilter{CustomerID: demo.Contoso})
+	found := false
+	for _, e := range log {
+		found = found || e.Action == "user.invitation_suppressed"
+	}
+	if !found {
+		t.Fatal("the suppressed invitation is not in the audit log")
+	}
+	_, err = svc.Invite(ctx, admin, store.KindCustomer, demo.Contoso, service.NewUser{Email: "ops@contoso.example", Name: "Oz",
+		Roles: []string{store.RoleCustomerOps}})
+	if p := problem.As(err); p == nil || p.Status != http.StatusConflict {
+		t.Fatalf("invitation of an address of the own organization: %v, want 409", err)
+	}
+}

@@ -140,20 +140,59 @@ type NewUser struct {
 // Invite adds an invited user to an organization and emails the
 // invitation. When the email cannot be sent the user stays, invited, and
 // the error says how to send it again.
-func (s *Service) Invite(ctx context.Context, by store.User, kind, orgID string, in NewUser) (store.User, error) {
+//
+// An address that a user of another organization holds gets the answer of
+// an invitation sent, and nothing happens: that user gets no email, and the
+// administrator learns nothing about who uses the product elsewhere. The
+// look-alike invitation is in no list and no link works; the operator sees
+// it in the audit log (user.invitation_suppressed). An address held in the
+// administrator's own organization is a conflict, as they can see it.
+func (s *Service) Invite(ctx context.Context, by store.User, kind, orgID string, in NewUser) (ManagedUser, error) {
 	o, err := s.managedOrg(ctx, by, kind, orgID)
 	if err != nil {
-		return store.User{}, err
+		return ManagedUser{}, err
 	}
 	// Only an invitation that will go out takes from the budget.
-	if _, err := s.checkNewUser(o.Kind, in); err != nil {
-		return store.User{}, err
+	u, err := s.checkNewUser(o.Kind, in)
+	if err != nil {
+		return ManagedUser{}, err
 	}
 	if err := s.Limits.invitation(by, in.Email); err != nil {
-		return store.User{}, err
+		return ManagedUser{}, err
 	}
-	u, _, err := s.addInvitedUser(ctx, by, o, in)
-	return u, err
+	if held, err := s.store.UserByEmail(ctx, u.Email); err == nil && !inOrg(held, o) {
+		return s.suppressedInvitation(ctx, by, o, u, held), nil
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return ManagedUser{}, err
+	}
+	u, _, err = s.addInvitedUser(ctx, by, o, in)
+	if u.ID == "" {
+		return ManagedUser{}, err
+	}
+	return s.Managed(ctx, u), err
+}
+
+func inOrg(u store.User, o Org) bool {
+	if o.Kind == store.KindPartner {
+		return u.Kind == store.KindPartner && u.PartnerID == o.ID
+	}
+	return u.Kind == store.KindCustomer && u.CustomerID == o.ID
+}
+
+// suppressedInvitation is the answer to an invitation of an address held
+// elsewhere: shaped like one sent, recorded for the operator, nothing more.
+func (s *Service) suppressedInvitation(ctx context.Context, by store.User, o Org, u store.User, held store.User) ManagedUser {
+	now := s.now()
+	u.ID, u.InvitedBy = "u-"+secret.NewToken()[:12], by.ID
+	if o.Kind == store.KindPartner {
+		u.PartnerID = o.ID
+	} else {
+		u.CustomerID = o.ID
+	}
+	s.auditUser(ctx, by.ID, o, "user.invitation_suppressed", u, "the address belongs to user "+held.ID+
+		" of another organization; nothing was stored or sent")
+	return ManagedUser{User: u, Invitation: &store.UserToken{UserID: u.ID, Purpose: store.PurposeInvitation,
+		CreatedBy: by.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvitationTTL)}}
 }
 
 // addInvitedUser is the one path of an invitation, for administrators and
