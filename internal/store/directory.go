@@ -83,6 +83,9 @@ type Site struct {
 	CustomerName string `db:"customer_name"`
 	PartnerID    string `db:"partner_id"`
 	Edition      string `db:"edition"`
+	// AccessGroup is the site's group in its customer's directory ("" for
+	// the gateway alone).
+	AccessGroup string `db:"access_group"`
 	// Permitted is whether the customer has given its partner permission (R1).
 	Permitted bool `db:"permitted"`
 	// OpenAssignments counts assignments not yet ended.
@@ -263,7 +266,7 @@ func (s *Store) CustomerByID(ctx context.Context, id string) (Customer, error) {
 	return c, notFound(err, "customer")
 }
 
-var siteColumns = `s.id, s.name, s.customer_id, c.name AS customer_name, c.partner_id, s.edition,
+var siteColumns = `s.id, s.name, s.customer_id, c.name AS customer_name, c.partner_id, s.edition, s.access_group,
 	EXISTS (SELECT 1 FROM partner_permissions p WHERE p.customer_id = c.id
 		AND p.partner_id = c.partner_id AND p.granted = TRUE) AS permitted,
 	(SELECT COUNT(*) FROM assignments a WHERE a.site_id = s.id

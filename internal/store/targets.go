@@ -1,0 +1,167 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Kinds of access target: where a customer's access is enforced.
+const (
+	// TargetGateway is the rows a gateway reads (GET /api/v1/access), the
+	// only target of a customer that names no directory. They are kept for
+	// every target.
+	TargetGateway = "gateway"
+	// TargetEntra is the customer's Microsoft Entra ID tenant.
+	TargetEntra = "entra"
+)
+
+// Target is where a customer's access is enforced, and how the worker
+// reaches it. The client secret itself is never stored: SecretEnv or
+// SecretFile names where the worker reads it.
+type Target struct {
+	Kind       string `db:"kind"`
+	TenantID   string `db:"tenant_id"`
+	ClientID   string `db:"client_id"`
+	SecretEnv  string `db:"secret_env"`
+	SecretFile string `db:"secret_file"`
+	UserDomain string `db:"user_domain"`
+}
+
+// CustomerTarget is the customer's access target; Kind TargetGateway when
+// it names none.
+func (s *Store) CustomerTarget(ctx context.Context, customerID string) (Target, error) {
+	var t Target
+	err := s.r.get(ctx, &t, `SELECT kind, tenant_id, client_id, secret_env, secret_file, user_domain
+		FROM access_targets WHERE customer_id = ?`, customerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Target{Kind: TargetGateway}, nil
+	}
+	return t, wrap(err, "access target of %s", customerID)
+}
+
+// SetCustomerTarget sets the customer's access target; nil (or the
+// gateway) removes it.
+func (s *Store) SetCustomerTarget(ctx context.Context, customerID string, t *Target) error {
+	if t == nil || t.Kind == TargetGateway {
+		_, err := s.w.exec(ctx, `DELETE FROM access_targets WHERE customer_id = ?`, customerID)
+		return wrap(err, "remove access target of %s", customerID)
+	}
+	_, err := s.w.exec(ctx, `INSERT INTO access_targets (customer_id, kind, tenant_id, client_id, secret_env, secret_file, user_domain)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (customer_id) DO UPDATE SET kind = excluded.kind, tenant_id = excluded.tenant_id,
+			client_id = excluded.client_id, secret_env = excluded.secret_env, secret_file = excluded.secret_file,
+			user_domain = excluded.user_domain`,
+		customerID, t.Kind, t.TenantID, t.ClientID, t.SecretEnv, t.SecretFile, t.UserDomain)
+	return wrap(err, "set access target of %s", customerID)
+}
+
+// SetSiteAccessGroup names the site's access group in its customer's
+// directory ("" for none).
+func (s *Store) SetSiteAccessGroup(ctx context.Context, siteID, group string) error {
+	return oneRow(s.w.exec(ctx, `UPDATE sites SET access_group = ? WHERE id = ?`, group, siteID))
+}
+
+// DirectoryAccount is an account this product made for a partner user in a
+// customer's directory.
+type DirectoryAccount struct {
+	UserID     string    `db:"user_id"`
+	CustomerID string    `db:"customer_id"`
+	Kind       string    `db:"kind"`
+	TenantID   string    `db:"tenant_id"`
+	ObjectID   string    `db:"object_id"` // the directory's ID of it
+	Login      string    `db:"login"`     // its sign-in name (UPN)
+	Enabled    bool      `db:"enabled"`
+	CreatedAt  time.Time `db:"created_at"`
+	UpdatedAt  time.Time `db:"updated_at"`
+}
+
+const directoryAccountColumns = `user_id, customer_id, kind, tenant_id, object_id, login, enabled, created_at, updated_at`
+
+// DirectoryAccount is the partner user's account in the customer's
+// directory (ErrNotFound when none was made).
+func (s *Store) DirectoryAccount(ctx context.Context, userID, customerID string) (DirectoryAccount, error) {
+	var a DirectoryAccount
+	err := s.r.get(ctx, &a, `SELECT `+directoryAccountColumns+` FROM directory_accounts WHERE user_id = ? AND customer_id = ?`,
+		userID, customerID)
+	return a, notFound(err, "directory account")
+}
+
+// DirectoryAccounts are the accounts made in the customer's directory.
+func (s *Store) DirectoryAccounts(ctx context.Context, customerID string) ([]DirectoryAccount, error) {
+	var as []DirectoryAccount
+	err := s.r.sel(ctx, &as, `SELECT `+directoryAccountColumns+` FROM directory_accounts WHERE customer_id = ? ORDER BY login`, customerID)
+	return as, wrap(err, "directory accounts of %s", customerID)
+}
+
+// SaveDirectoryAccount records an account, or its new state; the time it
+// was made stays the first one recorded.
+func (s *Store) SaveDirectoryAccount(ctx context.Context, a DirectoryAccount) error {
+	a.CreatedAt, a.UpdatedAt = utc(a.CreatedAt), utc(a.UpdatedAt)
+	_, err := s.w.namedExec(ctx, `INSERT INTO directory_accounts (`+directoryAccountColumns+`)
+		VALUES (:user_id, :customer_id, :kind, :tenant_id, :object_id, :login, :enabled, :created_at, :updated_at)
+		ON CONFLICT (user_id, customer_id) DO UPDATE SET kind = excluded.kind, tenant_id = excluded.tenant_id,
+			object_id = excluded.object_id, login = excluded.login, enabled = excluded.enabled, updated_at = excluded.updated_at`, a)
+	return wrap(err, "save directory account of %s at %s", a.UserID, a.CustomerID)
+}
+
+// DirectoryGrantsInForce counts the user's grants in force at now on the
+// customer's sites, other than the assignment's: while there is one, the
+// account in the customer's directory stays enabled.
+func (s *Store) DirectoryGrantsInForce(ctx context.Context, customerID, userID, exceptAssignment string, now time.Time) (int, error) {
+	var n int
+	err := s.r.get(ctx, &n, `SELECT COUNT(*) FROM access_grants g JOIN sites s ON s.id = g.site_id
+		WHERE s.customer_id = ? AND g.user_id = ? AND g.assignment_id <> ?
+		AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > ?)`, customerID, userID, exceptAssignment, utc(now))
+	return n, wrap(err, "grants of %s at %s", userID, customerID)
+}
+
+// SetCredential stores the assignment's temporary credential, replacing
+// one stored before (a directory's password set again): it is viewable
+// once, like the first.
+func (s *Store) SetCredential(ctx context.Context, c Credential) error {
+	c.CreatedAt = utc(c.CreatedAt)
+	_, err := s.w.namedExec(ctx, `INSERT INTO credentials (assignment_id, login, ciphertext, created_at)
+		VALUES (:assignment_id, :login, :ciphertext, :created_at)
+		ON CONFLICT (assignment_id) DO UPDATE SET login = excluded.login, ciphertext = excluded.ciphertext,
+			created_at = excluded.created_at, viewed_at = NULL, destroyed_at = NULL`, c)
+	return wrap(err, "set credential for %s", c.AssignmentID)
+}
+
+// PendingRevocation is a revocation its directory has not let happen yet.
+type PendingRevocation struct {
+	AssignmentID string    `db:"assignment_id"`
+	Since        time.Time `db:"since"`
+	LastError    string    `db:"last_error"`
+	Attempts     int       `db:"attempts"`
+}
+
+// SetRevocationPending records a failed attempt to revoke, and why.
+func (s *Store) SetRevocationPending(ctx context.Context, assignmentID string, at time.Time, why string) error {
+	_, err := s.w.exec(ctx, `INSERT INTO revocations_pending (assignment_id, since, last_error) VALUES (?, ?, ?)
+		ON CONFLICT (assignment_id) DO UPDATE SET last_error = excluded.last_error,
+			attempts = revocations_pending.attempts + 1`, assignmentID, utc(at), why)
+	return wrap(err, "record pending revocation of %s", assignmentID)
+}
+
+// ClearRevocationPending records that the revocation is done and proven.
+func (s *Store) ClearRevocationPending(ctx context.Context, assignmentID string) error {
+	_, err := s.w.exec(ctx, `DELETE FROM revocations_pending WHERE assignment_id = ?`, assignmentID)
+	return wrap(err, "clear pending revocation of %s", assignmentID)
+}
+
+// RevocationsPending counts the revocations still waiting for a directory.
+func (s *Store) RevocationsPending(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.get(ctx, &n, `SELECT COUNT(*) FROM revocations_pending`)
+	return n, wrap(err, "count pending revocations")
+}
+
+// PendingRevocationOf is the assignment's revocation still waiting, if any
+// (ErrNotFound when none).
+func (s *Store) PendingRevocationOf(ctx context.Context, assignmentID string) (PendingRevocation, error) {
+	var p PendingRevocation
+	err := s.r.get(ctx, &p, `SELECT assignment_id, since, last_error, attempts FROM revocations_pending WHERE assignment_id = ?`, assignmentID)
+	return p, notFound(err, "pending revocation")
+}
