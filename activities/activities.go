@@ -46,6 +46,9 @@ type Activities struct {
 	// refuses to run); Reconciled counts each grant it revokes (may be nil).
 	Workflows  WorkflowLookup
 	Reconciled func()
+	// Directories change access in customers' directories, by kind of
+	// target (TargetEntra); a customer whose kind has none fails activation.
+	Directories map[string]Directory
 }
 
 // New wires the activities with the default provisioner; a nil sender keeps
@@ -382,6 +385,9 @@ type SignalVerdict struct {
 	OK     bool
 	Forged bool
 	Why    string
+	// Target is the kind of the customer's access target, read by
+	// CheckStart (empty in runs recorded before it).
+	Target string `json:",omitempty"`
 }
 
 // CheckSignal verifies the server's MAC and, for a decision, that the decider
@@ -485,7 +491,11 @@ func (a *Activities) CheckStart(ctx context.Context, in StartCheck) (SignalVerdi
 	} else if in.Edition == domain.EditionStandard {
 		return SignalVerdict{Why: "a Standard start names no approver (R4)"}, nil
 	}
-	return SignalVerdict{OK: true}, nil
+	t, err := a.Store.CustomerTarget(ctx, in.CustomerID)
+	if err != nil {
+		return SignalVerdict{}, err
+	}
+	return SignalVerdict{OK: true, Target: t.Kind}, nil
 }
 
 // StartRefusal is a start CheckStart refused.

@@ -123,7 +123,7 @@ func newRig() (*rig, error) {
 	if r.keys, err = secret.NewKeys(secret.NewMasterKey()); err != nil {
 		return nil, err
 	}
-	acts := wire.Activities(r.store, nil, r.keys, activities.Config{PublicURL: "http://127.0.0.1:8080"}, r.client, nil)
+	acts := wire.Activities(r.store, nil, r.keys, activities.Config{PublicURL: "http://127.0.0.1:8080"}, wire.Directories{}, r.client, nil)
 	w := worker.New(r.client, taskQueue, acts, worker.Options{})
 	w.RegisterWorkflow(bareShape)
 	w.RegisterWorkflow(bareEmails)

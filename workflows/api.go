@@ -82,6 +82,9 @@ type Timing struct {
 	ExpiryWarning        time.Duration `json:",omitempty"` // warn the partner side this long before Standard access ends
 	MaxExtensions        int           `json:",omitempty"` // extension requests one assignment may make
 	ProfessionalReminder time.Duration `json:",omitempty"` // remind of open Professional access every period
+	// ProvisionRetryFor bounds activation in the customer's directory
+	// (since versionDirectory; 0: an hour).
+	ProvisionRetryFor time.Duration `json:",omitempty"`
 }
 
 // Input starts an assignment; the server fills it after the rules pass.

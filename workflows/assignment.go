@@ -51,9 +51,17 @@ type assignment struct {
 	cancelled    workflow.Channel
 	cancelErr    func() error
 	wasCancelled bool
-	extended     bool         // versionExtension applies
-	access       accessTimers // Standard access while it lasts (extended runs)
-	pending      *pendingExtension
+
+	// directory: versionDirectory applies; target is the kind of the
+	// customer's access target when the run started (CheckStart read it),
+	// credential that activation issued a temporary password to show.
+	directory      bool
+	target         string
+	credential     bool
+	decisionSignal string
+	extended       bool         // versionExtension applies
+	access         accessTimers // Standard access while it lasts (extended runs)
+	pending        *pendingExtension
 }
 
 // email is one email in flight; the workflow does not wait for it unless it
@@ -96,6 +104,7 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 	w.extended = workflow.GetVersion(ctx, versionExtension, workflow.DefaultVersion, 1) == 1
 	w.vouched = workflow.GetVersion(ctx, versionVouchedStart, workflow.DefaultVersion, 1) == 1
 	w.cancellable = workflow.GetVersion(ctx, versionCancelIsUnassign, workflow.DefaultVersion, 1) == 1
+	w.directory = workflow.GetVersion(ctx, versionDirectory, workflow.DefaultVersion, 1) == 1
 	ctx = w.detachFromCancel(ctx)
 	w.seen = map[string]bool{}
 	if w.vouched {
@@ -186,6 +195,14 @@ func (w *assignment) standard(ctx workflow.Context) error {
 	d := outcome.decision
 	w.decided(ctx, domain.DecisionApproved, d.By)
 	now := workflow.Now(ctx)
+	if w.inDirectory() { // active only once the directory holds the membership
+		w.decisionSignal = d.ID
+		res, why := w.provision(ctx, now)
+		if why != "" {
+			return w.failProvision(ctx, why)
+		}
+		w.credential, now = res.Credential, workflow.Now(ctx)
+	}
 	ends := now.Add(w.in.Timing.AccessDuration)
 	if err := w.activate(ctx, now, &ends); err != nil {
 		return err
@@ -196,6 +213,9 @@ func (w *assignment) standard(ctx workflow.Context) error {
 	}
 	w.sendAll(ctx, domain.EmailApprovalConfirmation, w.in.Approvers)
 	w.sendAll(ctx, domain.EmailAccessGranted, w.partnerSide())
+	if w.credential { // a new directory account: its first password, shown once
+		w.send(ctx, domain.EmailCredentialLink, w.in.PartnerUser)
+	}
 
 	if w.extended {
 		return w.extensibleAccess(ctx, now)
@@ -216,13 +236,21 @@ func (w *assignment) professional(ctx workflow.Context) error {
 	}
 	w.sendAll(ctx, domain.EmailProfessionalNotice, w.in.CustomerUsers)
 	granted := workflow.Now(ctx)
+	if w.inDirectory() { // the account, a fresh password and the membership
+		if _, why := w.provision(ctx, granted); why != "" {
+			return w.failProvision(ctx, why)
+		}
+		granted = workflow.Now(ctx)
+	}
 	if err := w.activate(ctx, granted, nil); err != nil {
 		return err
 	}
-	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.IssueCredential,
-		activities.CredentialInput{AssignmentID: w.id, Login: w.in.PartnerUser.Email, At: granted}).Get(ctx, nil)
-	if err != nil {
-		return err
+	if !w.inDirectory() {
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.IssueCredential,
+			activities.CredentialInput{AssignmentID: w.id, Login: w.in.PartnerUser.Email, At: granted}).Get(ctx, nil)
+		if err != nil {
+			return err
+		}
 	}
 	w.send(ctx, domain.EmailAVDInstructions, w.in.PartnerUser)
 	w.send(ctx, domain.EmailCredentialLink, w.in.PartnerUser)
@@ -424,6 +452,9 @@ func (w *assignment) end(ctx workflow.Context, state, action string, by *Unassig
 	w.status.EndReason = t.EndReason
 	if err := w.record(ctx, t); err != nil {
 		return err
+	}
+	if w.inDirectory() && (state == domain.StateRevoked || state == domain.StateExpired) {
+		w.deprovision(ctx, workflow.Now(ctx)) // the emails go once the directory has let go
 	}
 	w.sendAll(ctx, kind, to)
 	return nil

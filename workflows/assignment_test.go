@@ -41,6 +41,7 @@ type fixture struct {
 	env   *testsuite.TestWorkflowEnvironment
 	store *store.Store
 	keys  *secret.Keys
+	acts  *activities.Activities
 }
 
 // newFixture runs the workflow with the real activities on a real SQLite
@@ -64,13 +65,14 @@ func newFixture(t *testing.T, sender mail.Sender) *fixture {
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(time.Minute)
-	worker.Register(env, activities.New(s, sender, keys, activities.Config{
+	acts := activities.New(s, sender, keys, activities.Config{
 		PublicURL:      "http://127.0.0.1:8080",
 		MailFrom:       mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
 		AVDMailFrom:    mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
 		AVDDownloadURL: "https://avd.example/download",
-	}))
-	return &fixture{t: t, env: env, store: s, keys: keys}
+	})
+	worker.Register(env, acts)
+	return &fixture{t: t, env: env, store: s, keys: keys, acts: acts}
 }
 
 func person(t *testing.T, s *store.Store, id string) workflows.Person {

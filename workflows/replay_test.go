@@ -25,8 +25,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	// Every set recorded so far: v1 before vouched signals, v2 before
 	// extensions (expiry-warning-extension), v3 before vouched starts
 	// (vouched-start), v4 before a cancel became an unassign
-	// (cancel-is-unassign), v5 since.
-	for _, set := range []string{"v1", "v2", "v3", "v4", "v5"} {
+	// (cancel-is-unassign), v5 before access in the customer's directory
+	// (directory-access), v6 since.
+	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6"} {
 		if got, _ := filepath.Glob(filepath.Join("testdata", set, "*.json")); len(got) < 8 {
 			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
 		}
@@ -40,11 +41,17 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if len(emails) < 8 {
 		t.Fatalf("%d recorded histories of the emails workflow, want at least 8", len(emails))
 	}
-	for _, f := range append(files, emails...) {
+	// The reissue workflow's (testdata/<set>/reissue/<path>.json, since v6).
+	reissues, err := filepath.Glob(filepath.Join("testdata", "*", "reissue", "*.json"))
+	if err != nil || len(reissues) == 0 {
+		t.Fatalf("no recorded history of the reissue workflow (%v)", err)
+	}
+	for _, f := range append(append(files, emails...), reissues...) {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
 			r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
+			r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}

@@ -33,6 +33,7 @@ func (w *assignment) checkStart(ctx workflow.Context) (bool, error) {
 		return false, err
 	}
 	if v.OK {
+		w.target = v.Target
 		return true, nil
 	}
 	w.status.Failure = "the start was refused: " + v.Why

@@ -211,7 +211,7 @@ func (p *process) startWorker(ctx context.Context) error {
 		PublicURL: p.cfg.PublicURL, AVDDownloadURL: p.cfg.AVDDownloadURL,
 		MailFrom:    p.mailFrom,
 		AVDMailFrom: mail.Address{Name: p.cfg.AVDMailFrom.Name, Email: p.cfg.AVDMailFrom.Address},
-	}, p.tc, p.metrics)
+	}, p.directories(), p.tc, p.metrics)
 	w := worker.New(p.tc, p.cfg.TaskQueue, acts, worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -254,7 +254,8 @@ func (p *process) serveHTTP(context.Context) error {
 			PublicURL: cfg.PublicURL, Mail: p.sender, MailFrom: p.mailFrom, InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL,
 			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
 				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor,
-				ExpiryWarning: cfg.ExpiryWarning, MaxExtensions: cfg.MaxExtensions, ProfessionalReminder: cfg.ProfessionalReminder},
+				ExpiryWarning: cfg.ExpiryWarning, MaxExtensions: cfg.MaxExtensions, ProfessionalReminder: cfg.ProfessionalReminder,
+				ProvisionRetryFor: cfg.ProvisionRetryFor},
 		},
 		Server: server.Config{
 			PublicURL: cfg.PublicURL, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly, TrustedProxies: cfg.TrustedProxies,
@@ -406,4 +407,9 @@ func storeName(cfg config.Config) string {
 		return "PostgreSQL"
 	}
 	return "PostgreSQL at " + u.Host + u.Path
+}
+
+// directories are the settings of the customers' directories.
+func (p *process) directories() wire.Directories {
+	return wire.Directories{GraphURL: p.cfg.GraphURL, LoginURL: p.cfg.EntraLoginURL}
 }

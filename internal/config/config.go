@@ -97,8 +97,13 @@ type Config struct {
 	ReadyWait        time.Duration
 	EmailRetryFor    time.Duration
 	ReconcileEvery   time.Duration
-	InvitationTTL    time.Duration
-	PasswordResetTTL time.Duration
+	// ProvisionRetryFor bounds activation in a customer's directory.
+	ProvisionRetryFor time.Duration
+	// GraphURL and EntraLoginURL are Microsoft Graph's and Entra ID's token
+	// endpoints (other clouds, tests).
+	GraphURL, EntraLoginURL string
+	InvitationTTL           time.Duration
+	PasswordResetTTL        time.Duration
 	// ExpiryWarning and ProfessionalReminder are 0 when off.
 	ExpiryWarning        time.Duration
 	MaxExtensions        int
@@ -170,6 +175,9 @@ var Vars = []Var{
 	{"INVITATION_TTL", "invitation-ttl", "168h", "how long an invitation link works (a new invitation voids the old link)"},
 	{"PASSWORD_RESET_TTL", "password-reset-ttl", "1h", "how long a password-reset link works"},
 	{"RECONCILE_EVERY", "reconcile-every", "5m", "worker: how often the reconciler revokes grants whose workflow is closed or missing"},
+	{"PROVISION_RETRY_FOR", "provision-retry-for", "1h", "how long activation in a customer's directory (Entra ID) is retried before the assignment ends failed"},
+	{"GRAPH_URL", "graph-url", "https://graph.microsoft.com", "worker: Microsoft Graph's base URL (requests go to $GRAPH_URL/v1.0/...)"},
+	{"ENTRA_LOGIN_URL", "entra-login-url", "https://login.microsoftonline.com", "worker: Entra ID's token endpoint base (tokens from $ENTRA_LOGIN_URL/<tenant>/oauth2/v2.0/token)"},
 	{"SENDGRID_API_KEY", "sendgrid-api-key", "", "SendGrid API key; empty in one-process mode keeps emails in the local dev mailbox (/dev/mail)"},
 	{"MAILBOX", "mailbox", "", "\"store\" keeps emails in the store's mailbox (/dev/mail, administrators only) instead of sending them; worker and server refuse to start without SENDGRID_API_KEY unless it is set"},
 	{"SENDGRID_BASE_URL", "sendgrid-base-url", "https://api.sendgrid.com", "SendGrid API base URL"},
@@ -293,6 +301,9 @@ func (c *Config) loadTimings(get getter, bad reporter) {
 	c.ReadyWait = duration(get, bad, "READY_WAIT", time.Second)
 	c.EmailRetryFor = duration(get, bad, "EMAIL_RETRY_FOR", time.Second)
 	c.ReconcileEvery = duration(get, bad, "RECONCILE_EVERY", time.Second)
+	c.ProvisionRetryFor = duration(get, bad, "PROVISION_RETRY_FOR", time.Second)
+	c.GraphURL = strings.TrimRight(get("GRAPH_URL"), "/")
+	c.EntraLoginURL = strings.TrimRight(get("ENTRA_LOGIN_URL"), "/")
 	c.InvitationTTL = duration(get, bad, "INVITATION_TTL", time.Minute)
 	c.PasswordResetTTL = duration(get, bad, "PASSWORD_RESET_TTL", time.Minute)
 	c.TemporalRetention = duration(get, bad, "TEMPORAL_RETENTION", 24*time.Hour) // Temporal's own minimum is a day

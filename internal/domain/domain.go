@@ -87,6 +87,7 @@ const (
 	EmailExtensionGranted     EmailKind = "extension_granted"
 	EmailExtensionDenied      EmailKind = "extension_denied" // denied, or nobody decided in time
 	EmailProfessionalReminder EmailKind = "professional_reminder"
+	EmailAccessFailed         EmailKind = "access_failed" // the customer's directory refused the access
 )
 
 // EmailKinds lists every kind.
@@ -94,7 +95,8 @@ var EmailKinds = []EmailKind{EmailApprovalRequest, EmailApprovalReminder, EmailA
 	EmailAccessDenied, EmailApprovalExpired, EmailRequestWithdrawn, EmailAccessEnded, EmailProfessionalNotice,
 	EmailAVDInstructions, EmailCredentialLink, EmailReadyToLogIn, EmailDeliveryFailed, EmailCustomerNotice, EmailRequestSent,
 	EmailInvitation, EmailPasswordReset,
-	EmailExpiryWarning, EmailExtensionRequest, EmailExtensionGranted, EmailExtensionDenied, EmailProfessionalReminder}
+	EmailExpiryWarning, EmailExtensionRequest, EmailExtensionGranted, EmailExtensionDenied, EmailProfessionalReminder,
+	EmailAccessFailed}
 
 // Valid reports whether k is a known kind.
 func (k EmailKind) Valid() bool {

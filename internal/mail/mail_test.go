@@ -51,6 +51,7 @@ func TestEveryKindRendersTheReasonSiteAndItsOwnField(t *testing.T) {
 		domain.EmailExtensionGranted:     "Fri 27 Nov 2026 09:30 UTC",
 		domain.EmailExtensionDenied:      "1 day",
 		domain.EmailProfessionalReminder: "7 days",
+		domain.EmailAccessFailed:         "invalid address",
 	}
 	if len(wants)+len(userKinds) != len(domain.EmailKinds) {
 		t.Fatalf("%d kinds tested, %d exist", len(wants)+len(userKinds), len(domain.EmailKinds))

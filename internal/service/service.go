@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/problem"
@@ -55,6 +56,7 @@ type Workflows interface {
 	Status(ctx context.Context, r wfclient.Run) (workflows.Status, error)
 	SignalOutcome(ctx context.Context, r wfclient.Run, id string) (workflows.SignalOutcome, bool, error)
 	Kept(ctx context.Context, r wfclient.Run) (bool, error)
+	Reissue(ctx context.Context, in activities.DirectoryInput) error
 	Ping(ctx context.Context) error
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
@@ -84,6 +85,9 @@ func (f *fakeWorkflows) SignalOutcome(context.Context, wfclient.Run, string) (wo
 
 func (f *fakeWorkflows) Kept(context.Context, wfclient.Run) (bool, error) { return true, nil }
 func (f *fakeWorkflows) Ping(context.Context) error                       { return nil }
+func (f *fakeWorkflows) Reissue(context.Context, activities.DirectoryInput) error {
+	return errors.New("no directory in these tests")
+}
 
 func newService(t *testing.T) (*service.Service, *store.Store, *fakeWorkflows) {
 	t.Helper()

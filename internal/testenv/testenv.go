@@ -32,6 +32,7 @@ import (
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/apicheck"
 	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -56,6 +57,10 @@ type Options struct {
 	// OwnTemporal starts a Temporal server for this environment alone, for
 	// a test that stops it; the others share one (see Main).
 	OwnTemporal bool
+	// Entra makes Contoso and Fabrikam enforce access in Entra tenants of
+	// their own, served by devgraph (Env.Graph) through the real Graph
+	// client.
+	Entra bool
 }
 
 // FastTiming makes every wait short enough for a test.
@@ -80,9 +85,11 @@ type Env struct {
 	Service   *service.Service
 	HTTP      *httptest.Server
 	Acts      *activities.Activities
-	worker    sdkworker.Worker
-	wiring    wire.HTTP
-	workerUp  bool
+	// Graph is the Entra tenants' stand-in (Options.Entra).
+	Graph    *devgraph.Directory
+	worker   sdkworker.Worker
+	wiring   wire.HTTP
+	workerUp bool
 }
 
 // New starts an environment; everything stops when the test ends.
@@ -107,11 +114,17 @@ func New(t testing.TB, o Options) *Env {
 	}
 	ts, ns, c := temporalFor(t, o.OwnTemporal)
 	e := &Env{T: t, Store: st, Keys: keys, Temporal: ts, Namespace: ns, Client: c}
+	var dirs wire.Directories
+	if o.Entra {
+		var secretFile string
+		e.Graph, dirs, secretFile = entra(t)
+		e.useEntra(secretFile)
+	}
 	e.Acts = wire.Activities(st, o.Sender, keys, activities.Config{
 		PublicURL: "http://placeholder", AVDDownloadURL: "https://avd.example/download",
 		MailFrom:    mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
 		AVDMailFrom: mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
-	}, c, nil)
+	}, dirs, c, nil)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.HTTP = httptest.NewUnstartedServer(nil)
 	e.HTTP.Start()

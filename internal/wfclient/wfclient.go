@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/workflows"
 )
@@ -181,6 +182,41 @@ func (c *Client) Kept(ctx context.Context, r Run) (bool, error) {
 		return false, nil
 	}
 	return err == nil, mapErr(err)
+}
+
+// ReissueTimeout bounds a reissue: the worker resets a password in the
+// customer's directory, which may be slow to answer.
+const ReissueTimeout = 30 * time.Second
+
+// ErrNoAccess: a reissue came after the access ended.
+var ErrNoAccess = errors.New("access is not in force")
+
+// Reissue asks the worker to set a new temporary password on the
+// assignment's account in the customer's directory, and waits for it.
+// ErrNoAccess when the access ended meanwhile; a directory's refusal is
+// returned as its message.
+func (c *Client) Reissue(ctx context.Context, in activities.DirectoryInput) error {
+	ctx, cancel := context.WithTimeout(ctx, ReissueTimeout)
+	defer cancel()
+	run, err := c.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.ReissueWorkflowID(in.AssignmentID), TaskQueue: c.taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            "new temporary password for assignment " + in.AssignmentID,
+	}, workflows.ReissueWorkflowName, in)
+	if err != nil {
+		return mapErr(err)
+	}
+	err = run.Get(ctx, nil)
+	var app *temporal.ApplicationError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &app) && app.Type() == activities.ErrTypeNoAccess:
+		return ErrNoAccess
+	case errors.As(err, &app):
+		return errors.New(app.Message())
+	}
+	return mapErr(err)
 }
 
 // Ping checks that Temporal answers.

@@ -6,10 +6,12 @@ package wire
 
 import (
 	"log/slog"
+	"net/http"
 
 	"go.temporal.io/sdk/client"
 
 	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/entra"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -36,12 +38,27 @@ func Server(h HTTP, st *store.Store, tc client.Client, keys *secret.Keys, log *s
 	return server.New(h.Server, svc, log), svc
 }
 
+// Directories are the settings of the customers' directories.
+type Directories struct {
+	// GraphURL and LoginURL: Microsoft Graph and Entra ID's token endpoint
+	// (empty: Microsoft's public cloud).
+	GraphURL, LoginURL string
+	HTTPClient         *http.Client
+	// Secret reads a target's client secret (nil: from the variable or
+	// file that the directory file names).
+	Secret func(store.Target) (string, error)
+}
+
 // Activities builds the worker's activities: a nil sender keeps emails in
 // the store's mailbox; tc lets the reconciler find workflows; m, when not
 // nil, counts what it reconciles.
-func Activities(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg activities.Config, tc client.Client, m *metrics.Metrics) *activities.Activities {
+func Activities(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg activities.Config, dirs Directories, tc client.Client, m *metrics.Metrics) *activities.Activities {
 	acts := activities.New(st, sender, keys, cfg)
 	acts.Workflows = tc
+	acts.Directories = map[string]activities.Directory{
+		store.TargetEntra: &entra.Directory{Store: st, Keys: keys, GraphURL: dirs.GraphURL, LoginURL: dirs.LoginURL,
+			HTTPClient: dirs.HTTPClient, Secret: dirs.Secret},
+	}
 	if m != nil {
 		acts.Reconciled = m.Reconciled
 	}

@@ -254,6 +254,60 @@ var localPaths = []path{
 	}},
 }
 
+// entraPaths run with Contoso and Fabrikam enforcing access in their Entra
+// tenants (v6): the membership made, removed and proven, a refusal, a
+// removal retried, a cancel.
+var entraPaths = []path{
+	{"entra-standard-approved-expired", domain.StateExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "approve")
+		return a
+	}},
+	{"entra-professional-reissued-unassigned", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.FabrikamSite, demo.Solo)
+		e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+		reissue(t, e, a) // the reissue's own workflow is kept under reissue/
+		unassign(t, e, a)
+		return a
+	}},
+	{"entra-standard-refused", domain.StateFailed, func(t *testing.T, e *testenv.Env) store.Assignment {
+		e.Graph.Deny(testenv.ContosoTenant, true)
+		t.Cleanup(func() { e.Graph.Deny(testenv.ContosoTenant, false) })
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "approve")
+		e.WaitState(a.ID, domain.StateFailed, 15*time.Second)
+		e.Graph.Deny(testenv.ContosoTenant, false)
+		return a
+	}},
+	{"entra-professional-removal-retried", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.FabrikamSite, demo.Solo)
+		e.WaitState(a.ID, domain.StateProvisioning, 10*time.Second)
+		e.Graph.FailNext(2, http.StatusServiceUnavailable) // the removal's first calls fail
+		unassign(t, e, a)
+		return a
+	}},
+	{"entra-standard-cancelled-during-access", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "approve")
+		e.WaitState(a.ID, domain.StateActive, 10*time.Second)
+		cancelRun(t, e, a)
+		return a
+	}},
+}
+
+// reissue asks for a new temporary password as the partner user (access
+// is active), and notes the reissue's workflow for the set.
+func reissue(t *testing.T, e *testenv.Env, a store.Assignment) {
+	t.Helper()
+	if code, body := e.Login("solo@partner.example").Do("POST", "/api/v1/assignments/"+a.ID+"/credential", nil); code != http.StatusCreated {
+		t.Fatalf("reissue: %d %s", code, body)
+	}
+	reissued = append(reissued, workflows.ReissueWorkflowID(a.ID))
+}
+
+// reissued are the reissue workflows the paths ran, by workflow ID.
+var reissued []string
+
 // deliveryFailed runs against SendGrid refusing both approvers for good.
 var deliveryFailed = path{"standard-delivery-failed", domain.StateFailed, func(t *testing.T, e *testenv.Env) store.Assignment {
 	return assign(t, e, demo.ContosoSite, demo.Solo)
@@ -281,19 +335,31 @@ func TestRecordHistories(t *testing.T) {
 	for _, p := range extensionPaths {
 		run(t, ext, p, dir)
 	}
+	ent := testenv.New(t, testenv.Options{Timing: timing, Entra: true})
+	for _, p := range entraPaths {
+		run(t, ent, p, dir)
+	}
+	for _, id := range reissued {
+		write(t, filepath.Join(dir, "reissue"), "entra-professional-reissued", history(t, ent, id, ""))
+	}
 
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	if want := len(localPaths) + 1 + len(extensionPaths); *recordInto == "" && len(files) != want {
+	if want := len(localPaths) + 1 + len(extensionPaths) + len(entraPaths); *recordInto == "" && len(files) != want {
 		t.Fatalf("%d histories written, want %d", len(files), want)
 	}
 	emails, _ := filepath.Glob(filepath.Join(dir, "emails", "*.json"))
 	if *recordInto == "" && len(emails) < minEmails {
 		t.Fatalf("%d histories of the emails workflow written, want at least %d", len(emails), minEmails)
 	}
-	files = append(files, emails...)
+	reissues, _ := filepath.Glob(filepath.Join(dir, "reissue", "*.json"))
+	if len(reissues) != 1 {
+		t.Fatalf("%d histories of the reissue workflow, want 1", len(reissues))
+	}
+	files = append(append(files, emails...), reissues...)
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay: %v", filepath.Base(f), err)
@@ -308,26 +374,28 @@ func run(t *testing.T, e *testenv.Env, p path, dir string) {
 		t.Fatalf("%s ended %s", p.name, got.State)
 	}
 	e.WaitClosed(a)
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(history(t, e, a.WorkflowID, a.ID))
+	write(t, dir, p.name, history(t, e, a.WorkflowID, a.ID))
+	// The emails the assignment still owed at its end, handed to a child
+	// workflow of their own: kept under emails/ with the path's name.
+	if child := history(t, e, "assignment-emails/"+a.ID, ""); child != nil {
+		write(t, filepath.Join(dir, "emails"), p.name, child)
+	}
+}
+
+// write keeps a history as dir/name.json.
+func write(t *testing.T, dir, name string, h *historypb.History) {
+	t.Helper()
+	if h == nil {
+		t.Fatalf("no history for %s", name)
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, p.name+".json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// The emails the assignment still owed at its end, handed to a child
-	// workflow of their own: kept under emails/ with the path's name.
-	child := history(t, e, "assignment-emails/"+a.ID, "")
-	if child == nil {
-		return
-	}
-	if b, err = (temporalproto.CustomJSONMarshalOptions{Indent: "  "}).Marshal(child); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "emails"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "emails", p.name+".json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,0 +1,237 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/temporalproto"
+
+	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/devgraph"
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/testenv"
+)
+
+const (
+	contosoTenant   = testenv.ContosoTenant
+	fabrikamTenant  = testenv.FabrikamTenant
+	graphSecret     = testenv.GraphSecret
+	soloContosoUPN  = demo.Solo + "." + demo.Northwind + "@contoso.onmicrosoft.com"
+	soloFabrikamUPN = demo.Solo + "." + demo.Northwind + "@fabrikam.onmicrosoft.com"
+)
+
+type entraEnv struct {
+	*testenv.Env
+	graph *devgraph.Directory
+}
+
+// newEntraEnv runs the service with Contoso and Fabrikam enforcing access
+// in their own Entra tenants, through the real Graph client.
+func newEntraEnv(t *testing.T, o testenv.Options) *entraEnv {
+	t.Helper()
+	o.Entra = true
+	e := testenv.New(t, o)
+	return &entraEnv{Env: e, graph: e.Graph}
+}
+
+func (e *entraEnv) account(tenant, upn string) (devgraph.User, bool) {
+	for _, u := range e.graph.Snapshot(tenant).Users {
+		if u.UPN == upn {
+			return u, true
+		}
+	}
+	return devgraph.User{}, false
+}
+
+func (e *entraEnv) members(tenant string) []string {
+	return e.graph.Snapshot(tenant).Groups[0].Members
+}
+
+// noDeletes fails on any DELETE of a user, or of a member without /$ref.
+func (e *entraEnv) noDeletes(t *testing.T) {
+	t.Helper()
+	for _, r := range e.graph.Requests() {
+		if r.Method == http.MethodDelete && !strings.HasSuffix(r.Path, "/$ref") {
+			t.Fatalf("%s %s: only memberships are removed, through /$ref", r.Method, r.Path)
+		}
+	}
+}
+
+// viewCredential opens the credential page as the partner user and
+// returns the login and password shown once.
+func viewCredential(t *testing.T, e *testenv.Env, id string) (string, string) {
+	t.Helper()
+	code, body, _ := e.Login("solo@partner.example").Form("/credentials/"+id, nil)
+	if code != http.StatusOK {
+		t.Fatalf("credential page: %d %s", code, body)
+	}
+	m := regexp.MustCompile(`(?s)<dd id="login">([^<]+)</dd>.*?<code id="password">([^<]+)</code>`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no login and password on the page:\n%s", body)
+	}
+	return string(m[1]), string(m[2])
+}
+
+func TestEntraStandardApprovedIsAMembershipThenExpiresProven(t *testing.T) {
+	e := newEntraEnv(t, testenv.Options{})
+	code, a, body := e.Login("agent@partner.example").Assign(demo.ContosoSite, demo.Solo, "", "Case 4711: deploy update")
+	if code != http.StatusCreated {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	if _, ok := e.account(contosoTenant, soloContosoUPN); ok {
+		t.Fatal("an account was made before approval")
+	}
+	e.Anonymous().Form(e.ApprovalPath(a.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+	// Active only once the directory holds the membership.
+	u, ok := e.account(contosoTenant, soloContosoUPN)
+	if !ok || !u.Enabled || !u.ForceChange || !slices.Contains(e.members(contosoTenant), soloContosoUPN) {
+		t.Fatalf("while active: account %+v (%v), members %v", u, ok, e.members(contosoTenant))
+	}
+	login, password := viewCredential(t, e.Env, a.ID)
+	if login != soloContosoUPN || len(password) < 12 {
+		t.Fatalf("credential %q %q, want the UPN and a temporary password", login, password)
+	}
+	e.WaitState(a.ID, domain.StateExpired, 20*time.Second)
+	e.WaitClosed(a)
+	u, _ = e.account(contosoTenant, soloContosoUPN)
+	if u.Enabled || u.SessionsRevoked == 0 || slices.Contains(e.members(contosoTenant), soloContosoUPN) {
+		t.Fatalf("after expiry: account %+v, members %v; want disabled, sessions revoked, not a member", u, e.members(contosoTenant))
+	}
+	if got := e.members(contosoTenant); len(got) != 3 {
+		t.Fatalf("the customer's own members changed: %v", got)
+	}
+	e.audited(t, a.ID, "access.provisioned", "revocation.proven")
+	e.noDeletes(t)
+	e.secretsKept(t, a, password)
+}
+
+func TestEntraProfessionalThenUnassignedAndAgain(t *testing.T) {
+	e := newEntraEnv(t, testenv.Options{})
+	solo := e.Login("solo@partner.example")
+	first := func() store.Assignment {
+		code, a, body := solo.Assign(demo.FabrikamSite, demo.Solo, "", "Case 99: support")
+		if code != http.StatusCreated {
+			t.Fatalf("assign: %d %s", code, body)
+		}
+		e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+		return a
+	}
+	a := first()
+	login, password := viewCredential(t, e.Env, a.ID)
+	if login != soloFabrikamUPN {
+		t.Fatalf("login %q", login)
+	}
+	// R5's reissue sets the new password in the directory too.
+	if code, body := solo.Do("POST", "/api/v1/assignments/"+a.ID+"/credential", nil); code != http.StatusCreated {
+		t.Fatalf("reissue: %d %s", code, body)
+	}
+	if u, _ := e.account(fabrikamTenant, soloFabrikamUPN); u.PasswordResets != 1 || !u.ForceChange {
+		t.Fatalf("after reissue: %+v, want the password reset in Entra, to be changed at sign-in", u)
+	}
+	if _, again := viewCredential(t, e.Env, a.ID); again == password || len(again) < 12 {
+		t.Fatal("the reissued password is not a new one")
+	}
+	if code, body := solo.Do("DELETE", "/api/v1/assignments/"+a.ID, map[string]string{"reason": "done"}); code != http.StatusAccepted {
+		t.Fatalf("unassign: %d %s", code, body)
+	}
+	e.WaitState(a.ID, domain.StateRevoked, 15*time.Second)
+	e.WaitClosed(a)
+	if u, _ := e.account(fabrikamTenant, soloFabrikamUPN); u.Enabled || slices.Contains(e.members(fabrikamTenant), soloFabrikamUPN) {
+		t.Fatalf("after unassign: %+v, members %v", u, e.members(fabrikamTenant))
+	}
+	// A second assignment enables the same account with a fresh password.
+	b := first()
+	u, _ := e.account(fabrikamTenant, soloFabrikamUPN)
+	if n := len(e.graph.Snapshot(fabrikamTenant).Users); !u.Enabled || u.PasswordResets != 2 || n != 4 {
+		t.Fatalf("second activation: %+v, %d users; want the one account enabled with its password reset", u, n)
+	}
+	if _, password := viewCredential(t, e.Env, b.ID); len(password) < 12 {
+		t.Fatal("no fresh temporary password")
+	}
+	e.noDeletes(t)
+}
+
+func TestEntraRefusalEndsFailedNamingThePermissionAndGrantsNothing(t *testing.T) {
+	e := newEntraEnv(t, testenv.Options{})
+	e.graph.Deny(contosoTenant, true)
+	_, a, _ := e.Login("agent@partner.example").Assign(demo.ContosoSite, demo.Solo, "", "Case 4711: deploy update")
+	e.Anonymous().Form(e.ApprovalPath(a.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	got := e.WaitState(a.ID, domain.StateFailed, 20*time.Second)
+	if !strings.Contains(got.Failure, "User.ReadWrite.All") || !strings.Contains(got.Failure, "Authorization_RequestDenied") {
+		t.Fatalf("failure %q, want the refusal and the missing permission", got.Failure)
+	}
+	code, body := e.Login("agent@partner.example").Do("GET", "/api/v1/assignments/"+a.ID, nil)
+	if code != http.StatusOK || !strings.Contains(string(body), "User.ReadWrite.All") {
+		t.Fatalf("API: %d %s, want the permission named", code, body)
+	}
+	if hasAccess(t, e.Env, demo.ContosoSite, demo.Solo) {
+		t.Fatal("the gateway allows access the directory refused")
+	}
+	if _, ok := e.account(contosoTenant, soloContosoUPN); ok {
+		t.Fatal("an account was made")
+	}
+	e.Eventually(10*time.Second, "both sides told", func() bool {
+		return len(e.Mail(a.ID, domain.EmailAccessFailed, "solo@partner.example")) == 1 &&
+			len(e.Mail(a.ID, domain.EmailAccessFailed, "admin@contoso.example")) == 1
+	})
+}
+
+func (e *entraEnv) audited(t *testing.T, id string, actions ...string) {
+	t.Helper()
+	e.Eventually(10*time.Second, "audit "+strings.Join(actions, ", "), func() bool {
+		log, _ := e.Store.AuditLog(context.Background(), store.AuditFilter{AssignmentID: id})
+		var got []string
+		for _, l := range log {
+			got = append(got, l.Action)
+		}
+		for _, a := range actions {
+			if !slices.Contains(got, a) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// secretsKept checks that neither the client secret nor the temporary
+// password is in the workflow's history.
+func (e *entraEnv) secretsKept(t *testing.T, a store.Assignment, password string) {
+	t.Helper()
+	it := e.Client.GetWorkflowHistory(context.Background(), a.WorkflowID, a.ID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var all []byte
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := temporalproto.CustomJSONMarshalOptions{}.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	// Payloads are base64 in the JSON: read them decoded too.
+	text := string(all)
+	for _, m := range regexp.MustCompile(`"data":"([A-Za-z0-9+/=]+)"`).FindAllStringSubmatch(text, -1) {
+		if b, err := base64.StdEncoding.DecodeString(m[1]); err == nil {
+			text += "\n" + string(b)
+		}
+	}
+	if !strings.Contains(text, soloContosoUPN) {
+		t.Fatal("the decoded history does not even hold the account's name: the check reads nothing")
+	}
+	for _, s := range []string{graphSecret, password} {
+		if strings.Contains(text, s) {
+			t.Fatalf("%q is in the workflow's history", s)
+		}
+	}
+}

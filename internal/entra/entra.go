@@ -1,0 +1,278 @@
+// Package entra enforces access in a customer's Microsoft Entra ID tenant
+// (the `entra` target): one member account per partner user in the tenant,
+// made at its first activation, and membership of the site's access group,
+// which the customer assigned once to its Azure Virtual Desktop application
+// group. It talks to Microsoft Graph through internal/graph, and never
+// deletes a user: an account whose access ended is disabled.
+package entra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/graph"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// Directory is the Entra ID target: activities.Directory for every customer
+// with an `entra:` block.
+type Directory struct {
+	Store *store.Store
+	Keys  *secret.Keys
+	// LoginURL and GraphURL are the endpoints (ENTRA_LOGIN_URL, GRAPH_URL);
+	// empty: Microsoft's public cloud.
+	LoginURL, GraphURL string
+	HTTPClient         *http.Client
+	// Secret reads a target's client secret when a token is needed; nil:
+	// from the environment variable or file the directory file names.
+	Secret func(store.Target) (string, error)
+	// ProofWithin bounds how long one attempt reads the group back before it
+	// fails, to be retried by Temporal (default 30s).
+	ProofWithin time.Duration
+
+	mu      sync.Mutex
+	clients map[string]*graph.Client // by tenant and client ID
+}
+
+var _ activities.Directory = (*Directory)(nil)
+
+// UPN is the sign-in name of a partner user's account in a tenant:
+// <user-id>.<partner-id>@<user_domain>, the same on every retry.
+func UPN(userID, partnerID, domain string) string {
+	return userID + "." + partnerID + "@" + domain
+}
+
+// upnLocal is what Entra accepts before the @ of a UPN (at most 64).
+var upnLocal = regexp.MustCompile(`^[A-Za-z0-9'._!#^~-]{1,64}$`)
+
+// Provision implements activities.Directory.
+func (d *Directory) Provision(ctx context.Context, t store.Target, in activities.DirectoryInput) (activities.ProvisionResult, error) {
+	c, group, upn, err := d.prepare(ctx, t, in)
+	if err != nil {
+		return activities.ProvisionResult{}, err
+	}
+	res := activities.ProvisionResult{Login: upn}
+	u, err := c.UserByUPN(ctx, upn)
+	switch {
+	case errors.Is(err, graph.ErrNotFound):
+		if u, err = d.create(ctx, c, t, in, upn); err != nil {
+			return res, err
+		}
+		res.Created, res.Credential = true, true
+	case err != nil:
+		return res, refusal(err)
+	default:
+		if !u.AccountEnabled {
+			if err := c.SetEnabled(ctx, u.ID, true); err != nil {
+				return res, refusal(err)
+			}
+		}
+		if in.Edition == "professional" { // a fresh password at every activation (R5)
+			if err := d.resetPassword(ctx, c, in.AssignmentID, upn, u.ID, in.At); err != nil {
+				return res, err
+			}
+			res.Credential = true
+		}
+	}
+	if err := d.Store.SaveDirectoryAccount(ctx, store.DirectoryAccount{UserID: in.UserID, CustomerID: in.CustomerID,
+		Kind: store.TargetEntra, TenantID: t.TenantID, ObjectID: u.ID, Login: upn, Enabled: true, CreatedAt: in.At, UpdatedAt: time.Now()}); err != nil {
+		return res, err
+	}
+	if err := c.AddMember(ctx, group, u.ID); err != nil {
+		if errors.Is(err, graph.ErrNotFound) && res.Created {
+			return res, lag("the new account is not visible to its group yet")
+		}
+		return res, refusal(err)
+	}
+	return res, nil
+}
+
+// create makes the account with a temporary password that must be changed
+// at its first sign-in, sealed in the store first: whatever the directory
+// ends up holding, a retry seals and sets a new one.
+func (d *Directory) create(ctx context.Context, c *graph.Client, t store.Target, in activities.DirectoryInput, upn string) (graph.User, error) {
+	password := secret.NewPassword()
+	if err := d.seal(ctx, in.AssignmentID, upn, password, in.At); err != nil {
+		return graph.User{}, err
+	}
+	local, _, _ := strings.Cut(upn, "@")
+	u, err := c.CreateUser(ctx, graph.NewUser{UPN: upn, DisplayName: in.DisplayName + " (partner)",
+		MailNickname: strings.ReplaceAll(local, ".", "-"), Password: password})
+	if errors.Is(err, graph.ErrExists) { // made by an attempt whose answer was lost
+		if u, err = c.UserByUPN(ctx, upn); err != nil {
+			if errors.Is(err, graph.ErrNotFound) {
+				return u, lag("the account exists but cannot be read yet")
+			}
+			return u, refusal(err)
+		}
+		return u, d.resetPassword(ctx, c, in.AssignmentID, upn, u.ID, in.At)
+	}
+	return u, refusal(err)
+}
+
+// resetPassword gives the account a fresh temporary password, sealed in the
+// store as the assignment's credential.
+func (d *Directory) resetPassword(ctx context.Context, c *graph.Client, assignmentID, upn, objectID string, at time.Time) error {
+	password := secret.NewPassword()
+	if err := d.seal(ctx, assignmentID, upn, password, at); err != nil {
+		return err
+	}
+	return refusal(c.ResetPassword(ctx, objectID, password))
+}
+
+func (d *Directory) seal(ctx context.Context, assignmentID, login, password string, at time.Time) error {
+	return d.Store.SetCredential(ctx, store.Credential{AssignmentID: assignmentID, Login: login,
+		Ciphertext: d.Keys.Seal([]byte(password), assignmentID), CreatedAt: at})
+}
+
+// Reissue implements activities.Directory.
+func (d *Directory) Reissue(ctx context.Context, t store.Target, in activities.DirectoryInput) error {
+	c, _, upn, err := d.prepare(ctx, t, in)
+	if err != nil {
+		return err
+	}
+	acct, err := d.Store.DirectoryAccount(ctx, in.UserID, in.CustomerID)
+	if err != nil {
+		return err
+	}
+	return d.resetPassword(ctx, c, in.AssignmentID, upn, acct.ObjectID, time.Now())
+}
+
+// Deprovision implements activities.Directory.
+func (d *Directory) Deprovision(ctx context.Context, t store.Target, in activities.DirectoryInput) (time.Duration, error) {
+	acct, err := d.Store.DirectoryAccount(ctx, in.UserID, in.CustomerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil // nothing was made
+	} else if err != nil {
+		return 0, err
+	}
+	c, group, _, err := d.prepare(ctx, t, in)
+	if err != nil {
+		return 0, err
+	}
+	if err := c.RemoveMember(ctx, group, acct.ObjectID); err != nil {
+		return 0, refusal(err)
+	}
+	others, err := d.Store.DirectoryGrantsInForce(ctx, in.CustomerID, in.UserID, in.AssignmentID, time.Now())
+	if err != nil {
+		return 0, err
+	}
+	if others == 0 && acct.Enabled {
+		if err := c.SetEnabled(ctx, acct.ObjectID, false); err != nil {
+			return 0, refusal(err)
+		}
+		acct.Enabled, acct.UpdatedAt = false, time.Now()
+		if err := d.Store.SaveDirectoryAccount(ctx, acct); err != nil {
+			return 0, err
+		}
+	}
+	if err := c.RevokeSessions(ctx, acct.ObjectID); err != nil {
+		return 0, refusal(err)
+	}
+	return d.prove(ctx, c, group, acct.ObjectID)
+}
+
+// prove reads the group back until the account is gone (Graph is
+// eventually consistent), with backoff, for at most ProofWithin.
+func (d *Directory) prove(ctx context.Context, c *graph.Client, group, objectID string) (time.Duration, error) {
+	start, wait := time.Now(), 100*time.Millisecond
+	within := d.ProofWithin
+	if within <= 0 {
+		within = 30 * time.Second
+	}
+	for {
+		members, err := c.Members(ctx, group)
+		if err != nil {
+			return 0, refusal(err)
+		}
+		if !hasMember(members, objectID) {
+			return time.Since(start), nil
+		}
+		if time.Since(start)+wait > within {
+			return 0, fmt.Errorf("the access group still lists the account %s after %s", objectID, within)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+func hasMember(ms []graph.Member, id string) bool {
+	for _, m := range ms {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// prepare is the tenant's client, the site's access group and the UPN.
+func (d *Directory) prepare(ctx context.Context, t store.Target, in activities.DirectoryInput) (*graph.Client, string, string, error) {
+	site, err := d.Store.SiteByID(ctx, in.SiteID)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if site.AccessGroup == "" {
+		return nil, "", "", permanent(fmt.Sprintf("site %s names no access_group in the directory file", in.SiteID))
+	}
+	upn := UPN(in.UserID, in.PartnerID, t.UserDomain)
+	if local, _, _ := strings.Cut(upn, "@"); !upnLocal.MatchString(local) {
+		return nil, "", "", permanent(fmt.Sprintf("%q cannot be the name of an Entra account", local))
+	}
+	return d.client(t), site.AccessGroup, upn, nil
+}
+
+// client is the tenant's Graph client, made once: it caches its token.
+func (d *Directory) client(t store.Target) *graph.Client {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := t.TenantID + "/" + t.ClientID + "/" + t.SecretEnv + "/" + t.SecretFile
+	if c := d.clients[key]; c != nil {
+		return c
+	}
+	if d.clients == nil {
+		d.clients = map[string]*graph.Client{}
+	}
+	read := d.Secret
+	if read == nil {
+		read = ReadSecret
+	}
+	c := graph.New(graph.Config{LoginURL: d.LoginURL, GraphURL: d.GraphURL, TenantID: t.TenantID, ClientID: t.ClientID,
+		Secret: func() (string, error) { return read(t) }, HTTPClient: d.HTTPClient})
+	d.clients[key] = c
+	return c
+}
+
+// ReadSecret reads a target's client secret from the environment variable
+// or the file the directory file names. Its errors name the source, never
+// the value.
+func ReadSecret(t store.Target) (string, error) {
+	if t.SecretEnv != "" {
+		v := strings.TrimSpace(os.Getenv(t.SecretEnv))
+		if v == "" {
+			return "", permanent(fmt.Sprintf("the client secret variable %s is not set on the worker", t.SecretEnv))
+		}
+		return v, nil
+	}
+	b, err := os.ReadFile(t.SecretFile)
+	if err != nil {
+		return "", permanent(fmt.Sprintf("the client secret file %s cannot be read on the worker: %v", t.SecretFile, errors.Unwrap(err)))
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", permanent(fmt.Sprintf("the client secret file %s is empty", t.SecretFile))
+	}
+	return v, nil
+}

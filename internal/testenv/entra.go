@@ -1,0 +1,67 @@
+package testenv
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+
+	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/devgraph"
+	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/wire"
+)
+
+// The Entra tenants of Options.Entra: Contoso's and Fabrikam's, served by
+// devgraph on loopback, each with its app registration and the access
+// group of its site, which holds three of the customer's own users.
+const (
+	ContosoTenant  = "6f1c0000-0000-0000-0000-000000000001"
+	FabrikamTenant = "6f1c0000-0000-0000-0000-000000000002"
+	GraphAppID     = "0a7e0000-0000-0000-0000-000000000002"
+	ContosoGroup   = "3b7f0000-0000-0000-0000-000000000003"
+	FabrikamGroup  = "3b7f0000-0000-0000-0000-000000000004"
+	// GraphSecret is the app registrations' client secret, read by the
+	// worker from a file: it must never be found in the store, a history
+	// or a log.
+	GraphSecret = "dev-secret-9f8e7d6c5b4a"
+)
+
+// entra starts the Graph stand-in and returns the worker's settings for it.
+func entra(t interface {
+	TempDir() string
+	Cleanup(func())
+	Fatal(...any)
+}) (*devgraph.Directory, wire.Directories, string) {
+	g := devgraph.New()
+	g.PageSize = 2 // groups are read back over several pages
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	file := filepath.Join(t.TempDir(), "graph.secret")
+	if err := os.WriteFile(file, []byte(GraphSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return g, wire.Directories{GraphURL: srv.URL, LoginURL: srv.URL}, file
+}
+
+// useEntra makes Contoso and Fabrikam enforce access in their tenants.
+func (e *Env) useEntra(secretFile string) {
+	ctx := context.Background()
+	for _, c := range []struct{ customer, tenant, group, site, domain string }{
+		{demo.Contoso, ContosoTenant, ContosoGroup, demo.ContosoSite, "contoso.onmicrosoft.com"},
+		{demo.Fabrikam, FabrikamTenant, FabrikamGroup, demo.FabrikamSite, "fabrikam.onmicrosoft.com"},
+	} {
+		e.Graph.AddTenant(c.tenant, GraphAppID, GraphSecret)
+		e.Graph.AddGroup(c.tenant, c.group, "Sage 200 AVD users")
+		for _, own := range []string{"alice", "bob", "carol"} {
+			e.Graph.AddToGroup(c.tenant, c.group, e.Graph.AddUser(c.tenant, own+"@"+c.domain, own))
+		}
+		if err := e.Store.SetCustomerTarget(ctx, c.customer, &store.Target{Kind: store.TargetEntra, TenantID: c.tenant,
+			ClientID: GraphAppID, SecretFile: secretFile, UserDomain: c.domain}); err != nil {
+			e.T.Fatal(err)
+		}
+		if err := e.Store.SetSiteAccessGroup(ctx, c.site, c.group); err != nil {
+			e.T.Fatal(err)
+		}
+	}
+}
