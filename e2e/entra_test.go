@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -203,7 +205,7 @@ func (e *entraEnv) audited(t *testing.T, id string, actions ...string) {
 }
 
 // secretsKept checks that neither the client secret nor the temporary
-// password is in the workflow's history.
+// password is in the workflow's history or the store's files.
 func (e *entraEnv) secretsKept(t *testing.T, a store.Assignment, password string) {
 	t.Helper()
 	it := e.Client.GetWorkflowHistory(context.Background(), a.WorkflowID, a.ID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -233,5 +235,26 @@ func (e *entraEnv) secretsKept(t *testing.T, a store.Assignment, password string
 		if strings.Contains(text, s) {
 			t.Fatalf("%q is in the workflow's history", s)
 		}
+	}
+	// Nor in the store's files (the password is there only sealed).
+	files, _ := filepath.Glob(filepath.Join(e.DataDir, "*"))
+	if len(files) == 0 {
+		t.Fatal("no store files to check")
+	}
+	read := ""
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read += string(b)
+		for _, s := range []string{graphSecret, password} {
+			if strings.Contains(string(b), s) {
+				t.Fatalf("%q is in %s", s, filepath.Base(f))
+			}
+		}
+	}
+	if !strings.Contains(read, soloContosoUPN) {
+		t.Fatal("the store's files do not even hold the account's name: the check reads nothing")
 	}
 }

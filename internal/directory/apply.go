@@ -48,7 +48,10 @@ type Report struct {
 	Administrators Count
 	// Permissions: Created counts those granted now.
 	Permissions Count
-	Invitations []Invitation
+	// Targets: the customers' entra blocks (Created: added, Updated:
+	// changed or removed); AccessGroups: the sites' groups.
+	Targets, AccessGroups Count
+	Invitations           []Invitation
 }
 
 // Invitation is an invitation email sent (or not: Error says why).
@@ -97,15 +100,19 @@ func Apply(ctx context.Context, st *store.Store, inv Inviter, f *File, opts Opti
 	a.report.Sites.Unchanged += pl.unchanged[kindSite]
 	a.report.Administrators.Unchanged += pl.unchanged[kindAdmin]
 	a.report.Permissions.Unchanged += pl.unchanged[kindPermission]
+	a.report.Targets.Unchanged += pl.unchanged[kindTarget]
+	a.report.AccessGroups.Unchanged += pl.unchanged[kindAccessGroup]
 	return a.report, nil
 }
 
 const (
-	kindPartner    = "partner"
-	kindCustomer   = "customer"
-	kindSite       = "site"
-	kindAdmin      = "administrator"
-	kindPermission = "permission"
+	kindPartner     = "partner"
+	kindCustomer    = "customer"
+	kindSite        = "site"
+	kindAdmin       = "administrator"
+	kindPermission  = "permission"
+	kindTarget      = "target"
+	kindAccessGroup = "access group"
 )
 
 // plan is the writes a checked file needs, in order: an organization
@@ -188,6 +195,50 @@ func (pl *plan) permission(customerID, partnerID string, granted bool) {
 		}
 		a.report.Permissions.Created++
 		return a.audit(ctx, "permission.granted", partnerID, customerID, "", "by the operator's directory file")
+	})
+}
+
+// target plans a customer's access target: set, changed or removed.
+func (pl *plan) target(customerID, partnerID string, want, old store.Target) {
+	pl.add(func(ctx context.Context, a *applier) error {
+		var t *store.Target
+		action, detail := "customer.target_removed", "access is the gateway's rows alone"
+		if want.Kind != store.TargetGateway {
+			t = &want
+			action, detail = "customer.target_set", fmt.Sprintf("%s tenant %s, app %s, accounts @%s, secret from %s",
+				want.Kind, want.TenantID, want.ClientID, want.UserDomain, secretSource(want))
+		}
+		if err := a.st.SetCustomerTarget(ctx, customerID, t); err != nil {
+			return err
+		}
+		if old.Kind == store.TargetGateway {
+			a.report.Targets.Created++
+		} else {
+			a.report.Targets.Updated++
+		}
+		return a.audit(ctx, action, partnerID, customerID, "", detail)
+	})
+}
+
+func secretSource(t store.Target) string {
+	if t.SecretEnv != "" {
+		return "$" + t.SecretEnv
+	}
+	return t.SecretFile
+}
+
+// accessGroup plans a site's group in its customer's directory.
+func (pl *plan) accessGroup(siteID, group, old, customerID, partnerID string) {
+	pl.add(func(ctx context.Context, a *applier) error {
+		if err := a.st.SetSiteAccessGroup(ctx, siteID, group); err != nil {
+			return err
+		}
+		if old == "" {
+			a.report.AccessGroups.Created++
+		} else {
+			a.report.AccessGroups.Updated++
+		}
+		return a.audit(ctx, "site.access_group_set", partnerID, customerID, siteID, fmt.Sprintf("%s: group %s, was %q", siteID, group, old))
 	})
 }
 
@@ -295,6 +346,8 @@ func (r Report) Write(w io.Writer) {
 	row("sites", r.Sites, "created", "renamed")
 	row("administrators", r.Administrators, "invited", "invited again")
 	fmt.Fprintf(w, "  %-15s %d granted, %d already granted\n", "permissions", r.Permissions.Created, r.Permissions.Unchanged)
+	row("entra targets", r.Targets, "added", "changed")
+	row("access groups", r.AccessGroups, "added", "changed")
 	if len(r.Invitations) == 0 {
 		fmt.Fprintln(w, "No invitation sent.")
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -50,12 +51,14 @@ func (f *File) Check() Problems {
 			c.id(cp, "customer", cu.ID)
 			c.name(cp, cu.Name)
 			c.permission(cp, cu.Permission)
+			c.entra(cp+".entra", cu.Entra)
 			c.people(cp, cu.Administrators)
 			for k, s := range cu.Sites {
 				sp := fmt.Sprintf("%s.sites[%d]", cp, k)
 				c.id(sp, "site", s.ID)
 				c.name(sp, s.Name)
 				c.edition(sp, s.Edition)
+				c.accessGroup(sp+".access_group", s.AccessGroup, cu.Entra != nil)
 			}
 		}
 	}
@@ -129,6 +132,60 @@ func (c *checker) edition(entry, edition string) {
 	}
 }
 
+// guid is an Entra object or tenant ID.
+var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// envName is an environment variable's name.
+var envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+
+// dnsName is a domain name of at least two labels (e.g. contoso.onmicrosoft.com).
+var dnsName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+
+// entra checks a customer's entra block: the tenant and app registration
+// by their IDs, one place to read the secret from, and the accounts' domain.
+func (c *checker) entra(path string, e *Entra) {
+	if e == nil {
+		return
+	}
+	for _, f := range []struct{ name, value string }{{"tenant_id", e.TenantID}, {"client_id", e.ClientID}} {
+		switch {
+		case f.value == "":
+			c.bad(path+"."+f.name, "is required: the ID (a GUID) from the customer's Entra admin center")
+		case !guid.MatchString(f.value):
+			c.bad(path+"."+f.name, "%q is not an Entra ID: a GUID like 6f1c0000-0000-0000-0000-000000000001", f.value)
+		}
+	}
+	switch {
+	case e.ClientSecretEnv == "" && e.ClientSecretFile == "":
+		c.bad(path, "names no client secret: give client_secret_env (a variable on the worker) or client_secret_file (a file on the worker); the secret itself never goes in this file")
+	case e.ClientSecretEnv != "" && e.ClientSecretFile != "":
+		c.bad(path+".client_secret_file", "give client_secret_env or client_secret_file, not both")
+	case e.ClientSecretEnv != "" && !envName.MatchString(e.ClientSecretEnv):
+		c.bad(path+".client_secret_env", "%q is not an environment variable's name: capital letters, digits and _ (e.g. CONTOSO_GRAPH_SECRET)", e.ClientSecretEnv)
+	case e.ClientSecretFile != "" && !filepath.IsAbs(e.ClientSecretFile):
+		c.bad(path+".client_secret_file", "%q must be an absolute path on the worker", e.ClientSecretFile)
+	}
+	switch d := strings.ToLower(e.UserDomain); {
+	case d == "":
+		c.bad(path+".user_domain", "is required: the domain of the partner accounts' sign-in names, e.g. contoso.onmicrosoft.com")
+	case len(d) > 253 || !dnsName.MatchString(d):
+		c.bad(path+".user_domain", "%q is not a domain name like contoso.onmicrosoft.com", e.UserDomain)
+	}
+}
+
+// accessGroup checks a site's group: required, a GUID, with an entra
+// block on its customer; refused without one.
+func (c *checker) accessGroup(path, group string, entra bool) {
+	switch {
+	case !entra && group != "":
+		c.bad(path, "needs an entra: block on its customer: without one, access is the gateway's rows alone")
+	case entra && group == "":
+		c.bad(path, "is required when the customer has an entra: block: the object ID of the security group assigned to the site's Azure Virtual Desktop application group")
+	case entra && !guid.MatchString(group):
+		c.bad(path, "%q is not a group's object ID: a GUID like 3b7f0000-0000-0000-0000-000000000003", group)
+	}
+}
+
 // PermissionGranted is the one value of a customer's permission here.
 const PermissionGranted = "granted"
 
@@ -183,6 +240,9 @@ func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan
 			if err := c.admins(ctx, st, pl, cp, store.KindCustomer, cu.ID, cu.Administrators, resend); err != nil {
 				return nil, nil, err
 			}
+			if err := c.target(ctx, st, pl, cp, cu, p.ID, err == nil); err != nil {
+				return nil, nil, err
+			}
 			for k, s := range cu.Sites {
 				sp := fmt.Sprintf("%s.sites[%d]", cp, k)
 				old, err := st.SiteByID(ctx, s.ID)
@@ -195,6 +255,7 @@ func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan
 					if err := pl.site(s, cu.ID, p.ID, old.Name, err); err != nil {
 						return nil, nil, err
 					}
+					c.siteGroup(pl, sp, s, old, err == nil, cu.ID, p.ID)
 				}
 			}
 		}
@@ -226,4 +287,64 @@ func orgName(u store.User) string {
 		return fmt.Sprintf("partner %q", u.PartnerID)
 	}
 	return fmt.Sprintf("customer %q", u.CustomerID)
+}
+
+// target checks a customer's entra block against the store and plans it.
+// While the customer has open assignments, its target may not be removed
+// nor moved to another tenant: their access lives there, and is removed
+// there when they end. Adding one is safe: a run keeps the target it
+// started with.
+func (c *checker) target(ctx context.Context, st *store.Store, pl *plan, entry string, cu Customer, partnerID string, exists bool) error {
+	old := store.Target{Kind: store.TargetGateway}
+	open := 0
+	if exists {
+		var err error
+		if old, err = st.CustomerTarget(ctx, cu.ID); err != nil {
+			return err
+		}
+		sites, err := st.SitesForCustomer(ctx, cu.ID)
+		if err != nil {
+			return err
+		}
+		for _, s := range sites {
+			open += s.OpenAssignments
+		}
+	}
+	want := store.Target{Kind: store.TargetGateway}
+	if e := cu.Entra; e != nil {
+		want = store.Target{Kind: store.TargetEntra, TenantID: strings.ToLower(e.TenantID), ClientID: strings.ToLower(e.ClientID),
+			SecretEnv: e.ClientSecretEnv, SecretFile: e.ClientSecretFile, UserDomain: strings.ToLower(e.UserDomain)}
+	}
+	switch {
+	case want == old:
+		if want.Kind != store.TargetGateway {
+			pl.keep(kindTarget)
+		}
+		return nil
+	case open > 0 && old.Kind != store.TargetGateway && want.Kind == store.TargetGateway:
+		c.bad(entry+".id", "customer %q has %d open assignments whose access is in its Entra tenant: its entra: block stays until they end", cu.ID, open)
+		return nil
+	case open > 0 && old.Kind != store.TargetGateway && want.TenantID != old.TenantID:
+		c.bad(entry+".entra.tenant_id", "customer %q has %d open assignments whose access is in tenant %s: the tenant changes once they end", cu.ID, open, old.TenantID)
+		return nil
+	}
+	pl.target(cu.ID, partnerID, want, old)
+	return nil
+}
+
+// siteGroup plans a site's access group; it does not change while the
+// site has open assignments.
+func (c *checker) siteGroup(pl *plan, path string, s Site, old store.Site, exists bool, customerID, partnerID string) {
+	group := strings.ToLower(s.AccessGroup)
+	switch {
+	case exists && group == old.AccessGroup:
+		if group != "" {
+			pl.keep(kindAccessGroup)
+		}
+	case exists && old.OpenAssignments > 0:
+		c.bad(path+".access_group", "site %q has %d open assignments whose access is in group %q: the group changes once they end", s.ID, old.OpenAssignments, old.AccessGroup)
+	case !exists && group == "":
+	default:
+		pl.accessGroup(s.ID, group, old.AccessGroup, customerID, partnerID)
+	}
 }

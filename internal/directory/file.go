@@ -41,15 +41,32 @@ type Customer struct {
 	ID             string   `yaml:"id"`
 	Name           string   `yaml:"name"`
 	Permission     string   `yaml:"permission"`
+	Entra          *Entra   `yaml:"entra"`
 	Administrators []Person `yaml:"administrators"`
 	Sites          []Site   `yaml:"sites"`
 }
 
-// Site is a customer's Sage 200 site.
+// Entra names the customer's Microsoft Entra ID tenant, where its sites'
+// access is enforced, and the app registration the customer consented to.
+// The client secret is never in the file: ClientSecretEnv or
+// ClientSecretFile names where the worker reads it.
+type Entra struct {
+	TenantID         string `yaml:"tenant_id"`
+	ClientID         string `yaml:"client_id"`
+	ClientSecretEnv  string `yaml:"client_secret_env"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	// UserDomain is the UPN suffix of the partner accounts made there.
+	UserDomain string `yaml:"user_domain"`
+}
+
+// Site is a customer's Sage 200 site. AccessGroup is the object ID of its
+// group in the customer's Entra tenant (required with entra, refused
+// without).
 type Site struct {
-	ID      string `yaml:"id"`
-	Name    string `yaml:"name"`
-	Edition string `yaml:"edition"`
+	ID          string `yaml:"id"`
+	Name        string `yaml:"name"`
+	Edition     string `yaml:"edition"`
+	AccessGroup string `yaml:"access_group"`
 }
 
 // Person is an administrator of a partner or a customer.
@@ -96,13 +113,16 @@ type shape struct {
 	what   string            // for messages: "a partner"
 	fields []string          // in the order the documentation gives
 	lists  map[string]*shape // fields that are lists of mappings
+	maps   map[string]*shape // fields that are one mapping
 }
 
 var (
-	personShape   = &shape{what: "an administrator", fields: []string{"email", "name"}}
-	siteShape     = &shape{what: "a site", fields: []string{"id", "name", "edition"}}
-	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "administrators", "sites"},
-		lists: map[string]*shape{"administrators": personShape, "sites": siteShape}}
+	personShape = &shape{what: "an administrator", fields: []string{"email", "name"}}
+	siteShape   = &shape{what: "a site", fields: []string{"id", "name", "edition", "access_group"}}
+	entraShape  = &shape{what: "an entra block", fields: []string{"tenant_id", "client_id", "client_secret_env", "client_secret_file", "user_domain"}}
+
+	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "administrators", "sites"},
+		lists: map[string]*shape{"administrators": personShape, "sites": siteShape}, maps: map[string]*shape{"entra": entraShape}}
 	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "administrators", "customers"},
 		lists: map[string]*shape{"administrators": personShape, "customers": customerShape}}
 	fileShape = &shape{what: "the file", fields: []string{"partners"}, lists: map[string]*shape{"partners": partnerShape}}
@@ -181,11 +201,14 @@ func (w *walker) mapping(n *yaml.Node, path string, sh *shape) {
 			p = path + "." + k.Value
 		}
 		w.lines[p] = k.Line
-		switch item := sh.lists[k.Value]; {
+		switch item, sub := sh.lists[k.Value], sh.maps[k.Value]; {
 		case !slices.Contains(sh.fields, k.Value):
 			w.bad(p, k.Line, "unknown field; %s has %s", sh.what, strings.Join(sh.fields, ", "))
 		case v.Kind == yaml.AliasNode || k.Kind == yaml.AliasNode:
 			w.bad(p, v.Line, "anchors and aliases are not supported; write each entry out")
+		case sub != nil && v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+		case sub != nil:
+			w.mapping(v, p, sub)
 		case item != nil && v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 		case item != nil && v.Kind != yaml.SequenceNode:
 			w.bad(p, v.Line, "must be a list, each item %s", item.what)

@@ -136,7 +136,7 @@ func (d *Directory) seal(ctx context.Context, assignmentID, login, password stri
 
 // Reissue implements activities.Directory.
 func (d *Directory) Reissue(ctx context.Context, t store.Target, in activities.DirectoryInput) error {
-	c, _, upn, err := d.prepare(ctx, t, in)
+	c, _, _, err := d.prepare(ctx, t, in)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func (d *Directory) Reissue(ctx context.Context, t store.Target, in activities.D
 	if err != nil {
 		return err
 	}
-	return d.resetPassword(ctx, c, in.AssignmentID, upn, acct.ObjectID, time.Now())
+	return d.resetPassword(ctx, c, in.AssignmentID, acct.Login, acct.ObjectID, time.Now())
 }
 
 // Deprovision implements activities.Directory.

@@ -76,7 +76,19 @@ func New(reg *prometheus.Registry, s *store.Store) *Metrics {
 		}
 		return float64(n)
 	})
-	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.rateLimited, m.reconcile, grants,
+	pending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "partner_access_revocations_pending",
+		Help: "Revocations a customer's directory has not let happen or be proven yet (retried without end).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := s.RevocationsPending(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.rateLimited, m.reconcile, grants, pending,
 		assignmentsByState{s})
 	return m
 }

@@ -85,6 +85,8 @@ type Env struct {
 	Service   *service.Service
 	HTTP      *httptest.Server
 	Acts      *activities.Activities
+	// DataDir holds the store's files.
+	DataDir string
 	// Graph is the Entra tenants' stand-in (Options.Entra).
 	Graph    *devgraph.Directory
 	worker   sdkworker.Worker
@@ -113,7 +115,7 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	ts, ns, c := temporalFor(t, o.OwnTemporal)
-	e := &Env{T: t, Store: st, Keys: keys, Temporal: ts, Namespace: ns, Client: c}
+	e := &Env{T: t, Store: st, Keys: keys, Temporal: ts, Namespace: ns, Client: c, DataDir: dir}
 	var dirs wire.Directories
 	if o.Entra {
 		var secretFile string

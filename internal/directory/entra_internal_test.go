@@ -1,0 +1,60 @@
+package directory
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEntraBlockProblemsAllAtOnce(t *testing.T) {
+	file := `partners:
+  - id: northwind
+    name: Northwind
+    customers:
+      - id: contoso
+        name: Contoso
+        entra:
+          tenant_id: not-a-guid
+          client_id: ""
+          client_secret_env: lower-case
+          user_domain: "contoso"
+        sites:
+          - {id: s1, name: S1, edition: standard}
+          - {id: s2, name: S2, edition: standard, access_group: "group one"}
+      - id: fabrikam
+        name: Fabrikam
+        entra:
+          tenant_id: 6f1c0000-0000-0000-0000-000000000001
+          client_id: 0a7e0000-0000-0000-0000-000000000002
+          client_secret_env: FABRIKAM_SECRET
+          client_secret_file: /run/secrets/fabrikam
+          user_domain: fabrikam.onmicrosoft.com
+          password: hunter2
+      - id: litware
+        name: Litware
+        sites:
+          - {id: s3, name: S3, edition: standard, access_group: 3b7f0000-0000-0000-0000-000000000003}
+`
+	if _, err := Parse([]byte(file)); err == nil || !strings.Contains(err.Error(), "entra.password (line 23): unknown field") {
+		t.Fatalf("an unknown field in the entra block: %v", err)
+	}
+	file = strings.Replace(file, "          password: hunter2\n", "", 1)
+	want := []string{
+		`partners[0].customers[0].entra.tenant_id (line 8): "not-a-guid" is not an Entra ID`,
+		"partners[0].customers[0].entra.client_id (line 9): is required",
+		`partners[0].customers[0].entra.client_secret_env (line 10): "lower-case" is not an environment variable's name`,
+		`partners[0].customers[0].entra.user_domain (line 11): "contoso" is not a domain name`,
+		"partners[0].customers[0].sites[0].access_group (line 13): is required when the customer has an entra: block",
+		`partners[0].customers[0].sites[1].access_group (line 14): "group one" is not a group's object ID`,
+		"partners[0].customers[1].entra.client_secret_file (line 21): give client_secret_env or client_secret_file, not both",
+		"partners[0].customers[2].sites[0].access_group (line 26): needs an entra: block on its customer",
+	}
+	ps := problemsOf(t, file)
+	if len(ps) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(ps), len(want), ps)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(ps[i].String(), w) {
+			t.Errorf("problem %d: got %q, want it to start %q", i, ps[i].String(), w)
+		}
+	}
+}
