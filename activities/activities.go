@@ -49,6 +49,9 @@ type Activities struct {
 	// Directories change access in customers' directories, by kind of
 	// target (TargetEntra); a customer whose kind has none fails activation.
 	Directories map[string]Directory
+	// Drifted counts a drift repaired, by kind of target and of drift (may
+	// be nil).
+	Drifted func(target, kind string)
 }
 
 // New wires the activities with the default provisioner; a nil sender keeps

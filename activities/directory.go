@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -43,7 +44,27 @@ type Directory interface {
 	// Reissue sets a fresh temporary password on the partner user's
 	// account, sealed in the store as the assignment's credential.
 	Reissue(ctx context.Context, t store.Target, in DirectoryInput) error
+	// Drift compares each access group of the customer's sites with the
+	// grants in force at now, and repairs it: an account this product made
+	// that is a member without a grant is removed, a grant whose account is
+	// not a member is restored. Other members are the customer's own and
+	// are left alone.
+	Drift(ctx context.Context, t store.Target, customerID string, now time.Time) ([]DriftRepair, error)
 }
+
+// DriftRepair is one membership drift repaired.
+type DriftRepair struct {
+	Kind   string // DriftRemoved or DriftRestored
+	SiteID string
+	UserID string
+	Login  string
+}
+
+// Kinds of drift.
+const (
+	DriftRemoved  = "removed"
+	DriftRestored = "restored"
+)
 
 // DirectoryError is what a Directory's error may say about itself.
 // Permanent: retrying cannot fix it (names what is missing). RetryAfter:
@@ -84,7 +105,11 @@ func (a *Activities) ProvisionAccess(ctx context.Context, in DirectoryInput) (Pr
 	if err != nil || d == nil {
 		return ProvisionResult{Target: t.Kind}, err
 	}
-	res, err := d.Provision(ctx, t, in)
+	var res ProvisionResult
+	err = heartbeating(ctx, func() error {
+		res, err = d.Provision(ctx, t, in)
+		return err
+	})
 	if err != nil {
 		return res, directoryError(err, true)
 	}
@@ -107,7 +132,11 @@ func (a *Activities) DeprovisionAccess(ctx context.Context, in DirectoryInput) e
 	if err != nil || d == nil {
 		return err
 	}
-	took, err := d.Deprovision(ctx, t, in)
+	var took time.Duration
+	err = heartbeating(ctx, func() error {
+		took, err = d.Deprovision(ctx, t, in)
+		return err
+	})
 	if err != nil {
 		if perr := a.Store.SetRevocationPending(ctx, in.AssignmentID, time.Now(), err.Error()); perr != nil {
 			return errors.Join(err, perr)
@@ -142,6 +171,37 @@ func (a *Activities) ReissueDirectoryCredential(ctx context.Context, in Director
 		return directoryError(err, true)
 	}
 	return nil
+}
+
+// heartbeatEvery is how often a directory step tells Temporal it is alive:
+// a worker that dies mid-step is noticed within the step's
+// HeartbeatTimeout, not its StartToCloseTimeout, and the step is retried on
+// another worker (every step is idempotent).
+const heartbeatEvery = 2 * time.Second
+
+// heartbeating runs fn while heartbeating, outside a test environment's
+// activity too.
+func heartbeating(ctx context.Context, fn func() error) error {
+	if !activity.IsActivity(ctx) {
+		return fn()
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		tick := time.NewTicker(heartbeatEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return fn()
 }
 
 // directory is the customer's target and the Directory of its kind; nil

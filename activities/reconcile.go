@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/store"
 )
 
 // WorkflowLookup is the part of the Temporal client the reconciler needs.
@@ -22,6 +23,11 @@ type WorkflowLookup interface {
 type ReconcileResult struct {
 	Checked int
 	Revoked int
+	// Drift repaired in customers' directories, and the directories that
+	// could not be read (tried again at the next pass).
+	DriftRemoved  int      `json:",omitempty"`
+	DriftRestored int      `json:",omitempty"`
+	DriftFailed   []string `json:",omitempty"`
 }
 
 // reconcileBatch bounds one pass; the next pass takes the rest.
@@ -62,7 +68,48 @@ func (a *Activities) Reconcile(ctx context.Context) (ReconcileResult, error) {
 			a.Reconciled()
 		}
 	}
-	return res, nil
+	return res, a.repairDrift(ctx, now, &res)
+}
+
+// repairDrift compares every access group in customers' directories with
+// the grants in force, and repairs what drifted. A directory that cannot be
+// read is noted and left for the next pass; the others go on.
+func (a *Activities) repairDrift(ctx context.Context, now time.Time, res *ReconcileResult) error {
+	for kind, d := range a.Directories {
+		customers, err := a.Store.CustomersWithTarget(ctx, kind)
+		if err != nil {
+			return err
+		}
+		for _, id := range customers {
+			t, err := a.Store.CustomerTarget(ctx, id)
+			if err != nil {
+				return err
+			}
+			repairs, err := d.Drift(ctx, t, id, now)
+			if err != nil {
+				res.DriftFailed = append(res.DriftFailed, fmt.Sprintf("%s: %v", id, err))
+			}
+			for _, r := range repairs {
+				if r.Kind == DriftRemoved {
+					res.DriftRemoved++
+				} else {
+					res.DriftRestored++
+				}
+				if a.Drifted != nil {
+					a.Drifted(kind, r.Kind)
+				}
+				detail := fmt.Sprintf("%s, in %s's group without a grant in force, was removed from it", r.Login, r.SiteID)
+				if r.Kind == DriftRestored {
+					detail = fmt.Sprintf("%s has a grant in force on %s but was not in its group: added back", r.Login, r.SiteID)
+				}
+				if err := a.Store.Audit(ctx, store.AuditEntry{At: now, ActorID: "reconciler", Action: "drift." + r.Kind,
+					Outcome: store.OutcomeOK, CustomerID: id, SiteID: r.SiteID, Detail: detail}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // orphaned says why a grant's workflow no longer justifies it, or "".

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -256,5 +257,156 @@ func (e *entraEnv) secretsKept(t *testing.T, a store.Assignment, password string
 	}
 	if !strings.Contains(read, soloContosoUPN) {
 		t.Fatal("the store's files do not even hold the account's name: the check reads nothing")
+	}
+}
+
+func TestEntraDriftIsRepairedBothWaysAndTheCustomersMembersAreLeftAlone(t *testing.T) {
+	timing := testenv.FastTiming
+	timing.AccessDuration = time.Hour
+	e := newEntraEnv(t, testenv.Options{Timing: timing})
+	ctx := context.Background()
+	agent := e.Login("agent@partner.example")
+	// The agent's account is made, then its access ends.
+	_, ended, _ := agent.Assign(demo.ContosoSite, demo.Agent, store.RolePartnerSupportAgent, "Case 1: done soon")
+	e.Anonymous().Form(e.ApprovalPath(ended.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	e.WaitState(ended.ID, domain.StateActive, 15*time.Second)
+	if code, body := agent.Do("DELETE", "/api/v1/assignments/"+ended.ID, map[string]string{"reason": "done"}); code != http.StatusAccepted {
+		t.Fatalf("unassign: %d %s", code, body)
+	}
+	e.WaitState(ended.ID, domain.StateRevoked, 15*time.Second)
+	e.WaitClosed(ended)
+	// Solo's access is in force.
+	_, a, _ := agent.Assign(demo.ContosoSite, demo.Solo, "", "Case 2: deploy update")
+	e.Anonymous().Form(e.ApprovalPath(a.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+
+	agentUPN := demo.Agent + "." + demo.Northwind + "@contoso.onmicrosoft.com"
+	agentAcct, _ := e.account(contosoTenant, agentUPN)
+	soloAcct, _ := e.account(contosoTenant, soloContosoUPN)
+	// Someone adds the agent back by hand, takes Solo out, and the
+	// customer adds a member of its own.
+	e.graph.AddToGroup(contosoTenant, testenv.ContosoGroup, agentAcct.ID)
+	e.graph.RemoveFromGroup(contosoTenant, testenv.ContosoGroup, soloAcct.ID)
+	e.graph.AddToGroup(contosoTenant, testenv.ContosoGroup, e.graph.AddUser(contosoTenant, "dave@contoso.onmicrosoft.com", "dave"))
+
+	res, err := e.Acts.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DriftRemoved != 1 || res.DriftRestored != 1 || len(res.DriftFailed) != 0 {
+		t.Fatalf("reconcile: %+v, want one removed and one restored", res)
+	}
+	want := []string{"alice@contoso.onmicrosoft.com", "bob@contoso.onmicrosoft.com", "carol@contoso.onmicrosoft.com",
+		"dave@contoso.onmicrosoft.com", soloContosoUPN}
+	if got := e.members(contosoTenant); !slices.Equal(got, want) {
+		t.Fatalf("members %v, want %v", got, want)
+	}
+	log, _ := e.Store.AuditLog(ctx, store.AuditFilter{CustomerID: demo.Contoso, Limit: 200})
+	seen := map[string]bool{}
+	for _, l := range log {
+		if strings.HasPrefix(l.Action, "drift.") && l.ActorID == "reconciler" {
+			seen[l.Action] = strings.Contains(l.Detail, demo.ContosoSite)
+		}
+	}
+	if !seen["drift.removed"] || !seen["drift.restored"] {
+		t.Fatalf("drift audited: %v", seen)
+	}
+	// A second pass finds nothing to repair.
+	if res, err := e.Acts.Reconcile(ctx); err != nil || res.DriftRemoved+res.DriftRestored != 0 {
+		t.Fatalf("second pass: %+v %v", res, err)
+	}
+	e.noDeletes(t)
+}
+
+func TestEntraWithdrawnPermissionAndSuspensionRemoveTheMemberships(t *testing.T) {
+	timing := testenv.FastTiming
+	timing.AccessDuration = time.Hour
+	e := newEntraEnv(t, testenv.Options{Timing: timing})
+	solo := e.Login("solo@partner.example")
+	_, std, _ := solo.Assign(demo.ContosoSite, demo.Solo, "", "Case 3: Standard")
+	e.Anonymous().Form(e.ApprovalPath(std.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	_, pro, _ := solo.Assign(demo.FabrikamSite, demo.Solo, "", "Case 4: Professional")
+	e.WaitState(std.ID, domain.StateActive, 15*time.Second)
+	e.WaitState(pro.ID, domain.StateActive, 15*time.Second)
+	if !slices.Contains(e.members(contosoTenant), soloContosoUPN) || !slices.Contains(e.members(fabrikamTenant), soloFabrikamUPN) {
+		t.Fatal("memberships not made")
+	}
+	// Contoso withdraws its permission: the Contoso access ends there.
+	if code, body := e.Login("admin@contoso.example").Do("DELETE", "/api/v1/customers/"+demo.Contoso+"/partner-permission", nil); code != http.StatusOK {
+		t.Fatalf("withdraw: %d %s", code, body)
+	}
+	e.WaitState(std.ID, domain.StateRevoked, 15*time.Second)
+	e.WaitClosed(std)
+	if u, _ := e.account(contosoTenant, soloContosoUPN); u.Enabled || slices.Contains(e.members(contosoTenant), soloContosoUPN) {
+		t.Fatalf("after the withdrawal: %+v, members %v", u, e.members(contosoTenant))
+	}
+	if !slices.Contains(e.members(fabrikamTenant), soloFabrikamUPN) {
+		t.Fatal("Fabrikam's access ended with Contoso's permission")
+	}
+	// Solo is suspended by the partner: every access of theirs ends.
+	code, body := e.Login("admin@partner.example").Do("PATCH", "/api/v1/users/"+demo.Solo, map[string]any{"status": "suspended"})
+	if code != http.StatusOK {
+		t.Fatalf("suspend: %d %s", code, body)
+	}
+	e.WaitState(pro.ID, domain.StateRevoked, 15*time.Second)
+	e.WaitClosed(pro)
+	if u, _ := e.account(fabrikamTenant, soloFabrikamUPN); u.Enabled || u.SessionsRevoked == 0 || slices.Contains(e.members(fabrikamTenant), soloFabrikamUPN) {
+		t.Fatalf("after the suspension: %+v, members %v", u, e.members(fabrikamTenant))
+	}
+	e.noDeletes(t)
+}
+
+// The worker goes away while Graph is making the membership: the answer is
+// lost, the step is retried on the next worker (noticed by its missing
+// heartbeat), and finds the account and the membership made.
+func TestEntraWorkerGoneDuringActivationLeavesOneAccountAndOneMembership(t *testing.T) {
+	reached, hold := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	front := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			first := false
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/members/$ref") {
+				once.Do(func() { first = true })
+			}
+			if first {
+				close(reached)
+				<-hold // the worker goes away meanwhile
+			}
+			next.ServeHTTP(w, r) // made, though nobody reads the answer
+		})
+	}
+	e := newEntraEnv(t, testenv.Options{GraphFront: front})
+	_, a, _ := e.Login("solo@partner.example").Assign(demo.FabrikamSite, demo.Solo, "", "Case 5: support")
+	select {
+	case <-reached:
+	case <-time.After(20 * time.Second):
+		t.Fatal("activation never reached the membership")
+	}
+	e.StopWorker()
+	close(hold)
+	e.StartWorker()
+	e.WaitState(a.ID, domain.StateActive, 40*time.Second)
+	made, users := 0, 0
+	for _, r := range e.graph.Requests() {
+		if r.Method == http.MethodPost && r.Path == "/v1.0/users" {
+			made++
+		}
+	}
+	for _, u := range e.graph.Snapshot(fabrikamTenant).Users {
+		if u.UPN == soloFabrikamUPN {
+			users++
+		}
+	}
+	n := 0
+	for _, m := range e.members(fabrikamTenant) {
+		if m == soloFabrikamUPN {
+			n++
+		}
+	}
+	if made != 1 || users != 1 || n != 1 {
+		t.Fatalf("%d creates, %d accounts, %d memberships: want exactly one of each", made, users, n)
+	}
+	if _, password := viewCredential(t, e.Env, a.ID); len(password) < 12 {
+		t.Fatal("no temporary password after the retry")
 	}
 }

@@ -62,6 +62,10 @@ func (d *scriptedDirectory) Reissue(context.Context, store.Target, activities.Di
 	return errors.New("not scripted")
 }
 
+func (d *scriptedDirectory) Drift(context.Context, store.Target, string, time.Time) ([]activities.DriftRepair, error) {
+	return nil, nil
+}
+
 func (d *scriptedDirectory) isMember() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()

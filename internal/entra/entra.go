@@ -181,6 +181,73 @@ func (d *Directory) Deprovision(ctx context.Context, t store.Target, in activiti
 	return d.prove(ctx, c, group, acct.ObjectID)
 }
 
+// Drift implements activities.Drift.
+func (d *Directory) Drift(ctx context.Context, t store.Target, customerID string, now time.Time) ([]activities.DriftRepair, error) {
+	accounts, err := d.Store.DirectoryAccounts(ctx, customerID)
+	if err != nil || len(accounts) == 0 {
+		return nil, err // nothing of this product's can have drifted
+	}
+	ours := map[string]store.DirectoryAccount{} // by object ID
+	byUser := map[string]store.DirectoryAccount{}
+	for _, a := range accounts {
+		if a.TenantID == t.TenantID {
+			ours[a.ObjectID], byUser[a.UserID] = a, a
+		}
+	}
+	sites, err := d.Store.SitesForCustomer(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	c := d.client(t)
+	var repairs []activities.DriftRepair
+	for _, site := range sites {
+		if site.AccessGroup == "" {
+			continue
+		}
+		members, err := c.Members(ctx, site.AccessGroup)
+		if err != nil {
+			return repairs, refusal(err)
+		}
+		grants, err := d.Store.GrantsOnSite(ctx, site.ID, now)
+		if err != nil {
+			return repairs, err
+		}
+		granted := map[string]bool{}
+		for _, g := range grants {
+			granted[g.UserID] = true
+		}
+		member := map[string]bool{}
+		for _, m := range members {
+			a, mine := ours[m.ID]
+			member[m.ID] = true
+			if !mine || granted[a.UserID] {
+				continue // the customer's own member, or one that should be there
+			}
+			if _, err := d.Store.OpenAssignment(ctx, site.ID, a.UserID); err == nil {
+				continue // an activation or a revocation in flight settles it
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return repairs, err
+			}
+			if err := c.RemoveMember(ctx, site.AccessGroup, m.ID); err != nil {
+				return repairs, refusal(err)
+			}
+			repairs = append(repairs, activities.DriftRepair{Kind: activities.DriftRemoved, SiteID: site.ID, UserID: a.UserID, Login: a.Login})
+		}
+		for _, g := range grants {
+			a, ok := byUser[g.UserID]
+			if !ok || member[a.ObjectID] {
+				continue // a grant of the gateway alone, or in place
+			}
+			if err := c.AddMember(ctx, site.AccessGroup, a.ObjectID); err != nil {
+				return repairs, refusal(err)
+			}
+			member[a.ObjectID] = true
+			repairs = append(repairs, activities.DriftRepair{Kind: activities.DriftRestored, SiteID: site.ID, UserID: g.UserID, Login: a.Login})
+		}
+	}
+	return repairs, nil
+}
+
 // prove reads the group back until the account is gone (Graph is
 // eventually consistent), with backoff, for at most ProofWithin.
 func (d *Directory) prove(ctx context.Context, c *graph.Client, group, objectID string) (time.Duration, error) {

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -31,6 +32,10 @@ type Config struct {
 	Secret     func() (string, error)
 	HTTPClient *http.Client
 }
+
+// RequestTimeout bounds one request when Config.HTTPClient is nil: a
+// directory that does not answer is retried, not waited on.
+const RequestTimeout = 30 * time.Second
 
 // Client calls Graph for one tenant; it is safe for concurrent use.
 type Client struct {
@@ -49,7 +54,7 @@ func New(cfg Config) *Client {
 		cfg.GraphURL = "https://graph.microsoft.com"
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = http.DefaultClient
+		cfg.HTTPClient = &http.Client{Timeout: RequestTimeout}
 	}
 	c := &Client{base: strings.TrimRight(cfg.GraphURL, "/") + "/v1.0", http: cfg.HTTPClient, cfg: cfg}
 	c.tokens = oauth2.ReuseTokenSource(nil, &tokenSource{c: c})

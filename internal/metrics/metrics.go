@@ -28,6 +28,7 @@ type Metrics struct {
 	refusals    *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
 	reconcile   prometheus.Counter
+	drift       *prometheus.CounterVec
 }
 
 // New registers the metrics on reg (a new registry when nil); the
@@ -61,6 +62,9 @@ func New(reg *prometheus.Registry, s *store.Store) *Metrics {
 		reconcile: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "partner_access_reconciled_total", Help: "Grants the reconciler revoked because their workflow was closed, terminated or missing.",
 		}),
+		drift: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "partner_access_drift_total", Help: "Memberships in customers' directories the reconciler repaired, by target and kind (removed, restored).",
+		}, []string{"target", "kind"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "partner_access_rate_limited_total", Help: "Attempts refused beyond a rate limit (429), by limit; none is written to the audit log.",
 		}, []string{"limit"}),
@@ -88,7 +92,7 @@ func New(reg *prometheus.Registry, s *store.Store) *Metrics {
 		}
 		return float64(n)
 	})
-	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.rateLimited, m.reconcile, grants, pending,
+	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.rateLimited, m.reconcile, m.drift, grants, pending,
 		assignmentsByState{s})
 	return m
 }
@@ -149,6 +153,9 @@ func (m *Metrics) Refused(rule string) {
 
 // Reconciled counts a grant the reconciler revoked.
 func (m *Metrics) Reconciled() { m.reconcile.Inc() }
+
+// Drifted counts a membership the reconciler repaired.
+func (m *Metrics) Drifted(target, kind string) { m.drift.WithLabelValues(target, kind).Inc() }
 
 // Limited counts an attempt refused beyond the named rate limit.
 func (m *Metrics) Limited(name string) { m.rateLimited.WithLabelValues(name).Inc() }

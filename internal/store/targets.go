@@ -165,3 +165,18 @@ func (s *Store) PendingRevocationOf(ctx context.Context, assignmentID string) (P
 	err := s.r.get(ctx, &p, `SELECT assignment_id, since, last_error, attempts FROM revocations_pending WHERE assignment_id = ?`, assignmentID)
 	return p, notFound(err, "pending revocation")
 }
+
+// CustomersWithTarget lists the customers whose access target is of kind.
+func (s *Store) CustomersWithTarget(ctx context.Context, kind string) ([]string, error) {
+	var ids []string
+	err := s.r.sel(ctx, &ids, `SELECT customer_id FROM access_targets WHERE kind = ? ORDER BY customer_id`, kind)
+	return ids, wrap(err, "customers with %s targets", kind)
+}
+
+// GrantsOnSite lists the grants in force on a site at now.
+func (s *Store) GrantsOnSite(ctx context.Context, siteID string, now time.Time) ([]Grant, error) {
+	var gs []Grant
+	err := s.r.sel(ctx, &gs, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at FROM access_grants
+		WHERE site_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY granted_at`, siteID, utc(now))
+	return gs, wrap(err, "grants on %s", siteID)
+}

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -27,15 +28,20 @@ const (
 	GraphSecret = "dev-secret-9f8e7d6c5b4a"
 )
 
-// entra starts the Graph stand-in and returns the worker's settings for it.
+// entra starts the Graph stand-in, behind wrap when not nil, and returns
+// the worker's settings for it.
 func entra(t interface {
 	TempDir() string
 	Cleanup(func())
 	Fatal(...any)
-}) (*devgraph.Directory, wire.Directories, string) {
+}, wrap func(http.Handler) http.Handler) (*devgraph.Directory, wire.Directories, string) {
 	g := devgraph.New()
 	g.PageSize = 2 // groups are read back over several pages
-	srv := httptest.NewServer(g)
+	var h http.Handler = g
+	if wrap != nil {
+		h = wrap(g)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	file := filepath.Join(t.TempDir(), "graph.secret")
 	if err := os.WriteFile(file, []byte(GraphSecret+"\n"), 0o600); err != nil {

@@ -61,6 +61,9 @@ type Options struct {
 	// their own, served by devgraph (Env.Graph) through the real Graph
 	// client.
 	Entra bool
+	// GraphFront, with Entra, wraps the stand-in: a test sees or holds
+	// Graph's requests on their way.
+	GraphFront func(http.Handler) http.Handler
 }
 
 // FastTiming makes every wait short enough for a test.
@@ -119,7 +122,7 @@ func New(t testing.TB, o Options) *Env {
 	var dirs wire.Directories
 	if o.Entra {
 		var secretFile string
-		e.Graph, dirs, secretFile = entra(t)
+		e.Graph, dirs, secretFile = entra(t, o.GraphFront)
 		e.useEntra(secretFile)
 	}
 	e.Acts = wire.Activities(st, o.Sender, keys, activities.Config{

@@ -60,7 +60,7 @@ func Activities(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg acti
 			HTTPClient: dirs.HTTPClient, Secret: dirs.Secret},
 	}
 	if m != nil {
-		acts.Reconciled = m.Reconciled
+		acts.Reconciled, acts.Drifted = m.Reconciled, m.Drifted
 	}
 	return acts
 }
