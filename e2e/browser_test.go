@@ -308,3 +308,38 @@ func TestBrowserInviteRegisterAndLogIn(t *testing.T) {
 		t.Fatalf("logged in as %q", who)
 	}
 }
+
+// The dev directory page follows an assignment live, without a reload: the
+// account appears in the site's group, then leaves it, disabled.
+func TestBrowserDevDirectoryFollowsAnAssignmentLive(t *testing.T) {
+	o := slow()
+	o.Entra = true
+	e := testenv.New(t, o)
+	ctx := browser(t)
+	upn := demo.Solo + "." + demo.Northwind + "@fabrikam.onmicrosoft.com"
+	member := `//table[caption[contains(., "Group")]]//td[normalize-space(.)="` + upn + `"]`
+	disabled := `//table[caption[contains(., "Accounts")]]//tr[td[1][normalize-space(.)="` + upn + `"]]/td[2][normalize-space(.)="no"]`
+	run(t, ctx,
+		chromedp.Navigate(e.HTTP.URL+"/dev/directory"),
+		chromedp.WaitVisible(`//caption[contains(., "Accounts")]`),
+	)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.sameDocument = true`)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(text(t, ctx, chromedp.ID("directory")), upn) {
+		t.Fatal("the account is listed before any assignment")
+	}
+	solo := e.Login("solo@partner.example")
+	code, a, body := solo.Assign(demo.FabrikamSite, demo.Solo, "", "Case 7: support")
+	if code != 201 {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	run(t, ctx, chromedp.WaitVisible(member))
+	if code, body := solo.Do("DELETE", "/api/v1/assignments/"+a.ID, map[string]string{"reason": "done"}); code != 202 {
+		t.Fatalf("unassign: %d %s", code, body)
+	}
+	run(t, ctx, chromedp.WaitVisible(disabled), chromedp.WaitNotPresent(member))
+	if same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.sameDocument === true`)); err != nil || !same {
+		t.Fatalf("the page was reloaded to follow the change (%v)", err)
+	}
+}

@@ -23,17 +23,18 @@ import (
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
-//go:embed templates/*.html templates/style.css templates/assign.js
+//go:embed templates/*.html templates/style.css templates/assign.js templates/live.js
 var templateFS embed.FS
 
 type pages struct {
 	byName map[string]*template.Template
 	css    []byte
 	js     []byte // the Assign form's role filter
+	live   []byte // keeps the dev directory live
 }
 
 var pageNames = []string{"error", "login", "sites", "site", "assignment", "unassign", "requests", "approval", "approval_done",
-	"credential", "devmail", "rules", "api", "users", "register", "forgot", "reset"}
+	"credential", "devmail", "devdirectory", "rules", "api", "users", "register", "forgot", "reset"}
 
 func mustParsePages() *pages {
 	fns := template.FuncMap{
@@ -63,6 +64,9 @@ func mustParsePages() *pages {
 	if p.js, err = templateFS.ReadFile("templates/assign.js"); err != nil {
 		panic(err)
 	}
+	if p.live, err = templateFS.ReadFile("templates/live.js"); err != nil {
+		panic(err)
+	}
 	return p
 }
 
@@ -76,6 +80,7 @@ func (s *Server) render(c *gin.Context, status int, name string, data gin.H) {
 		data["User"] = u
 	}
 	data["DevMailbox"] = s.cfg.DevMailbox && (!s.cfg.DevMailboxAdminsOnly || isAdmin(u))
+	data["DevDirectory"] = data["DevMailbox"] == true && s.cfg.DevDirectory != nil
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)
 	if err := s.pages.byName[name].Execute(c.Writer, data); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/partneraccess/partneraccess/docs"
+	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/service"
@@ -43,6 +44,11 @@ type Config struct {
 	// link each workflow to, in TemporalNamespace.
 	TemporalUIURL     string
 	TemporalNamespace string
+	// DevDirectory, when set (one-process mode with demo data), is shown at
+	// /dev/directory under the dev mailbox's rules; DevTenants maps its
+	// tenants to their customers.
+	DevDirectory *devgraph.Directory
+	DevTenants   map[string]string
 }
 
 // Server serves the API and the pages; every use case is the service's.
@@ -137,6 +143,10 @@ func (s *Server) Router() *gin.Engine {
 	if s.cfg.DevMailbox {
 		getHead(api, "/dev/mail", s.mailboxAdmin, s.apiDevMail)
 		getHead(r, "/dev/mail", s.mailboxAdmin, s.pageDevMail)
+		if s.cfg.DevDirectory != nil {
+			getHead(r, "/dev/directory", s.mailboxAdmin, s.pageDevDirectory)
+			getHead(r, "/static/live.js", s.liveJS)
+		}
 	}
 
 	getHead(r, "/", s.pageHome)

@@ -29,7 +29,9 @@ import (
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/config"
 	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/engine"
+	"github.com/partneraccess/partneraccess/internal/entra"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -104,6 +106,9 @@ type process struct {
 	sender   mail.Sender // nil: the store's mailbox
 	mailFrom mail.Address
 	httpURL  string
+	// devGraph is the dev directory (one-process mode with demo data).
+	devGraph    *devgraph.Directory
+	devGraphURL string
 }
 
 func (p *process) stop() {
@@ -131,6 +136,27 @@ func (p *process) openStore(ctx context.Context) error {
 		if err := demo.Load(ctx, st, bcrypt.DefaultCost); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
+		if p.cfg.Mode == config.ModeAll {
+			return p.startDevDirectory(ctx)
+		}
+	}
+	return nil
+}
+
+// startDevDirectory serves the dev directory on a loopback port of its own
+// and wires the demo's Contoso and Fabrikam to it.
+func (p *process) startDevDirectory(ctx context.Context) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("dev directory: %w", err)
+	}
+	g := devgraph.New()
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	p.stops = append(p.stops, func() { srv.Close() })
+	p.devGraph, p.devGraphURL = g, "http://"+ln.Addr().String()
+	if err := demo.DevDirectory(ctx, p.st, g, time.Now()); err != nil {
+		return fmt.Errorf("dev directory: %w", err)
 	}
 	return nil
 }
@@ -261,6 +287,7 @@ func (p *process) serveHTTP(context.Context) error {
 			PublicURL: cfg.PublicURL, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly, TrustedProxies: cfg.TrustedProxies,
 			TemporalNamespace: cfg.TemporalNamespace, TemporalUIURL: temporalUIURL(cfg, p.uiURL),
 			GatewayToken: cfg.GatewayToken, OperatorToken: cfg.OperatorToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
+			DevDirectory: p.devGraph, DevTenants: demo.DevTenants,
 		},
 	}, p.st, p.tc, p.keys, p.log, p.metrics)
 	p.stops = append(p.stops, serve(p.httpLn, srv.Handler(), p.log))
@@ -384,6 +411,9 @@ func banner(out io.Writer, cfg config.Config, r Ready) {
 	if on, _ := cfg.Mailbox(); on {
 		fmt.Fprintf(out, "  Dev mailbox: %s/dev/mail\n", r.HTTPURL)
 	}
+	if cfg.Mode == config.ModeAll && cfg.DemoData {
+		fmt.Fprintf(out, "  Dev directory: %s/dev/directory (Contoso's and Fabrikam's Entra tenants, stood in for)\n", r.HTTPURL)
+	}
 	if r.UIURL != "" {
 		fmt.Fprintf(out, "  Temporal UI: %s\n", r.UIURL)
 	}
@@ -409,7 +439,18 @@ func storeName(cfg config.Config) string {
 	return "PostgreSQL at " + u.Host + u.Path
 }
 
-// directories are the settings of the customers' directories.
+// directories are the settings of the customers' directories: the dev
+// directory's for the demo's customers when it runs.
 func (p *process) directories() wire.Directories {
-	return wire.Directories{GraphURL: p.cfg.GraphURL, LoginURL: p.cfg.EntraLoginURL}
+	d := wire.Directories{GraphURL: p.cfg.GraphURL, LoginURL: p.cfg.EntraLoginURL}
+	if p.devGraph != nil {
+		d.GraphURL, d.LoginURL = p.devGraphURL, p.devGraphURL
+		d.Secret = func(t store.Target) (string, error) {
+			if s, ok := demo.DevSecret(t); ok {
+				return s, nil
+			}
+			return entra.ReadSecret(t)
+		}
+	}
+	return d
 }

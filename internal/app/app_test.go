@@ -215,6 +215,12 @@ func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "active", func() bool { return getAssignment(t, r.HTTPURL, agent, a.ID).State == "active" })
 	active := getAssignment(t, r.HTTPURL, agent, a.ID)
+	// The demo's Contoso enforces access in the dev directory's tenant.
+	upn := demo.Solo + "." + demo.Northwind + "@contoso.onmicrosoft.com"
+	member, disabled := "<tr><td>"+upn+"</td></tr>", "<tr><td>"+upn+"</td><td>no</td>"
+	if _, page := call(t, "GET", r.HTTPURL+"/dev/directory", "", nil); !strings.Contains(string(page), member) {
+		t.Fatalf("the dev directory does not show the membership while active:\n%s", page)
+	}
 
 	// Stop everything while access is active, and start again on the same data.
 	r.stop()
@@ -235,5 +241,14 @@ func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 	_, body = call(t, "GET", r2.HTTPURL+"/api/v1/access?site="+demo.ContosoSite+"&user="+demo.Solo, agent, nil)
 	if !strings.Contains(string(body), `"allowed":false`) {
 		t.Fatalf("access after expiry: %s", body)
+	}
+	// The dev directory was rebuilt from the store at the restart, and the
+	// expiry removed the membership there and disabled the account.
+	waitFor(t, 10*time.Second, "the membership gone and the account disabled in the dev directory", func() bool {
+		_, page := call(t, "GET", r2.HTTPURL+"/dev/directory", "", nil)
+		return !strings.Contains(string(page), member) && strings.Contains(string(page), disabled)
+	})
+	if !strings.Contains(r2.out.String(), "/dev/directory") {
+		t.Fatalf("the banner does not show the dev directory:\n%s", r2.out)
 	}
 }

@@ -107,6 +107,15 @@ func (d *Directory) AddUser(tenantID, upn, name string) string {
 	return u.id
 }
 
+// RestoreUser puts back an account known by its object ID (the dev
+// directory, rebuilt from the store when the process starts again).
+func (d *Directory) RestoreUser(tenantID, id, upn, name string, enabled bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.tenants[tenantID].users[id] = &user{id: id, upn: upn, name: name, enabled: enabled}
+	d.touch()
+}
+
 // AddToGroup makes a user a member of a group, as the customer might.
 func (d *Directory) AddToGroup(tenantID, groupID, userID string) {
 	d.mu.Lock()

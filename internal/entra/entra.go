@@ -167,7 +167,8 @@ func (d *Directory) Deprovision(ctx context.Context, t store.Target, in activiti
 		return 0, err
 	}
 	if others == 0 && acct.Enabled {
-		if err := c.SetEnabled(ctx, acct.ObjectID, false); err != nil {
+		// An account the customer deleted has nothing left to disable.
+		if err := c.SetEnabled(ctx, acct.ObjectID, false); err != nil && !errors.Is(err, graph.ErrNotFound) {
 			return 0, refusal(err)
 		}
 		acct.Enabled, acct.UpdatedAt = false, time.Now()
@@ -175,7 +176,7 @@ func (d *Directory) Deprovision(ctx context.Context, t store.Target, in activiti
 			return 0, err
 		}
 	}
-	if err := c.RevokeSessions(ctx, acct.ObjectID); err != nil {
+	if err := c.RevokeSessions(ctx, acct.ObjectID); err != nil && !errors.Is(err, graph.ErrNotFound) {
 		return 0, refusal(err)
 	}
 	return d.prove(ctx, c, group, acct.ObjectID)

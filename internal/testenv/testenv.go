@@ -142,6 +142,10 @@ func New(t testing.TB, o Options) *Env {
 		Server: server.Config{PublicURL: e.HTTP.URL, DevMailbox: o.Sender == nil, GatewayToken: GatewayToken,
 			TemporalNamespace: ns, TemporalUIURL: TemporalUIURL},
 	}
+	if o.Entra {
+		e.wiring.Server.DevDirectory = e.Graph
+		e.wiring.Server.DevTenants = map[string]string{ContosoTenant: demo.Contoso, FabrikamTenant: demo.Fabrikam}
+	}
 	e.Server, e.Service = wire.Server(e.wiring, st, c, keys, log, nil)
 	e.HTTP.Config.Handler = e.Server.Handler()
 	if !o.NoWorker {
