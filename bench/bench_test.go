@@ -36,6 +36,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/engine"
 	"github.com/partneraccess/partneraccess/internal/ratelimit"
@@ -63,6 +64,9 @@ type rig struct {
 	token   string // the partner agent's bearer token
 	users   atomic.Int64
 	retries atomic.Int64 // assign requests repeated after a 503
+	// graph is the Entra tenants' stand-in (BenchmarkEntra…).
+	graph    *devgraph.Directory
+	graphSrv *httptest.Server
 }
 
 var (
@@ -123,7 +127,13 @@ func newRig() (*rig, error) {
 	if r.keys, err = secret.NewKeys(secret.NewMasterKey()); err != nil {
 		return nil, err
 	}
-	acts := wire.Activities(r.store, nil, r.keys, activities.Config{PublicURL: "http://127.0.0.1:8080"}, wire.Directories{}, r.client, nil)
+	// A Graph stand-in for the Entra benchmarks; customers stay on the
+	// gateway until a benchmark names it as their target.
+	r.graph = devgraph.New()
+	r.graphSrv = httptest.NewServer(r.graph)
+	acts := wire.Activities(r.store, nil, r.keys, activities.Config{PublicURL: "http://127.0.0.1:8080"},
+		wire.Directories{GraphURL: r.graphSrv.URL, LoginURL: r.graphSrv.URL,
+			Secret: func(store.Target) (string, error) { return benchSecret, nil }}, r.client, nil)
 	w := worker.New(r.client, taskQueue, acts, worker.Options{})
 	w.RegisterWorkflow(bareShape)
 	w.RegisterWorkflow(bareEmails)
@@ -148,6 +158,7 @@ func newRig() (*rig, error) {
 }
 
 func (r *rig) close() {
+	r.graphSrv.Close()
 	r.client.Close()
 	r.eng.Stop()
 	r.store.Close()
@@ -187,10 +198,12 @@ func (r *rig) newUsers(b *testing.B, n int) []string {
 // assign starts a Standard assignment through the handler. Like a client, it
 // repeats the request after a 503 (Temporal too slow to answer): safe, as a
 // repeat returns the assignment if the first one started after all (R8).
-func (r *rig) assign(user string) (store.Assignment, error) {
+func (r *rig) assign(user string) (store.Assignment, error) { return r.assignAt(demo.ContosoSite, user) }
+
+func (r *rig) assignAt(site, user string) (store.Assignment, error) {
 	var rec *httptest.ResponseRecorder
 	for try := 0; try < 5; try++ {
-		rec = r.do("POST", "/api/v1/sites/"+demo.ContosoSite+"/assignments", fmt.Sprintf(`{"user_id":%q,"reason":"bench"}`, user), r.token)
+		rec = r.do("POST", "/api/v1/sites/"+site+"/assignments", fmt.Sprintf(`{"user_id":%q,"reason":"bench"}`, user), r.token)
 		if rec.Code != http.StatusServiceUnavailable {
 			break
 		}
@@ -199,7 +212,7 @@ func (r *rig) assign(user string) (store.Assignment, error) {
 	if rec.Code != http.StatusCreated && rec.Code != http.StatusOK {
 		return store.Assignment{}, fmt.Errorf("assign %s: %d %s", user, rec.Code, rec.Body)
 	}
-	return store.Assignment{ID: between(rec.Body.String(), `"id":"`, `"`), WorkflowID: workflows.WorkflowID(demo.ContosoSite, user)}, nil
+	return store.Assignment{ID: between(rec.Body.String(), `"id":"`, `"`), WorkflowID: workflows.WorkflowID(site, user)}, nil
 }
 
 // waitState polls the projection.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -409,4 +410,50 @@ func TestEntraWorkerGoneDuringActivationLeavesOneAccountAndOneMembership(t *test
 	if _, password := viewCredential(t, e.Env, a.ID); len(password) < 12 {
 		t.Fatal("no temporary password after the retry")
 	}
+}
+
+// A directory that refuses the removal keeps the revocation retrying; the
+// API and the page say what blocks it, and it completes once allowed.
+func TestEntraBlockedRemovalIsShownAndRetriedUntilDone(t *testing.T) {
+	e := newEntraEnv(t, testenv.Options{})
+	solo := e.Login("solo@partner.example")
+	_, a, _ := solo.Assign(demo.FabrikamSite, demo.Solo, "", "Case 6: support")
+	e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+	e.graph.Deny(fabrikamTenant, true) // e.g. the customer withdrew its consent
+	if code, body := solo.Do("DELETE", "/api/v1/assignments/"+a.ID, map[string]string{"reason": "done"}); code != http.StatusAccepted {
+		t.Fatalf("unassign: %d %s", code, body)
+	}
+	e.WaitState(a.ID, domain.StateRevoked, 15*time.Second)
+	if hasAccess(t, e.Env, demo.FabrikamSite, demo.Solo) {
+		t.Fatal("the gateway still allows access while the directory refuses")
+	}
+	admin := e.Login("admin@fabrikam.example")
+	var detail struct {
+		RevocationPending *struct {
+			Attempts  int    `json:"attempts"`
+			LastError string `json:"last_error"`
+		} `json:"revocation_pending"`
+	}
+	e.Eventually(15*time.Second, "the blocked removal shown by the API", func() bool {
+		_, body := admin.Do("GET", "/api/v1/assignments/"+a.ID, nil)
+		return json.Unmarshal(body, &detail) == nil && detail.RevocationPending != nil
+	})
+	if !strings.Contains(detail.RevocationPending.LastError, "Authorization_RequestDenied") {
+		t.Fatalf("blocked by %q, want the directory's refusal", detail.RevocationPending.LastError)
+	}
+	if code, page := admin.Do("GET", "/assignments/"+a.ID, nil); code != http.StatusOK || !strings.Contains(string(page), `id="revocation-pending"`) {
+		t.Fatalf("the customer's page does not say what blocks the removal: %d", code)
+	}
+	if n, _ := e.Store.RevocationsPending(context.Background()); n != 1 {
+		t.Fatalf("%d revocations pending, want 1", n)
+	}
+	e.graph.Deny(fabrikamTenant, false)
+	e.WaitClosed(a)
+	if slices.Contains(e.members(fabrikamTenant), soloFabrikamUPN) {
+		t.Fatal("the membership is still there")
+	}
+	if n, _ := e.Store.RevocationsPending(context.Background()); n != 0 {
+		t.Fatalf("%d revocations pending once done, want 0", n)
+	}
+	e.audited(t, a.ID, "revocation.proven")
 }

@@ -223,12 +223,13 @@ func (s *Server) pageAssignment(c *gin.Context) {
 	timing := s.svc.Config().Timing
 	data := gin.H{
 		"A": a, "Timeline": timeline, "Emails": r.Emails, "Extensions": r.Extensions, "Notice": notices[c.Query("notice")],
-		"CanUnassign":      rules.CanUnassign(u, a) == nil,
-		"CanDecide":        rules.CanDecide(u, a) == nil,
-		"CanSeeCredential": a.Edition == domain.EditionProfessional && u.ID == a.PartnerUserID && a.Open(),
-		"CanExtend":        rules.CanAskExtension(u, a) == nil && rules.ExtensionsLeft(r.Extensions, timing.MaxExtensions) == nil,
-		"ExtensionChoices": extensionChoices(timing.AccessDuration),
-		"MaxExtensions":    timing.MaxExtensions,
+		"CanUnassign":       rules.CanUnassign(u, a) == nil,
+		"CanDecide":         rules.CanDecide(u, a) == nil,
+		"CanSeeCredential":  (a.Edition == domain.EditionProfessional || r.Credential) && u.ID == a.PartnerUserID && a.Open(),
+		"RevocationPending": r.RevocationPending,
+		"CanExtend":         rules.CanAskExtension(u, a) == nil && rules.ExtensionsLeft(r.Extensions, timing.MaxExtensions) == nil,
+		"ExtensionChoices":  extensionChoices(timing.AccessDuration),
+		"MaxExtensions":     timing.MaxExtensions,
 	}
 	for _, e := range r.Extensions {
 		if rules.CanDecideExtension(u, a, e) == nil {

@@ -70,8 +70,16 @@ func assignmentViews(as []store.Assignment) []assignmentView {
 // assignmentDetailView is GET /api/v1/assignments/{id}.
 type assignmentDetailView struct {
 	assignmentView
-	Extensions []extensionView `json:"extensions"`
-	Emails     []emailView     `json:"emails"`
+	Extensions        []extensionView        `json:"extensions"`
+	Emails            []emailView            `json:"emails"`
+	RevocationPending *revocationPendingView `json:"revocation_pending,omitempty"`
+}
+
+// revocationPendingView says what keeps a directory from letting access go.
+type revocationPendingView struct {
+	Since     time.Time `json:"since"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error"`
 }
 
 // extensionView is a request for more time.
@@ -124,8 +132,12 @@ func newEmailView(e store.Email) emailView {
 }
 
 func newAssignmentDetailView(d service.AssignmentDetail) assignmentDetailView {
-	return assignmentDetailView{assignmentView: newAssignmentView(d.Assignment),
+	v := assignmentDetailView{assignmentView: newAssignmentView(d.Assignment),
 		Extensions: mapViews(d.Extensions, newExtensionView), Emails: mapViews(d.Emails, newEmailView)}
+	if p := d.RevocationPending; p != nil {
+		v.RevocationPending = &revocationPendingView{Since: p.Since, Attempts: p.Attempts, LastError: p.LastError}
+	}
+	return v
 }
 
 // mailView is a message of the dev mailbox.

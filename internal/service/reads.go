@@ -126,6 +126,12 @@ type AssignmentDetail struct {
 	store.Assignment
 	Emails     []store.Email
 	Extensions []store.Extension
+	// RevocationPending says what keeps the customer's directory from
+	// letting the access go, while it does (nil otherwise).
+	RevocationPending *store.PendingRevocation
+	// Credential: a temporary password was issued (Professional, or a new
+	// account in the customer's directory).
+	Credential bool
 }
 
 // Assignment is one assignment the reader may see, with its record.
@@ -138,8 +144,18 @@ func (s *Service) Assignment(ctx context.Context, u store.User, id string) (Assi
 	if d.Emails, err = s.store.Emails(ctx, store.EmailFilter{AssignmentID: a.ID}); err != nil {
 		return d, err
 	}
-	d.Extensions, err = s.store.Extensions(ctx, a.ID)
-	return d, err
+	if d.Extensions, err = s.store.Extensions(ctx, a.ID); err != nil {
+		return d, err
+	}
+	d.Credential = s.hasCredential(ctx, a.ID)
+	p, err := s.store.PendingRevocationOf(ctx, a.ID)
+	switch {
+	case err == nil:
+		d.RevocationPending = &p
+	case !errors.Is(err, store.ErrNotFound):
+		return d, err
+	}
+	return d, nil
 }
 
 // VisibleAssignment is an assignment the reader may see, else 404.
