@@ -198,7 +198,9 @@ func (r *rig) newUsers(b *testing.B, n int) []string {
 // assign starts a Standard assignment through the handler. Like a client, it
 // repeats the request after a 503 (Temporal too slow to answer): safe, as a
 // repeat returns the assignment if the first one started after all (R8).
-func (r *rig) assign(user string) (store.Assignment, error) { return r.assignAt(demo.ContosoSite, user) }
+func (r *rig) assign(user string) (store.Assignment, error) {
+	return r.assignAt(demo.ContosoSite, user)
+}
 
 func (r *rig) assignAt(site, user string) (store.Assignment, error) {
 	var rec *httptest.ResponseRecorder
