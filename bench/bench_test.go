@@ -35,6 +35,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/domain"
@@ -114,8 +115,18 @@ func newRig() (*rig, error) {
 		SearchAttributes: attrs, Logger: quiet}); err != nil {
 		return nil, err
 	}
-	if r.client, err = client.Dial(client.Options{HostPort: r.eng.FrontendHostPort(), Namespace: "default",
-		Logger: sdklog.NewStructuredLogger(quiet)}); err != nil {
+	// Payloads are encrypted as in the service (a key of the run's own).
+	ck, err := codec.DerivedKey(secret.NewMasterKey())
+	if err != nil {
+		return nil, err
+	}
+	cd, err := codec.New([]codec.Key{ck})
+	if err != nil {
+		return nil, err
+	}
+	opts := client.Options{HostPort: r.eng.FrontendHostPort(), Namespace: "default", Logger: sdklog.NewStructuredLogger(quiet)}
+	codec.ClientOptions(&opts, cd)
+	if r.client, err = client.Dial(opts); err != nil {
 		return nil, err
 	}
 	if r.store, err = store.Open(ctx, filepath.Join(dir, "partner-access.db")); err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/temporalproto"
 
@@ -221,15 +222,17 @@ func (e *entraEnv) secretsKept(t *testing.T, a store.Assignment, password string
 		if err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, b...)
+		all = append(append(all, b...), '\n')
 	}
-	// Payloads are base64 in the JSON: read them decoded too.
-	text := string(all)
-	for _, m := range regexp.MustCompile(`"data":"([A-Za-z0-9+/=]+)"`).FindAllStringSubmatch(text, -1) {
-		if b, err := base64.StdEncoding.DecodeString(m[1]); err == nil {
-			text += "\n" + string(b)
+	// Payloads are encrypted, then base64 in the JSON: read them decrypted.
+	plain := decryptedPayloads(t, e.Env, all)
+	for _, s := range []string{"solo@partner.example", "Case 4711"} {
+		if strings.Contains(string(all), s) || !strings.Contains(plain, s) {
+			t.Fatalf("%q: in the history as stored %v, once decrypted %v; want only once decrypted", s,
+				strings.Contains(string(all), s), strings.Contains(plain, s))
 		}
 	}
+	text := string(all) + plain
 	if !strings.Contains(text, soloContosoUPN) {
 		t.Fatal("the decoded history does not even hold the account's name: the check reads nothing")
 	}
@@ -456,4 +459,48 @@ func TestEntraBlockedRemovalIsShownAndRetriedUntilDone(t *testing.T) {
 		t.Fatalf("%d revocations pending once done, want 0", n)
 	}
 	e.audited(t, a.ID, "revocation.proven")
+}
+
+// decryptedPayloads finds every payload in a history's JSON events (one a
+// line) and returns their decrypted contents, one a line.
+func decryptedPayloads(t *testing.T, e *testenv.Env, events []byte) string {
+	t.Helper()
+	var out strings.Builder
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if data, ok := x["data"].(string); ok {
+				if meta, ok := x["metadata"].(map[string]any); ok {
+					p := &commonpb.Payload{Metadata: map[string][]byte{}}
+					p.Data, _ = base64.StdEncoding.DecodeString(data)
+					for k, v := range meta {
+						s, _ := v.(string)
+						p.Metadata[k], _ = base64.StdEncoding.DecodeString(s)
+					}
+					dec, err := e.Codec.Decode([]*commonpb.Payload{p})
+					if err != nil {
+						t.Fatalf("a payload of the history does not decrypt: %v", err)
+					}
+					out.Write(dec[0].Data)
+					out.WriteByte('\n')
+				}
+			}
+			for _, v := range x {
+				walk(v)
+			}
+		case []any:
+			for _, v := range x {
+				walk(v)
+			}
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(events)), "\n") {
+		var v any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatal(err)
+		}
+		walk(v)
+	}
+	return out.String()
 }

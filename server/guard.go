@@ -48,8 +48,11 @@ const (
 // it, and stops reading an undeclared one at the limit.
 func (s *Server) limitBody(c *gin.Context) {
 	n := int64(maxForm)
-	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+	switch p := c.Request.URL.Path; {
+	case strings.HasPrefix(p, "/api/"):
 		n = maxBody
+	case strings.HasPrefix(p, "/codec/"):
+		n = maxCodecBody
 	}
 	if c.Request.ContentLength > n {
 		c.Header("Connection", "close")

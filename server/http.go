@@ -94,7 +94,8 @@ func decodeJSON(c *gin.Context, v any) error {
 
 // wantsHTML reports whether the request came from a page rather than the API.
 func wantsHTML(c *gin.Context) bool {
-	return !strings.HasPrefix(c.Request.URL.Path, "/api/") && c.Request.URL.Path != "/healthz" && c.Request.URL.Path != "/readyz"
+	p := c.Request.URL.Path
+	return !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/codec/") && p != "/healthz" && p != "/readyz"
 }
 
 // fail renders err: problem+json for the API, an error page for the rest.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/partneraccess/partneraccess/docs"
 	"github.com/partneraccess/partneraccess/internal/devgraph"
@@ -49,6 +50,11 @@ type Config struct {
 	// tenants to their customers.
 	DevDirectory *devgraph.Directory
 	DevTenants   map[string]string
+	// Codec, when set, is served at /codec/encode and /codec/decode for
+	// the Temporal UI and CLI; CodecOpen lets anyone use it (the server
+	// listens on loopback only), else only the operator's token.
+	Codec     converter.PayloadCodec
+	CodecOpen bool
 }
 
 // Server serves the API and the pages; every use case is the service's.
@@ -73,6 +79,9 @@ func (s *Server) Handler() http.Handler {
 	if err := csrf.AddTrustedOrigin(origin(s.cfg.PublicURL)); err != nil {
 		s.log.Warn("PUBLIC_URL is not a trusted origin", "error", err)
 	}
+	// The codec endpoint is no cookie's: its callers are the Temporal UI's
+	// pages (another origin, allowed by CORS) and the CLI.
+	csrf.AddInsecureBypassPattern("POST /codec/")
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.metrics.Refused("csrf")
 		http.Error(w, "Cross-origin request refused: use the form on this site.", http.StatusForbidden)
@@ -101,6 +110,9 @@ func (s *Server) Router() *gin.Engine {
 	})
 	r.HandleMethodNotAllowed = true
 
+	if s.cfg.Codec != nil {
+		s.codecRoutes(r)
+	}
 	getHead(r, "/healthz", s.healthz)
 	getHead(r, "/readyz", s.readyz)
 	getHead(r, "/metrics", gin.WrapH(s.metrics.Handler()))

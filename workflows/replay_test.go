@@ -2,11 +2,14 @@ package workflows_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/partneraccess/partneraccess/internal/codec"
+	"github.com/partneraccess/partneraccess/internal/codec/codectest"
 	"github.com/partneraccess/partneraccess/workflows"
 )
 
@@ -26,8 +29,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	// extensions (expiry-warning-extension), v3 before vouched starts
 	// (vouched-start), v4 before a cancel became an unassign
 	// (cancel-is-unassign), v5 before access in the customer's directory
-	// (directory-access), v6 since.
-	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6"} {
+	// (directory-access), v6 before payloads were encrypted, v7 since.
+	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7"} {
 		if got, _ := filepath.Glob(filepath.Join("testdata", set, "*.json")); len(got) < 8 {
 			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
 		}
@@ -46,15 +49,52 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil || len(reissues) == 0 {
 		t.Fatalf("no recorded history of the reissue workflow (%v)", err)
 	}
+	// Since v7 payloads are encrypted (codectest.Key); the codec passes the
+	// plain ones of the earlier sets through.
+	cd, err := codec.New([]codec.Key{codectest.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range append(append(files, emails...), reissues...) {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
-			r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
-			r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+			if err := replay(cd, f); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
 		})
+	}
+}
+
+// replay replays one recorded history with today's code, decoding its
+// payloads with cd.
+func replay(cd *codec.Codec, file string) error {
+	dc, fc := codec.Converters(cd)
+	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc, FailureConverter: fc})
+	if err != nil {
+		return err
+	}
+	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
+	return r.ReplayWorkflowHistoryFromJSONFile(nil, file)
+}
+
+// A history whose payloads are under a key the process lacks fails, and the
+// error names the key.
+func TestReplayWithoutTheKeyFailsNamingIt(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "v7", "standard-approved-expired.json"))
+	if len(files) != 1 {
+		t.Fatal("no encrypted history (set v7) to replay")
+	}
+	other, err := codec.DerivedKey([]byte("another secret key, not the one that recorded v7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd, err := codec.New([]codec.Key{other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = replay(cd, files[0])
+	if err == nil || !strings.Contains(err.Error(), `"`+codectest.Key.ID+`"`) || !strings.Contains(err.Error(), "TEMPORAL_CODEC_KEYS") {
+		t.Fatalf("replay under another key: %v, want an error naming key %q", err, codectest.Key.ID)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/config"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/devgraph"
@@ -106,6 +107,8 @@ type process struct {
 	sender   mail.Sender // nil: the store's mailbox
 	mailFrom mail.Address
 	httpURL  string
+	// codec encrypts the payloads of every Temporal client and worker.
+	codec *codec.Codec
 	// devGraph is the dev directory (one-process mode with demo data).
 	devGraph    *devgraph.Directory
 	devGraphURL string
@@ -125,6 +128,9 @@ func (p *process) openStore(ctx context.Context) error {
 	keys, err := secret.NewKeys(p.cfg.SecretKey)
 	if err != nil {
 		return err
+	}
+	if p.codec, err = p.cfg.Codec(); err != nil {
+		return fmt.Errorf("TEMPORAL_CODEC_KEYS: %w", err)
 	}
 	st, err := openStore(ctx, p.cfg)
 	if err != nil {
@@ -214,6 +220,7 @@ func (p *process) dialTemporal(ctx context.Context) error {
 	if err := secureClient(&opts, p.cfg); err != nil {
 		return err
 	}
+	codec.ClientOptions(&opts, p.codec)
 	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", p.hostPort, err)
@@ -287,7 +294,7 @@ func (p *process) serveHTTP(context.Context) error {
 			PublicURL: cfg.PublicURL, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly, TrustedProxies: cfg.TrustedProxies,
 			TemporalNamespace: cfg.TemporalNamespace, TemporalUIURL: temporalUIURL(cfg, p.uiURL),
 			GatewayToken: cfg.GatewayToken, OperatorToken: cfg.OperatorToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
-			DevDirectory: p.devGraph, DevTenants: demo.DevTenants,
+			DevDirectory: p.devGraph, DevTenants: demo.DevTenants, Codec: p.codec, CodecOpen: cfg.ListensOnLoopback(),
 		},
 	}, p.st, p.tc, p.keys, p.log, p.metrics)
 	p.stops = append(p.stops, serve(p.httpLn, srv.Handler(), p.log))
@@ -332,10 +339,15 @@ func startEngine(ctx context.Context, cfg config.Config, log *slog.Logger) (eng 
 	for _, name := range workflows.SearchAttributeNames() {
 		attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
+	codecEndpoint := ""
+	if cfg.Mode == config.ModeAll { // the UI decodes through this process's /codec
+		codecEndpoint = strings.TrimRight(cfg.PublicURL, "/") + "/codec"
+	}
 	eng, err = engine.Start(ctx, engine.Config{
 		DataDir: cfg.DataDir, FrontendAddr: cfg.EmbeddedFrontend, UIAddr: cfg.TemporalUIAddr,
 		Namespace: cfg.TemporalNamespace, Retention: cfg.TemporalRetention, SearchAttributes: attrs, Logger: log,
-		TLS: engine.TLS{CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, ClientCAFile: cfg.TemporalTLSCA},
+		TLS:           engine.TLS{CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, ClientCAFile: cfg.TemporalTLSCA},
+		CodecEndpoint: codecEndpoint,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedded Temporal: %w", err)

@@ -3,10 +3,13 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +164,10 @@ func TestOneProcessModeServesDemoDataUIAndSearchableWorkflows(t *testing.T) {
 	if code, _ := call(t, "GET", r.UIURL+"/", "", nil); code != http.StatusOK {
 		t.Fatalf("Temporal UI: %d", code)
 	}
+	// The embedded UI has payloads decoded by this process's codec endpoint.
+	if code, body := call(t, "GET", r.UIURL+"/api/v1/settings", "", nil); code != http.StatusOK || !strings.Contains(string(body), r.HTTPURL+"/codec") {
+		t.Fatalf("the UI's settings name no codec endpoint at %s/codec: %d %s", r.HTTPURL, code, body)
+	}
 	token := login(t, r.HTTPURL, "agent@partner.example")
 	_, body := call(t, "GET", r.HTTPURL+"/api/v1/sites", token, nil)
 	for _, site := range []string{"Contoso Sage 200 Standard", "Fabrikam Sage 200 Professional", "Litware Sage 200 Standard"} {
@@ -250,5 +257,29 @@ func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 	})
 	if !strings.Contains(r2.out.String(), "/dev/directory") {
 		t.Fatalf("the banner does not show the dev directory:\n%s", r2.out)
+	}
+	// Temporal's database holds the whole story, encrypted: neither the
+	// reason nor a person's email is in it, in plain text or in base64.
+	files, _ := filepath.Glob(filepath.Join(dir, "temporal.db*"))
+	if len(files) == 0 {
+		t.Fatal("no Temporal database files to read")
+	}
+	var db []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db = append(db, b...)
+	}
+	if !bytes.Contains(db, []byte(demo.ContosoSite)) {
+		t.Fatal("the site's ID is not in Temporal's database: the check reads nothing")
+	}
+	for _, s := range []string{"Case restart", "solo@partner.example", "admin@contoso.example", "agent@partner.example"} {
+		for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(`"` + s)), strings.TrimRight(base64.StdEncoding.EncodeToString([]byte(s)), "=")} {
+			if bytes.Contains(db, []byte(form)) {
+				t.Fatalf("%q is in Temporal's database (as %q)", s, form)
+			}
+		}
 	}
 }

@@ -17,10 +17,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/secret"
 )
 
@@ -119,9 +121,12 @@ type Config struct {
 	AVDMailFrom     *mail.Address
 	AVDDownloadURL  string
 
-	CacheSize    int
-	DemoData     bool
-	SecretKey    []byte
+	CacheSize int
+	DemoData  bool
+	SecretKey []byte
+	// CodecKeys encrypt Temporal payloads (TEMPORAL_CODEC_KEYS; nil: one
+	// derived from SecretKey, see Codec).
+	CodecKeys    []codec.Key
 	GatewayToken string
 	// OperatorToken, as "Authorization: Bearer <token>", lets an operator
 	// read everything operators read beyond loopback (every tenant's mail).
@@ -186,6 +191,7 @@ var Vars = []Var{
 	{"AVD_DOWNLOAD_URL", "avd-download-url", "https://learn.microsoft.com/azure/virtual-desktop/users/remote-desktop-clients-overview", "where to download the Azure Virtual Desktop client"},
 	{"DEMO_DATA", "demo-data", "", "load the demo data (default: on in one-process mode, off otherwise)"},
 	{"SECRET_KEY", "secret-key", "", "base64 key of at least 32 bytes for approval tokens and credential encryption; one-process mode makes one in DATA_DIR"},
+	{"TEMPORAL_CODEC_KEYS", "temporal-codec-keys", "", "keys that encrypt Temporal payloads, id:base64key,... (32 bytes each): the first encrypts, all decrypt (default: one derived from SECRET_KEY)"},
 	{"GATEWAY_TOKEN", "gateway-token", "", "bearer token a gateway sends to GET /api/v1/access (empty: users only)"},
 	{"OPERATOR_TOKEN", "operator-token", "", "bearer token of the operator: beyond loopback, the mailbox shows every tenant's mail only with it; administrators see their own organization's (empty: administrators only)"},
 	{"METRICS_ADDR", "metrics-addr", "127.0.0.1:9090", "worker mode: address of /metrics and /healthz"},
@@ -455,6 +461,11 @@ func (c *Config) loadSwitches(get getter, bad reporter) {
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL"))); err != nil {
 		bad("LOG_LEVEL", "%q is not debug, info, warn or error", get("LOG_LEVEL"))
 	}
+	if k := get("TEMPORAL_CODEC_KEYS"); k != "" {
+		if c.CodecKeys, err = codec.ParseKeys(k); err != nil {
+			bad("TEMPORAL_CODEC_KEYS", "%v", err)
+		}
+	}
 	if k := get("SECRET_KEY"); k != "" {
 		if c.SecretKey, err = base64.StdEncoding.DecodeString(k); err != nil || len(c.SecretKey) < secret.KeySize {
 			bad("SECRET_KEY", "must be base64 of at least %d bytes (e.g. openssl rand -base64 32)", secret.KeySize)
@@ -574,6 +585,22 @@ func commandList() string {
 		}
 	}
 	return strings.Join(names, ", ")
+}
+
+// Codec is the payload codec of every Temporal client and worker:
+// CodecKeys, the first encrypting, then the key derived from SecretKey
+// (load it first), which encrypts when CodecKeys is empty and otherwise
+// still decrypts what it wrote before.
+func (c *Config) Codec() (*codec.Codec, error) {
+	derived, err := codec.DerivedKey(c.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	keys := append([]codec.Key(nil), c.CodecKeys...)
+	if !slices.ContainsFunc(keys, func(k codec.Key) bool { return k.ID == derived.ID }) {
+		keys = append(keys, derived)
+	}
+	return codec.New(keys)
 }
 
 // LoadOrCreateSecretKey returns the configured key or, in one-process mode,

@@ -1,11 +1,14 @@
 package config_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"flag"
 	"strings"
 	"testing"
 	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
 
 	"github.com/partneraccess/partneraccess/internal/config"
 )
@@ -70,6 +73,7 @@ func TestBadConfigurationIsRefusedWithClearMessages(t *testing.T) {
 		{config.ModeAll, map[string]string{"TEMPORAL_API_KEY": "k"}, "TEMPORAL_ADDRESS: is needed with TEMPORAL_TLS_* or TEMPORAL_API_KEY"},
 		{config.ModeTemporal, map[string]string{"TEMPORAL_API_KEY": "k"}, "TEMPORAL_API_KEY: is for clients"},
 		{config.ModeTemporal, map[string]string{"TEMPORAL_FRONTEND_ADDR": "7233"}, "TEMPORAL_FRONTEND_ADDR"},
+		{config.ModeAll, map[string]string{"TEMPORAL_CODEC_KEYS": "k1:c2hvcnQ="}, `TEMPORAL_CODEC_KEYS: the key "k1" is not 32 bytes`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -278,5 +282,34 @@ func TestAPIKeyAloneMeansTLSWithTheSystemCAs(t *testing.T) {
 	c.TemporalAPIKey = ""
 	if tlsCfg, _ := c.TemporalClientTLS(); tlsCfg != nil {
 		t.Fatal("plain gRPC expected without TLS files or API key")
+	}
+}
+
+// TEMPORAL_CODEC_KEYS's first key encrypts; the key derived from
+// SECRET_KEY still decrypts what it wrote before the keys were set.
+func TestCodecKeysEncryptAndTheDerivedKeyStillDecrypts(t *testing.T) {
+	derivedOnly, err := config.Load(config.ModeAll, nil, env(map[string]string{"SECRET_KEY": key}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := derivedOnly.Codec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := before.Encode([]*commonpb.Payload{{Data: []byte("written with the derived key")}})
+	own := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	c, err := config.Load(config.ModeAll, nil, env(map[string]string{"SECRET_KEY": key, "TEMPORAL_CODEC_KEYS": "2026-12:" + own}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := c.Codec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dec, err := after.Decode(old); err != nil || string(dec[0].Data) != "written with the derived key" {
+		t.Fatalf("the derived key's payload after TEMPORAL_CODEC_KEYS was set: %v", err)
+	}
+	if enc, _ := after.Encode([]*commonpb.Payload{{Data: []byte("x")}}); string(enc[0].Metadata["encryption-key-id"]) != "2026-12" {
+		t.Fatalf("encrypted with %q, want the first listed key", enc[0].Metadata["encryption-key-id"])
 	}
 }

@@ -53,6 +53,9 @@ type Config struct {
 	SQLitePragmas map[string]string
 	// TLS, when its files are set, secures the frontend.
 	TLS TLS
+	// CodecEndpoint, when set, is where the Web UI's pages have payloads
+	// decoded (the service's /codec): it shows them decrypted.
+	CodecEndpoint string
 }
 
 // TLS makes the frontend serve TLS with CertFile and KeyFile (PEM files);
@@ -300,6 +303,7 @@ func (e *Engine) startUI(ctx context.Context, cfg Config) error {
 		HideLogs:            true,
 		DisableNewsFetch:    true,
 		CORS:                uiconfig.CORS{CookieInsecure: true},
+		Codec:               uiconfig.Codec{Endpoint: cfg.CodecEndpoint},
 	}))
 	go e.ui.Start()
 	e.uiURL = "http://" + net.JoinHostPort(host, strconv.Itoa(port))

@@ -34,7 +34,10 @@ func (s *Service) Assign(ctx context.Context, actor store.User, req rules.Assign
 		PartnerUser: person(plan.User), Role: plan.Role, Reason: plan.Reason, RequestedBy: person(actor),
 		Approvers: persons(plan.Approvers), CustomerUsers: persons(plan.CustomerUsers), Timing: s.cfg.Timing,
 	}
-	r, err := s.wf.Start(ctx, in, fmt.Sprintf("%s → %s (%s)", plan.User.Email, plan.Site.Name, plan.Site.Edition),
+	// The summary names IDs only; the details (a person's email, the
+	// reason) are encrypted with every payload, and the Temporal UI shows
+	// them through the codec endpoint.
+	r, err := s.wf.Start(ctx, in, fmt.Sprintf("%s → %s (%s)", plan.User.ID, plan.Site.Name, plan.Site.Edition),
 		fmt.Sprintf("**Role:** %s  \n**Reason:** %s  \n**Requested by:** %s", plan.Role, plan.Reason, actor.Email))
 	var started *wfclient.AlreadyStartedError
 	if errors.As(err, &started) { // R8: a concurrent request won the race

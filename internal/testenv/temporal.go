@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/server/temporaltest"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/workflows"
 )
@@ -76,9 +77,11 @@ var quiet = sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 // dial opens a client of its own to a namespace on the shared server,
 // without temporaltest (which keeps every client it made until it stops);
 // the environment closes it at its cleanup.
-func dial(ctx context.Context, t testing.TB, ts *temporaltest.TestServer, ns string) client.Client {
+func dial(ctx context.Context, t testing.TB, ts *temporaltest.TestServer, ns string, cd *codec.Codec) client.Client {
 	t.Helper()
-	c, err := client.DialContext(ctx, client.Options{HostPort: ts.GetFrontendHostPort(), Namespace: ns, Logger: quiet})
+	opts := client.Options{HostPort: ts.GetFrontendHostPort(), Namespace: ns, Logger: quiet}
+	codec.ClientOptions(&opts, cd)
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		t.Fatalf("connect to Temporal, namespace %s: %v", ns, err)
 	}
@@ -90,7 +93,7 @@ func dial(ctx context.Context, t testing.TB, ts *temporaltest.TestServer, ns str
 // environment: a fresh namespace on the shared server, or a server of its
 // own when own is set (a test that stops it). The namespace has the
 // workflows' search attributes and answers before it is returned.
-func temporalFor(t testing.TB, own bool) (*temporaltest.TestServer, string, client.Client) {
+func temporalFor(t testing.TB, own bool, cd *codec.Codec) (*temporaltest.TestServer, string, client.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -103,14 +106,16 @@ func temporalFor(t testing.TB, own bool) (*temporaltest.TestServer, string, clie
 		ts = temporaltest.NewServer()
 		t.Cleanup(ts.Stop)
 		ns = ts.GetDefaultNamespace()
-		c = ts.NewClientWithOptions(client.Options{Namespace: ns})
+		opts := client.Options{Namespace: ns}
+		codec.ClientOptions(&opts, cd)
+		c = ts.NewClientWithOptions(opts)
 	} else {
 		var err error
 		if ts, err = sharedServer(); err != nil {
 			t.Fatal(err)
 		}
 		ns = "test-" + secret.NewToken()[:12]
-		c = dial(ctx, t, ts, ns)
+		c = dial(ctx, t, ts, ns, cd)
 		if _, err := c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
 			Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
 		}); err != nil {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/apicheck"
+	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/domain"
@@ -64,6 +65,9 @@ type Options struct {
 	// GraphFront, with Entra, wraps the stand-in: a test sees or holds
 	// Graph's requests on their way.
 	GraphFront func(http.Handler) http.Handler
+	// CodecKey encrypts the environment's Temporal payloads (zero: a key
+	// of its own); the recorder uses a fixed one.
+	CodecKey codec.Key
 }
 
 // FastTiming makes every wait short enough for a test.
@@ -90,6 +94,8 @@ type Env struct {
 	Acts      *activities.Activities
 	// DataDir holds the store's files.
 	DataDir string
+	// Codec encrypts the environment's Temporal payloads.
+	Codec *codec.Codec
 	// Graph is the Entra tenants' stand-in (Options.Entra).
 	Graph    *devgraph.Directory
 	worker   sdkworker.Worker
@@ -117,8 +123,18 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, ns, c := temporalFor(t, o.OwnTemporal)
-	e := &Env{T: t, Store: st, Keys: keys, Temporal: ts, Namespace: ns, Client: c, DataDir: dir}
+	ck := o.CodecKey
+	if ck.ID == "" {
+		if ck, err = codec.DerivedKey(secret.NewMasterKey()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cd, err := codec.New([]codec.Key{ck})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, ns, c := temporalFor(t, o.OwnTemporal, cd)
+	e := &Env{T: t, Store: st, Keys: keys, Temporal: ts, Namespace: ns, Client: c, DataDir: dir, Codec: cd}
 	var dirs wire.Directories
 	if o.Entra {
 		var secretFile string
@@ -140,7 +156,7 @@ func New(t testing.TB, o Options) *Env {
 		Service: service.Config{PublicURL: e.HTTP.URL, Timing: o.Timing, Mail: o.Sender, MailFrom: e.Acts.Config.MailFrom,
 			PasswordCost: bcrypt.MinCost},
 		Server: server.Config{PublicURL: e.HTTP.URL, DevMailbox: o.Sender == nil, GatewayToken: GatewayToken,
-			TemporalNamespace: ns, TemporalUIURL: TemporalUIURL},
+			TemporalNamespace: ns, TemporalUIURL: TemporalUIURL, Codec: cd, CodecOpen: true},
 	}
 	if o.Entra {
 		e.wiring.Server.DevDirectory = e.Graph

@@ -18,6 +18,8 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/partneraccess/partneraccess/internal/codec"
+	"github.com/partneraccess/partneraccess/internal/codec/codectest"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
@@ -323,19 +325,19 @@ func TestRecordHistories(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := testenv.New(t, testenv.Options{Timing: timing})
+	e := testenv.New(t, testenv.Options{Timing: timing, CodecKey: codectest.Key})
 	for _, p := range localPaths {
 		run(t, e, p, dir)
 	}
 	fake := sendgridfake.New(t)
 	fake.FailFor("admin@contoso.example", http.StatusBadRequest)
 	fake.FailFor("ops@contoso.example", http.StatusBadRequest)
-	run(t, testenv.New(t, testenv.Options{Timing: timing, Sender: mail.NewSendGrid(fake.Key(), fake.URL())}), deliveryFailed, dir)
-	ext := testenv.New(t, testenv.Options{Timing: extensionTiming})
+	run(t, testenv.New(t, testenv.Options{Timing: timing, Sender: mail.NewSendGrid(fake.Key(), fake.URL()), CodecKey: codectest.Key}), deliveryFailed, dir)
+	ext := testenv.New(t, testenv.Options{Timing: extensionTiming, CodecKey: codectest.Key})
 	for _, p := range extensionPaths {
 		run(t, ext, p, dir)
 	}
-	ent := testenv.New(t, testenv.Options{Timing: timing, Entra: true})
+	ent := testenv.New(t, testenv.Options{Timing: timing, Entra: true, CodecKey: codectest.Key})
 	for _, p := range entraPaths {
 		run(t, ent, p, dir)
 	}
@@ -343,7 +345,11 @@ func TestRecordHistories(t *testing.T) {
 		write(t, filepath.Join(dir, "reissue"), "entra-professional-reissued", history(t, ent, id, ""))
 	}
 
-	r := worker.NewWorkflowReplayer()
+	dc, fc := codec.Converters(ent.Codec)
+	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc, FailureConverter: fc})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
