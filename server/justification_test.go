@@ -341,3 +341,18 @@ func TestReconcilerRevokesTheGrantOfATerminatedWorkflow(t *testing.T) {
 		t.Fatalf("ensure the schedule again: %v", err)
 	}
 }
+
+// A second decision is refused under R4, and the refusal names the rule.
+func TestR4SecondDecisionNamesItsRule(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	_, a, _ := e.Login("agent@partner.example").Assign(demo.ContosoSite, demo.Solo, "", "Case 6")
+	e.WaitState(a.ID, domain.StatePendingApproval, 10*time.Second)
+	if code, body := e.Login("admin@contoso.example").Do("POST", "/api/v1/assignments/"+a.ID+"/decision", map[string]string{"decision": "approve"}); code != http.StatusOK {
+		t.Fatalf("first decision: %d %s", code, body)
+	}
+	code, body := e.Login("ops@contoso.example").Do("POST", "/api/v1/assignments/"+a.ID+"/decision", map[string]string{"decision": "deny"})
+	var p struct{ Rule, Type, Detail string }
+	if code != http.StatusConflict || json.Unmarshal(body, &p) != nil || p.Rule != "R4" || p.Type != "/docs/rules#r4" || !strings.Contains(p.Detail, "already approved") {
+		t.Fatalf("second decision: %d %s, want 409 naming R4", code, body)
+	}
+}

@@ -55,6 +55,17 @@ func Conflict(format string, args ...any) *Error {
 	return &Error{Status: http.StatusConflict, Detail: fmt.Sprintf(format, args...)}
 }
 
+// Settled is a 409 under a rule: the request was already decided, or the
+// thing ended, as the rule says it then stays.
+func Settled(rule, format string, args ...any) *Error {
+	return &Error{Status: http.StatusConflict, Rule: rule, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Gone is a 410 under a rule: its time passed.
+func Gone(rule, format string, args ...any) *Error {
+	return &Error{Status: http.StatusGone, Rule: rule, Detail: fmt.Sprintf(format, args...)}
+}
+
 // Unauthorized is a 401: no valid login.
 func Unauthorized(format string, args ...any) *Error {
 	return &Error{Status: http.StatusUnauthorized, Detail: fmt.Sprintf(format, args...)}

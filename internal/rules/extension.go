@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -78,11 +77,11 @@ func CanDecideExtension(actor store.User, a store.Assignment, e store.Extension)
 func ExtensionWaits(a store.Assignment, e store.Extension) error {
 	switch {
 	case e.DecidedBy != "":
-		return problem.Conflict("already %s by %s", e.State, e.DecidedBy)
+		return problem.Settled("R4", "already %s by %s", e.State, e.DecidedBy)
 	case e.State != domain.ExtensionPending:
-		return &problem.Error{Status: 410, Detail: fmt.Sprintf("this extension request is no longer waiting for a decision: it %s", e.State)}
+		return problem.Gone("R4", "this extension request is no longer waiting for a decision: it %s", e.State)
 	case a.State != domain.StateActive:
-		return &problem.Error{Status: 410, Detail: "access has already ended (" + StateText(a.State) + ")"}
+		return problem.Gone("R4", "access has already ended (%s)", StateText(a.State))
 	}
 	return nil
 }

@@ -247,12 +247,12 @@ func Settled(a store.Assignment) *problem.Error {
 		now = "access lasts until " + a.AccessEndsAt.UTC().Format(timeLayout)
 	}
 	if a.Decision != "" && a.DecidedAt != nil {
-		return problem.Conflict("already %s by %s on %s; %s", a.Decision, a.DecidedBy, a.DecidedAt.UTC().Format(timeLayout), now)
+		return problem.Settled("R4", "already %s by %s on %s; %s", a.Decision, a.DecidedBy, a.DecidedAt.UTC().Format(timeLayout), now)
 	}
 	if a.Decision != "" {
-		return problem.Conflict("already %s by %s; %s", a.Decision, a.DecidedBy, now)
+		return problem.Settled("R4", "already %s by %s; %s", a.Decision, a.DecidedBy, now)
 	}
-	return problem.Conflict("this request is no longer waiting for a decision: %s", now)
+	return problem.Settled("R4", "this request is no longer waiting for a decision: %s", now)
 }
 
 // timeLayout is how refusals write a time.

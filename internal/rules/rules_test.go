@@ -138,7 +138,7 @@ func TestDecideUnassignAndPermissionRules(t *testing.T) {
 		{"R4 user without approver role", func() error { return rules.CanDecide(user(t, s, demo.ContosoViewer), pending) }, 403, "R4"},
 		{"R6 partner cannot approve its own request", func() error { return rules.CanDecide(user(t, s, demo.Agent), pending) }, 403, "R6"},
 		{"another customer cannot decide", func() error { return rules.CanDecide(user(t, s, demo.FabrikamAdmin), pending) }, 404, ""},
-		{"decided request", func() error { return rules.CanDecide(user(t, s, demo.ContosoAdmin), active) }, 409, ""},
+		{"decided request", func() error { return rules.CanDecide(user(t, s, demo.ContosoAdmin), active) }, 409, "R4"},
 		{"R7 partner user unassigns", func() error { return rules.CanUnassign(user(t, s, demo.Solo), active) }, 0, ""},
 		{"R7 customer user unassigns", func() error { return rules.CanUnassign(user(t, s, demo.ContosoViewer), active) }, 0, ""},
 		{"R7 other partner cannot", func() error { return rules.CanUnassign(user(t, s, demo.TailspinAgent), active) }, 404, ""},

@@ -80,12 +80,12 @@ func (s *Service) decide(ctx context.Context, approver store.User, a store.Assig
 		return a, ErrDecisionPending
 	case !ok:
 		return s.unansweredDecision(after, a, approver, approve)
-	case o.Conflict:
-		return a, problem.Conflict("%s", o.Detail)
+	case o.Conflict: // the first decision settled it (R4)
+		return a, problem.Settled("R4", "%s", o.Detail)
 	case o.Gone:
-		return a, &problem.Error{Status: http.StatusGone, Detail: o.Detail}
+		return a, problem.Gone("R4", "%s", o.Detail)
 	case !o.Accepted:
-		return a, problem.Conflict("your decision did not count: %s", o.Detail)
+		return a, problem.Settled("R4", "your decision did not count: %s", o.Detail)
 	}
 	if extension == 0 {
 		s.metrics.Decided(decisionName(approve), s.now().Sub(a.RequestedAt))

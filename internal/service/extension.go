@@ -25,8 +25,8 @@ func (s *Service) RequestExtension(ctx context.Context, actor store.User, id, du
 	switch {
 	case !ok:
 		return store.Extension{}, problem.Unavailable("the request for more time was sent, but the workflow has not answered yet; follow the assignment page")
-	case o.Conflict:
-		return store.Extension{}, problem.Conflict("%s", o.Detail)
+	case o.Conflict: // one waits already, or none are left (R4)
+		return store.Extension{}, problem.Settled("R4", "%s", o.Detail)
 	case !o.Accepted:
 		return store.Extension{}, problem.Unprocessable("R4", "", "%s", o.Detail)
 	}
