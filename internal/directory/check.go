@@ -227,10 +227,11 @@ func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan
 			if err := pl.org(kindCustomer, cu.ID, strings.TrimSpace(cu.Name), old.Name, err); err != nil {
 				return nil, nil, err
 			}
+			exists := err == nil
 			pl.customerOf[cu.ID] = p.ID
 			if cu.Permission == PermissionGranted {
 				granted := false
-				if err == nil {
+				if exists {
 					if granted, err = st.PartnerPermitted(ctx, cu.ID, p.ID); err != nil {
 						return nil, nil, err
 					}
@@ -240,7 +241,13 @@ func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan
 			if err := c.admins(ctx, st, pl, cp, store.KindCustomer, cu.ID, cu.Administrators, resend); err != nil {
 				return nil, nil, err
 			}
-			if err := c.target(ctx, st, pl, cp, cu, p.ID, err == nil); err != nil {
+			var holds map[string]store.Holds // what holds access in force, per site
+			if exists {
+				if holds, err = st.AccessHolds(ctx, cu.ID); err != nil {
+					return nil, nil, err
+				}
+			}
+			if err := c.target(ctx, st, pl, cp, cu, p.ID, exists, holds); err != nil {
 				return nil, nil, err
 			}
 			for k, s := range cu.Sites {
@@ -255,7 +262,7 @@ func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan
 					if err := pl.site(s, cu.ID, p.ID, old.Name, err); err != nil {
 						return nil, nil, err
 					}
-					c.siteGroup(pl, sp, s, old, err == nil, cu.ID, p.ID)
+					c.siteGroup(pl, sp, s, old, err == nil, holds[s.ID], cu.ID, p.ID)
 				}
 			}
 		}
@@ -290,25 +297,23 @@ func orgName(u store.User) string {
 }
 
 // target checks a customer's entra block against the store and plans it.
-// While the customer has open assignments, its target may not be removed
-// nor moved to another tenant: their access lives there, and is removed
-// there when they end. Adding one is safe: a run keeps the target it
-// started with.
-func (c *checker) target(ctx context.Context, st *store.Store, pl *plan, entry string, cu Customer, partnerID string, exists bool) error {
+// While an assignment of the customer holds access in its directory (open,
+// or ended with the revocation still pending there), its target may not be
+// removed nor moved to another tenant: the removal of that access reads the
+// target when it runs, and would leave the access where it is. Adding a
+// target is safe: a run that started on the gateway stays there.
+func (c *checker) target(ctx context.Context, st *store.Store, pl *plan, entry string, cu Customer, partnerID string, exists bool, holds map[string]store.Holds) error {
 	old := store.Target{Kind: store.TargetGateway}
-	open := 0
 	if exists {
 		var err error
 		if old, err = st.CustomerTarget(ctx, cu.ID); err != nil {
 			return err
 		}
-		sites, err := st.SitesForCustomer(ctx, cu.ID)
-		if err != nil {
-			return err
-		}
-		for _, s := range sites {
-			open += s.OpenAssignments
-		}
+	}
+	var held store.Holds
+	for _, h := range holds {
+		held.Open += h.Open
+		held.Pending += h.Pending
 	}
 	want := store.Target{Kind: store.TargetGateway}
 	if e := cu.Entra; e != nil {
@@ -321,30 +326,52 @@ func (c *checker) target(ctx context.Context, st *store.Store, pl *plan, entry s
 			pl.keep(kindTarget)
 		}
 		return nil
-	case open > 0 && old.Kind != store.TargetGateway && want.Kind == store.TargetGateway:
-		c.bad(entry+".id", "customer %q has %d open assignments whose access is in its Entra tenant: its entra: block stays until they end", cu.ID, open)
+	case !held.Any() || old.Kind == store.TargetGateway:
+	case want.Kind == store.TargetGateway:
+		c.bad(entry+".id", "customer %q still has access in its Entra tenant (%s): its entra: block stays until that access is removed", cu.ID, holdsText(held))
 		return nil
-	case open > 0 && old.Kind != store.TargetGateway && want.TenantID != old.TenantID:
-		c.bad(entry+".entra.tenant_id", "customer %q has %d open assignments whose access is in tenant %s: the tenant changes once they end", cu.ID, open, old.TenantID)
+	case want.Kind != old.Kind || want.TenantID != old.TenantID:
+		c.bad(entry+".entra.tenant_id", "customer %q still has access in tenant %s (%s): the tenant changes once that access is removed", cu.ID, old.TenantID, holdsText(held))
 		return nil
 	}
 	pl.target(cu.ID, partnerID, want, old)
 	return nil
 }
 
-// siteGroup plans a site's access group; it does not change while the
-// site has open assignments.
-func (c *checker) siteGroup(pl *plan, path string, s Site, old store.Site, exists bool, customerID, partnerID string) {
+// siteGroup plans a site's access group. A group does not change while an
+// assignment of the site holds access in it; a site without a group may
+// get one at any time.
+func (c *checker) siteGroup(pl *plan, path string, s Site, old store.Site, exists bool, held store.Holds, customerID, partnerID string) {
 	group := strings.ToLower(s.AccessGroup)
 	switch {
 	case exists && group == old.AccessGroup:
 		if group != "" {
 			pl.keep(kindAccessGroup)
 		}
-	case exists && old.OpenAssignments > 0:
-		c.bad(path+".access_group", "site %q has %d open assignments whose access is in group %q: the group changes once they end", s.ID, old.OpenAssignments, old.AccessGroup)
+	case exists && old.AccessGroup != "" && held.Any():
+		c.bad(path+".access_group", "site %q still has access in group %s (%s): the group changes once that access is removed", s.ID, old.AccessGroup, holdsText(held))
 	case !exists && group == "":
 	default:
 		pl.accessGroup(s.ID, group, old.AccessGroup, customerID, partnerID)
 	}
+}
+
+// holdsText says what holds access, e.g. "2 open assignments, 1
+// revocation the directory has not let happen yet".
+func holdsText(h store.Holds) string {
+	var parts []string
+	if h.Open > 0 {
+		parts = append(parts, plural(h.Open, "open assignment", "open assignments"))
+	}
+	if h.Pending > 0 {
+		parts = append(parts, plural(h.Pending, "revocation the directory has not let happen yet", "revocations the directory has not let happen yet"))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

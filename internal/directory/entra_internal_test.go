@@ -28,16 +28,29 @@ func TestEntraBlockProblemsAllAtOnce(t *testing.T) {
           client_secret_env: FABRIKAM_SECRET
           client_secret_file: /run/secrets/fabrikam
           user_domain: fabrikam.onmicrosoft.com
-          password: hunter2
+          client_secret: hunter2
       - id: litware
         name: Litware
         sites:
           - {id: s3, name: S3, edition: standard, access_group: 3b7f0000-0000-0000-0000-000000000003}
+      - id: adatum
+        name: Adatum
+        entra:
+          client_id: 0a7e0000-0000-0000-0000-000000000002
+      - id: woodgrove
+        name: Woodgrove
+        entra:
+          tenant_id: 6f1c0000-0000-0000-0000-000000000001
+          client_id: 0a7e0000-0000-0000-0000-000000000002
+          client_secret_file: secrets/woodgrove
+          user_domain: "woodgrove..example"
 `
-	if _, err := Parse([]byte(file)); err == nil || !strings.Contains(err.Error(), "entra.password (line 23): unknown field") {
-		t.Fatalf("an unknown field in the entra block: %v", err)
+	// The secret itself has no field, and a refused one is not echoed.
+	if _, err := Parse([]byte(file)); err == nil || !strings.Contains(err.Error(), "entra.client_secret (line 23): unknown field") ||
+		strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("a client secret in the entra block: %v", err)
 	}
-	file = strings.Replace(file, "          password: hunter2\n", "", 1)
+	file = strings.Replace(file, "          client_secret: hunter2\n", "", 1)
 	want := []string{
 		`partners[0].customers[0].entra.tenant_id (line 8): "not-a-guid" is not an Entra ID`,
 		"partners[0].customers[0].entra.client_id (line 9): is required",
@@ -47,6 +60,11 @@ func TestEntraBlockProblemsAllAtOnce(t *testing.T) {
 		`partners[0].customers[0].sites[1].access_group (line 14): "group one" is not a group's object ID`,
 		"partners[0].customers[1].entra.client_secret_file (line 21): give client_secret_env or client_secret_file, not both",
 		"partners[0].customers[2].sites[0].access_group (line 26): needs an entra: block on its customer",
+		"partners[0].customers[3].entra.tenant_id (line 29): is required",
+		"partners[0].customers[3].entra (line 29): names no client secret",
+		"partners[0].customers[3].entra.user_domain (line 29): is required",
+		`partners[0].customers[4].entra.client_secret_file (line 36): "secrets/woodgrove" must be an absolute path`,
+		`partners[0].customers[4].entra.user_domain (line 37): "woodgrove..example" is not a domain name`,
 	}
 	ps := problemsOf(t, file)
 	if len(ps) != len(want) {

@@ -41,26 +41,107 @@ func (s *Store) CustomerTarget(ctx context.Context, customerID string) (Target, 
 	return t, wrap(err, "access target of %s", customerID)
 }
 
+// ErrAccessHeld: the change would move where access is enforced (a
+// customer's target or tenant, a site's group) while an assignment still
+// holds access there. Its removal reads the target when it runs, so it
+// would go to the new place and leave the access in the old one.
+var ErrAccessHeld = errors.New("an assignment still holds access where it is enforced")
+
+// holding is an SQL condition on an assignment a: it may still hold access
+// in a directory. Open, or ended with its removal from the directory not
+// yet done (the final state is recorded before the directory lets go).
+var holding = `(a.state IN ` + openStates + ` OR EXISTS (SELECT 1 FROM revocations_pending p WHERE p.assignment_id = a.id))`
+
+// customerHeld is true while an assignment on a site of the customer (the
+// one bound parameter) holds access.
+var customerHeld = `EXISTS (SELECT 1 FROM assignments a JOIN sites s ON s.id = a.site_id
+	WHERE s.customer_id = ? AND ` + holding + `)`
+
 // SetCustomerTarget sets the customer's access target; nil (or the
-// gateway) removes it.
+// gateway) removes it. It refuses with ErrAccessHeld to remove the target,
+// or to change its kind or tenant, while an assignment of the customer
+// holds access (AccessHolds). The check and the write are one statement:
+// an assignment recorded before it is seen, and one recorded after reads
+// the new target when it activates.
 func (s *Store) SetCustomerTarget(ctx context.Context, customerID string, t *Target) error {
 	if t == nil || t.Kind == TargetGateway {
-		_, err := s.w.exec(ctx, `DELETE FROM access_targets WHERE customer_id = ?`, customerID)
+		res, err := s.w.exec(ctx, `DELETE FROM access_targets WHERE customer_id = ? AND NOT `+customerHeld, customerID, customerID)
+		if err == nil && noRow(res) {
+			var kept bool
+			if err = s.w.get(ctx, &kept, `SELECT EXISTS (SELECT 1 FROM access_targets WHERE customer_id = ?)`, customerID); err == nil && kept {
+				err = ErrAccessHeld
+			}
+		}
 		return wrap(err, "remove access target of %s", customerID)
 	}
-	_, err := s.w.exec(ctx, `INSERT INTO access_targets (customer_id, kind, tenant_id, client_id, secret_env, secret_file, user_domain)
+	res, err := s.w.exec(ctx, `INSERT INTO access_targets (customer_id, kind, tenant_id, client_id, secret_env, secret_file, user_domain)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (customer_id) DO UPDATE SET kind = excluded.kind, tenant_id = excluded.tenant_id,
 			client_id = excluded.client_id, secret_env = excluded.secret_env, secret_file = excluded.secret_file,
-			user_domain = excluded.user_domain`,
-		customerID, t.Kind, t.TenantID, t.ClientID, t.SecretEnv, t.SecretFile, t.UserDomain)
+			user_domain = excluded.user_domain
+		WHERE (access_targets.kind = excluded.kind AND access_targets.tenant_id = excluded.tenant_id) OR NOT `+customerHeld,
+		customerID, t.Kind, t.TenantID, t.ClientID, t.SecretEnv, t.SecretFile, t.UserDomain, customerID)
+	if err == nil && noRow(res) {
+		err = ErrAccessHeld
+	}
 	return wrap(err, "set access target of %s", customerID)
 }
 
 // SetSiteAccessGroup names the site's access group in its customer's
-// directory ("" for none).
+// directory ("" for none). It refuses with ErrAccessHeld to change a group
+// while an assignment of the site holds access; a site without a group
+// may get one at any time (nothing of it is in a group yet).
 func (s *Store) SetSiteAccessGroup(ctx context.Context, siteID, group string) error {
-	return oneRow(s.w.exec(ctx, `UPDATE sites SET access_group = ? WHERE id = ?`, group, siteID))
+	res, err := s.w.exec(ctx, `UPDATE sites SET access_group = ? WHERE id = ?
+		AND (access_group = '' OR access_group = ? OR NOT EXISTS (SELECT 1 FROM assignments a WHERE a.site_id = sites.id AND `+holding+`))`,
+		group, siteID, group)
+	if err == nil && noRow(res) {
+		var exists bool
+		if err = s.w.get(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM sites WHERE id = ?)`, siteID); err == nil {
+			err = ErrNotFound
+			if exists {
+				err = ErrAccessHeld
+			}
+		}
+	}
+	return wrap(err, "set access group of site %s", siteID)
+}
+
+// noRow reports whether a statement that succeeded changed no row.
+func noRow(res sql.Result) bool {
+	n, err := res.RowsAffected()
+	return err == nil && n == 0
+}
+
+// Holds is what may keep a site's access in its customer's directory.
+type Holds struct {
+	Open    int `db:"open"`    // assignments not yet ended
+	Pending int `db:"pending"` // ended, their revocation not yet let through by the directory
+}
+
+// Any reports whether anything holds access.
+func (h Holds) Any() bool { return h.Open+h.Pending > 0 }
+
+// AccessHolds counts, per site of the customer, the assignments that may
+// still hold access in its directory; a site holding none is left out.
+func (s *Store) AccessHolds(ctx context.Context, customerID string) (map[string]Holds, error) {
+	var rows []struct {
+		SiteID string `db:"site_id"`
+		Holds
+	}
+	err := s.r.sel(ctx, &rows, `SELECT a.site_id,
+			SUM(CASE WHEN a.state IN `+openStates+` THEN 1 ELSE 0 END) AS open,
+			SUM(CASE WHEN a.state IN `+openStates+` THEN 0 ELSE 1 END) AS pending
+		FROM assignments a JOIN sites s ON s.id = a.site_id
+		WHERE s.customer_id = ? AND `+holding+` GROUP BY a.site_id`, customerID)
+	if err != nil {
+		return nil, wrap(err, "access held at %s", customerID)
+	}
+	holds := make(map[string]Holds, len(rows))
+	for _, r := range rows {
+		holds[r.SiteID] = r.Holds
+	}
+	return holds, nil
 }
 
 // DirectoryAccount is an account this product made for a partner user in a
