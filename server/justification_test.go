@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
@@ -354,5 +356,33 @@ func TestR4SecondDecisionNamesItsRule(t *testing.T) {
 	var p struct{ Rule, Type, Detail string }
 	if code != http.StatusConflict || json.Unmarshal(body, &p) != nil || p.Rule != "R4" || p.Type != "/docs/rules#r4" || !strings.Contains(p.Detail, "already approved") {
 		t.Fatalf("second decision: %d %s, want 409 naming R4", code, body)
+	}
+}
+
+// The run carries a memo of IDs (no person's email or the reason), which
+// the engine keeps encrypted like every payload.
+func TestTheRunCarriesAMemoOfIDs(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	_, a, _ := e.Login("agent@partner.example").Assign(demo.ContosoSite, demo.Solo, "", "Case 7")
+	d, err := e.Client.DescribeWorkflowExecution(context.Background(), a.WorkflowID, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, _ := codec.Converters(e.Codec)
+	got := map[string]string{}
+	for k, p := range d.GetWorkflowExecutionInfo().GetMemo().GetFields() {
+		if string(p.GetMetadata()["encoding"]) != "binary/encrypted" {
+			t.Fatalf("memo %s is stored in plain", k)
+		}
+		var v string
+		if err := dc.FromPayload(p, &v); err != nil {
+			t.Fatal(err)
+		}
+		got[k] = v
+	}
+	want := map[string]string{"site": demo.ContosoSite, "customer": demo.Contoso, "partner": demo.Northwind,
+		"partner_user": demo.Solo, "edition": "standard", "requested_by": demo.Agent}
+	if !maps.Equal(got, want) {
+		t.Fatalf("memo %v, want %v", got, want)
 	}
 }

@@ -3,6 +3,8 @@
 package workflows
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -20,8 +22,9 @@ const (
 	// SignalExtension asks for more Standard access (since versionExtension).
 	SignalExtension = "extension"
 	QueryStatus     = "status"
-	// QuerySignal answers what became of one signal, by its Vouch.ID.
-	QuerySignal = "signal"
+	// QuerySignal answers what became of one signal, by its Vouch.ID. Its
+	// name sorts after "status", so the Temporal UI opens on the status.
+	QuerySignal = "vouched_signal"
 	// EmailsWorkflowName delivers the emails an ended assignment still owes.
 	EmailsWorkflowName = "AssignmentEmails"
 )
@@ -30,6 +33,19 @@ const (
 const (
 	CausePermissionWithdrawn = "permission_withdrawn"
 	CauseUserSuspended       = "user_suspended"
+)
+
+// What the Temporal UI shows beside each signal and query.
+var (
+	signalDescriptions = map[string]string{
+		SignalApproval:  "An approver's decision (R4) on the request, or on extension request Extension; sent by a Partner Access server, which signs it (a signal without a valid signature changes nothing).",
+		SignalUnassign:  "Ends the assignment (R7): withdraws a pending request, revokes access at once. Sent by a Partner Access server; from Temporal itself, use Request Cancellation.",
+		SignalExtension: "Asks for more Standard access while it lasts (R4); approvers decide it like the first request. Sent by a Partner Access server.",
+	}
+	queryDescriptions = map[string]string{
+		QueryStatus: "Where the assignment stands: state, deadline, decision, when access started and ends, who ended it and why, extension requests. Takes no argument.",
+		QuerySignal: "What became of one vouched signal, by its voucher ID (the server asks it after sending one): taken, or refused and why.",
+	}
 )
 
 // Custom search attributes that make assignments filterable in the Temporal UI.
@@ -232,6 +248,84 @@ type Status struct {
 	// (Standard, since versionExtension, MaxExtensions above 0).
 	Extensible bool              `json:",omitempty"`
 	Extensions []ExtensionStatus `json:",omitempty"`
+}
+
+// MarshalJSON writes AccessDuration as a duration ("72h0m0s"), readable
+// where the status query is shown (the Temporal UI, the CLI).
+func (s Status) MarshalJSON() ([]byte, error) {
+	type plain Status
+	return json.Marshal(struct {
+		plain
+		AccessDuration string `json:",omitempty"`
+	}{plain(s), durationText(s.AccessDuration)})
+}
+
+// UnmarshalJSON reads AccessDuration as a duration string, or as the
+// nanoseconds of results written before.
+func (s *Status) UnmarshalJSON(b []byte) error {
+	type plain Status
+	var v struct {
+		plain
+		AccessDuration json.RawMessage `json:",omitempty"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = Status(v.plain)
+	var err error
+	s.AccessDuration, err = parseDurationJSON(v.AccessDuration)
+	return err
+}
+
+// MarshalJSON writes Duration as a duration string.
+func (e ExtensionStatus) MarshalJSON() ([]byte, error) {
+	type plain ExtensionStatus
+	return json.Marshal(struct {
+		plain
+		Duration string
+	}{plain(e), e.Duration.String()})
+}
+
+// UnmarshalJSON reads Duration as a string or as nanoseconds.
+func (e *ExtensionStatus) UnmarshalJSON(b []byte) error {
+	type plain ExtensionStatus
+	var v struct {
+		plain
+		Duration json.RawMessage
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*e = ExtensionStatus(v.plain)
+	var err error
+	e.Duration, err = parseDurationJSON(v.Duration)
+	return err
+}
+
+func durationText(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
+
+// parseDurationJSON reads "72h0m0s" or 259200000000000; nothing is 0.
+func parseDurationJSON(raw json.RawMessage) (time.Duration, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if s == "" {
+			return 0, nil
+		}
+		return time.ParseDuration(s)
+	}
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, fmt.Errorf("a duration is a string like 72h0m0s or a number of nanoseconds, not %s", raw)
+	}
+	return time.Duration(n), nil
 }
 
 // ExtensionStatus is one extension request and what became of it.

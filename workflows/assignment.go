@@ -79,25 +79,26 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 	w := &assignment{
 		in:       in,
 		id:       assignmentID(workflow.GetInfo(ctx)),
-		approval: workflow.GetSignalChannel(ctx, SignalApproval),
-		unassign: workflow.GetSignalChannel(ctx, SignalUnassign),
+		approval: workflow.GetSignalChannelWithOptions(ctx, SignalApproval, workflow.SignalChannelOptions{Description: signalDescriptions[SignalApproval]}),
+		unassign: workflow.GetSignalChannelWithOptions(ctx, SignalUnassign, workflow.SignalChannelOptions{Description: signalDescriptions[SignalUnassign]}),
 
-		extension: workflow.GetSignalChannel(ctx, SignalExtension),
+		extension: workflow.GetSignalChannelWithOptions(ctx, SignalExtension, workflow.SignalChannelOptions{Description: signalDescriptions[SignalExtension]}),
 	}
 	w.status = Status{AssignmentID: w.id, State: domain.StateRequested, RequestedAt: workflow.Now(ctx)}
 	if w.in.Edition == domain.EditionStandard {
 		w.status.AccessDuration = w.in.Timing.AccessDuration
 	}
 	w.outcomes = map[string]SignalOutcome{}
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return w.status, nil }); err != nil {
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (Status, error) { return w.status, nil },
+		workflow.QueryHandlerOptions{Description: queryDescriptions[QueryStatus]}); err != nil {
 		return w.status, err
 	}
-	if err := workflow.SetQueryHandler(ctx, QuerySignal, func(id string) (*SignalOutcome, error) {
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QuerySignal, func(id string) (*SignalOutcome, error) {
 		if o, ok := w.outcomes[id]; ok {
 			return &o, nil
 		}
 		return nil, nil
-	}); err != nil {
+	}, workflow.QueryHandlerOptions{Description: queryDescriptions[QuerySignal]}); err != nil {
 		return w.status, err
 	}
 	w.justified = workflow.GetVersion(ctx, versionJustified, workflow.DefaultVersion, 1) == 1

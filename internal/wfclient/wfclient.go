@@ -91,6 +91,9 @@ func (c *Client) Start(ctx context.Context, in workflows.Input, summary, details
 			workflows.AttrStatus.ValueSet(workflows.FirstState(in.Edition))),
 		StaticSummary: summary,
 		StaticDetails: details,
+		// IDs only, for whoever inspects the run (encrypted as every payload).
+		Memo: map[string]any{"site": in.SiteID, "customer": in.CustomerID, "partner": in.PartnerID,
+			"partner_user": in.PartnerUser.ID, "edition": in.Edition, "requested_by": in.RequestedBy.ID},
 	}, workflows.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
