@@ -9,13 +9,10 @@
 package devgraph
 
 import (
+	"cmp"
 	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,30 +20,35 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Directory is the stand-in: tenants with their users and groups.
+// Directory is the stand-in: tenants with their app registration, users
+// and groups. It is an http.Handler, safe for concurrent use; its knobs
+// (Deny, WriteRate, Lag, FailNext) may be turned while it serves.
 type Directory struct {
-	// PageSize is how many members one page lists (Graph's default is 100).
+	// PageSize is how many members one page lists (Graph's default, 100).
+	// Set it before serving.
 	PageSize int
-	// TokenTTL is how long a token works (an hour, as Entra's).
+	// TokenTTL is how long a token works (an hour, as Entra's). Set it
+	// before serving.
 	TokenTTL time.Duration
 
 	mu       sync.Mutex
 	tenants  map[string]*tenant
-	tokens   map[string]token
-	requests []Request
-	writes   *rate.Limiter
-	lag      int
-	failNext []int
-	version  uint64
-	changed  chan struct{}
+	tokens   map[string]token // by access token
 	tokenN   int
+	requests []Request
+	writes   *rate.Limiter // nil: writes are not limited
+	lag      int
+	faults   []fault // the next Graph calls' failures, in order
+	version  uint64
+	changed  chan struct{} // closed at the next change
 }
 
 type tenant struct {
-	id, clientID, secret string
-	denied               bool
-	users                map[string]*user // by object ID
-	groups               map[string]*group
+	clientID, secret string
+	denied           bool
+	users            map[string]*user // by object ID
+	upns             map[string]*user // by lower-case UPN: UPNs are unique regardless of case
+	groups           map[string]*group
 }
 
 type user struct {
@@ -55,12 +57,21 @@ type user struct {
 	forceChange     bool
 	passwordResets  int
 	sessionsRevoked int
-	lagReads        int // reads that still answer 404
+	lag             int // reads that still answer 404
 }
 
 type group struct {
 	id, name string
-	members  []string // object IDs, in the order added
+	members  []membership // in the order added
+	seq      uint64       // the last membership's
+}
+
+// membership orders a group's members for paging: a page's $skiptoken is
+// the last seq it listed, so members removed meanwhile move no one across
+// a page boundary.
+type membership struct {
+	userID string
+	seq    uint64
 }
 
 type token struct {
@@ -68,51 +79,58 @@ type token struct {
 	expires time.Time
 }
 
-// Request is one request the stand-in answered.
-type Request struct {
-	Method, Path string // Path without the query
-	Status       int
-}
+// fault is n Graph calls to fail with status.
+type fault struct{ n, status int }
 
 // New returns an empty directory.
 func New() *Directory {
-	return &Directory{PageSize: 100, TokenTTL: time.Hour, tenants: map[string]*tenant{}, tokens: map[string]token{},
-		changed: make(chan struct{})}
+	return &Directory{
+		PageSize: 100,
+		TokenTTL: time.Hour,
+		tenants:  map[string]*tenant{},
+		tokens:   map[string]token{},
+		changed:  make(chan struct{}),
+	}
 }
 
-// AddTenant adds a tenant whose app registration is clientID with secret.
+// AddTenant adds a tenant whose app registration is clientID, with secret.
 func (d *Directory) AddTenant(tenantID, clientID, secret string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.tenants[tenantID] = &tenant{id: tenantID, clientID: clientID, secret: secret,
-		users: map[string]*user{}, groups: map[string]*group{}}
+	d.tenants[tenantID] = &tenant{clientID: clientID, secret: secret,
+		users: map[string]*user{}, upns: map[string]*user{}, groups: map[string]*group{}}
 	d.touch()
 }
 
 // AddGroup adds a security group to a tenant.
-func (d *Directory) AddGroup(tenantID, groupID, name string) {
+func (d *Directory) AddGroup(tenantID, groupID, displayName string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.tenants[tenantID].groups[groupID] = &group{id: groupID, name: name}
+	d.tenant(tenantID).groups[groupID] = &group{id: groupID, name: displayName}
 	d.touch()
 }
 
-// AddUser adds one of the customer's own users and returns its object ID.
-func (d *Directory) AddUser(tenantID, upn, name string) string {
+// AddUser adds one of the customer's own users, enabled, and returns its
+// object ID.
+func (d *Directory) AddUser(tenantID, upn, displayName string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	u := &user{id: newID(), upn: upn, name: name, enabled: true}
-	d.tenants[tenantID].users[u.id] = u
+	u := &user{id: newID(), upn: upn, name: displayName, enabled: true}
+	d.tenant(tenantID).add(u)
 	d.touch()
 	return u.id
 }
 
-// RestoreUser puts back an account known by its object ID (the dev
-// directory, rebuilt from the store when the process starts again).
-func (d *Directory) RestoreUser(tenantID, id, upn, name string, enabled bool) {
+// RestoreUser puts back an account known by its object ID: the dev
+// directory, rebuilt from the store when the process starts again.
+func (d *Directory) RestoreUser(tenantID, id, upn, displayName string, enabled bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.tenants[tenantID].users[id] = &user{id: id, upn: upn, name: name, enabled: enabled}
+	t := d.tenant(tenantID)
+	if old := t.users[id]; old != nil {
+		delete(t.upns, strings.ToLower(old.upn))
+	}
+	t.add(&user{id: id, upn: upn, name: displayName, enabled: enabled})
 	d.touch()
 }
 
@@ -120,10 +138,11 @@ func (d *Directory) RestoreUser(tenantID, id, upn, name string, enabled bool) {
 func (d *Directory) AddToGroup(tenantID, groupID, userID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	g := d.tenants[tenantID].groups[groupID]
-	if !contains(g.members, userID) {
-		g.members = append(g.members, userID)
+	t := d.tenant(tenantID)
+	if t.users[userID] == nil {
+		panic(fmt.Sprintf("devgraph: no user %s in tenant %s", userID, tenantID))
 	}
+	t.group(groupID).add(userID)
 	d.touch()
 }
 
@@ -131,21 +150,22 @@ func (d *Directory) AddToGroup(tenantID, groupID, userID string) {
 func (d *Directory) RemoveFromGroup(tenantID, groupID, userID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	g := d.tenants[tenantID].groups[groupID]
-	g.members = without(g.members, userID)
+	d.tenant(tenantID).group(groupID).remove(userID)
 	d.touch()
 }
 
 // Deny makes every Graph call of the tenant answer 403
-// Authorization_RequestDenied, as a missing permission or consent does.
+// Authorization_RequestDenied, as a missing permission or admin consent
+// does; Deny(tenantID, false) ends it.
 func (d *Directory) Deny(tenantID string, denied bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.tenants[tenantID].denied = denied
+	d.tenant(tenantID).denied = denied
 }
 
-// WriteRate limits writes to perSecond (0: no limit); beyond it they answer
-// 429 TooManyRequests with Retry-After: 1.
+// WriteRate limits Graph writes (anything but GET) to perSecond, with a
+// burst of a second's worth; beyond it they answer 429 TooManyRequests
+// with Retry-After: 1. Zero lifts the limit.
 func (d *Directory) WriteRate(perSecond float64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -155,28 +175,37 @@ func (d *Directory) WriteRate(perSecond float64) {
 	}
 }
 
-// Lag makes the next n reads of each user made from now on answer 404, as
-// Graph does while a new object replicates.
+// Lag makes each user created from now on answer 404 to its next n reads
+// (GET /users/{id or UPN}, and adding it to a group), as Graph does while
+// a new object replicates. Lag(0) ends it.
 func (d *Directory) Lag(n int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.lag = n
 }
 
-// FailNext makes the next n Graph calls answer status (e.g. 503).
+// FailNext makes the next n Graph calls answer status (a 5xx) with an
+// OData error, after those already set to fail.
 func (d *Directory) FailNext(n, status int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for range n {
-		d.failNext = append(d.failNext, status)
+	if n > 0 {
+		d.faults = append(d.faults, fault{n: n, status: status})
 	}
 }
 
-// Requests lists the requests answered so far.
+// Request is one request the directory answered.
+type Request struct {
+	Method string
+	Path   string // without the query
+	Status int
+}
+
+// Requests lists the requests answered so far, in order.
 func (d *Directory) Requests() []Request {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]Request(nil), d.requests...)
+	return slices.Clone(d.requests)
 }
 
 // TokenRequests counts the tokens issued.
@@ -186,25 +215,20 @@ func (d *Directory) TokenRequests() int {
 	return d.tokenN
 }
 
-// Changed returns a channel closed at the next change of any tenant, and
-// the version it follows: a page waits on it to show the directory live.
+// Changed returns a channel closed at the next change to any tenant's
+// users or groups, and the version it follows: a page waits on it to show
+// the directory live.
 func (d *Directory) Changed() (<-chan struct{}, uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.changed, d.version
 }
 
-func (d *Directory) touch() {
-	d.version++
-	close(d.changed)
-	d.changed = make(chan struct{})
-}
-
 // Tenant is what a tenant holds, for tests and the dev page.
 type Tenant struct {
 	ID     string
-	Users  []User
-	Groups []Group
+	Users  []User  // by UPN
+	Groups []Group // by name
 }
 
 // User is an account, without its password.
@@ -216,18 +240,18 @@ type User struct {
 	SessionsRevoked      int
 }
 
-// Group is a group and its members' UPNs.
+// Group is a group and its members' UPNs, sorted.
 type Group struct {
 	ID, Name string
 	Members  []string
 }
 
-// Snapshot is the tenant now, sorted.
+// Snapshot is the tenant now; empty for a tenant it does not hold.
 func (d *Directory) Snapshot(tenantID string) Tenant {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t := d.tenants[tenantID]
 	out := Tenant{ID: tenantID}
+	t := d.tenants[tenantID]
 	if t == nil {
 		return out
 	}
@@ -235,18 +259,16 @@ func (d *Directory) Snapshot(tenantID string) Tenant {
 		out.Users = append(out.Users, User{ID: u.id, UPN: u.upn, DisplayName: u.name, Enabled: u.enabled,
 			ForceChange: u.forceChange, PasswordResets: u.passwordResets, SessionsRevoked: u.sessionsRevoked})
 	}
-	sort.Slice(out.Users, func(i, j int) bool { return out.Users[i].UPN < out.Users[j].UPN })
+	slices.SortFunc(out.Users, func(a, b User) int { return cmp.Or(cmp.Compare(a.UPN, b.UPN), cmp.Compare(a.ID, b.ID)) })
 	for _, g := range t.groups {
 		og := Group{ID: g.id, Name: g.name}
-		for _, id := range g.members {
-			if u := t.users[id]; u != nil {
-				og.Members = append(og.Members, u.upn)
-			}
+		for _, m := range g.members {
+			og.Members = append(og.Members, t.users[m.userID].upn)
 		}
-		sort.Strings(og.Members)
+		slices.Sort(og.Members)
 		out.Groups = append(out.Groups, og)
 	}
-	sort.Slice(out.Groups, func(i, j int) bool { return out.Groups[i].Name < out.Groups[j].Name })
+	slices.SortFunc(out.Groups, func(a, b Group) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 	return out
 }
 
@@ -254,342 +276,84 @@ func (d *Directory) Snapshot(tenantID string) Tenant {
 func (d *Directory) Tenants() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var ids []string
+	ids := make([]string, 0, len(d.tenants))
 	for id := range d.tenants {
 		ids = append(ids, id)
 	}
-	sort.Strings(ids)
+	slices.Sort(ids)
 	return ids
 }
 
-// ServeHTTP answers the token endpoint (POST /{tenant}/oauth2/v2.0/token)
-// and Graph (/v1.0/...).
-func (d *Directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	if strings.HasPrefix(r.URL.Path, "/v1.0/") {
-		d.graph(rec, r)
-	} else {
-		d.token(rec, r)
-	}
-	d.mu.Lock()
-	d.requests = append(d.requests, Request{Method: r.Method, Path: r.URL.Path, Status: rec.status})
-	d.mu.Unlock()
+// touch marks a change: waiters on Changed wake up.
+func (d *Directory) touch() {
+	d.version++
+	close(d.changed)
+	d.changed = make(chan struct{})
 }
 
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(status int) {
-	r.status = status
-	r.ResponseWriter.WriteHeader(status)
-}
-
-// token issues a bearer token for the tenant's app registration, or
-// answers as Entra does to a wrong client or secret.
-func (d *Directory) token(w http.ResponseWriter, r *http.Request) {
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if r.Method != http.MethodPost || len(parts) != 4 || parts[1] != "oauth2" || parts[3] != "token" {
-		http.NotFound(w, r)
-		return
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	t := d.tenants[parts[0]]
+// tenant is a tenant the caller set up; asking for another is a bug in
+// the caller.
+func (d *Directory) tenant(id string) *tenant {
+	t := d.tenants[id]
 	if t == nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "AADSTS90002: Tenant '"+parts[0]+"' not found.")
-		return
+		panic("devgraph: no tenant " + id)
 	}
-	if r.PostFormValue("grant_type") != "client_credentials" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The grant type is not supported.")
-		return
-	}
-	if r.PostFormValue("client_id") != t.clientID {
-		oauthError(w, http.StatusBadRequest, "unauthorized_client", "AADSTS700016: Application with identifier '"+
-			r.PostFormValue("client_id")+"' was not found in the directory.")
-		return
-	}
-	if r.PostFormValue("client_secret") != t.secret {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided. "+
-			"Ensure the secret being sent in the request is the client secret value, not the client secret ID.")
-		return
-	}
-	d.tokenN++
-	tok := newID()
-	d.tokens[tok] = token{tenant: t.id, expires: time.Now().Add(d.TokenTTL)}
-	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "access_token": tok, "expires_in": int(d.TokenTTL.Seconds())})
+	return t
 }
 
-func oauthError(w http.ResponseWriter, status int, code, desc string) {
-	writeJSON(w, status, map[string]any{"error": code, "error_description": desc})
+func (t *tenant) group(id string) *group {
+	g := t.groups[id]
+	if g == nil {
+		panic("devgraph: no group " + id)
+	}
+	return g
 }
 
-// graph answers one Graph call.
-func (d *Directory) graph(w http.ResponseWriter, r *http.Request) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	tok, ok := d.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
-	if !ok || time.Now().After(tok.expires) {
-		odata(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or has expired.")
-		return
+// user finds a user by object ID or UPN.
+func (t *tenant) user(key string) *user {
+	if u := t.users[key]; u != nil {
+		return u
 	}
-	t := d.tenants[tok.tenant]
-	if len(d.failNext) > 0 {
-		status := d.failNext[0]
-		d.failNext = d.failNext[1:]
-		odata(w, status, "serviceUnavailable", "The service is temporarily unavailable.")
-		return
-	}
-	if t.denied {
-		odata(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
-		return
-	}
-	if r.Method != http.MethodGet && d.writes != nil && !d.writes.Allow() {
-		w.Header().Set("Retry-After", "1")
-		odata(w, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.")
-		return
-	}
-	path := strings.Split(strings.TrimPrefix(r.URL.Path, "/v1.0/"), "/")
-	switch {
-	case path[0] == "users" && len(path) == 1 && r.Method == http.MethodPost:
-		d.createUser(w, r, t)
-	case path[0] == "users" && len(path) == 2 && r.Method == http.MethodGet:
-		if u := d.findUser(w, t, path[1]); u != nil {
-			writeJSON(w, http.StatusOK, userJSON(u))
-		}
-	case path[0] == "users" && len(path) == 2 && r.Method == http.MethodPatch:
-		d.patchUser(w, r, t, path[1])
-	case path[0] == "users" && len(path) == 2 && r.Method == http.MethodDelete:
-		// The client never does this; answered as Graph would, and recorded.
-		if u := d.findUser(w, t, path[1]); u != nil {
-			d.deleteUser(t, u.id)
-			w.WriteHeader(http.StatusNoContent)
-		}
-	case path[0] == "users" && len(path) == 3 && path[2] == "revokeSignInSessions" && r.Method == http.MethodPost:
-		if u := d.findUser(w, t, path[1]); u != nil {
-			u.sessionsRevoked++
-			d.touch()
-			writeJSON(w, http.StatusOK, map[string]any{"value": true})
-		}
-	case path[0] == "groups" && len(path) == 3 && path[2] == "members" && r.Method == http.MethodGet:
-		d.listMembers(w, r, t, path[1])
-	case path[0] == "groups" && len(path) == 4 && path[2] == "members" && path[3] == "$ref" && r.Method == http.MethodPost:
-		d.addMember(w, r, t, path[1])
-	case path[0] == "groups" && len(path) == 5 && path[2] == "members" && path[4] == "$ref" && r.Method == http.MethodDelete:
-		d.removeMember(w, t, path[1], path[3])
-	case path[0] == "groups" && len(path) == 4 && path[2] == "members" && r.Method == http.MethodDelete:
-		// Without /$ref Graph deletes the member object itself: answered
-		// as Graph would, so a test sees it.
-		if u := d.findUser(w, t, path[3]); u != nil {
-			d.deleteUser(t, u.id)
-			w.WriteHeader(http.StatusNoContent)
-		}
-	default:
-		odata(w, http.StatusBadRequest, "BadRequest", "Unsupported request "+r.Method+" "+r.URL.Path)
-	}
+	return t.upns[strings.ToLower(key)]
 }
 
-func (d *Directory) createUser(w http.ResponseWriter, r *http.Request, t *tenant) {
-	var in struct {
-		AccountEnabled    bool   `json:"accountEnabled"`
-		DisplayName       string `json:"displayName"`
-		MailNickname      string `json:"mailNickname"`
-		UserPrincipalName string `json:"userPrincipalName"`
-		PasswordProfile   struct {
-			Password    string `json:"password"`
-			ForceChange bool   `json:"forceChangePasswordNextSignIn"`
-		} `json:"passwordProfile"`
+func (t *tenant) add(u *user) {
+	if other := t.upns[strings.ToLower(u.upn)]; other != nil && other.id != u.id {
+		panic("devgraph: another user has the UPN " + u.upn)
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.UserPrincipalName == "" || in.MailNickname == "" ||
-		in.DisplayName == "" || in.PasswordProfile.Password == "" {
-		odata(w, http.StatusBadRequest, "Request_BadRequest", "A required property is missing or invalid.")
-		return
-	}
-	for _, u := range t.users {
-		if strings.EqualFold(u.upn, in.UserPrincipalName) {
-			odata(w, http.StatusBadRequest, "Request_BadRequest",
-				"Another object with the same value for property userPrincipalName already exists.")
-			return
-		}
-	}
-	u := &user{id: newID(), upn: in.UserPrincipalName, name: in.DisplayName, enabled: in.AccountEnabled,
-		forceChange: in.PasswordProfile.ForceChange, lagReads: d.lag}
 	t.users[u.id] = u
-	d.touch()
-	writeJSON(w, http.StatusCreated, userJSON(u))
+	t.upns[strings.ToLower(u.upn)] = u
 }
 
-func (d *Directory) patchUser(w http.ResponseWriter, r *http.Request, t *tenant, key string) {
-	u := d.findUser(w, t, key)
-	if u == nil {
-		return
-	}
-	var in struct {
-		AccountEnabled  *bool `json:"accountEnabled"`
-		PasswordProfile *struct {
-			Password    string `json:"password"`
-			ForceChange bool   `json:"forceChangePasswordNextSignIn"`
-		} `json:"passwordProfile"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || (in.AccountEnabled == nil && in.PasswordProfile == nil) {
-		odata(w, http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property.")
-		return
-	}
-	if in.AccountEnabled != nil {
-		u.enabled = *in.AccountEnabled
-	}
-	if p := in.PasswordProfile; p != nil {
-		if p.Password == "" {
-			odata(w, http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property 'passwordProfile'.")
-			return
-		}
-		u.passwordResets++
-		u.forceChange = p.ForceChange
-	}
-	d.touch()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// findUser finds a user by object ID or UPN, answering 404 (also while a
-// new user still replicates) when it cannot.
-func (d *Directory) findUser(w http.ResponseWriter, t *tenant, key string) *user {
-	key, _ = url.PathUnescape(key)
-	for _, u := range t.users {
-		if u.id == key || strings.EqualFold(u.upn, key) {
-			if u.lagReads > 0 {
-				u.lagReads--
-				break
-			}
-			return u
-		}
-	}
-	odata(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", key))
-	return nil
-}
-
-func (d *Directory) deleteUser(t *tenant, id string) {
-	delete(t.users, id)
+// deleteUser deletes a user and its memberships, as Graph does.
+func (t *tenant) deleteUser(u *user) {
+	delete(t.users, u.id)
+	delete(t.upns, strings.ToLower(u.upn))
 	for _, g := range t.groups {
-		g.members = without(g.members, id)
+		g.remove(u.id)
 	}
-	d.touch()
 }
 
-func (d *Directory) findGroup(w http.ResponseWriter, t *tenant, id string) *group {
-	if g := t.groups[id]; g != nil {
-		return g
-	}
-	odata(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
-	return nil
+func (g *group) has(userID string) bool {
+	return slices.ContainsFunc(g.members, func(m membership) bool { return m.userID == userID })
 }
 
-func (d *Directory) addMember(w http.ResponseWriter, r *http.Request, t *tenant, groupID string) {
-	g := d.findGroup(w, t, groupID)
-	if g == nil {
-		return
+func (g *group) add(userID string) {
+	if !g.has(userID) {
+		g.seq++
+		g.members = append(g.members, membership{userID: userID, seq: g.seq})
 	}
-	var in struct {
-		Ref string `json:"@odata.id"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || !strings.Contains(in.Ref, "/directoryObjects/") {
-		odata(w, http.StatusBadRequest, "Request_BadRequest", "Invalid object identifier.")
-		return
-	}
-	u := d.findUser(w, t, in.Ref[strings.LastIndex(in.Ref, "/")+1:])
-	if u == nil {
-		return
-	}
-	if contains(g.members, u.id) {
-		odata(w, http.StatusBadRequest, "Request_BadRequest",
-			"One or more added object references already exist for the following modified properties: 'members'.")
-		return
-	}
-	g.members = append(g.members, u.id)
-	d.touch()
-	w.WriteHeader(http.StatusNoContent)
 }
 
-func (d *Directory) removeMember(w http.ResponseWriter, t *tenant, groupID, userID string) {
-	g := d.findGroup(w, t, groupID)
-	if g == nil {
-		return
-	}
-	if !contains(g.members, userID) {
-		odata(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+userID+"' does not exist or one of its queried reference-property objects are not present.")
-		return
-	}
-	g.members = without(g.members, userID)
-	d.touch()
-	w.WriteHeader(http.StatusNoContent)
+func (g *group) remove(userID string) {
+	g.members = slices.DeleteFunc(g.members, func(m membership) bool { return m.userID == userID })
 }
 
-// listMembers answers one page, with @odata.nextLink to the next.
-func (d *Directory) listMembers(w http.ResponseWriter, r *http.Request, t *tenant, groupID string) {
-	g := d.findGroup(w, t, groupID)
-	if g == nil {
-		return
-	}
-	skip := 0
-	if s := r.URL.Query().Get("$skiptoken"); s != "" {
-		fmt.Sscanf(s, "%d", &skip)
-	}
-	size := max(1, d.PageSize)
-	var page []map[string]any
-	for i := skip; i < len(g.members) && len(page) < size; i++ {
-		if u := t.users[g.members[i]]; u != nil {
-			page = append(page, map[string]any{"@odata.type": "#microsoft.graph.user", "id": u.id, "userPrincipalName": u.upn})
-		}
-	}
-	out := map[string]any{"value": page}
-	if next := skip + size; next < len(g.members) {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		q := url.Values{"$select": {"id,userPrincipalName"}, "$skiptoken": {fmt.Sprint(next)}}
-		out["@odata.nextLink"] = scheme + "://" + r.Host + r.URL.Path + "?" + q.Encode()
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func userJSON(u *user) map[string]any {
-	return map[string]any{"id": u.id, "userPrincipalName": u.upn, "displayName": u.name, "accountEnabled": u.enabled}
-}
-
-func odata(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg,
-		"innerError": map[string]any{"date": time.Now().UTC().Format(time.RFC3339), "request-id": newID()}}})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
+// newID returns a random (version 4) GUID, the form of Entra's object IDs.
 func newID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-func contains(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
-
-func without(ids []string, id string) []string {
-	out := ids[:0:0]
-	for _, x := range ids {
-		if x != id {
-			out = append(out, x)
-		}
-	}
-	return out
+	_, _ = rand.Read(b[:]) // never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -19,33 +19,40 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 // Config is how to reach one tenant.
 type Config struct {
-	// LoginURL and GraphURL default to Microsoft's public cloud.
-	LoginURL, GraphURL string
+	// LoginURL is Entra's sign-in endpoint; empty means
+	// https://login.microsoftonline.com.
+	LoginURL string
+	// GraphURL is Graph's endpoint, without /v1.0; empty means
+	// https://graph.microsoft.com.
+	GraphURL string
+	// TenantID and ClientID name the tenant and the app registration in it.
 	TenantID, ClientID string
 	// Secret returns the client secret when a token is needed. Its value
 	// never appears in an error.
-	Secret     func() (string, error)
+	Secret func() (string, error)
+	// HTTPClient makes the requests; nil means one with RequestTimeout.
 	HTTPClient *http.Client
 }
 
-// RequestTimeout bounds one request when Config.HTTPClient is nil: a
-// directory that does not answer is retried, not waited on.
+// RequestTimeout bounds one request when Config.HTTPClient is nil, and
+// every token request: a directory that does not answer is retried, not
+// waited on.
 const RequestTimeout = 30 * time.Second
 
-// Client calls Graph for one tenant; it is safe for concurrent use.
+// Client calls Graph for one tenant. It is safe for concurrent use, and
+// its calls share one token until it expires.
 type Client struct {
 	base   string // $GraphURL/v1.0
-	tokens oauth2.TokenSource
 	http   *http.Client
-	cfg    Config
+	tokens oauth2.TokenSource
 }
 
-// New returns a client; nothing is called until the first request.
+// New returns a client for the tenant; nothing is called, and the secret
+// is not read, until the first request.
 func New(cfg Config) *Client {
 	if cfg.LoginURL == "" {
 		cfg.LoginURL = "https://login.microsoftonline.com"
@@ -56,54 +63,11 @@ func New(cfg Config) *Client {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: RequestTimeout}
 	}
-	c := &Client{base: strings.TrimRight(cfg.GraphURL, "/") + "/v1.0", http: cfg.HTTPClient, cfg: cfg}
-	c.tokens = oauth2.ReuseTokenSource(nil, &tokenSource{c: c})
-	return c
-}
-
-// tokenSource asks the tenant's token endpoint for a token, reading the
-// secret each time it must (ReuseTokenSource caches the token).
-type tokenSource struct{ c *Client }
-
-func (s *tokenSource) Token() (*oauth2.Token, error) {
-	cfg := s.c.cfg
-	secret, err := cfg.Secret()
-	if err != nil {
-		return nil, err
+	return &Client{
+		base:   strings.TrimRight(cfg.GraphURL, "/") + "/v1.0",
+		http:   cfg.HTTPClient,
+		tokens: oauth2.ReuseTokenSource(nil, tokenSource{cfg}),
 	}
-	cc := clientcredentials.Config{
-		ClientID: cfg.ClientID, ClientSecret: secret,
-		TokenURL:  strings.TrimRight(cfg.LoginURL, "/") + "/" + url.PathEscape(cfg.TenantID) + "/oauth2/v2.0/token",
-		Scopes:    []string{"https://graph.microsoft.com/.default"},
-		AuthStyle: oauth2.AuthStyleInParams,
-	}
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, cfg.HTTPClient)
-	tok, err := cc.Token(ctx)
-	if err != nil {
-		return nil, tokenError(cfg, secret, err)
-	}
-	return tok, nil
-}
-
-// tokenError reports a failed token request with what the endpoint said
-// (its error code and description), never the secret.
-func tokenError(cfg Config, secret string, err error) error {
-	e := &Error{Method: http.MethodPost, Path: "/" + cfg.TenantID + "/oauth2/v2.0/token", Token: true}
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		e.Status, e.Code, e.Message = re.Response.StatusCode, re.ErrorCode, re.ErrorDescription
-		if e.Message == "" {
-			e.Message = http.StatusText(e.Status)
-		}
-		e.RetryAfter = retryAfter(re.Response.Header)
-	} else {
-		e.Message = err.Error()
-	}
-	if secret != "" {
-		e.Message = strings.ReplaceAll(e.Message, secret, "[secret]")
-	}
-	e.Message = fmt.Sprintf("token for client %s in tenant %s: %s", cfg.ClientID, cfg.TenantID, e.Message)
-	return e
 }
 
 // User is an account in the tenant.
@@ -116,83 +80,97 @@ type User struct {
 
 // NewUser is an account to make.
 type NewUser struct {
-	UPN, DisplayName, MailNickname string
+	// UPN is the sign-in name, in one of the tenant's verified domains.
+	UPN          string
+	DisplayName  string
+	MailNickname string
 	// Password is the temporary password; it must be changed at the first
 	// sign-in.
 	Password string
 }
 
-// Member is a member of a group.
+// Member is a direct member of a group. UPN is empty for a member that is
+// not a user (a device, a group).
 type Member struct {
 	ID  string `json:"id"`
 	UPN string `json:"userPrincipalName"`
 }
 
 // UserByUPN finds an account by its sign-in name (or object ID);
-// ErrNotFound when there is none.
+// ErrNotFound when there is none, or when a new one has not replicated yet.
 func (c *Client) UserByUPN(ctx context.Context, upn string) (User, error) {
 	var u User
-	err := c.do(ctx, http.MethodGet, "/users/"+url.PathEscape(upn)+"?$select=id,userPrincipalName,displayName,accountEnabled", nil, &u)
+	err := c.do(ctx, http.MethodGet, userPath(upn)+"?$select=id,userPrincipalName,accountEnabled,displayName", nil, &u)
 	return u, err
 }
 
 // CreateUser makes an enabled member account whose password must be
-// changed at the first sign-in; ErrExists when the UPN is taken.
+// changed at the first sign-in; ErrExists when the UPN is taken, as it is
+// when an earlier attempt made the account but its answer was lost.
 func (c *Client) CreateUser(ctx context.Context, n NewUser) (User, error) {
 	body := map[string]any{
-		"accountEnabled": true, "displayName": n.DisplayName, "mailNickname": n.MailNickname,
-		"userPrincipalName": n.UPN, "userType": "Member",
-		"passwordProfile": map[string]any{"password": n.Password, "forceChangePasswordNextSignIn": true},
+		"accountEnabled":    true,
+		"displayName":       n.DisplayName,
+		"mailNickname":      n.MailNickname,
+		"userPrincipalName": n.UPN,
+		"passwordProfile":   passwordProfile(n.Password),
 	}
 	var u User
 	err := c.do(ctx, http.MethodPost, "/users", body, &u)
 	return u, err
 }
 
-// SetEnabled enables or disables an account.
+// SetEnabled enables or disables an account. A disabled account cannot
+// sign in, but keeps its sessions until RevokeSessions.
 func (c *Client) SetEnabled(ctx context.Context, userID string, enabled bool) error {
-	return c.do(ctx, http.MethodPatch, "/users/"+url.PathEscape(userID), map[string]any{"accountEnabled": enabled}, nil)
+	return c.do(ctx, http.MethodPatch, userPath(userID), map[string]any{"accountEnabled": enabled}, nil)
 }
 
 // ResetPassword sets a new temporary password, to be changed at the next
 // sign-in.
 func (c *Client) ResetPassword(ctx context.Context, userID, password string) error {
-	return c.do(ctx, http.MethodPatch, "/users/"+url.PathEscape(userID), map[string]any{
-		"passwordProfile": map[string]any{"password": password, "forceChangePasswordNextSignIn": true}}, nil)
+	return c.do(ctx, http.MethodPatch, userPath(userID), map[string]any{"passwordProfile": passwordProfile(password)}, nil)
 }
 
-// AddMember adds the account to the group; one already a member is done.
+func passwordProfile(password string) map[string]any {
+	return map[string]any{"password": password, "forceChangePasswordNextSignIn": true}
+}
+
+// AddMember adds the account to the group; an account already a member is
+// done. ErrNotFound when the group or the account does not exist, or the
+// account has not replicated yet.
 func (c *Client) AddMember(ctx context.Context, groupID, userID string) error {
-	err := c.do(ctx, http.MethodPost, "/groups/"+url.PathEscape(groupID)+"/members/$ref",
-		map[string]string{"@odata.id": c.base + "/directoryObjects/" + url.PathEscape(userID)}, nil)
-	var e *Error
-	if errors.As(err, &e) && e.Status == http.StatusBadRequest && strings.Contains(e.Message, "already exist") {
+	ref := map[string]string{"@odata.id": c.base + "/directoryObjects/" + url.PathEscape(userID)}
+	err := c.do(ctx, http.MethodPost, groupPath(groupID)+"/members/$ref", ref, nil)
+	if e, ok := errors.AsType[*Error](err); ok && e.Status == http.StatusBadRequest &&
+		strings.Contains(e.Message, "added object references already exist") {
 		return nil
 	}
 	return err
 }
 
-// RemoveMember removes the account from the group; one not a member is
-// done. The request always ends in /$ref: without it, Graph would delete
-// the member object itself.
+// RemoveMember removes the account from the group; an account not a
+// member is done. The request ends in /$ref: without it, Graph would
+// delete the member object itself.
 func (c *Client) RemoveMember(ctx context.Context, groupID, userID string) error {
-	err := c.do(ctx, http.MethodDelete, memberRef(groupID, userID), nil, nil)
+	err := c.do(ctx, http.MethodDelete, groupPath(groupID)+"/members/"+url.PathEscape(userID)+"/$ref", nil, nil)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	return err
 }
 
-// memberRef is the path that removes a membership, and only that.
-func memberRef(groupID, userID string) string {
-	return "/groups/" + url.PathEscape(groupID) + "/members/" + url.PathEscape(userID) + "/$ref"
-}
-
-// Members lists the group's direct members, every page of them.
+// Members lists the group's direct members, following @odata.nextLink
+// through every page.
 func (c *Client) Members(ctx context.Context, groupID string) ([]Member, error) {
 	var all []Member
-	next := c.base + "/groups/" + url.PathEscape(groupID) + "/members?$select=id,userPrincipalName"
+	next := c.base + groupPath(groupID) + "/members?$select=id,userPrincipalName"
 	for next != "" {
+		// The link carries our token: follow it only to the Graph we were
+		// given.
+		if !strings.HasPrefix(next, c.base+"/") {
+			return nil, fmt.Errorf("graph: GET %s/members: the next page is at %q, outside %s", groupPath(groupID), next, c.base)
+		}
 		var page struct {
 			Value    []Member `json:"value"`
 			NextLink string   `json:"@odata.nextLink"`
@@ -209,14 +187,21 @@ func (c *Client) Members(ctx context.Context, groupID string) ([]Member, error) 
 // RevokeSessions ends the account's sign-in sessions: its refresh tokens
 // and session cookies stop working.
 func (c *Client) RevokeSessions(ctx context.Context, userID string) error {
-	return c.do(ctx, http.MethodPost, "/users/"+url.PathEscape(userID)+"/revokeSignInSessions", nil, nil)
+	return c.do(ctx, http.MethodPost, userPath(userID)+"/revokeSignInSessions", nil, nil)
 }
 
+func userPath(idOrUPN string) string { return "/users/" + url.PathEscape(idOrUPN) }
+
+func groupPath(groupID string) string { return "/groups/" + url.PathEscape(groupID) }
+
+// do makes one request to a path under /v1.0.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	return c.doURL(ctx, method, c.base+path, in, out)
 }
 
-// doURL makes one request with a token; an error answer becomes *Error.
+// doURL makes one request with the tenant's token and decodes the answer
+// into out; an error answer becomes *Error. The request body (which may
+// hold a password) never enters an error.
 func (c *Client) doURL(ctx context.Context, method, u string, in, out any) error {
 	tok, err := c.tokens.Token()
 	if err != nil {
@@ -230,38 +215,33 @@ func (c *Client) doURL(ctx context.Context, method, u string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
+	path := strings.TrimPrefix(u, c.base)
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return err
+		return fmt.Errorf("graph: %s %s: %w", method, path, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	tok.SetAuthHeader(req)
 	req.Header.Set("Accept", "application/json")
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return &Error{Method: method, Path: pathOf(u, c.base), Message: err.Error(), network: true}
+		return networkError(method, path, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode >= 300 {
-		return odataError(res, method, pathOf(u, c.base))
+		return odataError(res, method, path)
 	}
 	if out == nil || res.StatusCode == http.StatusNoContent {
 		_, _ = io.Copy(io.Discard, res.Body)
 		return nil
 	}
 	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-		return fmt.Errorf("graph: %s %s: reading the answer: %w", method, pathOf(u, c.base), err)
+		return fmt.Errorf("graph: %s %s: reading the answer: %w", method, path, err)
 	}
 	return nil
-}
-
-// pathOf is a request's path under /v1.0 without its query, for errors.
-func pathOf(u, base string) string {
-	p := strings.TrimPrefix(u, base)
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
-	}
-	return p
 }
