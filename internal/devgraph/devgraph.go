@@ -272,18 +272,6 @@ func (d *Directory) Snapshot(tenantID string) Tenant {
 	return out
 }
 
-// Tenants lists the tenants' IDs, sorted.
-func (d *Directory) Tenants() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ids := make([]string, 0, len(d.tenants))
-	for id := range d.tenants {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
-
 // touch marks a change: waiters on Changed wake up.
 func (d *Directory) touch() {
 	d.version++

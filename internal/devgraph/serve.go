@@ -170,7 +170,7 @@ func match(segments []string, pattern ...string) bool {
 		return false
 	}
 	for i, s := range pattern {
-		if s != "*" && s != segments[i] || segments[i] == "" {
+		if segments[i] == "" || (s != "*" && s != segments[i]) {
 			return false
 		}
 	}
@@ -193,29 +193,30 @@ func (d *Directory) createUser(t *tenant, body []byte) reply {
 	if err := json.Unmarshal(body, &in); err != nil {
 		return odata(http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload.")
 	}
-	for prop, missing := range map[string]bool{
-		"accountEnabled":    in.AccountEnabled == nil,
-		"displayName":       in.DisplayName == "",
-		"mailNickname":      in.MailNickname == "",
-		"userPrincipalName": in.UserPrincipalName == "",
-		"passwordProfile":   in.PasswordProfile == nil || in.PasswordProfile.Password == "",
+	for _, p := range []struct {
+		name    string
+		missing bool
+	}{
+		{"accountEnabled", in.AccountEnabled == nil},
+		{"displayName", in.DisplayName == ""},
+		{"mailNickname", in.MailNickname == ""},
+		{"userPrincipalName", in.UserPrincipalName == ""},
+		{"passwordProfile", in.PasswordProfile == nil || in.PasswordProfile.Password == ""},
 	} {
-		if missing {
-			return odata(http.StatusBadRequest, "Request_BadRequest", "A value is required for property '"+prop+"' of resource 'User'.")
+		if p.missing {
+			return odata(http.StatusBadRequest, "Request_BadRequest", "A value is required for property '"+p.name+"' of resource 'User'.")
 		}
 	}
 	if t.upns[strings.ToLower(in.UserPrincipalName)] != nil {
 		const msg = "Another object with the same value for property userPrincipalName already exists."
-		rep := odata(http.StatusBadRequest, "Request_BadRequest", msg)
-		rep.body.(map[string]any)["error"].(map[string]any)["details"] = []map[string]string{
-			{"code": "ObjectConflict", "message": msg, "target": "userPrincipalName"}}
-		return rep
+		return odata(http.StatusBadRequest, "Request_BadRequest", msg,
+			map[string]string{"code": "ObjectConflict", "message": msg, "target": "userPrincipalName"})
 	}
 	u := &user{id: newID(), upn: in.UserPrincipalName, name: in.DisplayName, enabled: *in.AccountEnabled,
 		forceChange: in.PasswordProfile.ForceChange, lag: d.lag}
 	t.add(u)
 	d.touch()
-	return reply{status: http.StatusCreated, body: userJSON(u)}
+	return reply{status: http.StatusCreated, body: asJSON(u)}
 }
 
 func getUser(t *tenant, key string) reply {
@@ -223,7 +224,7 @@ func getUser(t *tenant, key string) reply {
 	if u == nil || u.replicating() {
 		return notFound(key)
 	}
-	return reply{status: http.StatusOK, body: userJSON(u)}
+	return reply{status: http.StatusOK, body: asJSON(u)}
 }
 
 // patchUser sets accountEnabled or passwordProfile. The password is not
@@ -294,10 +295,9 @@ func (d *Directory) listMembers(r *http.Request, t *tenant, groupID string) repl
 	}
 	from := sort.Search(len(g.members), func(i int) bool { return g.members[i].seq > after })
 	to := min(from+max(1, d.PageSize), len(g.members))
-	page := make([]map[string]any, 0, to-from)
+	page := make([]memberJSON, 0, to-from)
 	for _, m := range g.members[from:to] {
-		page = append(page, map[string]any{"@odata.type": "#microsoft.graph.user", "id": m.userID,
-			"userPrincipalName": t.users[m.userID].upn})
+		page = append(page, memberJSON{Type: "#microsoft.graph.user", ID: m.userID, UPN: t.users[m.userID].upn})
 	}
 	out := map[string]any{"value": page}
 	if to < len(g.members) {
@@ -373,8 +373,23 @@ func (u *user) replicating() bool {
 	return false
 }
 
-func userJSON(u *user) map[string]any {
-	return map[string]any{"id": u.id, "userPrincipalName": u.upn, "displayName": u.name, "accountEnabled": u.enabled}
+// memberJSON is a member as a page lists it.
+type memberJSON struct {
+	Type string `json:"@odata.type"`
+	ID   string `json:"id"`
+	UPN  string `json:"userPrincipalName"`
+}
+
+// userJSON is a user as Graph answers it.
+type userJSON struct {
+	ID             string `json:"id"`
+	UPN            string `json:"userPrincipalName"`
+	DisplayName    string `json:"displayName"`
+	AccountEnabled bool   `json:"accountEnabled"`
+}
+
+func asJSON(u *user) userJSON {
+	return userJSON{ID: u.id, UPN: u.upn, DisplayName: u.name, AccountEnabled: u.enabled}
 }
 
 // baseURL is the scheme and host the request came to, for absolute links.
@@ -391,9 +406,13 @@ func notFound(id string) reply {
 }
 
 // odata is Graph's error answer.
-func odata(status int, code, msg string) reply {
-	return reply{status: status, body: map[string]any{"error": map[string]any{
+func odata(status int, code, msg string, details ...map[string]string) reply {
+	e := map[string]any{
 		"code": code, "message": msg,
 		"innerError": map[string]any{"date": time.Now().UTC().Format(time.RFC3339), "request-id": newID(), "client-request-id": newID()},
-	}}}
+	}
+	if details != nil {
+		e["details"] = details
+	}
+	return reply{status: status, body: map[string]any{"error": e}}
 }

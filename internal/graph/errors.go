@@ -59,9 +59,11 @@ func (e *Error) Is(target error) bool {
 	case ErrNotFound:
 		return e.Status == http.StatusNotFound
 	case ErrExists:
-		return e.Status == http.StatusBadRequest && (e.conflict ||
-			(e.Code == "ObjectConflict" || strings.Contains(e.Message, "already exists")) &&
-				strings.Contains(e.Message, "userPrincipalName"))
+		if e.Status != http.StatusBadRequest {
+			return false
+		}
+		return e.conflict || ((e.Code == "ObjectConflict" || strings.Contains(e.Message, "already exists")) &&
+			strings.Contains(e.Message, "userPrincipalName"))
 	}
 	return false
 }

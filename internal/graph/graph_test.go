@@ -2,12 +2,12 @@ package graph_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,142 +16,181 @@ import (
 )
 
 const (
-	tenant = "6f1c0000-0000-0000-0000-000000000001"
-	app    = "0a7e0000-0000-0000-0000-000000000002"
-	group  = "3b7f0000-0000-0000-0000-000000000003"
-	secret = "s3cret-value-that-must-never-show"
+	tenant   = "6f1c0000-0000-4000-8000-000000000001"
+	app      = "0a7e0000-0000-4000-8000-000000000002"
+	group    = "3b7f0000-0000-4000-8000-000000000003"
+	secret   = "s3cret-value-that-must-never-show"
+	upn      = "p.n@contoso.example"
+	password = "Temp-Passw0rd-1234"
 )
 
-func setup(t *testing.T) (*devgraph.Directory, *graph.Client) {
+// env is the Graph stand-in on a loopback server and a client of it.
+type env struct {
+	d       *devgraph.Directory
+	url     string
+	c       *graph.Client
+	secrets *atomic.Int32 // times the client read its secret
+}
+
+func setup(t *testing.T) *env {
 	t.Helper()
 	d := devgraph.New()
 	d.AddTenant(tenant, app, secret)
 	d.AddGroup(tenant, group, "AVD users")
 	srv := httptest.NewServer(d)
 	t.Cleanup(srv.Close)
-	return d, client(srv.URL, secret)
+	e := &env{d: d, url: srv.URL, secrets: new(atomic.Int32)}
+	e.c = e.client(srv.URL, srv.URL, secret)
+	return e
 }
 
-func client(url, s string) *graph.Client {
-	return graph.New(graph.Config{LoginURL: url, GraphURL: url, TenantID: tenant, ClientID: app,
-		Secret: func() (string, error) { return s, nil }})
+// client is a client of the tenant at loginURL and graphURL, with secret.
+func (e *env) client(loginURL, graphURL, s string) *graph.Client {
+	return graph.New(graph.Config{LoginURL: loginURL, GraphURL: graphURL, TenantID: tenant, ClientID: app,
+		Secret: func() (string, error) { e.secrets.Add(1); return s, nil }})
 }
 
-// The whole lifecycle of an account and its membership, as the Entra
-// target drives it, on one token, and nothing but memberships removed.
-func TestLifecycleOnOneTokenRemovesOnlyMemberships(t *testing.T) {
-	d, c := setup(t)
+func (e *env) create(t *testing.T) graph.User {
+	t.Helper()
+	u, err := e.c.CreateUser(context.Background(), graph.NewUser{UPN: upn, DisplayName: "P N", MailNickname: "p.n", Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func (e *env) user(t *testing.T) devgraph.User {
+	t.Helper()
+	for _, u := range e.d.Snapshot(tenant).Users {
+		if u.UPN == upn {
+			return u
+		}
+	}
+	t.Fatalf("no %s in the directory", upn)
+	return devgraph.User{}
+}
+
+func TestCreateLookUpAndCreateAgain(t *testing.T) {
+	e := setup(t)
 	ctx := context.Background()
-	if _, err := c.UserByUPN(ctx, "p.n@contoso.example"); !errors.Is(err, graph.ErrNotFound) {
+	if _, err := e.c.UserByUPN(ctx, upn); !errors.Is(err, graph.ErrNotFound) {
 		t.Fatalf("lookup of a missing user: %v, want ErrNotFound", err)
 	}
-	u, err := c.CreateUser(ctx, graph.NewUser{UPN: "p.n@contoso.example", DisplayName: "P", MailNickname: "p-n", Password: "Temp-Passw0rd-1234"})
-	if err != nil || u.ID == "" || !u.AccountEnabled {
-		t.Fatalf("create: %+v %v", u, err)
+	u := e.create(t)
+	if u.ID == "" || u.UserPrincipalName != upn || !u.AccountEnabled {
+		t.Fatalf("created %+v", u)
 	}
-	if _, err := c.CreateUser(ctx, graph.NewUser{UPN: "P.N@contoso.example", DisplayName: "P", MailNickname: "p-n", Password: "x"}); !errors.Is(err, graph.ErrExists) {
+	if got := e.user(t); !got.Enabled || !got.ForceChange {
+		t.Fatalf("directory holds %+v, want enabled and the password to be changed", got)
+	}
+	found, err := e.c.UserByUPN(ctx, upn)
+	if err != nil || found != u {
+		t.Fatalf("lookup: %+v %v, want %+v", found, err, u)
+	}
+	_, err = e.c.CreateUser(ctx, graph.NewUser{UPN: "P.N@contoso.example", DisplayName: "P N", MailNickname: "p.n", Password: password})
+	if !errors.Is(err, graph.ErrExists) || errors.Is(err, graph.ErrNotFound) {
 		t.Fatalf("second create: %v, want ErrExists", err)
 	}
-	for range 2 {
-		if err := c.AddMember(ctx, group, u.ID); err != nil {
-			t.Fatalf("add member (again counts as done): %v", err)
-		}
-	}
-	if err := c.SetEnabled(ctx, u.ID, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.ResetPassword(ctx, u.ID, "Another-Passw0rd-99"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.RevokeSessions(ctx, u.ID); err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.UserByUPN(ctx, "p.n@contoso.example")
-	if err != nil || got.ID != u.ID || got.AccountEnabled {
-		t.Fatalf("after disable: %+v %v", got, err)
-	}
-	snap := d.Snapshot(tenant).Users[0]
-	if snap.PasswordResets != 1 || !snap.ForceChange || snap.SessionsRevoked != 1 {
-		t.Fatalf("directory holds %+v", snap)
-	}
-	for range 2 {
-		if err := c.RemoveMember(ctx, group, u.ID); err != nil {
-			t.Fatalf("remove member (again counts as done): %v", err)
-		}
-	}
-	if ms, err := c.Members(ctx, group); err != nil || len(ms) != 0 {
-		t.Fatalf("members after removal: %v %v", ms, err)
-	}
-	if n := d.TokenRequests(); n != 1 {
-		t.Fatalf("%d token requests, want one token reused", n)
-	}
-	deletes := 0
-	for _, r := range d.Requests() {
-		if r.Method == http.MethodDelete {
-			deletes++
-			if !strings.HasSuffix(r.Path, "/members/"+u.ID+"/$ref") {
-				t.Fatalf("DELETE %s: only a membership's /$ref may be deleted", r.Path)
-			}
-		}
-	}
-	if deletes != 2 || len(d.Snapshot(tenant).Users) != 1 {
-		t.Fatalf("%d deletes, %d users: want two membership removals and the user kept", deletes, len(d.Snapshot(tenant).Users))
+	if strings.Contains(err.Error(), password) {
+		t.Fatalf("the error shows the password: %v", err)
 	}
 }
 
-// Without /$ref, Graph deletes the member object itself: the fake does
-// too, which is why the path is pinned above.
-func TestDeletingAMemberWithoutRefWouldDeleteTheUser(t *testing.T) {
-	d := devgraph.New()
-	d.AddTenant(tenant, app, secret)
-	d.AddGroup(tenant, group, "AVD users")
-	id := d.AddUser(tenant, "own@contoso.example", "Own")
-	d.AddToGroup(tenant, group, id)
-	srv := httptest.NewServer(d)
-	defer srv.Close()
-	tok := token(t, srv.URL)
-	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/v1.0/groups/"+group+"/members/"+id, nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+func TestEnableAndDisable(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.create(t)
+	for _, enabled := range []bool{false, true, false} {
+		if err := e.c.SetEnabled(ctx, u.ID, enabled); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.c.UserByUPN(ctx, upn)
+		if err != nil || got.AccountEnabled != enabled || e.user(t).Enabled != enabled {
+			t.Fatalf("after SetEnabled(%v): %+v %v", enabled, got, err)
+		}
 	}
-	res.Body.Close()
-	if len(d.Snapshot(tenant).Users) != 0 {
-		t.Fatal("the fake kept the user: it would not catch a DELETE without /$ref")
+	if err := e.c.SetEnabled(ctx, "00000000-0000-4000-8000-000000000000", false); !errors.Is(err, graph.ErrNotFound) {
+		t.Fatalf("disabling a missing user: %v, want ErrNotFound", err)
 	}
 }
 
-func token(t *testing.T, url string) string {
-	t.Helper()
-	res, err := http.PostForm(url+"/"+tenant+"/oauth2/v2.0/token", map[string][]string{
-		"grant_type": {"client_credentials"}, "client_id": {app}, "client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}})
-	if err != nil {
+func TestResetPassword(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.create(t)
+	if err := e.c.ResetPassword(ctx, u.ID, "Another-Passw0rd-99"); err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
+	if got := e.user(t); got.PasswordResets != 1 || !got.ForceChange {
+		t.Fatalf("directory holds %+v, want one reset to be changed at sign-in", got)
 	}
-	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || body.AccessToken == "" {
-		t.Fatalf("token: %v", err)
+	err := e.c.ResetPassword(ctx, "00000000-0000-4000-8000-000000000000", "Third-Passw0rd-77")
+	if !errors.Is(err, graph.ErrNotFound) || strings.Contains(err.Error(), "Third-Passw0rd-77") {
+		t.Fatalf("reset of a missing user: %v, want ErrNotFound without the password", err)
 	}
-	return body.AccessToken
+}
+
+func TestAddAndRemoveMemberTwice(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.create(t)
+	for i := range 2 {
+		if err := e.c.AddMember(ctx, group, u.ID); err != nil {
+			t.Fatalf("add %d: %v", i+1, err)
+		}
+	}
+	ms, err := e.c.Members(ctx, group)
+	if err != nil || len(ms) != 1 || ms[0] != (graph.Member{ID: u.ID, UPN: upn}) {
+		t.Fatalf("members %+v %v, want the user once", ms, err)
+	}
+	for i := range 2 {
+		if err := e.c.RemoveMember(ctx, group, u.ID); err != nil {
+			t.Fatalf("remove %d: %v", i+1, err)
+		}
+	}
+	if ms, err := e.c.Members(ctx, group); err != nil || len(ms) != 0 {
+		t.Fatalf("members after removal: %+v %v", ms, err)
+	}
+	e.user(t) // the membership went, not the user
+	// The second add and remove were answered 400 and 404, and counted as
+	// done.
+	var statuses []int
+	for _, r := range e.d.Requests() {
+		if strings.HasPrefix(r.Path, "/v1.0/groups/"+group+"/members/") {
+			statuses = append(statuses, r.Status)
+		}
+	}
+	if fmt.Sprint(statuses) != "[204 400 204 404]" {
+		t.Fatalf("membership answers %v", statuses)
+	}
+	if err := e.c.AddMember(ctx, group, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, graph.ErrNotFound) {
+		t.Fatalf("adding a missing user: %v, want ErrNotFound", err)
+	}
 }
 
 func TestMembersFollowsEveryPage(t *testing.T) {
-	d, c := setup(t)
-	d.PageSize = 2
+	e := setup(t)
+	e.d.PageSize = 2
+	want := map[string]string{}
 	for i := range 5 {
-		d.AddToGroup(tenant, group, d.AddUser(tenant, fmt.Sprintf("own%d@contoso.example", i), "Own"))
+		upn := fmt.Sprintf("own%d@contoso.example", i)
+		id := e.d.AddUser(tenant, upn, "Own")
+		e.d.AddToGroup(tenant, group, id)
+		want[id] = upn
 	}
-	ms, err := c.Members(context.Background(), group)
-	if err != nil || len(ms) != 5 || ms[4].UPN == "" {
-		t.Fatalf("members %+v %v, want all 5 over 3 pages", ms, err)
+	ms, err := e.c.Members(context.Background(), group)
+	if err != nil || len(ms) != len(want) {
+		t.Fatalf("members %+v %v, want 5", ms, err)
+	}
+	for _, m := range ms {
+		if want[m.ID] != m.UPN {
+			t.Fatalf("member %+v, want one of %v, each once", m, want)
+		}
+		delete(want, m.ID)
 	}
 	pages := 0
-	for _, r := range d.Requests() {
-		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/members") {
+	for _, r := range e.d.Requests() {
+		if r.Method == http.MethodGet && r.Path == "/v1.0/groups/"+group+"/members" {
 			pages++
 		}
 	}
@@ -160,78 +199,236 @@ func TestMembersFollowsEveryPage(t *testing.T) {
 	}
 }
 
-func TestDeniedNamesThePermission(t *testing.T) {
-	d, c := setup(t)
-	ctx := context.Background()
-	d.Deny(tenant, true)
-	_, err := c.UserByUPN(ctx, "p.n@contoso.example")
-	if !graph.Denied(err) || graph.Permission(err) != "User.ReadWrite.All" || !strings.Contains(err.Error(), "Authorization_RequestDenied") {
-		t.Fatalf("users: %v (%s)", err, graph.Permission(err))
-	}
-	err = c.AddMember(ctx, group, "x")
-	if !graph.Denied(err) || graph.Permission(err) != "GroupMember.ReadWrite.All" {
-		t.Fatalf("members: %v (%s)", err, graph.Permission(err))
-	}
-	if err := c.RevokeSessions(ctx, "x"); graph.Permission(err) != "User.RevokeSessions.All" {
-		t.Fatalf("sessions: %v", err)
-	}
-	if retry, _ := graph.Retryable(err); retry {
-		t.Fatal("a refusal is retryable")
-	}
-}
-
-func TestWrongSecretIsDeniedWithoutTheSecret(t *testing.T) {
-	d, _ := setup(t)
-	srv := httptest.NewServer(d)
+// The next page's link carries the token: it is followed only to the
+// Graph the client was given.
+func TestMembersFollowsNoLinkElsewhere(t *testing.T) {
+	e := setup(t)
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1.0/") {
+			asked.Add(1)
+			fmt.Fprint(w, `{"value":[],"@odata.nextLink":"http://127.0.0.1:1/v1.0/groups/x/members?$skiptoken=2"}`)
+			return
+		}
+		e.d.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
-	wrong := "wrong-secret-value-42"
-	_, err := client(srv.URL, wrong).UserByUPN(context.Background(), "p.n@contoso.example")
-	if !graph.Denied(err) || !strings.Contains(err.Error(), "AADSTS7000215") || !strings.Contains(err.Error(), app) {
-		t.Fatalf("wrong secret: %v, want denied with Entra's code and the client", err)
-	}
-	if strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), secret) {
-		t.Fatalf("the error shows a secret: %v", err)
+	_, err := e.client(srv.URL, srv.URL, secret).Members(context.Background(), group)
+	if err == nil || !strings.Contains(err.Error(), "outside") || asked.Load() != 1 {
+		t.Fatalf("a link elsewhere: %v after %d pages, want refused after the first", err, asked.Load())
 	}
 }
 
-func TestThrottlingAndOutagesAreRetryable(t *testing.T) {
-	d, c := setup(t)
+func TestRevokeSessions(t *testing.T) {
+	e := setup(t)
 	ctx := context.Background()
-	d.WriteRate(1)
-	var throttled error
-	for i := range 5 {
-		if err := c.SetEnabled(ctx, "missing", i%2 == 0); err != nil && !errors.Is(err, graph.ErrNotFound) {
-			throttled = err
-			break
+	u := e.create(t)
+	for range 2 {
+		if err := e.c.RevokeSessions(ctx, u.ID); err != nil {
+			t.Fatal(err)
 		}
 	}
-	retry, after := graph.Retryable(throttled)
-	if !retry || after != time.Second {
-		t.Fatalf("throttled: %v, retry %v after %v; want retryable after Retry-After's 1s", throttled, retry, after)
+	if got := e.user(t).SessionsRevoked; got != 2 {
+		t.Fatalf("%d revocations, want 2", got)
 	}
-	d.WriteRate(0)
-	d.FailNext(1, http.StatusServiceUnavailable)
-	_, err := c.UserByUPN(ctx, "p.n@contoso.example")
-	if retry, _ := graph.Retryable(err); !retry || graph.Denied(err) {
-		t.Fatalf("503: %v, want retryable", err)
+}
+
+func TestDeniedNamesThePermission(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.create(t)
+	e.d.Deny(tenant, true)
+	for _, c := range []struct {
+		call func() error
+		perm string
+	}{
+		{func() error { _, err := e.c.UserByUPN(ctx, upn); return err }, "User.ReadWrite.All"},
+		{func() error { _, err := e.c.CreateUser(ctx, graph.NewUser{UPN: "q@contoso.example"}); return err }, "User.ReadWrite.All"},
+		{func() error { return e.c.SetEnabled(ctx, u.ID, false) }, "User.ReadWrite.All"},
+		{func() error { return e.c.ResetPassword(ctx, u.ID, password) }, "User.ReadWrite.All"},
+		{func() error { return e.c.AddMember(ctx, group, u.ID) }, "GroupMember.ReadWrite.All"},
+		{func() error { return e.c.RemoveMember(ctx, group, u.ID) }, "GroupMember.ReadWrite.All"},
+		{func() error { _, err := e.c.Members(ctx, group); return err }, "GroupMember.ReadWrite.All"},
+		{func() error { return e.c.RevokeSessions(ctx, u.ID) }, "User.RevokeSessions.All"},
+	} {
+		err := c.call()
+		retry, _ := graph.Retryable(err)
+		if !graph.Denied(err) || retry || graph.Permission(err) != c.perm {
+			t.Errorf("%v: denied %v, retry %v, permission %q; want denied, for %s", err, graph.Denied(err), retry, graph.Permission(err), c.perm)
+		}
+	}
+	err := e.c.SetEnabled(ctx, u.ID, false)
+	if want := "graph: PATCH /users/" + u.ID + ": 403 Authorization_RequestDenied: Insufficient privileges to complete the operation."; err.Error() != want {
+		t.Fatalf("error reads %q, want %q", err, want)
+	}
+}
+
+// A wrong secret, client or tenant is refused a token: denied, named, and
+// no secret shown.
+func TestRefusedTokenIsDeniedWithoutTheSecret(t *testing.T) {
+	e := setup(t)
+	const wrong = "wrong-secret-value-42"
+	for _, c := range []struct {
+		name             string
+		tenant, app, key string
+		code             string
+	}{
+		{"wrong secret", tenant, app, wrong, "AADSTS7000215"},
+		{"unknown client", tenant, "0a7e0000-0000-4000-8000-0000000000ff", secret, "AADSTS700016"},
+		{"unknown tenant", "6f1c0000-0000-4000-8000-0000000000ff", app, secret, "AADSTS90002"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := graph.New(graph.Config{LoginURL: e.url, GraphURL: e.url, TenantID: c.tenant, ClientID: c.app,
+				Secret: func() (string, error) { return c.key, nil }}).UserByUPN(context.Background(), upn)
+			if !graph.Denied(err) || graph.Permission(err) != "" {
+				t.Fatalf("%v: want denied, with no permission named", err)
+			}
+			if retry, _ := graph.Retryable(err); retry {
+				t.Fatalf("%v: retryable", err)
+			}
+			msg := err.Error()
+			for _, want := range []string{c.code, "client " + c.app, "tenant " + c.tenant, "Trace ID"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("%q does not name %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, wrong) || strings.Contains(msg, secret) || strings.ContainsAny(msg, "\r\n") {
+				t.Fatalf("the error shows a secret or runs over lines: %q", msg)
+			}
+		})
+	}
+}
+
+func TestSecretIsReadLazilyAndItsErrorKept(t *testing.T) {
+	e := setup(t)
+	unreadable := errors.New("the client secret file cannot be read")
+	c := graph.New(graph.Config{LoginURL: e.url, GraphURL: e.url, TenantID: tenant, ClientID: app,
+		Secret: func() (string, error) { e.secrets.Add(1); return "", unreadable }})
+	if n := e.secrets.Load(); n != 0 {
+		t.Fatalf("the secret was read %d times before any call", n)
+	}
+	if _, err := c.UserByUPN(context.Background(), upn); !errors.Is(err, unreadable) {
+		t.Fatalf("%v, want the secret's error", err)
+	}
+	if n := len(e.d.Requests()); n != 0 {
+		t.Fatalf("%d requests made without a secret", n)
+	}
+}
+
+func TestOneTokenServesManyCalls(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.create(t)
+	for range 3 {
+		if _, err := e.c.UserByUPN(ctx, upn); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.c.SetEnabled(ctx, u.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, s := e.d.TokenRequests(), e.secrets.Load(); n != 1 || s != 1 {
+		t.Fatalf("%d token requests, secret read %d times; want one token for 7 calls", n, s)
+	}
+}
+
+func TestThrottlingIsRetryableAfterRetryAfter(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.create(t)
+	e.d.WriteRate(1)
+	var err error
+	for range 2 { // the first write within the second passes
+		err = e.c.SetEnabled(ctx, u.ID, false)
+	}
+	retry, after := graph.Retryable(err)
+	if !retry || after != time.Second || graph.Denied(err) {
+		t.Fatalf("throttled: %v, retry %v after %v; want retryable after Retry-After's 1s", err, retry, after)
+	}
+}
+
+func TestServerErrorsAreRetryable(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	for _, status := range []int{http.StatusInternalServerError, http.StatusServiceUnavailable} {
+		e.d.FailNext(1, status)
+		_, err := e.c.UserByUPN(ctx, upn)
+		var ge *graph.Error
+		if retry, _ := graph.Retryable(err); !retry || graph.Denied(err) || !errors.As(err, &ge) || ge.Status != status {
+			t.Fatalf("%d: %v, want retryable", status, err)
+		}
+	}
+	if _, err := e.c.UserByUPN(ctx, upn); !errors.Is(err, graph.ErrNotFound) {
+		t.Fatalf("after the outage: %v, want an answer (ErrNotFound)", err)
+	}
+}
+
+// No answer at all, from the token endpoint or from Graph, is retryable.
+func TestNoAnswerIsRetryable(t *testing.T) {
+	e := setup(t)
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	for name, c := range map[string]*graph.Client{
+		"token endpoint": e.client(down.URL, e.url, secret),
+		"graph":          e.client(e.url, down.URL, secret),
+	} {
+		_, err := c.UserByUPN(context.Background(), upn)
+		var ge *graph.Error
+		if retry, _ := graph.Retryable(err); !retry || graph.Denied(err) || !errors.As(err, &ge) || ge.Status != 0 {
+			t.Errorf("%s down: %v, want retryable with no status", name, err)
+		}
 	}
 }
 
 func TestANewAccountMayNotBeVisibleAtOnce(t *testing.T) {
-	d, c := setup(t)
+	e := setup(t)
 	ctx := context.Background()
-	d.Lag(2)
-	u, err := c.CreateUser(ctx, graph.NewUser{UPN: "p.n@contoso.example", DisplayName: "P", MailNickname: "p-n", Password: "Temp-Passw0rd-1234"})
-	if err != nil {
-		t.Fatal(err)
+	e.d.Lag(2)
+	u := e.create(t)
+	if _, err := e.c.UserByUPN(ctx, upn); !errors.Is(err, graph.ErrNotFound) {
+		t.Fatalf("read right after create: %v, want replication lag's ErrNotFound", err)
 	}
-	if err := c.AddMember(ctx, group, u.ID); !errors.Is(err, graph.ErrNotFound) {
-		t.Fatalf("add right after create: %v, want replication lag's 404", err)
+	if err := e.c.AddMember(ctx, group, u.ID); !errors.Is(err, graph.ErrNotFound) {
+		t.Fatalf("add right after create: %v, want ErrNotFound", err)
 	}
-	if _, err := c.UserByUPN(ctx, "p.n@contoso.example"); !errors.Is(err, graph.ErrNotFound) {
-		t.Fatalf("read right after create: %v, want 404", err)
+	if got, err := e.c.UserByUPN(ctx, upn); err != nil || got.ID != u.ID {
+		t.Fatalf("read once replicated: %+v %v", got, err)
 	}
-	if err := c.AddMember(ctx, group, u.ID); err != nil {
+	if err := e.c.AddMember(ctx, group, u.ID); err != nil {
 		t.Fatalf("add once replicated: %v", err)
+	}
+}
+
+// The whole lifecycle of an account, as the Entra target drives it,
+// deletes nothing but a membership, through its /$ref: without /$ref,
+// Graph (and the stand-in) would delete the user itself.
+func TestLifecycleDeletesOnlyTheMembershipByRef(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.create(t)
+	steps := []func() error{
+		func() error { return e.c.AddMember(ctx, group, u.ID) },
+		func() error { return e.c.ResetPassword(ctx, u.ID, "Another-Passw0rd-99") },
+		func() error { return e.c.RemoveMember(ctx, group, u.ID) },
+		func() error { return e.c.SetEnabled(ctx, u.ID, false) },
+		func() error { return e.c.RevokeSessions(ctx, u.ID) },
+		func() error { _, err := e.c.Members(ctx, group); return err },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("step %d: %v", i+1, err)
+		}
+	}
+	var deletes []string
+	for _, r := range e.d.Requests() {
+		if r.Method == http.MethodDelete {
+			deletes = append(deletes, r.Path)
+		}
+	}
+	if len(deletes) != 1 || deletes[0] != "/v1.0/groups/"+group+"/members/"+u.ID+"/$ref" {
+		t.Fatalf("deletes %v, want only the membership's /$ref", deletes)
+	}
+	if got := e.user(t); got.Enabled || got.SessionsRevoked != 1 {
+		t.Fatalf("the user after revocation: %+v, want kept, disabled, its sessions ended", got)
 	}
 }
