@@ -504,3 +504,24 @@ func decryptedPayloads(t *testing.T, e *testenv.Env, events []byte) string {
 	}
 	return out.String()
 }
+
+// The approver's answer shows the access active: the decision waits for
+// the membership, made between the decision and its record.
+func TestEntraApproverSeesTheAccessActive(t *testing.T) {
+	timing := testenv.FastTiming
+	timing.AccessDuration = time.Hour
+	e := newEntraEnv(t, testenv.Options{Timing: timing})
+	_, a, _ := e.Login("agent@partner.example").Assign(demo.ContosoSite, demo.Solo, "", "Case 8: deploy")
+	e.WaitState(a.ID, domain.StatePendingApproval, 10*time.Second)
+	code, body := e.Login("admin@contoso.example").Do("POST", "/api/v1/assignments/"+a.ID+"/decision", map[string]string{"decision": "approve"})
+	var got struct {
+		State     string `json:"state"`
+		DecidedBy string `json:"decided_by"`
+	}
+	if code != http.StatusOK || json.Unmarshal(body, &got) != nil || got.State != domain.StateActive || got.DecidedBy != "admin@contoso.example" {
+		t.Fatalf("decision: %d %s, want the access active", code, body)
+	}
+	if !slices.Contains(e.members(contosoTenant), soloContosoUPN) {
+		t.Fatal("active without the membership")
+	}
+}

@@ -89,9 +89,14 @@ func (s *Service) decide(ctx context.Context, approver store.User, a store.Assig
 	}
 	if extension == 0 {
 		s.metrics.Decided(decisionName(approve), s.now().Sub(a.RequestedAt))
+		// The workflow records an accepted decision in the task that reads
+		// it, unless access is first made in the customer's directory:
+		// then the record follows the membership. Wait for it (bounded),
+		// so the answer shows where the assignment stands.
+		if !settled(after) {
+			s.poll(after, s.cfg.DecisionWait, func(ctx context.Context) (bool, error) { return settled(ctx), nil })
+		}
 	}
-	// The workflow records an accepted decision in the task that reads it,
-	// before the query answers: the row has it now.
 	return s.store.AssignmentByID(after, a.ID)
 }
 
