@@ -32,13 +32,8 @@ const (
 func (r *rig) useEntra(b *testing.B, customer, site, tenant, group string) {
 	b.Helper()
 	ctx := context.Background()
-	r.graph.AddTenant(tenant, benchApp, benchSecret)
-	r.graph.AddGroup(tenant, group, "AVD users")
-	if err := r.store.SetCustomerTarget(ctx, customer, &store.Target{Kind: store.TargetEntra, TenantID: tenant, ClientID: benchApp,
-		SecretEnv: "BENCH_GRAPH_SECRET", UserDomain: customer + ".onmicrosoft.com"}); err != nil {
-		b.Fatal(err)
-	}
-	if err := r.store.SetSiteAccessGroup(ctx, site, group); err != nil {
+	if err := demo.StandIn(ctx, r.store, r.graph, demo.EntraSite{Customer: customer, Site: site, Tenant: tenant, Group: group,
+		Domain: customer + ".onmicrosoft.com"}, store.Target{ClientID: benchApp, SecretEnv: "BENCH_GRAPH_SECRET"}, benchSecret); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {

@@ -42,41 +42,58 @@ func DevSecret(t store.Target) (string, bool) {
 // made in an earlier run of the process, with the memberships of the grants
 // still in force.
 func DevDirectory(ctx context.Context, st *store.Store, g *devgraph.Directory, now time.Time) error {
-	for _, c := range []struct{ customer, tenant, group, site, domain string }{
-		{Contoso, DevContosoTenant, devContosoGroup, ContosoSite, "contoso.onmicrosoft.com"},
-		{Fabrikam, DevFabrikamTenant, devFabrikamGroup, FabrikamSite, "fabrikam.onmicrosoft.com"},
+	for _, c := range []EntraSite{
+		{Customer: Contoso, Site: ContosoSite, Tenant: DevContosoTenant, Group: devContosoGroup, Domain: "contoso.onmicrosoft.com", Own: []string{"it-admin", "accounts"}},
+		{Customer: Fabrikam, Site: FabrikamSite, Tenant: DevFabrikamTenant, Group: devFabrikamGroup, Domain: "fabrikam.onmicrosoft.com", Own: []string{"it-admin", "accounts"}},
 	} {
-		g.AddTenant(c.tenant, devApp, devSecret)
-		g.AddGroup(c.tenant, c.group, "Sage 200 AVD users")
-		for _, own := range []string{"it-admin", "accounts"} {
-			g.AddToGroup(c.tenant, c.group, g.AddUser(c.tenant, own+"@"+c.domain, own))
-		}
-		if err := st.SetCustomerTarget(ctx, c.customer, &store.Target{Kind: store.TargetEntra, TenantID: c.tenant,
-			ClientID: devApp, SecretEnv: DevSecretEnv, UserDomain: c.domain}); err != nil {
+		if err := StandIn(ctx, st, g, c, store.Target{ClientID: devApp, SecretEnv: DevSecretEnv}, devSecret); err != nil {
 			return err
 		}
-		if err := st.SetSiteAccessGroup(ctx, c.site, c.group); err != nil {
-			return err
-		}
-		accounts, err := st.DirectoryAccounts(ctx, c.customer)
+		accounts, err := st.DirectoryAccounts(ctx, c.Customer)
 		if err != nil {
 			return err
 		}
-		grants, err := st.GrantsOnSite(ctx, c.site, now)
+		grants, err := st.GrantsOnSite(ctx, c.Site, now)
 		if err != nil {
 			return err
 		}
 		for _, a := range accounts {
-			if a.TenantID != c.tenant {
+			if a.TenantID != c.Tenant {
 				continue
 			}
-			g.RestoreUser(c.tenant, a.ObjectID, a.Login, a.Login, a.Enabled)
+			g.RestoreUser(c.Tenant, a.ObjectID, a.Login, a.Login, a.Enabled)
 			for _, gr := range grants {
 				if gr.UserID == a.UserID {
-					g.AddToGroup(c.tenant, c.group, a.ObjectID)
+					g.AddToGroup(c.Tenant, c.Group, a.ObjectID)
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// EntraSite is a customer's site whose access a stand-in tenant enforces:
+// the tenant, the site's access group, the UPN domain of the partner
+// accounts, and the customer's own users already in the group.
+type EntraSite struct {
+	Customer, Site, Tenant, Group, Domain string
+	Own                                   []string // local parts of the customer's own members
+}
+
+// StandIn makes the customer enforce access at the site in a tenant of g:
+// the tenant, whose app registration is app.ClientID with secret, the
+// site's group with the customer's own members, and the customer's target
+// (app names where the worker reads the secret) and the site's group in
+// the store.
+func StandIn(ctx context.Context, st *store.Store, g *devgraph.Directory, c EntraSite, app store.Target, secret string) error {
+	g.AddTenant(c.Tenant, app.ClientID, secret)
+	g.AddGroup(c.Tenant, c.Group, "Sage 200 AVD users")
+	for _, own := range c.Own {
+		g.AddToGroup(c.Tenant, c.Group, g.AddUser(c.Tenant, own+"@"+c.Domain, own))
+	}
+	app.Kind, app.TenantID, app.UserDomain = store.TargetEntra, c.Tenant, c.Domain
+	if err := st.SetCustomerTarget(ctx, c.Customer, &app); err != nil {
+		return err
+	}
+	return st.SetSiteAccessGroup(ctx, c.Site, c.Group)
 }

@@ -93,9 +93,7 @@ func (s *Service) decide(ctx context.Context, approver store.User, a store.Assig
 		// it, unless access is first made in the customer's directory:
 		// then the record follows the membership. Wait for it (bounded),
 		// so the answer shows where the assignment stands.
-		if !settled(after) {
-			s.poll(after, s.cfg.DecisionWait, func(ctx context.Context) (bool, error) { return settled(ctx), nil })
-		}
+		s.poll(after, s.cfg.DecisionWait, func(ctx context.Context) (bool, error) { return settled(ctx), nil })
 	}
 	return s.store.AssignmentByID(after, a.ID)
 }

@@ -52,21 +52,11 @@ func entra(t interface {
 
 // useEntra makes Contoso and Fabrikam enforce access in their tenants.
 func (e *Env) useEntra(secretFile string) {
-	ctx := context.Background()
-	for _, c := range []struct{ customer, tenant, group, site, domain string }{
-		{demo.Contoso, ContosoTenant, ContosoGroup, demo.ContosoSite, "contoso.onmicrosoft.com"},
-		{demo.Fabrikam, FabrikamTenant, FabrikamGroup, demo.FabrikamSite, "fabrikam.onmicrosoft.com"},
+	for _, c := range []demo.EntraSite{
+		{Customer: demo.Contoso, Site: demo.ContosoSite, Tenant: ContosoTenant, Group: ContosoGroup, Domain: "contoso.onmicrosoft.com", Own: []string{"alice", "bob", "carol"}},
+		{Customer: demo.Fabrikam, Site: demo.FabrikamSite, Tenant: FabrikamTenant, Group: FabrikamGroup, Domain: "fabrikam.onmicrosoft.com", Own: []string{"alice", "bob", "carol"}},
 	} {
-		e.Graph.AddTenant(c.tenant, GraphAppID, GraphSecret)
-		e.Graph.AddGroup(c.tenant, c.group, "Sage 200 AVD users")
-		for _, own := range []string{"alice", "bob", "carol"} {
-			e.Graph.AddToGroup(c.tenant, c.group, e.Graph.AddUser(c.tenant, own+"@"+c.domain, own))
-		}
-		if err := e.Store.SetCustomerTarget(ctx, c.customer, &store.Target{Kind: store.TargetEntra, TenantID: c.tenant,
-			ClientID: GraphAppID, SecretFile: secretFile, UserDomain: c.domain}); err != nil {
-			e.T.Fatal(err)
-		}
-		if err := e.Store.SetSiteAccessGroup(ctx, c.site, c.group); err != nil {
+		if err := demo.StandIn(context.Background(), e.Store, e.Graph, c, store.Target{ClientID: GraphAppID, SecretFile: secretFile}, GraphSecret); err != nil {
 			e.T.Fatal(err)
 		}
 	}
