@@ -50,7 +50,20 @@ func (s *Server) apiLogout(c *gin.Context) {
 
 func (s *Server) apiMe(c *gin.Context) {
 	u, _ := actor(c)
-	c.JSON(http.StatusOK, newUserView(u))
+	v, _ := c.Get(sessionKey)
+	sess, _ := v.(session)
+	c.JSON(http.StatusOK, meView{userView: newUserView(u), SignedIn: signInView{Method: sess.method, Issuer: sess.issuer}})
+}
+
+// meView is the caller, and how its session was opened.
+type meView struct {
+	userView
+	SignedIn signInView `json:"signed_in"`
+}
+
+type signInView struct {
+	Method string `json:"method"`
+	Issuer string `json:"issuer,omitempty"`
 }
 
 func (s *Server) apiSites(c *gin.Context) {

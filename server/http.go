@@ -36,6 +36,26 @@ const (
 type session struct {
 	token      string
 	fromCookie bool
+	// method and issuer: how it was opened (store.SessionPassword, or
+	// store.SessionSSO at the issuer).
+	method, issuer string
+}
+
+// signedIn says how the request's session was opened, for people.
+func signedIn(c *gin.Context) string {
+	v, ok := c.Get(sessionKey)
+	if !ok {
+		return ""
+	}
+	sess := v.(session)
+	if sess.method == store.SessionSSO {
+		host := sess.issuer
+		if u, err := url.Parse(sess.issuer); err == nil && u.Host != "" {
+			host = u.Host
+		}
+		return "signed in through your organization's provider (" + host + ")"
+	}
+	return "signed in with a password"
 }
 
 // authenticate finds the user of a session cookie or bearer token; it lets
@@ -47,7 +67,8 @@ func (s *Server) authenticate(c *gin.Context) {
 	} else if v, err := c.Cookie(sessionCookie); err == nil {
 		sess = session{token: v, fromCookie: true}
 	}
-	if u, ok := s.svc.SessionUser(c.Request.Context(), sess.token); ok {
+	if u, st, ok := s.svc.Session(c.Request.Context(), sess.token); ok {
+		sess.method, sess.issuer = st.Method, st.Issuer
 		c.Set(actorKey, u)
 		c.Set(sessionKey, sess)
 	}

@@ -77,7 +77,7 @@ func (s *Server) render(c *gin.Context, status int, name string, data gin.H) {
 	}
 	u, ok := actor(c)
 	if ok {
-		data["User"] = u
+		data["User"], data["SignedIn"] = u, signedIn(c)
 	}
 	data["DevMailbox"] = s.cfg.DevMailbox && (!s.cfg.DevMailboxAdminsOnly || isAdmin(u))
 	data["DevDirectory"] = data["DevMailbox"] == true && s.cfg.DevDirectory != nil
@@ -107,7 +107,10 @@ func (s *Server) pageHome(c *gin.Context) {
 }
 
 func (s *Server) pageLogin(c *gin.Context) {
-	s.render(c, http.StatusOK, "login", gin.H{"Next": safeNext(c.Query("next")), "Notice": loginNotices[c.Query("notice")]})
+	// Email first (/sso/start); the password step once the email is
+	// known not to sign in through its organization's provider.
+	s.render(c, http.StatusOK, "login", gin.H{"Next": safeNext(c.Query("next")), "Notice": loginNotices[c.Query("notice")],
+		"Email": c.Query("email")})
 }
 
 func (s *Server) pageLoginPost(c *gin.Context) {

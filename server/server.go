@@ -164,6 +164,8 @@ func (s *Server) Router() *gin.Engine {
 	getHead(r, "/", s.pageHome)
 	getHead(r, "/login", s.pageLogin)
 	r.POST("/login", s.pageLoginPost)
+	r.GET("/sso/start", s.perClient(s.svc.Limits.SSOStartClient), s.ssoStart)
+	r.GET("/sso/callback", s.ssoCallback)
 	r.POST("/logout", s.pageLogout)
 	getHead(r, "/approvals/:token", s.pageApproval)
 	getHead(r, "/register/:token", s.pageRegister)

@@ -13,6 +13,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/service"
+	"github.com/partneraccess/partneraccess/internal/sso"
 )
 
 // runDirectory is `directory apply`: it applies the directory file to the
@@ -50,7 +51,8 @@ func runDirectory(ctx context.Context, cfg config.Config, out io.Writer, log *sl
 		PublicURL: cfg.PublicURL, Mail: sender, InvitationTTL: cfg.InvitationTTL,
 		MailFrom: mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
 	}, st, nil, nil, log, nil)
-	report, err := directory.Apply(ctx, st, svc, f, directory.Options{Resend: cfg.DirectoryResend})
+	report, err := directory.Apply(ctx, st, svc, f, directory.Options{Resend: cfg.DirectoryResend,
+		Discover: (&sso.Client{EntraLoginURL: cfg.EntraLoginURL}).Discover})
 	var problems directory.Problems
 	if errors.As(err, &problems) {
 		return fmt.Errorf("%s: %w", cfg.DirectoryFile, err)

@@ -33,6 +33,10 @@ type Options struct {
 	// not registered yet (their earlier link stops working).
 	Resend bool
 	Now    func() time.Time
+	// Discover reads a sign-in provider's discovery document, to check
+	// each sso block's issuer before anything is written (nil: not
+	// checked).
+	Discover func(ctx context.Context, issuer string) error
 }
 
 // Count is what happened to the entries of one kind.
@@ -51,7 +55,10 @@ type Report struct {
 	// Targets: the customers' entra blocks (Created: added, Updated:
 	// changed or removed); AccessGroups: the sites' groups.
 	Targets, AccessGroups Count
-	Invitations           []Invitation
+	// SSO: the organizations' sign-in providers (Created: added, Updated:
+	// changed or removed).
+	SSO         Count
+	Invitations []Invitation
 }
 
 // Invitation is an invitation email sent (or not: Error says why).
@@ -85,7 +92,11 @@ func Apply(ctx context.Context, st *store.Store, inv Inviter, f *File, opts Opti
 	if err != nil {
 		return Report{}, err
 	}
-	if ps = append(f.Check(), ps...); len(ps) > 0 {
+	ps = append(f.Check(), ps...)
+	if len(ps) == 0 && opts.Discover != nil {
+		ps = f.discover(ctx, opts.Discover)
+	}
+	if len(ps) > 0 {
 		slices.SortStableFunc(ps, func(a, b Problem) int { return a.Line - b.Line })
 		return Report{}, ps
 	}
@@ -102,6 +113,7 @@ func Apply(ctx context.Context, st *store.Store, inv Inviter, f *File, opts Opti
 	a.report.Permissions.Unchanged += pl.unchanged[kindPermission]
 	a.report.Targets.Unchanged += pl.unchanged[kindTarget]
 	a.report.AccessGroups.Unchanged += pl.unchanged[kindAccessGroup]
+	a.report.SSO.Unchanged += pl.unchanged[kindSSO]
 	return a.report, nil
 }
 
@@ -113,6 +125,7 @@ const (
 	kindPermission  = "permission"
 	kindTarget      = "target"
 	kindAccessGroup = "access group"
+	kindSSO         = "sso"
 )
 
 // plan is the writes a checked file needs, in order: an organization
@@ -348,6 +361,7 @@ func (r Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "  %-15s %d granted, %d already granted\n", "permissions", r.Permissions.Created, r.Permissions.Unchanged)
 	row("entra targets", r.Targets, "added", "changed")
 	row("access groups", r.AccessGroups, "added", "changed")
+	row("sign-in (sso)", r.SSO, "added", "changed")
 	if len(r.Invitations) == 0 {
 		fmt.Fprintln(w, "No invitation sent.")
 		return

@@ -45,6 +45,7 @@ func (f *File) Check() Problems {
 		pp := fmt.Sprintf("partners[%d]", i)
 		c.id(pp, "partner", p.ID)
 		c.name(pp, p.Name)
+		c.sso(pp+".sso", p.SSO)
 		c.people(pp, p.Administrators)
 		for j, cu := range p.Customers {
 			cp := fmt.Sprintf("%s.customers[%d]", pp, j)
@@ -52,6 +53,7 @@ func (f *File) Check() Problems {
 			c.name(cp, cu.Name)
 			c.permission(cp, cu.Permission)
 			c.entra(cp+".entra", cu.Entra)
+			c.sso(cp+".sso", cu.SSO)
 			c.people(cp, cu.Administrators)
 			for k, s := range cu.Sites {
 				sp := fmt.Sprintf("%s.sites[%d]", cp, k)
@@ -141,6 +143,21 @@ var envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 // dnsName is a domain name of at least two labels (e.g. contoso.onmicrosoft.com).
 var dnsName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 
+// secretSource checks where the process (the "worker" or the "server")
+// reads a block's client secret: one variable or one absolute file.
+func (c *checker) secretSource(path, process, env, file string) {
+	switch {
+	case env == "" && file == "":
+		c.bad(path, "names no client secret: give client_secret_env (a variable on the %[1]s) or client_secret_file (a file on the %[1]s); the secret itself never goes in this file", process)
+	case env != "" && file != "":
+		c.bad(path+".client_secret_file", "give client_secret_env or client_secret_file, not both")
+	case env != "" && !envName.MatchString(env):
+		c.bad(path+".client_secret_env", "%q is not an environment variable's name: capital letters, digits and _ (e.g. CONTOSO_GRAPH_SECRET)", env)
+	case file != "" && !filepath.IsAbs(file):
+		c.bad(path+".client_secret_file", "%q must be an absolute path on the %s", file, process)
+	}
+}
+
 // entra checks a customer's entra block: the tenant and app registration
 // by their IDs, one place to read the secret from, and the accounts' domain.
 func (c *checker) entra(path string, e *Entra) {
@@ -155,16 +172,7 @@ func (c *checker) entra(path string, e *Entra) {
 			c.bad(path+"."+f.name, "%q is not an Entra ID: a GUID like 6f1c0000-0000-0000-0000-000000000001", f.value)
 		}
 	}
-	switch {
-	case e.ClientSecretEnv == "" && e.ClientSecretFile == "":
-		c.bad(path, "names no client secret: give client_secret_env (a variable on the worker) or client_secret_file (a file on the worker); the secret itself never goes in this file")
-	case e.ClientSecretEnv != "" && e.ClientSecretFile != "":
-		c.bad(path+".client_secret_file", "give client_secret_env or client_secret_file, not both")
-	case e.ClientSecretEnv != "" && !envName.MatchString(e.ClientSecretEnv):
-		c.bad(path+".client_secret_env", "%q is not an environment variable's name: capital letters, digits and _ (e.g. CONTOSO_GRAPH_SECRET)", e.ClientSecretEnv)
-	case e.ClientSecretFile != "" && !filepath.IsAbs(e.ClientSecretFile):
-		c.bad(path+".client_secret_file", "%q must be an absolute path on the worker", e.ClientSecretFile)
-	}
+	c.secretSource(path, "worker", e.ClientSecretEnv, e.ClientSecretFile)
 	switch d := strings.ToLower(e.UserDomain); {
 	case d == "":
 		c.bad(path+".user_domain", "is required: the domain of the partner accounts' sign-in names, e.g. contoso.onmicrosoft.com")
@@ -217,6 +225,9 @@ func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan
 		if err := c.admins(ctx, st, pl, pp, store.KindPartner, p.ID, p.Administrators, resend); err != nil {
 			return nil, nil, err
 		}
+		if err := pl.sso(ctx, st, store.KindPartner, p.ID, p.SSO, p.ID, ""); err != nil {
+			return nil, nil, err
+		}
 		for j, cu := range p.Customers {
 			cp := fmt.Sprintf("%s.customers[%d]", pp, j)
 			old, err := st.CustomerByID(ctx, cu.ID)
@@ -239,6 +250,9 @@ func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan
 				pl.permission(cu.ID, p.ID, granted)
 			}
 			if err := c.admins(ctx, st, pl, cp, store.KindCustomer, cu.ID, cu.Administrators, resend); err != nil {
+				return nil, nil, err
+			}
+			if err := pl.sso(ctx, st, store.KindCustomer, cu.ID, cu.SSO, p.ID, cu.ID); err != nil {
 				return nil, nil, err
 			}
 			var holds map[string]store.Holds // what holds access in force, per site

@@ -30,6 +30,7 @@ type File struct {
 type Partner struct {
 	ID             string     `yaml:"id"`
 	Name           string     `yaml:"name"`
+	SSO            *SSO       `yaml:"sso"`
 	Administrators []Person   `yaml:"administrators"`
 	Customers      []Customer `yaml:"customers"`
 }
@@ -42,6 +43,7 @@ type Customer struct {
 	Name           string   `yaml:"name"`
 	Permission     string   `yaml:"permission"`
 	Entra          *Entra   `yaml:"entra"`
+	SSO            *SSO     `yaml:"sso"`
 	Administrators []Person `yaml:"administrators"`
 	Sites          []Site   `yaml:"sites"`
 }
@@ -121,10 +123,12 @@ var (
 	siteShape   = &shape{what: "a site", fields: []string{"id", "name", "edition", "access_group"}}
 	entraShape  = &shape{what: "an entra block", fields: []string{"tenant_id", "client_id", "client_secret_env", "client_secret_file", "user_domain"}}
 
-	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "administrators", "sites"},
-		lists: map[string]*shape{"administrators": personShape, "sites": siteShape}, maps: map[string]*shape{"entra": entraShape}}
-	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "administrators", "customers"},
-		lists: map[string]*shape{"administrators": personShape, "customers": customerShape}}
+	ssoShape = &shape{what: "an sso block", fields: []string{"issuer", "client_id", "client_secret_env", "client_secret_file", "local_passwords"}}
+
+	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "sso", "administrators", "sites"},
+		lists: map[string]*shape{"administrators": personShape, "sites": siteShape}, maps: map[string]*shape{"entra": entraShape, "sso": ssoShape}}
+	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "administrators", "customers"},
+		lists: map[string]*shape{"administrators": personShape, "customers": customerShape}, maps: map[string]*shape{"sso": ssoShape}}
 	fileShape = &shape{what: "the file", fields: []string{"partners"}, lists: map[string]*shape{"partners": partnerShape}}
 )
 

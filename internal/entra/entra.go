@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -327,20 +326,9 @@ func (d *Directory) client(t store.Target) *graph.Client {
 // or the file the directory file names. Its errors name the source, never
 // the value.
 func ReadSecret(t store.Target) (string, error) {
-	if t.SecretEnv != "" {
-		v := strings.TrimSpace(os.Getenv(t.SecretEnv))
-		if v == "" {
-			return "", permanent(fmt.Sprintf("the client secret variable %s is not set on the worker", t.SecretEnv))
-		}
-		return v, nil
-	}
-	b, err := os.ReadFile(t.SecretFile)
+	v, err := secret.ReadNamed(t.SecretEnv, t.SecretFile, "the client secret", "the worker")
 	if err != nil {
-		return "", permanent(fmt.Sprintf("the client secret file %s cannot be read on the worker: %v", t.SecretFile, errors.Unwrap(err)))
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return "", permanent(fmt.Sprintf("the client secret file %s is empty", t.SecretFile))
+		return "", permanent(err.Error())
 	}
 	return v, nil
 }

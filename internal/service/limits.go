@@ -28,6 +28,9 @@ type Limits struct {
 	// invited, so that nobody can flood a mailbox with them.
 	InvitePerActor   ratelimit.Rule
 	InvitePerAddress ratelimit.Rule
+	// SSOStartPerClient bounds the sign-ins sent to providers per client
+	// address: generous, since an office's people share one address.
+	SSOStartPerClient ratelimit.Rule
 }
 
 // DefaultLimits let a person mistype a few times and stop a guesser: after
@@ -41,6 +44,7 @@ var DefaultLimits = Limits{
 	SelfServicePerAccount: ratelimit.Rule{Burst: 3, Every: 5 * time.Minute},
 	InvitePerActor:        ratelimit.Rule{Burst: 20, Every: 3 * time.Minute},
 	InvitePerAddress:      ratelimit.Rule{Burst: 3, Every: 10 * time.Minute},
+	SSOStartPerClient:     ratelimit.Rule{Burst: 60, Every: time.Second},
 }
 
 // Limit is a limiter with the name its refusals are counted under.
@@ -57,6 +61,7 @@ type Limiters struct {
 	loginAccount, loginDevice, loginClient                Limit
 	ApprovalClient, SelfServiceClient, SelfServiceAccount Limit
 	inviteActor, inviteAddress                            Limit
+	SSOStartClient                                        Limit
 }
 
 func newLimiters(l Limits, now func() time.Time, m *metrics.Metrics) Limiters {
@@ -78,6 +83,7 @@ func newLimiters(l Limits, now func() time.Time, m *metrics.Metrics) Limiters {
 		SelfServiceClient:  mk("self_service_client", l.SelfServicePerClient, d.SelfServicePerClient),
 		SelfServiceAccount: mk("self_service_account", l.SelfServicePerAccount, d.SelfServicePerAccount),
 		inviteActor:        mk("invite_actor", l.InvitePerActor, d.InvitePerActor),
+		SSOStartClient:     mk("sso_start_client", l.SSOStartPerClient, d.SSOStartPerClient),
 		inviteAddress:      mk("invite_address", l.InvitePerAddress, d.InvitePerAddress),
 	}
 }

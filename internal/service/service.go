@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/sso"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/wfclient"
 	"github.com/partneraccess/partneraccess/workflows"
@@ -44,6 +47,12 @@ type Config struct {
 	// PasswordCost is the bcrypt cost of new passwords (0: bcrypt's default).
 	PasswordCost int
 	Limits       Limits
+	// EntraLoginURL is Entra ID's sign-in host (empty: Microsoft's public
+	// cloud), whose issuers' preferred_username names the user.
+	EntraLoginURL string
+	// SSOHTTPClient reaches the organizations' sign-in providers (nil: a
+	// default one).
+	SSOHTTPClient *http.Client
 }
 
 // Workflows is what the service asks of the assignment workflows;
@@ -72,6 +81,9 @@ type Service struct {
 	now     func() time.Time
 	// Limits are the rate limits the server and the service apply.
 	Limits Limiters
+	// SSO reaches the organizations' own sign-in providers; nil: nobody
+	// signs in through one (directory apply, tests of other things).
+	SSO *sso.Client
 	// anonymous samples the audit rows of refusals nobody logged in made.
 	anonymous *sampler
 	// resets queues password-reset requests for sendResets, which starts
@@ -109,6 +121,8 @@ func New(cfg Config, st *store.Store, wf Workflows, keys *secret.Keys, log *slog
 		metrics: m, now: time.Now, anonymous: newSampler(time.Minute), resets: make(chan string, resetQueue),
 	}
 	s.Limits = newLimiters(cfg.Limits, nil, m)
+	s.SSO = &sso.Client{RedirectURL: strings.TrimRight(cfg.PublicURL, "/") + "/sso/callback",
+		HTTPClient: cfg.SSOHTTPClient, EntraLoginURL: cfg.EntraLoginURL}
 	return s
 }
 

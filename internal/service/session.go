@@ -48,6 +48,13 @@ func (s *Service) Login(ctx context.Context, client, device, email, password str
 func (s *Service) checkPassword(ctx context.Context, email, password string) (string, store.User, error) {
 	bad := problem.Unauthorized("the email or password is not right")
 	u, err := s.store.UserByEmail(ctx, email)
+	if err == nil {
+		// Before the password: one that may not be used is refused the
+		// same, right or wrong, and counts as no failure.
+		if err := s.passwordsDisabled(ctx, u, "logging in with a password"); err != nil {
+			return "", store.User{}, s.refuse(ctx, refusal{Actor: &u, Action: "session.refused"}, err)
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.PasswordHash == "") {
 		bcrypt.CompareHashAndPassword(dummyHash, []byte(password)) // same time as a real check
 		return "", store.User{}, bad
@@ -82,11 +89,17 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("timing equaliser"), bcryp
 // SessionUser is the active user of a session token; false for a token
 // that is malformed, unknown, expired, or whose user is not active.
 func (s *Service) SessionUser(ctx context.Context, token string) (store.User, bool) {
+	u, _, ok := s.Session(ctx, token)
+	return u, ok
+}
+
+// Session is SessionUser with the session: how it was opened.
+func (s *Service) Session(ctx context.Context, token string) (store.User, store.Session, bool) {
 	if _, err := secret.ParseToken(token); err != nil {
-		return store.User{}, false
+		return store.User{}, store.Session{}, false
 	}
-	u, err := s.store.SessionUser(ctx, secret.HashToken(token), s.now())
-	return u, err == nil && u.Status == store.StatusActive
+	u, sess, err := s.store.SessionOf(ctx, secret.HashToken(token), s.now())
+	return u, sess, err == nil && u.Status == store.StatusActive
 }
 
 // Logout ends the session of a token.

@@ -462,6 +462,10 @@ func (s *Service) passwordFromLink(ctx context.Context, raw, pw, purpose, refuse
 	if err != nil {
 		return t, u, o, "", err
 	}
+	what := map[string]string{store.PurposeInvitation: "registering with a password", store.PurposePasswordReset: "resetting a password"}[purpose]
+	if err := s.passwordsDisabled(ctx, u, what); err != nil {
+		return t, u, o, "", s.refuseLink(ctx, refused, store.Assignment{}, err)
+	}
 	h, err := s.hashPassword(pw, u, o.Name)
 	return t, u, o, h, err
 }
@@ -530,6 +534,10 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 	o, err := s.orgOf(ctx, u)
 	if err != nil {
 		return err
+	}
+	if err := s.passwordsDisabled(ctx, u, "resetting a password"); err != nil {
+		s.auditUser(ctx, u.ID, o, "password_reset.refused", u, "the organization signs in through its own provider only (SSO): no link sent")
+		return nil
 	}
 	token, now := secret.NewToken(), s.now()
 	hash := secret.HashToken(token)

@@ -1,0 +1,216 @@
+package service
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/partneraccess/partneraccess/internal/emailaddr"
+	"github.com/partneraccess/partneraccess/internal/problem"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/sso"
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// Sign-in through the organization's own identity provider: the login
+// page asks for the email first (SSOStart); a user whose organization has a
+// provider is sent there, and its answer (SSOFinish) opens a session for a
+// user of that organization that the provider vouches for. No user is made
+// by signing in: administrators invite (R2).
+
+// SSOWait is how long a sign-in may stay at the provider.
+const SSOWait = 10 * time.Minute
+
+// SSOStep is where the email of the login page leads.
+type SSOStep struct {
+	// Redirect is the provider's sign-in page; empty: the person logs in
+	// with a password here.
+	Redirect string
+	// Browser is the value of the cookie that binds the sign-in to this
+	// browser, to set along with the redirect.
+	Browser string
+}
+
+// SSOStart finds how the person with email signs in. For a user of an
+// organization with a provider it records a sign-in under way (for
+// SSOWait) and returns the redirect to it; for anyone else (unknown emails
+// too, so the answer says no more than the login page would) the password
+// step. next is where the person goes once signed in (already made safe).
+func (s *Service) SSOStart(ctx context.Context, email, next string) (SSOStep, error) {
+	if _, err := emailaddr.Check(email); err != nil {
+		return SSOStep{}, problem.Invalid("email", "%v", err)
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return SSOStep{}, nil
+	} else if err != nil {
+		return SSOStep{}, err
+	}
+	p, err := s.store.UserSSOProvider(ctx, u)
+	if errors.Is(err, store.ErrNotFound) || s.SSO == nil {
+		return SSOStep{}, nil
+	} else if err != nil {
+		return SSOStep{}, err
+	}
+	req, err := s.SSO.Begin(ctx, p, u.Email)
+	if err != nil {
+		s.log.Warn("sign-in provider unreachable", "issuer", p.Issuer, "error", err)
+		return SSOStep{}, problem.Unavailable("your organization's sign-in provider cannot be reached just now; try again in a moment, or tell your administrator if it persists")
+	}
+	browser, now := secret.NewToken(), s.now()
+	stateHash := secret.HashToken(req.State)
+	err = s.store.BeginSSO(ctx, store.SSOPending{StateHash: stateHash, BrowserHash: secret.HashToken(browser),
+		OrgKind: p.OrgKind, OrgID: p.OrgID, Issuer: p.Issuer, NonceHash: sso.HashNonce(req.Nonce),
+		Verifier: s.keys.Seal([]byte(req.Verifier), verifierOwner(stateHash)), NextPath: next, ExpiresAt: now.Add(SSOWait)}, now)
+	if err != nil {
+		return SSOStep{}, err
+	}
+	return SSOStep{Redirect: req.URL, Browser: browser}, nil
+}
+
+func verifierOwner(stateHash []byte) string { return fmt.Sprintf("sso-verifier:%x", stateHash) }
+
+// SSOAnswer is the provider's answer, as the browser brings it back.
+type SSOAnswer struct {
+	State, Code      string
+	Error, ErrorText string // the provider's refusal (error, error_description)
+	Browser          string // the cookie set with the redirect
+	Client           string // the client address, for the rate limit
+}
+
+// SSOSignIn is a completed sign-in.
+type SSOSignIn struct {
+	Token string // the session's token
+	User  store.User
+	Next  string // where to go now
+}
+
+// SSOFinish turns the provider's answer into a session. Every refusal
+// opens nothing, is audited, and counts against the client address like a
+// failed login; its *problem.Error says what to do.
+func (s *Service) SSOFinish(ctx context.Context, a SSOAnswer) (SSOSignIn, error) {
+	from, wait, ok := s.Limits.loginClient.Limiter.Take(a.Client)
+	if !ok {
+		return SSOSignIn{}, s.Limits.loginClient.tooMany(wait)
+	}
+	in, err := s.ssoFinish(ctx, a)
+	if err == nil {
+		from.Undo()
+	}
+	return in, err
+}
+
+func (s *Service) ssoFinish(ctx context.Context, a SSOAnswer) (SSOSignIn, error) {
+	const startAgain = " Start again from the login page."
+	now := s.now()
+	pending, err := s.store.TakeSSO(ctx, secret.HashToken(a.State), now)
+	if errors.Is(err, store.ErrNotFound) {
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, "state", http.StatusBadRequest,
+			"this sign-in is not one this browser started, was already used, or took longer than %s."+startAgain, SSOWait)
+	} else if err != nil {
+		return SSOSignIn{}, err
+	}
+	if subtle.ConstantTimeCompare(secret.HashToken(a.Browser), pending.BrowserHash) != 1 {
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, "browser", http.StatusBadRequest,
+			"this sign-in was started in another browser, or this browser's cookies are off."+startAgain)
+	}
+	if a.Error != "" {
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, "provider", http.StatusForbidden,
+			"your organization's sign-in provider did not sign you in (%s%s)."+startAgain, a.Error, prefixed(": ", a.ErrorText))
+	}
+	p, err := s.store.SSOProviderOf(ctx, pending.OrgKind, pending.OrgID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && p.Issuer != pending.Issuer) {
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, "provider_changed", http.StatusConflict,
+			"your organization changed how it signs in while you were at its provider."+startAgain)
+	} else if err != nil {
+		return SSOSignIn{}, err
+	}
+	verifier, err := s.keys.Open(pending.Verifier, verifierOwner(pending.StateHash))
+	if err != nil {
+		return SSOSignIn{}, fmt.Errorf("sign-in: open the PKCE verifier: %w", err)
+	}
+	id, err := s.SSO.Finish(ctx, p, a.Code, string(verifier), pending.NonceHash)
+	var ref *sso.Refusal
+	if errors.As(err, &ref) {
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, ref.Reason, http.StatusForbidden, "%s. Nobody was signed in."+startAgain, ref.Error())
+	} else if err != nil {
+		s.log.Warn("sign-in provider failed", "issuer", p.Issuer, "error", err)
+		return SSOSignIn{}, problem.Unavailable("your organization's sign-in provider did not answer; nothing was changed. Start again from the login page in a moment.")
+	}
+	u, err := s.store.UserByEmail(ctx, id.Email)
+	if errors.Is(err, store.ErrNotFound) {
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, "unknown_email", http.StatusForbidden,
+			"%s has no account here. Ask an administrator of your organization to invite you (R2); signing in makes no account.", id.Email)
+	} else if err != nil {
+		return SSOSignIn{}, err
+	}
+	o, err := s.orgOf(ctx, u)
+	if err != nil {
+		return SSOSignIn{}, err
+	}
+	if o.Kind != p.OrgKind || o.ID != p.OrgID {
+		return SSOSignIn{}, s.ssoRefused(ctx, &u, "organization", http.StatusForbidden,
+			"%s belongs to %s, whose users sign in through their own provider, not this one."+startAgain, id.Email, o.Name)
+	}
+	token := secret.NewToken()
+	user, bound, err := s.store.SignInSSO(ctx, u.ID, id.Issuer, id.Subject,
+		store.Session{TokenHash: secret.HashToken(token), CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}, now)
+	switch {
+	case errors.Is(err, store.ErrUserState):
+		return SSOSignIn{}, s.ssoRefused(ctx, &u, "status", http.StatusForbidden,
+			"your account is %s (R2): an administrator of %s can reactivate it.", u.Status, o.Name)
+	case errors.Is(err, store.ErrSubjectMismatch):
+		return SSOSignIn{}, s.ssoRefused(ctx, &u, "subject", http.StatusForbidden,
+			"%s is bound to another identity at your organization's provider. Ask an administrator of %s to check the account.", id.Email, o.Name)
+	case err != nil:
+		return SSOSignIn{}, err
+	}
+	if bound {
+		s.auditUser(ctx, user.ID, o, "sso.bound", user, "subject of "+id.Issuer)
+	}
+	if u.Status == store.StatusInvited {
+		s.auditUser(ctx, user.ID, o, "user.registered", user, "first sign-in through "+id.Issuer)
+	}
+	s.auditUser(ctx, user.ID, o, "sso.signed_in", user, id.Issuer)
+	return SSOSignIn{Token: token, User: user, Next: pending.NextPath}, nil
+}
+
+// ssoRefused audits a refused sign-in (by the user it names, when known)
+// and returns what the person is told.
+func (s *Service) ssoRefused(ctx context.Context, u *store.User, reason string, status int, format string, args ...any) error {
+	p := &problem.Error{Status: status, Detail: fmt.Sprintf(format, args...)}
+	s.metrics.Refused("")
+	e := store.AuditEntry{At: s.now(), ActorID: "anonymous", Action: "sso.refused", Outcome: store.OutcomeRefused,
+		Detail: reason + ": " + p.Detail}
+	if u != nil {
+		e.ActorID, e.PartnerID, e.CustomerID = u.ID, u.PartnerID, u.CustomerID
+	}
+	s.logAuditFailure(s.store.Audit(context.WithoutCancel(ctx), e))
+	return p
+}
+
+// passwordsDisabled refuses a password held here for a user whose
+// organization signs in through its provider only.
+func (s *Service) passwordsDisabled(ctx context.Context, u store.User, what string) error {
+	p, err := s.store.UserSSOProvider(ctx, u)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if !p.PasswordsDisabled() {
+		return nil
+	}
+	return problem.Unprocessable("R2", "password",
+		"%s is not possible here: your organization signs in through its own identity provider (SSO). On the login page, enter your email and continue to it", what)
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
