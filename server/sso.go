@@ -35,7 +35,10 @@ func (s *Server) ssoStart(c *gin.Context) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: ssoCookie, Value: step.Browser, Path: "/sso/callback", HttpOnly: true,
 		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(service.SSOWait.Seconds())})
 	c.Header("Cache-Control", "no-store")
-	c.Redirect(http.StatusSeeOther, step.Redirect)
+	// A page that moves on by itself rather than a redirect: the login
+	// form may only be sent to this site (the pages' form-action policy),
+	// and a browser holds a form's redirects to that too.
+	s.render(c, http.StatusOK, "sso_redirect", gin.H{"Redirect": step.Redirect, "Org": step.OrgName})
 }
 
 // ssoCallback takes the provider's answer: a session, or a page that says

@@ -40,7 +40,12 @@ func toAnswer(t *testing.T, e *testenv.Env, b *http.Client, p *testenv.OIDC, ema
 		}
 		return nil
 	}
-	resp, err := c.Get(e.HTTP.URL + "/sso/start?email=" + url.QueryEscape(email) + "&next=" + url.QueryEscape("/requests"))
+	code, _, page := follow(t, &c, e.HTTP.URL+"/sso/start?email="+url.QueryEscape(email)+"&next="+url.QueryEscape("/requests"))
+	to, ok := testenv.SSORedirect(page)
+	if code != http.StatusOK || !ok || !strings.HasPrefix(to, p.Issuer()) {
+		t.Fatalf("sign-in of %s: %d, not on to the provider:\n%s", email, code, page)
+	}
+	resp, err := c.Get(to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +383,7 @@ func TestSSOOnlyOrganizationRefusesPasswordsButNotTheResetRequest(t *testing.T) 
 	// the password step.
 	b := testenv.Browser()
 	b.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	for email, to := range map[string]string{"agent@partner.example": p.Issuer(), "admin@contoso.example": e.HTTP.URL + "/login?email=", "ghost@nowhere.example": e.HTTP.URL + "/login?email="} {
+	for email, to := range map[string]string{"admin@contoso.example": e.HTTP.URL + "/login?email=", "ghost@nowhere.example": e.HTTP.URL + "/login?email="} {
 		resp, err := b.Get(e.HTTP.URL + "/sso/start?email=" + url.QueryEscape(email))
 		if err != nil {
 			t.Fatal(err)
@@ -388,6 +393,10 @@ func TestSSOOnlyOrganizationRefusesPasswordsButNotTheResetRequest(t *testing.T) 
 		if resp.StatusCode != http.StatusSeeOther || loc == nil || !strings.HasPrefix(loc.String(), to) {
 			t.Fatalf("%s goes to %v (%d), want %s…", email, loc, resp.StatusCode, to)
 		}
+	}
+	code, _, page := follow(t, b, e.HTTP.URL+"/sso/start?email=agent%40partner.example")
+	if to, ok := testenv.SSORedirect(page); code != http.StatusOK || !ok || !strings.HasPrefix(to, p.Issuer()) || !strings.Contains(page, "Northwind Partners signs you in") {
+		t.Fatalf("a Northwind email is not sent on to its provider: %d\n%s", code, page)
 	}
 	// Contoso keeps its passwords.
 	if _, code, body := e.LoginWith("admin@contoso.example", demo.Password); code != http.StatusCreated {

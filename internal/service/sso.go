@@ -32,6 +32,8 @@ type SSOStep struct {
 	// Browser is the value of the cookie that binds the sign-in to this
 	// browser, to set along with the redirect.
 	Browser string
+	// OrgName is the organization whose provider it is.
+	OrgName string
 }
 
 // SSOStart finds how the person with email signs in. For a user of an
@@ -68,7 +70,11 @@ func (s *Service) SSOStart(ctx context.Context, email, next string) (SSOStep, er
 	if err != nil {
 		return SSOStep{}, err
 	}
-	return SSOStep{Redirect: req.URL, Browser: browser}, nil
+	o, err := s.orgOf(ctx, u)
+	if err != nil {
+		return SSOStep{}, err
+	}
+	return SSOStep{Redirect: req.URL, Browser: browser, OrgName: o.Name}, nil
 }
 
 func verifierOwner(stateHash []byte) string { return fmt.Sprintf("sso-verifier:%x", stateHash) }

@@ -98,6 +98,9 @@ func (c *Client) Begin(ctx context.Context, p store.SSOProvider, loginHint strin
 	if err != nil {
 		return Request{}, err
 	}
+	if _, err := httpsURL(op.Endpoint().AuthURL); err != nil {
+		return Request{}, fmt.Errorf("the sign-in provider %s names an unusable authorization endpoint: %w", p.Issuer, err)
+	}
 	r := Request{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier()}
 	opts := []oauth2.AuthCodeOption{oidc.Nonce(r.Nonce), oauth2.S256ChallengeOption(r.Verifier)}
 	if loginHint != "" {
@@ -229,12 +232,9 @@ func (c *Client) isEntra(issuer string) bool {
 // providers), and Entra ID's must name the tenant, never a multi-tenant
 // endpoint that anyone's account could sign in to.
 func CheckIssuer(issuer, entraLoginURL string) error {
-	u, err := url.Parse(issuer)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("issuer %q is not an https URL", issuer)
-	}
-	if u.Scheme == "http" && !loopback(u.Hostname()) {
-		return fmt.Errorf("issuer %q must use https (plain http only on a loopback address)", issuer)
+	u, err := httpsURL(issuer)
+	if err != nil {
+		return fmt.Errorf("issuer %w", err)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("issuer %q has a query or fragment; an issuer has neither", issuer)
@@ -251,6 +251,19 @@ func CheckIssuer(issuer, entraLoginURL string) error {
 		}
 	}
 	return nil
+}
+
+// httpsURL parses an https URL (plain http only on a loopback address,
+// for tests and local providers).
+func httpsURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("%q is not an https URL", raw)
+	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return nil, fmt.Errorf("%q must use https (plain http only on a loopback address)", raw)
+	}
+	return u, nil
 }
 
 func loopback(host string) bool {

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"html"
+	"regexp"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -125,6 +127,18 @@ func (o *OIDC) resign(raw string, f func(jwt.MapClaims) *mockoidc.Keypair) strin
 		return raw
 	}
 	return signed
+}
+
+var continueSSO = regexp.MustCompile(`<a href="([^"]+)" id="continue-sso">`)
+
+// SSORedirect is where the page of /sso/start moves on to: the
+// organization's provider; false when the page is not that one.
+func SSORedirect(page string) (string, bool) {
+	m := continueSSO.FindStringSubmatch(page)
+	if m == nil {
+		return "", false
+	}
+	return html.UnescapeString(m[1]), true
 }
 
 // Browser is an HTTP client with cookies that follows redirects, across
