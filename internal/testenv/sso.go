@@ -1,18 +1,18 @@
 package testenv
 
 import (
-	"html"
-	"regexp"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 
