@@ -5,6 +5,7 @@
 //	partneraccess worker   the Temporal worker, against TEMPORAL_ADDRESS
 //	partneraccess server   the HTTP server, against TEMPORAL_ADDRESS
 //	partneraccess temporal the embedded Temporal server and UI alone, for the two above
+//	partneraccess dev-oidc a sign-in provider for trying SSO on one machine
 //
 // Configuration comes from environment variables and flags; help (or -h)
 // lists the commands and every setting.
@@ -41,6 +42,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if mode == "help" {
 		config.Usage(stdout)
 		return 0
+	}
+	if mode == config.ModeDevOIDC {
+		return devOIDC(ctx, args, stderr, stdout)
 	}
 	cfg, err := config.Load(mode, args, getenv)
 	if errors.Is(err, flag.ErrHelp) {

@@ -33,6 +33,7 @@ const (
 	ModeServer    = "server"    // the HTTP server only
 	ModeTemporal  = "temporal"  // the embedded Temporal server and UI only
 	ModeDirectory = "directory" // directory apply: bring in partners, customers, sites, administrators
+	ModeDevOIDC   = "dev-oidc"  // a sign-in provider for trying SSO on one machine (not a service mode)
 )
 
 // DirectoryApply is the one sub-command of directory mode.
@@ -52,6 +53,7 @@ var Commands = []Command{
 	{ModeServer, ModeServer, "the HTTP server (API and pages) alone, against TEMPORAL_ADDRESS"},
 	{ModeTemporal, ModeTemporal, "the embedded Temporal server and UI alone, to run the split topology without Docker"},
 	{ModeDirectory, ModeDirectory, "apply -f FILE: bring in partners, customers, sites and their first administrators (invited by email) from a YAML file; idempotent"},
+	{ModeDevOIDC, ModeDevOIDC, "[-addr 127.0.0.1:9400]: an OpenID Connect provider that signs in whoever the login page names, for trying SSO on one machine"},
 }
 
 // Usage writes the help: the commands, then every setting with its default.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -115,4 +116,22 @@ func TestSSOApplyReadsTheDiscoveryDocumentThenSetsChangesAndRemovesTheProvider(t
 			t.Fatalf("audited %d sets, %d removals", set, removed)
 		}
 	})
+}
+
+// The dev recipe's file is clean and points Litware at the dev provider.
+func TestDevSSOFileIsClean(t *testing.T) {
+	data, err := os.ReadFile("../../deploy/dev-sso.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := directory.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := f.Check(); len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	if f.Partners[0].Customers[0].SSO == nil || f.Partners[0].Customers[0].SSO.Issuer != "http://127.0.0.1:9400/oidc" {
+		t.Fatalf("the dev file does not point Litware at the dev provider: %+v", f.Partners[0].Customers[0])
+	}
 }
