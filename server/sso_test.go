@@ -368,6 +368,13 @@ func TestSSOOnlyOrganizationRefusesPasswordsButNotTheResetRequest(t *testing.T) 
 	if s := userStatus(t, e, demo.Invited); s != store.StatusInvited {
 		t.Fatalf("the refused registration changed the user: %s", s)
 	}
+	// The links' pages offer the provider, and no password to choose.
+	for _, link := range []string{invitation, reset} {
+		code, page := anon.Page(link)
+		if code != http.StatusOK || !strings.Contains(page, `id="sign-in-sso"`) || strings.Contains(page, `id="password"`) {
+			t.Fatalf("%s: %d\n%s", link, code, page)
+		}
+	}
 
 	// The reset request still answers 202, and sends no link.
 	before := len(e.Mail("", domain.EmailPasswordReset, "solo@partner.example"))

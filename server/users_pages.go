@@ -106,7 +106,24 @@ func (s *Server) pageRegister(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "register", gin.H{"Invitee": u, "Org": o, "Token": c.Param("token")})
+	s.renderLinkForm(c, http.StatusOK, "register", u, o, nil)
+}
+
+// renderLinkForm shows a registration or reset form: with the way to the
+// organization's provider when it has one, and the password fields unless
+// it disabled passwords here.
+func (s *Server) renderLinkForm(c *gin.Context, status int, page string, u store.User, o service.Org, p *problem.Error) {
+	provider, password, err := s.svc.SignInWays(c.Request.Context(), u)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	data := gin.H{"Invitee": u, "Org": o, "Token": c.Param("token"), "Provider": provider, "Password": password,
+		"SSOStart": "/sso/start?" + url.Values{"email": {u.Email}}.Encode()}
+	if p != nil {
+		data["Error"] = p
+	}
+	s.render(c, status, page, data)
 }
 
 func (s *Server) pageRegisterPost(c *gin.Context) {
@@ -143,7 +160,7 @@ func (s *Server) linkFormError(c *gin.Context, page, purpose string, err error) 
 		s.fail(c, lerr)
 		return
 	}
-	s.render(c, p.Status, page, gin.H{"Invitee": u, "Org": o, "Token": c.Param("token"), "Error": p})
+	s.renderLinkForm(c, p.Status, page, u, o, p)
 }
 
 func (s *Server) pageForgot(c *gin.Context) {
@@ -165,12 +182,12 @@ func (s *Server) pageForgotPost(c *gin.Context) {
 }
 
 func (s *Server) pageReset(c *gin.Context) {
-	u, _, err := s.svc.LinkUser(c.Request.Context(), c.Param("token"), store.PurposePasswordReset)
+	u, o, err := s.svc.LinkUser(c.Request.Context(), c.Param("token"), store.PurposePasswordReset)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "reset", gin.H{"Invitee": u, "Token": c.Param("token")})
+	s.renderLinkForm(c, http.StatusOK, "reset", u, o, nil)
 }
 
 func (s *Server) pageResetPost(c *gin.Context) {

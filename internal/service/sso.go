@@ -220,3 +220,15 @@ func prefixed(prefix, s string) string {
 	}
 	return prefix + s
 }
+
+// SignInWays says how a user may sign in: through the organization's
+// provider, and whether with a password held here.
+func (s *Service) SignInWays(ctx context.Context, u store.User) (provider, password bool, err error) {
+	p, err := s.store.UserSSOProvider(ctx, u)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, true, nil
+	} else if err != nil {
+		return false, false, err
+	}
+	return true, !p.PasswordsDisabled(), nil
+}
