@@ -148,6 +148,28 @@ func TestSSOInvitedAdministratorSignsInThroughItsProviderAndActsAsAdministrator(
 		t.Fatalf("Dana invites: %d", resp)
 	}
 
+	// The session's token works as a bearer token, as after a password
+	// login, and logging out ends it.
+	var token string
+	for _, ck := range b.Jar.Cookies(mustURL(t, e.HTTP.URL)) {
+		if ck.Name == "pa_session" {
+			token = ck.Value
+		}
+	}
+	req, _ := http.NewRequest("GET", e.HTTP.URL+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if code, body := e.Anonymous().Send(req); code != http.StatusOK || !strings.Contains(string(body), id) {
+		t.Fatalf("the SSO session as a bearer token: %d %s", code, body)
+	}
+	req, _ = http.NewRequest("POST", e.HTTP.URL+"/logout", nil)
+	req.Header.Set("Origin", e.HTTP.URL)
+	if resp, err := b.Do(req); err != nil || resp.StatusCode >= 400 {
+		t.Fatalf("logout: %v %v", resp, err)
+	}
+	if code, _ := me(t, e, b); code != http.StatusUnauthorized {
+		t.Fatalf("after logout: %d", code)
+	}
+
 	// A second sign-in, same subject: a session, no new binding.
 	b2 := testenv.Browser()
 	if code, path, page := follow(t, b2, toAnswer(t, e, b2, p, "dana@contoso.example", verified("dana-sub", "dana@contoso.example")).String()); code != http.StatusOK || path != "/requests" {
@@ -169,6 +191,15 @@ func TestSSOInvitedAdministratorSignsInThroughItsProviderAndActsAsAdministrator(
 	if audited(t, e, id, "sso.refused") != 1 {
 		t.Fatalf("the refusal is not audited: %+v", auditOf(t, e, id))
 	}
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // do sends a JSON request with browser b's cookies, as the page's script
