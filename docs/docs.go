@@ -14,6 +14,7 @@ import (
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
 )
 
 //go:embed rules.md
@@ -32,7 +33,8 @@ func RuleURL(rule string) string {
 
 // RulesHTML is the rules rendered as an HTML fragment, where the heading of
 // rule Rn has the id "rn". Raw HTML in the Markdown (the anchors that other
-// Markdown viewers need) is left out.
+// Markdown viewers need) is left out, and so are the maintainers' notes of
+// where each rule lives in the code.
 var RulesHTML = sync.OnceValues(func() ([]byte, error) {
 	md := goldmark.New(
 		goldmark.WithExtensions(extension.Table),
@@ -40,11 +42,35 @@ var RulesHTML = sync.OnceValues(func() ([]byte, error) {
 	)
 	var out bytes.Buffer
 	ctx := parser.NewContext(parser.WithIDs(&ruleIDs{next: parser.NewContext().IDs()}))
-	if err := md.Convert(rulesMarkdown, &out, parser.WithContext(ctx)); err != nil {
+	doc := md.Parser().Parse(text.NewReader(rulesMarkdown), parser.WithContext(ctx))
+	dropMaintainerNotes(doc, rulesMarkdown)
+	if err := md.Renderer().Render(&out, rulesMarkdown, doc); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
 })
+
+// maintainerNote starts a paragraph of rules.md meant for maintainers:
+// where a rule lives in the code. The served page leaves it out.
+const maintainerNote = "Where it lives."
+
+// dropMaintainerNotes removes the paragraphs that open with a bold
+// maintainerNote.
+func dropMaintainerNotes(doc ast.Node, source []byte) {
+	var notes []ast.Node
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering || n.Kind() != ast.KindParagraph {
+			return ast.WalkContinue, nil
+		}
+		if e, ok := n.FirstChild().(*ast.Emphasis); ok && e.Level == 2 && string(e.Text(source)) == maintainerNote {
+			notes = append(notes, n)
+		}
+		return ast.WalkSkipChildren, nil
+	})
+	for _, n := range notes {
+		n.Parent().RemoveChild(n.Parent(), n)
+	}
+}
 
 var ruleHeading = regexp.MustCompile(`^R([1-9])\b`)
 

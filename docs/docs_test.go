@@ -62,6 +62,13 @@ func TestRulesPageHasAStableAnchorPerRule(t *testing.T) {
 			t.Errorf("rules.md has no anchor %q for other Markdown viewers", id)
 		}
 	}
+	// The notes for maintainers stay in rules.md, out of the users' page.
+	if n := bytes.Count(rulesMarkdown, []byte("**"+maintainerNote+"**")); n < 9 {
+		t.Errorf("rules.md has %d notes of where each rule lives, want one per rule", n)
+	}
+	if bytes.Contains(html, []byte(maintainerNote)) || bytes.Contains(html, []byte("rules.CheckAssign")) {
+		t.Error("the served rules show the maintainers' notes of where the code is")
+	}
 	if bytes.Contains(html, []byte(`<a id=`)) {
 		t.Error("raw HTML anchors leaked into the served page; ids would be duplicated")
 	}
