@@ -38,18 +38,22 @@ var pageNames = []string{"error", "login", "sites", "site", "assignment", "unass
 
 func mustParsePages() *pages {
 	fns := template.FuncMap{
-		"time":    fmtTime,
-		"state":   rules.StateText,
-		"edition": editionName,
-		"linkify": linkify,
-		"open":    domain.OpenState,
-		"join":    strings.Join,
-		"rule":    ruleLink,
-		"rules":   withRuleLinks,
-		"anchor":  opAnchor,
-		"has":     slices.Contains[[]string],
-		"admin":   isAdmin,
-		"human":   humanText,
+		"time":     fmtTime,
+		"state":    rules.StateText,
+		"edition":  editionName,
+		"linkify":  linkify,
+		"open":     domain.OpenState,
+		"join":     strings.Join,
+		"rule":     ruleLink,
+		"rules":    withRuleLinks,
+		"anchor":   opAnchor,
+		"has":      slices.Contains[[]string],
+		"admin":    isAdmin,
+		"human":    humanText,
+		"kind":     emailKindText,
+		"delivery": deliveryText,
+		"name":     nameOf,
+		"iso":      isoTime,
 	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
@@ -240,6 +244,10 @@ func (s *Server) pageAssignment(c *gin.Context) {
 		}
 	}
 	data["Temporal"] = s.temporalRecord(c.Request.Context(), a)
+	// The Temporal UI is for the people who run the service: the
+	// partner's side, never the customer's.
+	data["ShowTemporalLink"] = u.Kind == store.KindPartner
+	data["Names"] = r.Names
 	s.render(c, http.StatusOK, "assignment", data)
 }
 
@@ -295,7 +303,12 @@ func (s *Server) pageRequests(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "requests", gin.H{"Requests": as, "CanDecide": u.IsApprover()})
+	xs, err := s.svc.PendingExtensions(c.Request.Context(), u)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "requests", gin.H{"Requests": as, "Extensions": xs, "CanDecide": u.IsApprover()})
 }
 
 func (s *Server) pagePermissionPost(c *gin.Context) {
@@ -334,7 +347,13 @@ func (s *Server) pageCredentialPost(c *gin.Context) {
 
 func (s *Server) pageApproval(c *gin.Context) {
 	l, err := s.svc.ApprovalRequest(c.Request.Context(), c.Param("token"))
-	if err != nil {
+	if p := problem.As(err); p != nil && p.Rule == "R4" && (p.Status == http.StatusGone || p.Status == http.StatusConflict) {
+		// A link opened again after the request was settled: nothing is
+		// wrong, so the page says what happened, calmly.
+		c.Set(problemKey, p)
+		s.render(c, p.Status, "error", gin.H{"Problem": p, "Settled": true})
+		return
+	} else if err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -459,3 +478,37 @@ func linkify(text string) template.HTML {
 	b.WriteString(template.HTMLEscapeString(text[last:]))
 	return template.HTML(b.String())
 }
+
+// emailKindText writes an email's kind for people: "access_granted" →
+// "Access granted".
+func emailKindText(kind string) string {
+	t := strings.ReplaceAll(kind, "_", " ")
+	t = strings.ReplaceAll(t, "avd", "Azure Virtual Desktop")
+	if t == "" {
+		return ""
+	}
+	return strings.ToUpper(t[:1]) + t[1:]
+}
+
+// deliveryText says where an email is, in the API's words (a message in
+// the dev mailbox counts as sent: it is this deployment's delivery).
+func deliveryText(status string) string {
+	switch status {
+	case store.EmailLocal:
+		return "sent (to the dev mailbox)"
+	case store.EmailSending:
+		return "sending"
+	}
+	return status
+}
+
+// nameOf is a person's name from names, or the ID when it is not there.
+func nameOf(names map[string]string, id string) string {
+	if n := names[id]; n != "" {
+		return n
+	}
+	return id
+}
+
+// isoTime is a time for a <time datetime> attribute.
+func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }

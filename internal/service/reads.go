@@ -120,6 +120,16 @@ func (s *Service) PendingRequests(ctx context.Context, u store.User) ([]store.As
 	return s.store.Assignments(ctx, store.AssignmentFilter{CustomerID: u.CustomerID, State: domain.StatePendingApproval})
 }
 
+// PendingExtensions lists the requests for more time at the customer user's
+// customer that wait for a decision: its approvers decide them on the same
+// pages as first requests (R4).
+func (s *Service) PendingExtensions(ctx context.Context, u store.User) ([]store.PendingExtension, error) {
+	if u.Kind != store.KindCustomer {
+		return nil, problem.NotFound("", "pending requests are for customer users")
+	}
+	return s.store.PendingExtensions(ctx, u.CustomerID)
+}
+
 // AssignmentDetail is one assignment with what the store keeps of it beyond
 // the workflow's history: its emails and extension requests.
 type AssignmentDetail struct {
@@ -132,6 +142,8 @@ type AssignmentDetail struct {
 	// Credential: a temporary password was issued (Professional, or a new
 	// account in the customer's directory).
 	Credential bool
+	// Names are the people the extension requests name, by user ID.
+	Names map[string]string
 }
 
 // Assignment is one assignment the reader may see, with its record.
@@ -146,6 +158,14 @@ func (s *Service) Assignment(ctx context.Context, u store.User, id string) (Assi
 	}
 	if d.Extensions, err = s.store.Extensions(ctx, a.ID); err != nil {
 		return d, err
+	}
+	d.Names = map[string]string{}
+	for _, x := range d.Extensions {
+		for _, id := range []string{x.RequestedBy, x.DecidedBy} {
+			if _, ok := d.Names[id]; !ok && id != "" {
+				d.Names[id] = s.personName(ctx, id)
+			}
+		}
 	}
 	d.Credential = s.hasCredential(ctx, a.ID)
 	p, err := s.store.PendingRevocationOf(ctx, a.ID)

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"errors"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
@@ -26,18 +28,13 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 	if err != nil {
 		return nil, err
 	}
-	names := map[string]string{"system": "Partner Access", "reconciler": "The reconciler", "anonymous": "Someone without a login"}
+	names := map[string]string{}
 	who := func(id string) string {
-		if n, ok := names[id]; ok {
-			return n
+		n, ok := names[id]
+		if !ok {
+			n = s.personName(ctx, id)
+			names[id] = n
 		}
-		n := id
-		if u, err := s.store.UserByID(ctx, id); err == nil {
-			n = u.Name
-		} else if !errors.Is(err, store.ErrNotFound) {
-			s.log.Warn("timeline: look up user", "user", id, "error", err)
-		}
-		names[id] = n
 		return n
 	}
 	ending := domain.HumanEndReason(a.EndReason)
@@ -47,7 +44,12 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 		by := who(e.ActorID)
 		switch e.Action {
 		case "assignment.requested":
-			ev.Text, ev.Detail = by+" asked for "+a.PartnerUserName+" to reach "+a.SiteName+" as "+a.Role, "Reason: "+a.Reason
+			if e.ActorID == a.PartnerUserID {
+				ev.Text = by + " asked to reach " + a.SiteName + " as " + a.Role
+			} else {
+				ev.Text = by + " asked for " + a.PartnerUserName + " to reach " + a.SiteName + " as " + a.Role
+			}
+			ev.Detail = "Reason: " + a.Reason
 		case "assignment.approved":
 			ev.Text = by + " approved the request; access began"
 		case "assignment.denied":
@@ -93,7 +95,55 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 		default:
 			ev.Text, ev.Detail = by+": "+e.Action, e.Detail
 		}
+		ev.Text, ev.Detail = humanDetail(ev.Text), humanDetail(ev.Detail)
 		events = append(events, ev)
 	}
 	return events, nil
+}
+
+// personName is a user's name, or what the system actors are called; an
+// ID that names nobody stays as it is.
+func (s *Service) personName(ctx context.Context, id string) string {
+	switch id {
+	case "system":
+		return "Partner Access"
+	case "reconciler":
+		return "The reconciler"
+	case "anonymous":
+		return "Someone without a login"
+	}
+	u, err := s.store.UserByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) && strings.Contains(id, "@") { // some records name people by email
+		u, err = s.store.UserByEmail(ctx, id)
+	}
+	if err == nil {
+		return u.Name
+	} else if !errors.Is(err, store.ErrNotFound) {
+		s.log.Warn("look up a user's name", "user", id, "error", err)
+	}
+	return id
+}
+
+var (
+	isoStamp   = regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
+	goDuration = regexp.MustCompile(`\b\d+h\d+m\d+(\.\d+)?s\b`)
+)
+
+// humanDetail writes the machine times and durations that audit details
+// hold (2026-12-05T10:00:00Z, 24h0m0s) as people read them.
+func humanDetail(s string) string {
+	s = isoStamp.ReplaceAllStringFunc(s, func(v string) string {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return v
+		}
+		return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC")
+	})
+	return goDuration.ReplaceAllStringFunc(s, func(v string) string {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return v
+		}
+		return domain.HumanDuration(d)
+	})
 }

@@ -72,6 +72,30 @@ func (s *Store) Extensions(ctx context.Context, assignmentID string) ([]Extensio
 	return es, wrap(err, "list extensions of %s", assignmentID)
 }
 
+// PendingExtension is a request for more time waiting for a decision,
+// with the names its approvers read.
+type PendingExtension struct {
+	Extension
+	SiteName         string `db:"site_name"`
+	PartnerUserName  string `db:"partner_user_name"`
+	PartnerUserEmail string `db:"partner_user_email"`
+	RequestedByName  string `db:"requested_by_name"`
+}
+
+// PendingExtensions lists the customer's requests for more time that wait
+// for a decision, oldest first.
+func (s *Store) PendingExtensions(ctx context.Context, customerID string) ([]PendingExtension, error) {
+	var es []PendingExtension
+	err := s.r.sel(ctx, &es, `SELECT x.assignment_id, x.n, x.duration, x.reason, x.requested_by, x.requested_at,
+		x.approval_deadline, x.state, x.decided_by, x.decided_at, x.ends_before, x.ends_after,
+		s.name AS site_name, u.name AS partner_user_name, u.email AS partner_user_email,
+		COALESCE(r.name, x.requested_by) AS requested_by_name
+		FROM extensions x JOIN assignments a ON a.id = x.assignment_id JOIN sites s ON s.id = a.site_id
+		JOIN users u ON u.id = a.partner_user_id LEFT JOIN users r ON r.id = x.requested_by
+		WHERE s.customer_id = ? AND x.state = ? ORDER BY x.requested_at, x.assignment_id`, customerID, domain.ExtensionPending)
+	return es, wrap(err, "list pending extensions of %s", customerID)
+}
+
 // ExtendGrant moves the end of an assignment's access that is still in force.
 func (s *Store) ExtendGrant(ctx context.Context, assignmentID string, until time.Time) error {
 	_, err := s.w.exec(ctx, `UPDATE access_grants SET expires_at = ? WHERE assignment_id = ? AND revoked_at IS NULL`,
