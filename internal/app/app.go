@@ -345,7 +345,7 @@ func startEngine(ctx context.Context, cfg config.Config, log *slog.Logger) (eng 
 		codecEndpoint = strings.TrimRight(cfg.PublicURL, "/") + "/codec"
 	}
 	eng, err = engine.Start(ctx, engine.Config{
-		DataDir: cfg.DataDir, FrontendAddr: cfg.EmbeddedFrontend, UIAddr: cfg.TemporalUIAddr,
+		DataDir: cfg.DataDir, FrontendAddr: cfg.EmbeddedFrontend, UIAddr: cfg.TemporalUIAddr, InternalPorts: cfg.TemporalPorts,
 		Namespace: cfg.TemporalNamespace, Retention: cfg.TemporalRetention, SearchAttributes: attrs, Logger: log,
 		TLS:           engine.TLS{CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, ClientCAFile: cfg.TemporalTLSCA},
 		CodecEndpoint: codecEndpoint,

@@ -88,7 +88,11 @@ type Config struct {
 	TemporalUIAddr    string
 	TemporalUIURL     string
 	EmbeddedFrontend  string // one-process mode: the embedded frontend's address
-	PublicURL         string
+	// TemporalPorts are the embedded server's seven internal ports
+	// (TEMPORAL_PORTS, a range like 7235-7241); nil: free ones, chosen once
+	// and kept in DATA_DIR.
+	TemporalPorts []int
+	PublicURL     string
 	// Temporal's TLS files and API key: a client's in worker, server and
 	// one-process mode against TEMPORAL_ADDRESS; the embedded server's in
 	// temporal mode.
@@ -166,6 +170,7 @@ var Vars = []Var{
 	{"TEMPORAL_UI_URL", "temporal-ui-url", "", "base URL of the Temporal UI that each assignment page links to for operators (default in one-process mode: the embedded UI; empty elsewhere: no link)"},
 	{"TEMPORAL_RETENTION", "temporal-retention", "720h", "one-process and temporal mode: how long the embedded Temporal keeps a closed assignment's history (the app's own record stays)"},
 	{"TEMPORAL_FRONTEND_ADDR", "temporal-frontend-addr", "127.0.0.1:7233", "one-process and temporal mode: address of the embedded Temporal frontend"},
+	{"TEMPORAL_PORTS", "temporal-ports", "", "one-process and temporal mode: the embedded server's 7 internal ports, a range like 7235-7241 (empty: free ports, chosen once and kept in DATA_DIR/temporal-ports.json)"},
 	{"TEMPORAL_TLS_CERT", "temporal-tls-cert", "", "PEM client certificate for mTLS to Temporal (with TEMPORAL_TLS_KEY); temporal mode: the embedded frontend's server certificate"},
 	{"TEMPORAL_TLS_KEY", "temporal-tls-key", "", "PEM private key of TEMPORAL_TLS_CERT"},
 	{"TEMPORAL_TLS_CA", "temporal-tls-ca", "", "PEM CA certificates that sign Temporal's server certificate (default: the system's); temporal mode: clients must present a certificate they sign"},
@@ -396,6 +401,13 @@ func (c *Config) checkAddresses(get getter, bad reporter) {
 		}
 		if _, _, err := net.SplitHostPort(c.TemporalUIAddr); c.TemporalUIAddr != "" && err != nil {
 			bad("TEMPORAL_UI_ADDR", "%q is not host:port", c.TemporalUIAddr)
+		}
+		if v := get("TEMPORAL_PORTS"); v != "" {
+			ps, err := PortRange(v, 7)
+			if err != nil {
+				bad("TEMPORAL_PORTS", "%v", err)
+			}
+			c.TemporalPorts = ps
 		}
 	}
 	if u, err := url.Parse(c.TemporalUIURL); c.TemporalUIURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
@@ -692,4 +704,19 @@ func (c Config) TemporalClientTLS() (*tls.Config, error) {
 		}
 	}
 	return t, nil
+}
+
+// PortRange parses a range of n ports, "7235-7241".
+func PortRange(v string, n int) ([]int, error) {
+	lo, hi, ok := strings.Cut(strings.TrimSpace(v), "-")
+	a, errA := strconv.Atoi(strings.TrimSpace(lo))
+	b, errB := strconv.Atoi(strings.TrimSpace(hi))
+	if !ok || errA != nil || errB != nil || a < 1 || b > 65535 || b-a+1 != n {
+		return nil, fmt.Errorf("%q is not a range of %d ports like 7235-%d", v, n, 7235+n-1)
+	}
+	ps := make([]int, n)
+	for i := range ps {
+		ps[i] = a + i
+	}
+	return ps, nil
 }

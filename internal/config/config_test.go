@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"flag"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,8 @@ func TestBadConfigurationIsRefusedWithClearMessages(t *testing.T) {
 		{config.ModeTemporal, map[string]string{"TEMPORAL_API_KEY": "k"}, "TEMPORAL_API_KEY: is for clients"},
 		{config.ModeTemporal, map[string]string{"TEMPORAL_FRONTEND_ADDR": "7233"}, "TEMPORAL_FRONTEND_ADDR"},
 		{config.ModeAll, map[string]string{"TEMPORAL_CODEC_KEYS": "k1:c2hvcnQ="}, `TEMPORAL_CODEC_KEYS: the key "k1" is not 32 bytes`},
+		{config.ModeAll, map[string]string{"TEMPORAL_PORTS": "7235"}, `TEMPORAL_PORTS: "7235" is not a range of 7 ports like 7235-7241`},
+		{config.ModeTemporal, map[string]string{"TEMPORAL_PORTS": "7235-7240"}, `TEMPORAL_PORTS: "7235-7240" is not a range of 7 ports`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -311,5 +314,18 @@ func TestCodecKeysEncryptAndTheDerivedKeyStillDecrypts(t *testing.T) {
 	}
 	if enc, _ := after.Encode([]*commonpb.Payload{{Data: []byte("x")}}); string(enc[0].Metadata["encryption-key-id"]) != "2026-12" {
 		t.Fatalf("encrypted with %q, want the first listed key", enc[0].Metadata["encryption-key-id"])
+	}
+}
+
+func TestTemporalPortsAreARangeOfSeven(t *testing.T) {
+	c, err := config.Load(config.ModeAll, nil, env(map[string]string{"TEMPORAL_PORTS": " 7235-7241 "}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{7235, 7236, 7237, 7238, 7239, 7240, 7241}; fmt.Sprint(c.TemporalPorts) != fmt.Sprint(want) {
+		t.Fatalf("TEMPORAL_PORTS gave %v, want %v", c.TemporalPorts, want)
+	}
+	if c, err := config.Load(config.ModeAll, nil, env(nil)); err != nil || c.TemporalPorts != nil {
+		t.Fatalf("without TEMPORAL_PORTS: %v %v", c.TemporalPorts, err)
 	}
 }

@@ -42,8 +42,12 @@ const clusterName = "active"
 
 // Config says where the engine keeps its data and listens.
 type Config struct {
-	DataDir          string // the database is DataDir/temporal.db
-	FrontendAddr     string // host:port of the gRPC frontend; port 0 picks a free one
+	DataDir      string // the database is DataDir/temporal.db
+	FrontendAddr string // host:port of the gRPC frontend; port 0 picks a free one
+	// InternalPorts are the server's seven other ports (history, matching,
+	// worker, then the four membership ports); nil: free ones, chosen once
+	// and kept in DataDir.
+	InternalPorts    []int
 	UIAddr           string // host:port of the Web UI; "" runs no UI
 	Namespace        string // created if missing
 	Retention        time.Duration
@@ -106,7 +110,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, err
 	}
-	ports, err := loadPorts(cfg.DataDir, host, port)
+	ports, err := loadPorts(cfg.DataDir, host, port, cfg.InternalPorts)
 	if err != nil {
 		return nil, err
 	}

@@ -25,10 +25,14 @@ func (p ports) all() []int {
 		p.MatchingMembership, p.WorkerMembership}
 }
 
-// loadPorts returns the saved ports when they suit the requested frontend
-// port (0: any) and are free, or new free ones, saved for next time.
-func loadPorts(dir, host string, frontend int) (ports, error) {
+// loadPorts returns the given internal ports (TEMPORAL_PORTS) when there
+// are any, else the saved ports when they suit the requested frontend port
+// (0: any) and are free, else new free ones; they are saved for next time.
+func loadPorts(dir, host string, frontend int, internal []int) (ports, error) {
 	path := filepath.Join(dir, "temporal-ports.json")
+	if internal != nil {
+		return fixedPorts(path, host, frontend, internal)
+	}
 	var saved ports
 	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &saved) == nil &&
 		(frontend == 0 || frontend == saved.Frontend) && allFree(host, saved.all()) {
@@ -45,11 +49,41 @@ func loadPorts(dir, host string, frontend int) (ports, error) {
 	if err != nil {
 		return ports{}, err
 	}
-	p := ports{History: free[1], Matching: free[2], Worker: free[3], FrontendMembership: free[4],
-		HistoryMembership: free[5], MatchingMembership: free[6], WorkerMembership: free[7], Frontend: frontend}
-	if p.Frontend == 0 {
-		p.Frontend = free[0]
+	if frontend == 0 {
+		frontend = free[0]
 	}
+	return savePorts(path, frontend, free[1:])
+}
+
+// fixedPorts uses the seven internal ports given, each of which must be
+// free, with the frontend's.
+func fixedPorts(path, host string, frontend int, internal []int) (ports, error) {
+	if len(internal) != 7 {
+		return ports{}, fmt.Errorf("TEMPORAL_PORTS: %d ports, want 7", len(internal))
+	}
+	for _, p := range internal {
+		if p == frontend {
+			return ports{}, fmt.Errorf("TEMPORAL_PORTS: %d is the frontend's port too", p)
+		}
+		if err := portFree(host, p); err != nil {
+			return ports{}, fmt.Errorf("TEMPORAL_PORTS: %s: %w", net.JoinHostPort(host, strconv.Itoa(p)), err)
+		}
+	}
+	if frontend == 0 {
+		free, err := freePorts(host, 1)
+		if err != nil {
+			return ports{}, err
+		}
+		frontend = free[0]
+	}
+	return savePorts(path, frontend, internal)
+}
+
+// savePorts names the ports (the frontend's and seven internal ones, in
+// the order of ports' fields) and keeps them in path for the next start.
+func savePorts(path string, frontend int, internal []int) (ports, error) {
+	p := ports{Frontend: frontend, History: internal[0], Matching: internal[1], Worker: internal[2], FrontendMembership: internal[3],
+		HistoryMembership: internal[4], MatchingMembership: internal[5], WorkerMembership: internal[6]}
 	b, _ := json.MarshalIndent(p, "", "  ")
 	if err := os.WriteFile(path, b, 0o640); err != nil {
 		return ports{}, err
