@@ -6,6 +6,7 @@
 //	partneraccess server   the HTTP server, against TEMPORAL_ADDRESS
 //	partneraccess temporal the embedded Temporal server and UI alone, for the two above
 //	partneraccess dev-oidc a sign-in provider for trying SSO on one machine
+//	partneraccess inspect ID  what the engine knows of one assignment
 //
 // Configuration comes from environment variables and flags; help (or -h)
 // lists the commands and every setting.
@@ -45,6 +46,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if mode == config.ModeDevOIDC {
 		return devOIDC(ctx, args, stderr, stdout)
+	}
+	if mode == config.ModeInspect {
+		return inspect(ctx, args, getenv, stdout, stderr)
 	}
 	cfg, err := config.Load(mode, args, getenv)
 	if errors.Is(err, flag.ErrHelp) {

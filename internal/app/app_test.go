@@ -152,7 +152,8 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 }
 
 func TestOneProcessModeServesDemoDataUIAndSearchableWorkflows(t *testing.T) {
-	r := start(t, t.TempDir(), nil)
+	dataDir := t.TempDir()
+	r := start(t, dataDir, nil)
 	if code, body := call(t, "GET", r.HTTPURL+"/readyz", "", nil); code != http.StatusOK {
 		t.Fatalf("readyz: %d %s", code, body)
 	}
@@ -196,6 +197,28 @@ func TestOneProcessModeServesDemoDataUIAndSearchableWorkflows(t *testing.T) {
 		})
 		return err == nil && len(resp.Executions) == 1 && resp.Executions[0].Execution.RunId == a.ID
 	})
+	// partneraccess inspect, from the same folder: the engine's view of it.
+	cfg, err := config.Load(config.ModeAll, nil, func(k string) string {
+		return map[string]string{"DATA_DIR": dataDir, "TEMPORAL_FRONTEND_ADDR": r.TemporalURL,
+			"TEMPORAL_UI_ADDR": strings.TrimPrefix(r.UIURL, "http://")}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown bytes.Buffer
+	if err := app.Inspect(context.Background(), cfg, a.ID, &shown); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("partneraccess inspect %s:\n%s", a.ID, shown.String())
+	for _, want := range []string{"Assignment " + a.ID, "state:     pending_approval", "running", "requested",
+		"approval deadline", "activity ", "History: ", r.UIURL + "/namespaces/default/workflows/"} {
+		if !strings.Contains(shown.String(), want) {
+			t.Errorf("inspect lacks %q:\n%s", want, shown.String())
+		}
+	}
+	if err := app.Inspect(context.Background(), cfg, "0190aaaa-0000-7000-8000-000000000000", &shown); err == nil || !strings.Contains(err.Error(), "has no workflow run") {
+		t.Errorf("inspect of an unknown run: %v", err)
+	}
 	if code, body := call(t, "GET", r.HTTPURL+"/metrics", "", nil); code != http.StatusOK ||
 		!strings.Contains(string(body), `partner_access_assignments_started_total{edition="standard"} 1`) ||
 		!strings.Contains(string(body), "temporal_") {

@@ -34,6 +34,7 @@ const (
 	ModeTemporal  = "temporal"  // the embedded Temporal server and UI only
 	ModeDirectory = "directory" // directory apply: bring in partners, customers, sites, administrators
 	ModeDevOIDC   = "dev-oidc"  // a sign-in provider for trying SSO on one machine (not a service mode)
+	ModeInspect   = "inspect"   // what the engine knows of one assignment (not a service mode)
 )
 
 // DirectoryApply is the one sub-command of directory mode.
@@ -53,6 +54,7 @@ var Commands = []Command{
 	{ModeServer, ModeServer, "the HTTP server (API and pages) alone, against TEMPORAL_ADDRESS"},
 	{ModeTemporal, ModeTemporal, "the embedded Temporal server and UI alone, to run the split topology without Docker"},
 	{ModeDirectory, ModeDirectory, "apply -f FILE: bring in partners, customers, sites and their first administrators (invited by email) from a YAML file; idempotent"},
+	{ModeInspect, ModeInspect, "ID: what Temporal knows of one assignment: the status query, a timeline, the history's events and the Temporal UI link (the one-process service's, or TEMPORAL_ADDRESS with the service's keys)"},
 	{ModeDevOIDC, ModeDevOIDC, "[-addr 127.0.0.1:9400]: an OpenID Connect provider that signs in whoever the login page names, for trying SSO on one machine"},
 }
 
