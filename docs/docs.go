@@ -31,6 +31,27 @@ func RuleURL(rule string) string {
 	return RulesPath + "#" + strings.ToLower(rule)
 }
 
+// Unruled are the statuses of the refusals and failures that break no
+// rule: their problem type is about:blank and they carry no rule. rules.md
+// ("How a refusal looks") lists each with what it means; every other
+// refusal names its rule.
+var Unruled = map[int]string{
+	400: "the request is malformed: bad JSON, an unknown field, a value of the wrong kind",
+	401: "no login, or the session ended",
+	403: "a cross-site form post, or a page for administrators or operators only",
+	404: "no such thing, or one the caller may not see",
+	405: "the path does not take that method",
+	409: "the assignment already ended, so it cannot change",
+	410: "a one-time link was used, replaced, withdrawn or expired",
+	413: "the body is too large",
+	415: "the body is not JSON (or not a form, for pages)",
+	422: "a value breaks a policy of no rule: a weak password, a duration out of range",
+	429: "too many attempts: wait for Retry-After",
+	500: "something failed on the service's side; nothing was changed",
+	502: "the email provider refused an email the request needed: what was done stays, the detail says how to send it again",
+	503: "Temporal or the store did not answer; nothing was changed, and repeating is safe",
+}
+
 // RulesHTML is the rules rendered as an HTML fragment, where the heading of
 // rule Rn has the id "rn". Raw HTML in the Markdown (the anchors that other
 // Markdown viewers need) is left out, and so are the maintainers' notes of

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -101,5 +102,19 @@ func write(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The statuses that break no rule are the ones rules.md lists, each once.
+func TestUnruledStatusesAreTheOnesRulesMDLists(t *testing.T) {
+	for status, meaning := range Unruled {
+		row := fmt.Sprintf("| %d | %s |", status, strings.ReplaceAll(meaning, "Retry-After", "`Retry-After`"))
+		if bytes.Count(rulesMarkdown, []byte(row)) != 1 {
+			t.Errorf("rules.md lacks the row %q", row)
+		}
+	}
+	rows := regexp.MustCompile(`(?m)^  \| (\d{3}) \|`).FindAllSubmatch(rulesMarkdown, -1)
+	if len(rows) != len(Unruled) {
+		t.Errorf("rules.md lists %d statuses that break no rule, docs.Unruled %d", len(rows), len(Unruled))
 	}
 }

@@ -6,6 +6,7 @@ package apicheck
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,6 +57,34 @@ func Response(req *http.Request, status int, header http.Header, body []byte) er
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		return fmt.Errorf("%s %s answered %d, which the OpenAPI document does not allow: %w\nbody: %.500s",
 			req.Method, req.URL.Path, status, err, body)
+	}
+	if err := Refusal(status, body); err != nil {
+		return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
+	}
+	return nil
+}
+
+// Refusal checks that an answer of status 400 or more names its rule, with
+// the type that links to it, or has the type about:blank and a status that
+// the rules document lists as breaking no rule (docs.Unruled).
+func Refusal(status int, body []byte) error {
+	if status < 400 {
+		return nil
+	}
+	var p struct {
+		Type, Rule string
+		Status     int
+	}
+	if err := json.Unmarshal(body, &p); err != nil || p.Status != status {
+		return fmt.Errorf("answered %d without problem details: %.200s", status, body)
+	}
+	switch {
+	case p.Rule != "" && p.Type != docs.RuleURL(p.Rule):
+		return fmt.Errorf("answered %d under %s with the type %q, not %q", status, p.Rule, p.Type, docs.RuleURL(p.Rule))
+	case p.Rule == "" && p.Type != "about:blank":
+		return fmt.Errorf("answered %d with no rule and the undocumented type %q", status, p.Type)
+	case p.Rule == "" && docs.Unruled[status] == "":
+		return fmt.Errorf("answered %d with no rule, a status the rules document does not list as breaking no rule: %.200s", status, body)
 	}
 	return nil
 }

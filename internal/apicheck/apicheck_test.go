@@ -45,3 +45,25 @@ func TestResponseCatchesWhatTheDocumentDoesNotAllow(t *testing.T) {
 		})
 	}
 }
+
+// Every refusal names its rule, linked by its type, or breaks no rule with
+// a status the rules document explains.
+func TestRefusalNamesItsRuleOrADocumentedStatus(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		ok     bool
+	}{
+		{409, `{"type":"/docs/rules#r4","status":409,"rule":"R4"}`, true},
+		{409, `{"type":"about:blank","status":409,"rule":"R4"}`, false},
+		{404, `{"type":"about:blank","status":404}`, true},
+		{418, `{"type":"about:blank","status":418}`, false},
+		{400, `{"type":"/docs/elsewhere","status":400}`, false},
+		{400, `not json`, false},
+		{200, `{}`, true},
+	} {
+		if err := Refusal(tc.status, []byte(tc.body)); (err == nil) != tc.ok {
+			t.Errorf("%d %s: %v, want ok=%v", tc.status, tc.body, err, tc.ok)
+		}
+	}
+}
