@@ -53,6 +53,7 @@ func (f *File) Check() Problems {
 			c.name(cp, cu.Name)
 			c.permission(cp, cu.Permission)
 			c.entra(cp+".entra", cu.Entra)
+			c.ldap(cp, cu)
 			c.sso(cp+".sso", cu.SSO)
 			c.people(cp, cu.Administrators)
 			for k, s := range cu.Sites {
@@ -60,7 +61,7 @@ func (f *File) Check() Problems {
 				c.id(sp, "site", s.ID)
 				c.name(sp, s.Name)
 				c.edition(sp, s.Edition)
-				c.accessGroup(sp+".access_group", s.AccessGroup, cu.Entra != nil)
+				c.accessGroup(sp+".access_group", s.AccessGroup, cu.targetKind())
 			}
 		}
 	}
@@ -183,14 +184,18 @@ func (c *checker) entra(path string, e *Entra) {
 
 // accessGroup checks a site's group: required, a GUID, with an entra
 // block on its customer; refused without one.
-func (c *checker) accessGroup(path, group string, entra bool) {
+func (c *checker) accessGroup(path, group, kind string) {
 	switch {
-	case !entra && group != "":
-		c.bad(path, "needs an entra: block on its customer: without one, access is the gateway's rows alone")
-	case entra && group == "":
+	case kind == store.TargetGateway && group != "":
+		c.bad(path, "needs an entra: or ldap: block on its customer: without one, access is the gateway's rows alone")
+	case kind == store.TargetEntra && group == "":
 		c.bad(path, "is required when the customer has an entra: block: the object ID of the security group assigned to the site's Azure Virtual Desktop application group")
-	case entra && !guid.MatchString(group):
+	case kind == store.TargetEntra && !guid.MatchString(group):
 		c.bad(path, "%q is not a group's object ID: a GUID like 3b7f0000-0000-0000-0000-000000000003", group)
+	case kind == store.TargetLDAP && group == "":
+		c.bad(path, "is required when the customer has an ldap: block: the DN of the site's group, e.g. cn=sage200,ou=groups,dc=litware,dc=test")
+	case kind == store.TargetLDAP && !isDN(group):
+		c.bad(path, "%q is not a group's DN, e.g. cn=sage200,ou=groups,dc=litware,dc=test", group)
 	}
 }
 
@@ -333,6 +338,8 @@ func (c *checker) target(ctx context.Context, st *store.Store, pl *plan, entry s
 	if e := cu.Entra; e != nil {
 		want = store.Target{Kind: store.TargetEntra, TenantID: strings.ToLower(e.TenantID), ClientID: strings.ToLower(e.ClientID),
 			SecretEnv: e.ClientSecretEnv, SecretFile: e.ClientSecretFile, UserDomain: strings.ToLower(e.UserDomain)}
+	} else if l := cu.LDAP; l != nil {
+		want = l.target()
 	}
 	switch {
 	case want == old:
@@ -342,10 +349,18 @@ func (c *checker) target(ctx context.Context, st *store.Store, pl *plan, entry s
 		return nil
 	case !held.Any() || old.Kind == store.TargetGateway:
 	case want.Kind == store.TargetGateway:
-		c.bad(entry+".id", "customer %q still has access in its Entra tenant (%s): its entra: block stays until that access is removed", cu.ID, holdsText(held))
+		where := "its Entra tenant"
+		if old.Kind == store.TargetLDAP {
+			where = "its LDAP directory"
+		}
+		c.bad(entry+".id", "customer %q still has access in %s (%s): its %s: block stays until that access is removed", cu.ID, where, holdsText(held), old.Kind)
 		return nil
 	case want.Kind != old.Kind || want.TenantID != old.TenantID:
-		c.bad(entry+".entra.tenant_id", "customer %q still has access in tenant %s (%s): the tenant changes once that access is removed", cu.ID, old.TenantID, holdsText(held))
+		if old.Kind == store.TargetLDAP {
+			c.bad(entry+".ldap.url", "customer %q still has access in the directory at %s (%s): the directory changes once that access is removed", cu.ID, old.TenantID, holdsText(held))
+		} else {
+			c.bad(entry+".entra.tenant_id", "customer %q still has access in tenant %s (%s): the tenant changes once that access is removed", cu.ID, old.TenantID, holdsText(held))
+		}
 		return nil
 	}
 	pl.target(cu.ID, partnerID, want, old)

@@ -59,7 +59,7 @@ func TestEntraBlockProblemsAllAtOnce(t *testing.T) {
 		"partners[0].customers[0].sites[0].access_group (line 13): is required when the customer has an entra: block",
 		`partners[0].customers[0].sites[1].access_group (line 14): "group one" is not a group's object ID`,
 		"partners[0].customers[1].entra.client_secret_file (line 21): give client_secret_env or client_secret_file, not both",
-		"partners[0].customers[2].sites[0].access_group (line 26): needs an entra: block on its customer",
+		"partners[0].customers[2].sites[0].access_group (line 26): needs an entra: or ldap: block on its customer",
 		"partners[0].customers[3].entra.tenant_id (line 29): is required",
 		"partners[0].customers[3].entra (line 29): names no client secret",
 		"partners[0].customers[3].entra.user_domain (line 29): is required",

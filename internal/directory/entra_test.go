@@ -149,7 +149,7 @@ func TestApplyKeepsTheTargetOfOpenAssignments(t *testing.T) {
 		check("removed", withoutEntra,
 			`partners[0].customers[0].id (line 5): customer "contoso" still has access in its Entra tenant (1 open assignment): its entra: block stays until that access is removed`,
 			`partners[0].customers[0].sites[0].access_group (line 9): site "contoso-standard" still has access in group 3b7f0000-0000-0000-0000-000000000003 (1 open assignment): the group changes once that access is removed`,
-			`partners[0].customers[0].sites[1].access_group (line 10): needs an entra: block on its customer`)
+			`partners[0].customers[0].sites[1].access_group (line 10): needs an entra: or ldap: block on its customer`)
 		check("other tenant", otherTenant,
 			`partners[0].customers[0].entra.tenant_id (line 9): customer "contoso" still has access in tenant 6f1c0000-0000-0000-0000-000000000001 (1 open assignment): the tenant changes once that access is removed`)
 		check("other group", otherGroup,

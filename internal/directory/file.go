@@ -43,6 +43,7 @@ type Customer struct {
 	Name           string   `yaml:"name"`
 	Permission     string   `yaml:"permission"`
 	Entra          *Entra   `yaml:"entra"`
+	LDAP           *LDAP    `yaml:"ldap"`
 	SSO            *SSO     `yaml:"sso"`
 	Administrators []Person `yaml:"administrators"`
 	Sites          []Site   `yaml:"sites"`
@@ -125,8 +126,10 @@ var (
 
 	ssoShape = &shape{what: "an sso block", fields: []string{"issuer", "client_id", "client_secret_env", "client_secret_file", "local_passwords"}}
 
-	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "sso", "administrators", "sites"},
-		lists: map[string]*shape{"administrators": personShape, "sites": siteShape}, maps: map[string]*shape{"entra": entraShape, "sso": ssoShape}}
+	ldapShape = &shape{what: "an ldap block", fields: []string{"url", "start_tls", "insecure", "ca_file", "bind_dn", "bind_password_env", "bind_password_file", "users_dn"}}
+
+	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "administrators", "sites"},
+		lists: map[string]*shape{"administrators": personShape, "sites": siteShape}, maps: map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape}}
 	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "administrators", "customers"},
 		lists: map[string]*shape{"administrators": personShape, "customers": customerShape}, maps: map[string]*shape{"sso": ssoShape}}
 	fileShape = &shape{what: "the file", fields: []string{"partners"}, lists: map[string]*shape{"partners": partnerShape}}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/graph"
+	"github.com/partneraccess/partneraccess/internal/membership"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
@@ -181,108 +182,39 @@ func (d *Directory) Deprovision(ctx context.Context, t store.Target, in activiti
 	return d.prove(ctx, c, group, acct.ObjectID)
 }
 
-// Drift implements activities.Drift.
+// Drift implements activities.Directory.
 func (d *Directory) Drift(ctx context.Context, t store.Target, customerID string, now time.Time) ([]activities.DriftRepair, error) {
-	accounts, err := d.Store.DirectoryAccounts(ctx, customerID)
-	if err != nil || len(accounts) == 0 {
-		return nil, err // nothing of this product's can have drifted
-	}
-	ours := map[string]store.DirectoryAccount{} // by object ID
-	byUser := map[string]store.DirectoryAccount{}
-	for _, a := range accounts {
-		if a.TenantID == t.TenantID {
-			ours[a.ObjectID], byUser[a.UserID] = a, a
-		}
-	}
-	sites, err := d.Store.SitesForCustomer(ctx, customerID)
-	if err != nil {
-		return nil, err
-	}
-	c := d.client(t)
-	var repairs []activities.DriftRepair
-	for _, site := range sites {
-		if site.AccessGroup == "" {
-			continue
-		}
-		members, err := c.Members(ctx, site.AccessGroup)
-		if err != nil {
-			return repairs, refusal(err)
-		}
-		grants, err := d.Store.GrantsOnSite(ctx, site.ID, now)
-		if err != nil {
-			return repairs, err
-		}
-		granted := map[string]bool{}
-		for _, g := range grants {
-			granted[g.UserID] = true
-		}
-		member := map[string]bool{}
-		for _, m := range members {
-			a, mine := ours[m.ID]
-			member[m.ID] = true
-			if !mine || granted[a.UserID] {
-				continue // the customer's own member, or one that should be there
-			}
-			if _, err := d.Store.OpenAssignment(ctx, site.ID, a.UserID); err == nil {
-				continue // an activation or a revocation in flight settles it
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return repairs, err
-			}
-			if err := c.RemoveMember(ctx, site.AccessGroup, m.ID); err != nil {
-				return repairs, refusal(err)
-			}
-			repairs = append(repairs, activities.DriftRepair{Kind: activities.DriftRemoved, SiteID: site.ID, UserID: a.UserID, Login: a.Login})
-		}
-		for _, g := range grants {
-			a, ok := byUser[g.UserID]
-			if !ok || member[a.ObjectID] {
-				continue // a grant of the gateway alone, or in place
-			}
-			if err := c.AddMember(ctx, site.AccessGroup, a.ObjectID); err != nil {
-				return repairs, refusal(err)
-			}
-			member[a.ObjectID] = true
-			repairs = append(repairs, activities.DriftRepair{Kind: activities.DriftRestored, SiteID: site.ID, UserID: g.UserID, Login: a.Login})
-		}
-	}
-	return repairs, nil
+	return membership.Repair(ctx, d.Store, groups{d.client(t)}, t.TenantID, customerID, now)
 }
 
 // prove reads the group back until the account is gone (Graph is
-// eventually consistent), with backoff, for at most ProofWithin.
+// eventually consistent), for at most ProofWithin.
 func (d *Directory) prove(ctx context.Context, c *graph.Client, group, objectID string) (time.Duration, error) {
-	start, wait := time.Now(), 100*time.Millisecond
-	within := d.ProofWithin
-	if within <= 0 {
-		within = 30 * time.Second
-	}
-	for {
-		members, err := c.Members(ctx, group)
-		if err != nil {
-			return 0, refusal(err)
-		}
-		if !hasMember(members, objectID) {
-			return time.Since(start), nil
-		}
-		if time.Since(start)+wait > within {
-			return 0, fmt.Errorf("the access group still lists the account %s after %s", objectID, within)
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 5*time.Second)
-	}
+	return membership.Prove(ctx, groups{c}, group, objectID, d.ProofWithin)
 }
 
-func hasMember(ms []graph.Member, id string) bool {
-	for _, m := range ms {
-		if m.ID == id {
-			return true
-		}
+// groups are a tenant's groups, for internal/membership; refusals keep
+// what they say about permissions.
+type groups struct{ c *graph.Client }
+
+func (g groups) Members(ctx context.Context, group string) ([]string, error) {
+	ms, err := g.c.Members(ctx, group)
+	if err != nil {
+		return nil, refusal(err)
 	}
-	return false
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids, nil
+}
+
+func (g groups) Add(ctx context.Context, group, id string) error {
+	return refusal(g.c.AddMember(ctx, group, id))
+}
+
+func (g groups) Remove(ctx context.Context, group, id string) error {
+	return refusal(g.c.RemoveMember(ctx, group, id))
 }
 
 // prepare is the tenant's client, the site's access group and the UPN.

@@ -15,11 +15,19 @@ const (
 	TargetGateway = "gateway"
 	// TargetEntra is the customer's Microsoft Entra ID tenant.
 	TargetEntra = "entra"
+	// TargetLDAP is the customer's LDAP directory (OpenLDAP, Active
+	// Directory).
+	TargetLDAP = "ldap"
 )
 
 // Target is where a customer's access is enforced, and how the worker
 // reaches it. The client secret itself is never stored: SecretEnv or
 // SecretFile names where the worker reads it.
+//
+// For TargetLDAP the fields mean what they do for a directory: TenantID is
+// the server's URL, ClientID the DN the worker binds as, UserDomain the DN
+// under which the partner accounts are made, and the secret the bind
+// password; CAFile, StartTLS and Insecure say how to reach it.
 type Target struct {
 	Kind       string `db:"kind"`
 	TenantID   string `db:"tenant_id"`
@@ -27,13 +35,16 @@ type Target struct {
 	SecretEnv  string `db:"secret_env"`
 	SecretFile string `db:"secret_file"`
 	UserDomain string `db:"user_domain"`
+	CAFile     string `db:"ca_file"`
+	StartTLS   bool   `db:"start_tls"`
+	Insecure   bool   `db:"insecure"`
 }
 
 // CustomerTarget is the customer's access target; Kind TargetGateway when
 // it names none.
 func (s *Store) CustomerTarget(ctx context.Context, customerID string) (Target, error) {
 	var t Target
-	err := s.r.get(ctx, &t, `SELECT kind, tenant_id, client_id, secret_env, secret_file, user_domain
+	err := s.r.get(ctx, &t, `SELECT kind, tenant_id, client_id, secret_env, secret_file, user_domain, ca_file, start_tls, insecure
 		FROM access_targets WHERE customer_id = ?`, customerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Target{Kind: TargetGateway}, nil
@@ -74,13 +85,14 @@ func (s *Store) SetCustomerTarget(ctx context.Context, customerID string, t *Tar
 		}
 		return wrap(err, "remove access target of %s", customerID)
 	}
-	res, err := s.w.exec(ctx, `INSERT INTO access_targets (customer_id, kind, tenant_id, client_id, secret_env, secret_file, user_domain)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	res, err := s.w.exec(ctx, `INSERT INTO access_targets (customer_id, kind, tenant_id, client_id, secret_env, secret_file, user_domain,
+			ca_file, start_tls, insecure)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (customer_id) DO UPDATE SET kind = excluded.kind, tenant_id = excluded.tenant_id,
 			client_id = excluded.client_id, secret_env = excluded.secret_env, secret_file = excluded.secret_file,
-			user_domain = excluded.user_domain
+			user_domain = excluded.user_domain, ca_file = excluded.ca_file, start_tls = excluded.start_tls, insecure = excluded.insecure
 		WHERE (access_targets.kind = excluded.kind AND access_targets.tenant_id = excluded.tenant_id) OR NOT `+customerHeld,
-		customerID, t.Kind, t.TenantID, t.ClientID, t.SecretEnv, t.SecretFile, t.UserDomain, customerID)
+		customerID, t.Kind, t.TenantID, t.ClientID, t.SecretEnv, t.SecretFile, t.UserDomain, t.CAFile, t.StartTLS, t.Insecure, customerID)
 	if err == nil && noRow(res) {
 		err = ErrAccessHeld
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/entra"
+	"github.com/partneraccess/partneraccess/internal/ldapdir"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -58,6 +59,7 @@ func Activities(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg acti
 	acts.Directories = map[string]activities.Directory{
 		store.TargetEntra: &entra.Directory{Store: st, Keys: keys, GraphURL: dirs.GraphURL, LoginURL: dirs.LoginURL,
 			HTTPClient: dirs.HTTPClient, Secret: dirs.Secret},
+		store.TargetLDAP: &ldapdir.Directory{Store: st, Keys: keys},
 	}
 	if m != nil {
 		acts.Reconciled, acts.Drifted = m.Reconciled, m.Drifted

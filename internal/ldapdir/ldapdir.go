@@ -1,0 +1,437 @@
+// Package ldapdir enforces access in a customer's own LDAP directory (the
+// `ldap` target): OpenLDAP or Active Directory, over LDAPS or StartTLS,
+// with github.com/go-ldap/ldap/v3. A partner user gets one account entry
+// under the customer's users_dn, made at its first activation, and each
+// site's access is the account's DN in the `member` attribute of the
+// site's group. The group's other members are the customer's and are never
+// touched; an account whose access ended is disabled, never deleted.
+package ldapdir
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf16"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/membership"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// Directory is the LDAP target: activities.Directory for every customer
+// with an `ldap:` block. For such a target, store.Target's TenantID is the
+// server's URL, ClientID the bind DN and UserDomain the users' DN.
+type Directory struct {
+	Store *store.Store
+	Keys  *secret.Keys
+	// Password reads a target's bind password when it binds; nil: from the
+	// environment variable or file the directory file names.
+	Password func(store.Target) (string, error)
+	// ProofWithin bounds how long one attempt reads the group back.
+	ProofWithin time.Duration
+	// Timeout bounds each request to the server (default 15s).
+	Timeout time.Duration
+
+	mu     sync.Mutex
+	flavor map[string]bool // URL -> Active Directory
+}
+
+var _ activities.Directory = (*Directory)(nil)
+
+// lockedForever is ppolicy's pwdAccountLockedTime for an account locked
+// until an administrator unlocks it.
+const lockedForever = "000001010000Z"
+
+// Active Directory's userAccountControl: a normal account, enabled or not.
+const (
+	adEnabled  = "512"
+	adDisabled = "514"
+)
+
+// Provision implements activities.Directory.
+func (d *Directory) Provision(ctx context.Context, t store.Target, in activities.DirectoryInput) (activities.ProvisionResult, error) {
+	group, err := d.group(ctx, in.SiteID)
+	if err != nil {
+		return activities.ProvisionResult{}, err
+	}
+	c, ad, err := d.connect(ctx, t)
+	if err != nil {
+		return activities.ProvisionResult{}, err
+	}
+	defer c.Close()
+	a := account(t, in, ad)
+	res := activities.ProvisionResult{Login: a.login}
+	exists, err := entryExists(c, a.dn)
+	if err != nil {
+		return res, err
+	}
+	if !exists {
+		err := c.Add(a.addRequest(in))
+		if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) { // made by an attempt whose answer was lost
+			return res, refusal(err, "make the account "+a.dn)
+		}
+		res.Created = err == nil
+	}
+	if res.Created || in.Edition == "professional" { // a fresh password when new, and at every Professional activation (R5)
+		if err := d.resetPassword(ctx, c, ad, in.AssignmentID, a, in.At); err != nil {
+			return res, err
+		}
+		res.Credential = true
+	}
+	if err := setEnabled(c, ad, a.dn, true); err != nil {
+		return res, err
+	}
+	if err := d.Store.SaveDirectoryAccount(ctx, store.DirectoryAccount{UserID: in.UserID, CustomerID: in.CustomerID,
+		Kind: store.TargetLDAP, TenantID: t.TenantID, ObjectID: a.dn, Login: a.login, Enabled: true, CreatedAt: in.At, UpdatedAt: time.Now()}); err != nil {
+		return res, err
+	}
+	return res, groups{c}.Add(ctx, group, a.dn)
+}
+
+// Reissue implements activities.Directory.
+func (d *Directory) Reissue(ctx context.Context, t store.Target, in activities.DirectoryInput) error {
+	acct, err := d.Store.DirectoryAccount(ctx, in.UserID, in.CustomerID)
+	if err != nil {
+		return err
+	}
+	c, ad, err := d.connect(ctx, t)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return d.resetPassword(ctx, c, ad, in.AssignmentID, entry{dn: acct.ObjectID, login: acct.Login}, time.Now())
+}
+
+// Deprovision implements activities.Directory.
+func (d *Directory) Deprovision(ctx context.Context, t store.Target, in activities.DirectoryInput) (time.Duration, error) {
+	acct, err := d.Store.DirectoryAccount(ctx, in.UserID, in.CustomerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil // nothing was made
+	} else if err != nil {
+		return 0, err
+	}
+	group, err := d.group(ctx, in.SiteID)
+	if err != nil {
+		return 0, err
+	}
+	c, ad, err := d.connect(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	g := groups{c}
+	if err := g.Remove(ctx, group, acct.ObjectID); err != nil {
+		return 0, err
+	}
+	others, err := d.Store.DirectoryGrantsInForce(ctx, in.CustomerID, in.UserID, in.AssignmentID, time.Now())
+	if err != nil {
+		return 0, err
+	}
+	if others == 0 && acct.Enabled {
+		// An entry the customer deleted has nothing left to disable.
+		if err := setEnabled(c, ad, acct.ObjectID, false); err != nil && !ldap.IsErrorWithCode(errors.Unwrap(err), ldap.LDAPResultNoSuchObject) {
+			return 0, err
+		}
+		acct.Enabled, acct.UpdatedAt = false, time.Now()
+		if err := d.Store.SaveDirectoryAccount(ctx, acct); err != nil {
+			return 0, err
+		}
+	}
+	return membership.Prove(ctx, g, group, acct.ObjectID, d.ProofWithin)
+}
+
+// Drift implements activities.Directory.
+func (d *Directory) Drift(ctx context.Context, t store.Target, customerID string, now time.Time) ([]activities.DriftRepair, error) {
+	c, _, err := d.connect(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return membership.Repair(ctx, d.Store, groups{c}, t.TenantID, customerID, now)
+}
+
+// entry is a partner user's account in the directory.
+type entry struct {
+	dn, login, rdn, name string
+	ad                   bool
+}
+
+// account names the partner user's account: uid=<user>.<partner> under the
+// users' DN (CN= and sAMAccountName on Active Directory), the same on every
+// retry.
+func account(t store.Target, in activities.DirectoryInput, ad bool) entry {
+	login := in.UserID + "." + in.PartnerID
+	if ad {
+		sam := login
+		if len(sam) > 20 { // sAMAccountName's limit
+			sum := sha256.Sum256([]byte(login))
+			sam = sam[:11] + "-" + hex.EncodeToString(sum[:4])
+		}
+		return entry{dn: strings.ToLower("cn=" + ldap.EscapeDN(login) + "," + t.UserDomain), login: sam, rdn: login, name: in.DisplayName, ad: true}
+	}
+	return entry{dn: strings.ToLower("uid=" + ldap.EscapeDN(login) + "," + t.UserDomain), login: login, rdn: login, name: in.DisplayName}
+}
+
+func (a entry) addRequest(in activities.DirectoryInput) *ldap.AddRequest {
+	r := ldap.NewAddRequest(a.dn, nil)
+	name := in.DisplayName + " (partner)"
+	if a.ad {
+		r.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
+		r.Attribute("cn", []string{a.rdn})
+		r.Attribute("sAMAccountName", []string{a.login})
+		r.Attribute("displayName", []string{name})
+		r.Attribute("userAccountControl", []string{adDisabled}) // enabled once it has a password
+		return r
+	}
+	r.Attribute("objectClass", []string{"inetOrgPerson"})
+	r.Attribute("uid", []string{a.login})
+	r.Attribute("cn", []string{name})
+	r.Attribute("sn", []string{in.PartnerID})
+	r.Attribute("description", []string{"Partner Access: partner user " + in.UserID + " of " + in.PartnerID})
+	return r
+}
+
+// resetPassword gives the account a fresh temporary password that must be
+// changed at its first sign-in, sealed in the store first as the
+// assignment's credential. OpenLDAP hashes it itself (the Password Modify
+// operation of RFC 3062; ppolicy's pwdMustChange marks it for change); on
+// Active Directory it is unicodePwd, with pwdLastSet 0.
+func (d *Directory) resetPassword(ctx context.Context, c *ldap.Conn, ad bool, assignmentID string, a entry, at time.Time) error {
+	password := secret.NewPassword()
+	if err := d.Store.SetCredential(ctx, store.Credential{AssignmentID: assignmentID, Login: a.login,
+		Ciphertext: d.Keys.Seal([]byte(password), assignmentID), CreatedAt: at}); err != nil {
+		return err
+	}
+	if ad {
+		m := ldap.NewModifyRequest(a.dn, nil)
+		m.Replace("unicodePwd", []string{adPassword(password)})
+		m.Replace("pwdLastSet", []string{"0"})
+		return refusal(c.Modify(m), "set the password of "+a.dn)
+	}
+	_, err := c.PasswordModify(ldap.NewPasswordModifyRequest(a.dn, "", password))
+	return refusal(err, "set the password of "+a.dn)
+}
+
+// adPassword is a password as Active Directory's unicodePwd takes it:
+// quoted, in UTF-16LE.
+func adPassword(p string) string {
+	u := utf16.Encode([]rune(`"` + p + `"`))
+	b := make([]byte, 2*len(u))
+	for i, r := range u {
+		b[2*i], b[2*i+1] = byte(r), byte(r>>8)
+	}
+	return string(b)
+}
+
+// setEnabled enables or disables the account: userAccountControl on Active
+// Directory, ppolicy's pwdAccountLockedTime on OpenLDAP.
+func setEnabled(c *ldap.Conn, ad bool, dn string, on bool) error {
+	m := ldap.NewModifyRequest(dn, nil)
+	switch {
+	case ad && on:
+		m.Replace("userAccountControl", []string{adEnabled})
+	case ad:
+		m.Replace("userAccountControl", []string{adDisabled})
+	case on:
+		m.Delete("pwdAccountLockedTime", nil)
+	default:
+		m.Replace("pwdAccountLockedTime", []string{lockedForever})
+	}
+	err := c.Modify(m)
+	if on && !ad && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) {
+		return nil // not locked
+	}
+	what := "enable"
+	if !on {
+		what = "disable"
+	}
+	return refusal(err, what+" the account "+dn)
+}
+
+// groups are a directory's groups through one connection, for
+// internal/membership: members by DN, in lower case.
+type groups struct{ c *ldap.Conn }
+
+func (g groups) Members(ctx context.Context, group string) ([]string, error) {
+	res, err := g.c.Search(ldap.NewSearchRequest(group, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"member"}, nil))
+	if err != nil {
+		return nil, refusal(err, "read the group "+group)
+	}
+	if len(res.Entries) == 0 {
+		return nil, nil
+	}
+	var out []string
+	for _, v := range res.Entries[0].GetAttributeValues("member") {
+		out = append(out, normalize(v))
+	}
+	return out, nil
+}
+
+func (g groups) Add(ctx context.Context, group, dn string) error {
+	m := ldap.NewModifyRequest(group, nil)
+	m.Add("member", []string{dn})
+	err := g.c.Modify(m)
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) || ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+		return nil // already a member
+	}
+	return refusal(err, "add "+dn+" to the group "+group)
+}
+
+func (g groups) Remove(ctx context.Context, group, dn string) error {
+	m := ldap.NewModifyRequest(group, nil)
+	m.Delete("member", []string{dn})
+	err := g.c.Modify(m)
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) || ldap.IsErrorWithCode(err, ldap.LDAPResultUnwillingToPerform) && strings.Contains(err.Error(), "not present") {
+		return nil // not a member
+	}
+	return refusal(err, "remove "+dn+" from the group "+group)
+}
+
+// normalize writes a DN as the store keeps it: parsed and in lower case,
+// so that spacing and case do not make two of one.
+func normalize(dn string) string {
+	p, err := ldap.ParseDN(dn)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(dn))
+	}
+	parts := make([]string, len(p.RDNs))
+	for i, r := range p.RDNs {
+		attrs := make([]string, len(r.Attributes))
+		for j, a := range r.Attributes {
+			attrs[j] = a.Type + "=" + ldap.EscapeDN(a.Value)
+		}
+		parts[i] = strings.Join(attrs, "+")
+	}
+	return strings.ToLower(strings.Join(parts, ","))
+}
+
+func entryExists(c *ldap.Conn, dn string) (bool, error) {
+	_, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"1.1"}, nil))
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return false, nil
+	}
+	return err == nil, refusal(err, "look up "+dn)
+}
+
+// group is the site's access group (a DN).
+func (d *Directory) group(ctx context.Context, siteID string) (string, error) {
+	site, err := d.Store.SiteByID(ctx, siteID)
+	if err != nil {
+		return "", err
+	}
+	if site.AccessGroup == "" {
+		return "", permanent(fmt.Sprintf("site %s names no access_group in the directory file", siteID))
+	}
+	return normalize(site.AccessGroup), nil
+}
+
+// connect reaches the server over TLS (LDAPS, or StartTLS), binds as the
+// target's service account, and says whether it is Active Directory.
+func (d *Directory) connect(ctx context.Context, t store.Target) (*ldap.Conn, bool, error) {
+	u, err := url.Parse(t.TenantID)
+	if err != nil {
+		return nil, false, permanent(fmt.Sprintf("%q is not an LDAP URL", t.TenantID))
+	}
+	cfg := &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, false, permanent(fmt.Sprintf("the CA file %s cannot be read on the worker: %v", t.CAFile, errors.Unwrap(err)))
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, false, permanent(fmt.Sprintf("the CA file %s holds no PEM certificate", t.CAFile))
+		}
+	}
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	dialer := &net.Dialer{Timeout: timeout}
+	opts := []ldap.DialOpt{ldap.DialWithDialer(dialer)}
+	if u.Scheme == "ldaps" {
+		opts = append(opts, ldap.DialWithTLSConfig(cfg))
+	}
+	c, err := ldap.DialURL(t.TenantID, opts...)
+	if err != nil {
+		return nil, false, connectError(t.TenantID, err)
+	}
+	c.SetTimeout(timeout)
+	if u.Scheme == "ldap" && t.StartTLS {
+		if err := c.StartTLS(cfg); err != nil {
+			c.Close()
+			return nil, false, connectError(t.TenantID, err)
+		}
+	}
+	read := d.Password
+	if read == nil {
+		read = ReadPassword
+	}
+	password, err := read(t)
+	if err != nil {
+		c.Close()
+		return nil, false, permanent(err.Error())
+	}
+	if err := c.Bind(t.ClientID, password); err != nil {
+		c.Close()
+		return nil, false, refusal(err, "bind as "+t.ClientID)
+	}
+	ad, err := d.activeDirectory(c, t.TenantID)
+	if err != nil {
+		c.Close()
+		return nil, false, err
+	}
+	return c, ad, nil
+}
+
+// activeDirectory reads the root DSE once per server: Active Directory
+// announces its capability OID there.
+func (d *Directory) activeDirectory(c *ldap.Conn, server string) (bool, error) {
+	d.mu.Lock()
+	ad, known := d.flavor[server]
+	d.mu.Unlock()
+	if known {
+		return ad, nil
+	}
+	res, err := c.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"supportedCapabilities"}, nil))
+	if err != nil {
+		return false, refusal(err, "read the root DSE")
+	}
+	for _, e := range res.Entries {
+		for _, v := range e.GetAttributeValues("supportedCapabilities") {
+			if v == "1.2.840.113556.1.4.800" { // LDAP_CAP_ACTIVE_DIRECTORY_OID
+				ad = true
+			}
+		}
+	}
+	d.mu.Lock()
+	if d.flavor == nil {
+		d.flavor = map[string]bool{}
+	}
+	d.flavor[server] = ad
+	d.mu.Unlock()
+	return ad, nil
+}
+
+// ReadPassword reads a target's bind password from the environment
+// variable or the file the directory file names. Its errors name the
+// source, never the value.
+func ReadPassword(t store.Target) (string, error) {
+	return secret.ReadNamed(t.SecretEnv, t.SecretFile, "the bind password", "the worker")
+}

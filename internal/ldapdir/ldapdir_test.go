@@ -1,0 +1,237 @@
+package ldapdir_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/ldapdir"
+	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/slapdtest"
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// env is a store with the demo data whose Contoso enforces access in a real
+// slapd, and the directory that does it.
+type env struct {
+	s    *slapdtest.Server
+	st   *store.Store
+	keys *secret.Keys
+	d    *ldapdir.Directory
+	t    store.Target
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	s := slapdtest.Start(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := demo.Load(ctx, st, bcrypt.MinCost); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := secret.NewKeys(secret.NewMasterKey())
+	pw := filepath.Join(t.TempDir(), "bind.secret")
+	os.WriteFile(pw, []byte(s.Password+"\n"), 0o600)
+	target := store.Target{Kind: store.TargetLDAP, TenantID: s.URL, ClientID: slapdtest.ServiceDN, SecretFile: pw,
+		UserDomain: slapdtest.UsersDN, CAFile: s.CAFile}
+	if err := st.SetCustomerTarget(ctx, demo.Contoso, &target); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSiteAccessGroup(ctx, demo.ContosoSite, slapdtest.GroupDN); err != nil {
+		t.Fatal(err)
+	}
+	// The assignments the credentials belong to, one after the other (R8).
+	for _, edition := range []string{"professional", "standard"} {
+		if err := st.CreateAssignment(ctx, store.Assignment{ID: "a-" + edition, WorkflowID: "w-" + edition, SiteID: demo.ContosoSite,
+			PartnerUserID: demo.Solo, Role: store.RolePartnerSupportAgent, Reason: "Case 1", Edition: edition,
+			RequestedBy: demo.Agent, RequestedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if edition == "professional" {
+			if err := st.ApplyTransition(ctx, store.Transition{AssignmentID: "a-" + edition, Seq: 1, State: "revoked", At: time.Now(),
+				Actor: "system", Action: "access.revoked"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return &env{s: s, st: st, keys: keys, d: &ldapdir.Directory{Store: st, Keys: keys, Timeout: 3 * time.Second}, t: target}
+}
+
+func input(edition string) activities.DirectoryInput {
+	return activities.DirectoryInput{AssignmentID: "a-" + edition, CustomerID: demo.Contoso, SiteID: demo.ContosoSite,
+		PartnerID: demo.Northwind, UserID: demo.Solo, DisplayName: "Sam Solo", Edition: edition, At: time.Now()}
+}
+
+const soloDN = "uid=northwind-solo.northwind," + slapdtest.UsersDN
+
+// bind tries the account's password on the server.
+func (e *env) bind(t *testing.T, dn, password string) error {
+	t.Helper()
+	pem, _ := os.ReadFile(e.s.CAFile)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	c, err := ldap.DialURL(e.s.URL, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.Bind(dn, password)
+}
+
+func (e *env) password(t *testing.T, assignmentID string) string {
+	t.Helper()
+	cr, err := e.st.CredentialByAssignment(context.Background(), assignmentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.keys.Open(cr.Ciphertext, assignmentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(p)
+}
+
+func TestAccountAndMembershipAreMadeRemovedProvenAndMadeAgain(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	res, err := e.d.Provision(ctx, e.t, input("standard"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Created || !res.Credential || res.Login != "northwind-solo.northwind" {
+		t.Fatalf("provision: %+v", res)
+	}
+	members := e.s.Members(slapdtest.GroupDN)
+	if !has(members, soloDN) || !has(members, strings.ToLower(slapdtest.OwnMember)) || len(members) != 3 {
+		t.Fatalf("group members after activation (ldapsearch): %v", members)
+	}
+	first := e.password(t, "a-standard")
+	if err := e.bind(t, soloDN, first); err != nil {
+		t.Fatalf("the temporary password does not bind: %v", err)
+	}
+	if entry := e.s.Search(soloDN, "(objectClass=*)", "userPassword"); !strings.Contains(entry, "userPassword:: ") || strings.Contains(entry, first) {
+		t.Fatalf("the password is not hashed by the server:\n%s", entry)
+	}
+	// Again: the same account, the same membership, nothing new.
+	if res, err := e.d.Provision(ctx, e.t, input("standard")); err != nil || res.Created || res.Credential {
+		t.Fatalf("provision again: %+v %v", res, err)
+	}
+
+	took, err := e.d.Deprovision(ctx, e.t, input("standard"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("revocation proven in %s", took)
+	members = e.s.Members(slapdtest.GroupDN)
+	if has(members, soloDN) || !has(members, strings.ToLower(slapdtest.OwnMember)) || len(members) != 2 {
+		t.Fatalf("group members after revocation: %v", members)
+	}
+	if entry := e.s.Search(soloDN, "(objectClass=*)", "pwdAccountLockedTime"); !strings.Contains(entry, "pwdAccountLockedTime: 000001010000Z") {
+		t.Fatalf("the account is not locked:\n%s", entry)
+	}
+	if err := e.bind(t, soloDN, first); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+		t.Fatalf("a locked account still binds: %v", err)
+	}
+	// Revoking again finds it done.
+	if _, err := e.d.Deprovision(ctx, e.t, input("standard")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Professional: the account is enabled again with a fresh password.
+	res, err = e.d.Provision(ctx, e.t, input("professional"))
+	if err != nil || res.Created || !res.Credential {
+		t.Fatalf("professional: %+v %v", res, err)
+	}
+	fresh := e.password(t, "a-professional")
+	if fresh == first || e.bind(t, soloDN, fresh) != nil {
+		t.Fatal("the Professional activation's password does not bind, or is the old one")
+	}
+	// A reissue resets it in the directory.
+	if err := e.d.Reissue(ctx, e.t, input("professional")); err != nil {
+		t.Fatal(err)
+	}
+	if again := e.password(t, "a-professional"); again == fresh || e.bind(t, soloDN, again) != nil || e.bind(t, soloDN, fresh) == nil {
+		t.Fatal("the reissued password is not the one the directory holds")
+	}
+}
+
+func TestRefusalsArePermanentAndNamed(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		change func(t *store.Target, e *env)
+		says   string
+	}{
+		{"wrong password", func(tg *store.Target, e *env) {
+			e.d.Password = func(store.Target) (string, error) { return "not-the-password", nil }
+		}, "LDAP 49"},
+		{"no write access", func(tg *store.Target, e *env) { tg.ClientID = slapdtest.ReaderDN }, "LDAP 50"},
+		{"untrusted certificate", func(tg *store.Target, e *env) { tg.CAFile = "" }, "not signed by a trusted CA"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := e.t
+			e.d.Password = nil
+			tc.change(&tg, e)
+			_, err := e.d.Provision(ctx, tg, input("standard"))
+			var de activities.DirectoryError
+			if !errors.As(err, &de) || !de.Permanent() || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("got %v, want a permanent refusal saying %q", err, tc.says)
+			}
+			if strings.Contains(err.Error(), e.s.Password) {
+				t.Fatal("the error holds the bind password")
+			}
+		})
+	}
+	if got := e.s.Members(slapdtest.GroupDN); len(got) != 2 {
+		t.Fatalf("a refused activation changed the group: %v", got)
+	}
+}
+
+func TestServerDownIsRetriedAndEndsWithOneAccountAndOneMembership(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.s.Stop()
+	_, err := e.d.Provision(ctx, e.t, input("standard"))
+	var de activities.DirectoryError
+	if !errors.As(err, &de) || de.Permanent() || !strings.Contains(err.Error(), "cannot be reached") {
+		t.Fatalf("server down: %v, want an error retried", err)
+	}
+	e.s.Restart()
+	for range 2 { // the retry, and one more as a lost answer would make
+		if _, err := e.d.Provision(ctx, e.t, input("standard")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(e.s.Search(slapdtest.UsersDN, "(uid=northwind-solo.northwind)", "dn"), "dn: "); n != 1 {
+		t.Fatalf("%d accounts", n)
+	}
+	members := e.s.Members(slapdtest.GroupDN)
+	if n := strings.Count(strings.Join(members, "\n"), soloDN); n != 1 {
+		t.Fatalf("%d memberships: %v", n, members)
+	}
+}
+
+func has(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

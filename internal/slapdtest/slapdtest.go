@@ -1,0 +1,311 @@
+// Package slapdtest runs a real OpenLDAP server (Debian's slapd) for tests:
+// a temporary configuration with an mdb database and the ppolicy overlay,
+// LDAPS on a loopback port with a certificate from a test CA made here, and
+// a customer's base entries: ou=partners for the accounts the service
+// makes, ou=groups with the site's group (which keeps a placeholder
+// member), a service account that may write only there, and one that may
+// only read. Without slapd the test skips, or fails when REQUIRE_LDAP=1.
+package slapdtest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The directory's names.
+const (
+	Base        = "dc=litware,dc=test"
+	UsersDN     = "ou=partners," + Base
+	GroupDN     = "cn=sage200,ou=groups," + Base
+	ServiceDN   = "cn=partner-access,ou=service," + Base
+	ReaderDN    = "cn=reader,ou=service," + Base
+	AdminDN     = "cn=admin," + Base
+	Placeholder = "cn=placeholder,ou=groups," + Base
+	// OwnMember is one of the customer's own people in the group: the
+	// service never touches it.
+	OwnMember = "uid=lee,ou=people," + Base
+)
+
+// Server is a running slapd.
+type Server struct {
+	URL      string // ldaps://127.0.0.1:PORT
+	CAFile   string // the test CA that signed the server's certificate
+	Password string // of ServiceDN, ReaderDN and AdminDN
+	dir      string
+	conf     string
+	cmd      *exec.Cmd
+	t        testing.TB
+}
+
+// Start runs slapd for one test; it stops when the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	slapd, err := exec.LookPath("slapd")
+	if err != nil {
+		slapd = "/usr/sbin/slapd"
+		if _, err := os.Stat(slapd); err != nil {
+			if os.Getenv("REQUIRE_LDAP") == "1" {
+				t.Fatal("REQUIRE_LDAP=1 but slapd is not installed (apt-get install slapd ldap-utils)")
+			}
+			t.Skip("slapd not installed; set REQUIRE_LDAP=1 to make this a failure")
+		}
+	}
+	dir := t.TempDir()
+	s := &Server{dir: dir, t: t, Password: "service-password-7f3a", CAFile: filepath.Join(dir, "ca.crt")}
+	if err := s.certificates(); err != nil {
+		t.Fatal(err)
+	}
+	s.conf = filepath.Join(dir, "slapd.conf")
+	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.conf, []byte(s.config()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, "base.ldif")
+	if err := os.WriteFile(base, []byte(s.entries()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	slapadd := filepath.Join(filepath.Dir(slapd), "slapadd")
+	if out, err := exec.Command(slapadd, "-f", s.conf, "-l", base).CombinedOutput(); err != nil {
+		t.Fatalf("slapadd: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s.URL = fmt.Sprintf("ldaps://127.0.0.1:%d", port)
+	s.startSlapd(slapd)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) startSlapd(slapd string) {
+	s.t.Helper()
+	s.cmd = exec.Command(slapd, "-f", s.conf, "-h", s.URL+"/", "-d", "0")
+	s.cmd.Stdout, s.cmd.Stderr = nil, nil
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	host := strings.TrimPrefix(s.URL, "ldaps://")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.DialTimeout("tcp", host, 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("slapd did not listen on %s", s.URL)
+		}
+	}
+}
+
+// Stop stops slapd (the data stays, for Restart).
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+	s.cmd = nil
+}
+
+// Restart starts slapd again on the same address, with its data.
+func (s *Server) Restart() {
+	s.t.Helper()
+	slapd, err := exec.LookPath("slapd")
+	if err != nil {
+		slapd = "/usr/sbin/slapd"
+	}
+	s.startSlapd(slapd)
+}
+
+// Search runs ldapsearch (ldap-utils) as the administrator: a cross-check
+// of what the service's client sees. It returns ldapsearch's LDIF.
+func (s *Server) Search(base, filter string, attrs ...string) string {
+	s.t.Helper()
+	args := append([]string{"-x", "-LLL", "-H", s.URL, "-D", AdminDN, "-w", s.Password, "-b", base, filter}, attrs...)
+	cmd := exec.Command("ldapsearch", args...)
+	cmd.Env = append(os.Environ(), "LDAPTLS_CACERT="+s.CAFile)
+	out, err := cmd.CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "No such object") {
+		s.t.Fatalf("ldapsearch %s %s: %v\n%s", base, filter, err, out)
+	}
+	return string(out)
+}
+
+// Members lists the group's member values, as ldapsearch reads them.
+func (s *Server) Members(group string) []string {
+	s.t.Helper()
+	var out []string
+	for _, line := range strings.Split(s.Search(group, "(objectClass=*)", "member"), "\n") {
+		if v, ok := strings.CutPrefix(line, "member: "); ok {
+			out = append(out, strings.ToLower(strings.TrimSpace(v)))
+		}
+	}
+	return out
+}
+
+func (s *Server) config() string {
+	return fmt.Sprintf(`include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload ppolicy
+pidfile %[1]s/slapd.pid
+argsfile %[1]s/slapd.args
+TLSCertificateFile %[1]s/server.crt
+TLSCertificateKeyFile %[1]s/server.key
+TLSCACertificateFile %[1]s/ca.crt
+password-hash {SSHA}
+
+database mdb
+maxsize 33554432
+suffix "%[2]s"
+rootdn "%[3]s"
+rootpw %[4]s
+directory %[1]s/db
+overlay ppolicy
+ppolicy_default "cn=default,ou=policies,%[2]s"
+access to dn.subtree="%[5]s" attrs=userPassword
+  by dn.exact="%[6]s" write
+  by anonymous auth
+  by * none
+access to attrs=userPassword
+  by anonymous auth
+  by * none
+access to dn.subtree="%[5]s"
+  by dn.exact="%[6]s" write
+  by * read
+access to dn.subtree="ou=groups,%[2]s"
+  by dn.exact="%[6]s" write
+  by * read
+access to *
+  by * read
+`, s.dir, Base, AdminDN, s.Password, UsersDN, ServiceDN)
+}
+
+func (s *Server) entries() string {
+	return fmt.Sprintf(`dn: %[1]s
+objectClass: dcObject
+objectClass: organization
+o: Litware
+dc: litware
+
+dn: ou=partners,%[1]s
+objectClass: organizationalUnit
+ou: partners
+
+dn: ou=groups,%[1]s
+objectClass: organizationalUnit
+ou: groups
+
+dn: ou=service,%[1]s
+objectClass: organizationalUnit
+ou: service
+
+dn: ou=people,%[1]s
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=policies,%[1]s
+objectClass: organizationalUnit
+ou: policies
+
+dn: cn=default,ou=policies,%[1]s
+objectClass: device
+objectClass: pwdPolicy
+cn: default
+pwdAttribute: userPassword
+pwdLockout: TRUE
+pwdMustChange: TRUE
+
+dn: %[2]s
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: partner-access
+userPassword: %[3]s
+
+dn: %[4]s
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: reader
+userPassword: %[3]s
+
+dn: %[5]s
+objectClass: inetOrgPerson
+uid: lee
+cn: Lee Litware
+sn: Litware
+
+dn: %[6]s
+objectClass: groupOfNames
+cn: sage200
+member: %[7]s
+member: %[5]s
+`, Base, ServiceDN, s.Password, ReaderDN, OwnMember, GroupDN, Placeholder)
+}
+
+// certificates makes a test CA and a server certificate for 127.0.0.1.
+func (s *Server) certificates() error {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "slapdtest CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"}}
+	caCert, _ := x509.ParseCertificate(caDER)
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	for name, block := range map[string]*pem.Block{
+		"ca.crt":     {Type: "CERTIFICATE", Bytes: caDER},
+		"server.crt": {Type: "CERTIFICATE", Bytes: leafDER},
+		"server.key": {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(filepath.Join(s.dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
