@@ -11,6 +11,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -23,6 +24,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 // The directory's names.
@@ -165,6 +168,35 @@ func (s *Server) Members(group string) []string {
 		}
 	}
 	return out
+}
+
+// SetMember adds (or removes) dn in the group's member attribute as the
+// administrator: what someone does by hand in the customer's directory.
+func (s *Server) SetMember(group, dn string, member bool) {
+	s.t.Helper()
+	pem, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	c, err := ldap.DialURL(s.URL, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Bind(AdminDN, s.Password); err != nil {
+		s.t.Fatal(err)
+	}
+	m := ldap.NewModifyRequest(group, nil)
+	if member {
+		m.Add("member", []string{dn})
+	} else {
+		m.Delete("member", []string{dn})
+	}
+	if err := c.Modify(m); err != nil {
+		s.t.Fatalf("change the members of %s: %v", group, err)
+	}
 }
 
 func (s *Server) config() string {
