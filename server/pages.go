@@ -53,7 +53,6 @@ func mustParsePages() *pages {
 		"kind":     emailKindText,
 		"delivery": deliveryText,
 		"name":     nameOf,
-		"iso":      isoTime,
 	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
@@ -245,8 +244,8 @@ func (s *Server) pageAssignment(c *gin.Context) {
 	}
 	data["Temporal"] = s.temporalRecord(c.Request.Context(), a)
 	// The Temporal UI is for the people who run the service: the
-	// partner's side, never the customer's.
-	data["ShowTemporalLink"] = u.Kind == store.KindPartner
+	// partner's administrators, never the customer's users.
+	data["ShowTemporalLink"] = u.Kind == store.KindPartner && u.HasRole(store.RolePartnerAdmin)
 	data["Names"] = r.Names
 	s.render(c, http.StatusOK, "assignment", data)
 }
@@ -361,7 +360,7 @@ func (s *Server) pageApproval(c *gin.Context) {
 	data := gin.H{"A": l.Assignment, "Approver": l.Approver, "Expires": l.Token.ExpiresAt, "Token": c.Param("token"),
 		"Duration": domain.HumanDuration(d), "EndsIfNow": time.Now().Add(d)}
 	if l.Extension != nil {
-		data["Extension"] = *l.Extension
+		data["Extension"], data["RequestedByName"] = *l.Extension, l.RequestedByName
 	}
 	s.render(c, http.StatusOK, "approval", data)
 }
@@ -419,20 +418,22 @@ func (s *Server) pageDevMail(c *gin.Context) {
 	s.render(c, http.StatusOK, "devmail", gin.H{"Emails": es, "To": c.Query("to")})
 }
 
-func fmtTime(v any) string {
+// fmtTime writes a time as people read it, in a <time> element whose
+// datetime attribute keeps the exact instant for machines.
+func fmtTime(v any) template.HTML {
 	switch t := v.(type) {
 	case time.Time:
 		if t.IsZero() {
 			return ""
 		}
-		return t.UTC().Format("Mon 2 Jan 2006 15:04:05 UTC")
+		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + t.UTC().Format("Mon 2 Jan 2006 15:04:05 UTC") + `</time>`)
 	case *time.Time:
 		if t == nil {
 			return ""
 		}
 		return fmtTime(*t)
 	}
-	return fmt.Sprint(v)
+	return template.HTML(template.HTMLEscapeString(fmt.Sprint(v)))
 }
 
 func editionName(e string) string {
@@ -509,6 +510,3 @@ func nameOf(names map[string]string, id string) string {
 	}
 	return id
 }
-
-// isoTime is a time for a <time datetime> attribute.
-func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -48,8 +48,31 @@ func TestPagesSpeakInNamesAndPeoplesTimes(t *testing.T) {
 		t.Errorf("the pending requests page leaves out the request for more time:\n%s", page)
 	}
 	_, page = e.Login("agent@partner.example").Page("/assignments/" + a.ID)
+	if strings.Contains(page, `id="workflow-link"`) {
+		t.Error("a partner agent sees the link to the workflow in the Temporal UI, which is for those who run the service")
+	}
+	_, page = e.Login("admin@partner.example").Page("/assignments/" + a.ID)
 	if !strings.Contains(page, `id="workflow-link"`) {
-		t.Error("the partner's side sees no link to the workflow in the Temporal UI")
+		t.Error("the partner's administrator sees no link to the workflow in the Temporal UI")
+	}
+
+	// The approver's page for more time names who asks, and a link
+	// opened again after the decision says calmly who decided and when.
+	link := extensionLink(t, e, a.ID, "admin@contoso.example", 1)
+	_, page = e.Anonymous().Page(link)
+	if !strings.Contains(page, "Sam Solo asks for <strong>1 day</strong> more") {
+		t.Errorf("the approval page for more time:\n%s", page)
+	}
+	if code, _, _ := e.Anonymous().Form(link, map[string]string{"decision": "approve"}); code != http.StatusOK {
+		t.Fatalf("approve more time: %d", code)
+	}
+	code := 0
+	e.Eventually(10*time.Second, "the decision recorded", func() bool {
+		code, page = e.Anonymous().Page(link)
+		return strings.Contains(page, "already approved by ")
+	})
+	if code != http.StatusConflict || !strings.Contains(page, "already approved by Casey Contoso on ") || strings.Contains(page, `role="alert"`) {
+		t.Errorf("the decided link opened again: %d\n%s", code, page)
 	}
 
 	// A partner user who assigns themselves asks, not "asks for themselves".

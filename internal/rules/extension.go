@@ -76,6 +76,8 @@ func CanDecideExtension(actor store.User, a store.Assignment, e store.Extension)
 // decision: a settled one is answered with who settled it.
 func ExtensionWaits(a store.Assignment, e store.Extension) error {
 	switch {
+	case e.DecidedBy != "" && e.DecidedAt != nil:
+		return problem.Settled("R4", "already %s by %s on %s", e.State, e.DecidedBy, e.DecidedAt.UTC().Format(timeLayout))
 	case e.DecidedBy != "":
 		return problem.Settled("R4", "already %s by %s", e.State, e.DecidedBy)
 	case e.State != domain.ExtensionPending:

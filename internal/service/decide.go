@@ -240,6 +240,8 @@ type ApprovalLink struct {
 	Approver   store.User
 	// Extension is the extension request decided; nil for the first request.
 	Extension *store.Extension
+	// RequestedByName is the name of who asked for the extension.
+	RequestedByName string
 	// AccessDuration is how long access lasts once approved.
 	AccessDuration time.Duration
 }
@@ -281,7 +283,12 @@ func (s *Service) approvalLink(ctx context.Context, raw string) (ApprovalLink, e
 			return l, err
 		}
 		l.Extension = &e
-		if err := rules.ExtensionWaits(a, e); err != nil {
+		l.RequestedByName = s.personName(ctx, e.RequestedBy)
+		named := e // the page names the one who decided, not their ID
+		if named.DecidedBy != "" {
+			named.DecidedBy = s.personName(ctx, e.DecidedBy)
+		}
+		if err := rules.ExtensionWaits(a, named); err != nil {
 			return l, err
 		}
 		if t.VoidedAt != nil {
