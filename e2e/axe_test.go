@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -81,10 +82,22 @@ func audit(t *testing.T, ctx context.Context, script string) []string {
 	return out
 }
 
+// The audit finds what it is there to find: a header cell with no text.
+func TestAccessibilityAuditFindsAPlantedViolation(t *testing.T) {
+	script := axeScript(t)
+	ctx := browser(t)
+	page := `<!doctype html><html lang="en"><title>planted</title><main><h1>Planted</h1><table><tr><th></th><th>B</th></tr><tr><td>1</td><td>2</td></tr></table></main></html>`
+	run(t, ctx, chromedp.Navigate("data:text/html,"+url.PathEscape(page)), chromedp.WaitReady("body"))
+	found := audit(t, ctx, script)
+	if len(found) != 1 || !strings.HasPrefix(found[0], "empty-table-header (minor, 1×)") || !strings.Contains(found[0], "th") {
+		t.Fatalf("axe-core on a page with an empty table header found %q, want empty-table-header once", found)
+	}
+}
+
 func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 	script := axeScript(t)
 	tm := testenv.FastTiming
-	tm.AccessDuration = 10 * time.Minute
+	tm.AccessDuration, tm.MaxExtensions = 10*time.Minute, 1
 	e := testenv.New(t, testenv.Options{Timing: tm, Entra: true})
 	ctx := browser(t)
 	base := e.HTTP.URL
@@ -115,6 +128,42 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 	reset := e.UserLink(domain.EmailPasswordReset, "ops@contoso.example", "/reset/")
 	e.UseOIDC(store.KindCustomer, demo.Litware, store.LocalPasswordsAllowed)
 
+	// A Standard access at Contoso with a request for more time waiting,
+	// and a Professional one at Fabrikam that has ended.
+	_, more, body := agent.Assign(demo.ContosoSite, demo.Agent, "Partner Consultant", "Case 4713")
+	if more.ID == "" {
+		t.Fatalf("assign: %s", body)
+	}
+	if code, _, _ := e.Anonymous().Form(e.ApprovalPath(more.ID, "ops@contoso.example"), map[string]string{"decision": "approve"}); code != 200 {
+		t.Fatalf("approve: %d", code)
+	}
+	e.WaitState(more.ID, domain.StateActive, 30*time.Second)
+	if code, body := agent.Do("POST", "/api/v1/assignments/"+more.ID+"/extension", map[string]string{"duration": "5m", "reason": "the upgrade overran"}); code != 202 {
+		t.Fatalf("ask for more time: %d %s", code, body)
+	}
+	var moreApproval string
+	e.Eventually(30*time.Second, "the request for more time to admin@contoso.example", func() bool {
+		ms := e.Mail(more.ID, domain.EmailExtensionRequest, "admin@contoso.example")
+		if len(ms) == 0 {
+			return false
+		}
+		var err error
+		moreApproval, err = testenv.Link(ms[0], "/approvals/")
+		return err == nil
+	})
+	_, ended, body := agent.Assign(demo.FabrikamSite, demo.Agent, "Partner Consultant", "Case 4714")
+	if ended.ID == "" {
+		t.Fatalf("assign: %s", body)
+	}
+	e.WaitState(ended.ID, domain.StateActive, 30*time.Second)
+	if code, body := agent.Do("DELETE", "/api/v1/assignments/"+ended.ID, map[string]string{"reason": "done"}); code >= 300 {
+		t.Fatalf("unassign: %d %s", code, body)
+	}
+	e.WaitClosed(e.WaitState(ended.ID, domain.StateRevoked, 30*time.Second))
+	if _, page := e.Login("admin@contoso.example").Page("/requests"); !strings.Contains(page, "the upgrade overran") {
+		t.Fatalf("the customer's pending requests lack the request for more time:\n%s", page)
+	}
+
 	checked := 0
 	var found []string
 	check := func(who, path string) {
@@ -126,7 +175,7 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 		checked++
 	}
 	for _, path := range []string{"/login", "/login?email=agent%40partner.example", "/forgot-password", invitation, reset,
-		approval, "/docs/rules", "/docs/api", "/no-such-page", "/sso/start?email=admin%40litware.example"} {
+		approval, moreApproval, "/docs/rules", "/docs/api", "/no-such-page", "/approvals/not-a-link", "/sso/start?email=admin%40litware.example"} {
 		check("anonymous", path)
 	}
 	// The approval through its page, then the decided link reopened.
@@ -134,6 +183,7 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 	for _, v := range audit(t, ctx, script) {
 		found = append(found, "anonymous, approval done: "+v)
 	}
+	checked++
 	check("anonymous", approval)
 
 	for _, role := range []struct {
@@ -141,12 +191,15 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 		paths []string
 	}{
 		{"agent@partner.example", []string{"/sites", "/sites/" + demo.ContosoSite, "/assignments/" + pending.ID, "/assignments/" + pro.ID,
-			"/assignments/" + pro.ID + "/unassign", "/docs/rules"}},
+			"/assignments/" + pro.ID + "/unassign", "/assignments/" + more.ID, "/assignments/" + ended.ID, "/assignments/no-such-assignment",
+			"/users", "/docs/rules", "/docs/api"}},
 		{"solo@partner.example", []string{"/sites", "/assignments/" + pro.ID, "/credentials/" + pro.ID}},
-		{"admin@partner.example", []string{"/users", "/sites", "/dev/mail", "/dev/directory"}},
-		{"admin@contoso.example", []string{"/sites", "/sites/" + demo.ContosoSite, "/requests", "/assignments/" + pending.ID, "/users", "/dev/mail"}},
-		{"ops@contoso.example", []string{"/sites", "/requests", "/assignments/" + pending.ID}},
-		{"admin@fabrikam.example", []string{"/sites", "/sites/" + demo.FabrikamSite, "/assignments/" + pro.ID, "/requests"}},
+		{"admin@partner.example", []string{"/users", "/sites", "/sites/" + demo.FabrikamSite, "/assignments/" + pro.ID, "/assignments/" + ended.ID,
+			"/dev/mail", "/dev/directory"}},
+		{"admin@contoso.example", []string{"/sites", "/sites/" + demo.ContosoSite, "/requests", "/assignments/" + pending.ID,
+			"/assignments/" + more.ID, "/users", "/dev/mail"}},
+		{"ops@contoso.example", []string{"/sites", "/requests", "/assignments/" + pending.ID, "/assignments/" + more.ID, "/users"}},
+		{"admin@fabrikam.example", []string{"/sites", "/sites/" + demo.FabrikamSite, "/assignments/" + pro.ID, "/assignments/" + ended.ID, "/requests"}},
 		{"admin@litware.example", []string{"/sites", "/sites/" + demo.LitwareSite}},
 	} {
 		if role.email == "admin@litware.example" {
@@ -160,6 +213,18 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 		}
 		run(t, ctx, logout())
 	}
+	// The request for more time approved through its page (after the
+	// customer's pages showed it waiting), then its link reopened.
+	run(t, ctx, chromedp.Navigate(base+moreApproval), chromedp.Click(chromedp.ID("approve")), chromedp.WaitVisible(`//h1[contains(., "Thank you")]`))
+	for _, v := range audit(t, ctx, script) {
+		found = append(found, "anonymous, more time approved: "+v)
+	}
+	checked++
+	e.Eventually(30*time.Second, "the decision on more time recorded", func() bool {
+		_, page := e.Anonymous().Page(moreApproval)
+		return strings.Contains(page, "already approved by")
+	})
+	check("anonymous", moreApproval)
 	t.Logf("axe-core checked %d pages", checked)
 	if len(found) > 0 {
 		t.Fatalf("%d accessibility violations:\n%s", len(found), strings.Join(found, "\n"))
