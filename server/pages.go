@@ -23,7 +23,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
-//go:embed templates/*.html templates/style.css templates/assign.js templates/live.js
+//go:embed templates/*.html templates/style.css templates/assign.js templates/live.js templates/contents.js
 var templateFS embed.FS
 
 type pages struct {
@@ -31,6 +31,7 @@ type pages struct {
 	css    []byte
 	js     []byte // the Assign form's role filter
 	live   []byte // keeps the dev directory live
+	toc    []byte // opens the API reference's operation a link names
 }
 
 var pageNames = []string{"error", "login", "sites", "site", "assignment", "unassign", "requests", "approval", "approval_done",
@@ -70,6 +71,9 @@ func mustParsePages() *pages {
 	if p.live, err = templateFS.ReadFile("templates/live.js"); err != nil {
 		panic(err)
 	}
+	if p.toc, err = templateFS.ReadFile("templates/contents.js"); err != nil {
+		panic(err)
+	}
 	return p
 }
 
@@ -99,6 +103,11 @@ func (s *Server) styleCSS(c *gin.Context) {
 func (s *Server) assignJS(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=3600")
 	c.Data(http.StatusOK, "text/javascript; charset=utf-8", s.pages.js)
+}
+
+func (s *Server) contentsJS(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=3600")
+	c.Data(http.StatusOK, "text/javascript; charset=utf-8", s.pages.toc)
 }
 
 func (s *Server) pageHome(c *gin.Context) {

@@ -118,6 +118,7 @@ func (s *Server) Router() *gin.Engine {
 	getHead(r, "/metrics", gin.WrapH(s.metrics.Handler()))
 	getHead(r, "/static/style.css", s.styleCSS)
 	getHead(r, "/static/assign.js", s.assignJS)
+	getHead(r, "/static/contents.js", s.contentsJS)
 	getHead(r, docs.RulesPath, s.pageRules)
 	getHead(r, docs.APIReferencePath, s.pageAPI)
 
