@@ -41,7 +41,7 @@ var Unruled = map[int]string{
 	403: "a cross-site form post, or a page for administrators or operators only",
 	404: "no such thing, or one the caller may not see",
 	405: "the path does not take that method",
-	409: "the assignment already ended, so it cannot change",
+	409: "the thing is not in a state that allows it: the assignment already ended, the email already has an account, the user already registered (or not yet), the last administrator would go",
 	410: "a one-time link was used, replaced, withdrawn or expired",
 	413: "the body is too large",
 	415: "the body is not JSON (or not a form, for pages)",

@@ -42,7 +42,7 @@ func Response(req *http.Request, status int, header http.Header, body []byte) er
 	route, params, err := r.FindRoute(req)
 	if err != nil && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) &&
 		strings.HasPrefix(header.Get("Content-Type"), "application/problem+json") {
-		return nil // not in the document, and the server agrees: it has no such route
+		return Refusal(status, body) // not in the document, and the server agrees: it has no such route
 	}
 	if err != nil {
 		return fmt.Errorf("%s %s is not in the OpenAPI document: %w", req.Method, req.URL.Path, err)

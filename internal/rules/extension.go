@@ -12,6 +12,7 @@ import (
 // CanAskExtension applies R4's extension rule: while Standard access is
 // active, the assigned partner user or another active user of its partner
 // may ask for more time. Customers grant it; they do not ask for it.
+// Professional access (R5) has no end to extend.
 func CanAskExtension(actor store.User, a store.Assignment) error {
 	if !CanSeeCustomer(actor, a.CustomerID, a.PartnerID) {
 		return problem.NotFound("assignment", "no assignment %q", a.ID)
@@ -24,9 +25,9 @@ func CanAskExtension(actor store.User, a store.Assignment) error {
 	}
 	switch {
 	case a.Edition != domain.EditionStandard:
-		return problem.Conflict("Professional access has no end to extend: it lasts until someone unassigns it")
+		return problem.Settled("R5", "Professional access has no end to extend: it lasts until someone unassigns it")
 	case a.State == domain.StatePendingApproval:
-		return problem.Conflict("access has not started: the request still waits for approval")
+		return problem.Settled("R4", "access has not started: the request still waits for approval")
 	case !a.Open():
 		return problem.Conflict("access has already ended (%s); assign again if more time is needed", StateText(a.State))
 	}
@@ -54,11 +55,11 @@ func ExtensionDuration(text string, most time.Duration) (time.Duration, error) {
 func ExtensionsLeft(es []store.Extension, limit int) error {
 	for _, e := range es {
 		if e.State == domain.ExtensionPending {
-			return problem.Conflict("extension request %d is already waiting for a decision", e.N)
+			return problem.Settled("R4", "extension request %d is already waiting for a decision", e.N)
 		}
 	}
 	if len(es) >= limit {
-		return problem.Conflict("this assignment has made %d extension requests; at most %d are allowed (MAX_EXTENSIONS)", len(es), limit)
+		return problem.Settled("R4", "this assignment has made %d extension requests; at most %d are allowed (MAX_EXTENSIONS)", len(es), limit)
 	}
 	return nil
 }

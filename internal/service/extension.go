@@ -72,7 +72,7 @@ func (s *Service) checkExtension(ctx context.Context, actor store.User, id, dura
 		return a, ask, engineErr(err)
 	}
 	if !st.Extensible {
-		return a, ask, problem.Conflict("this assignment takes no extension requests: it started before they existed, or with MAX_EXTENSIONS=0; assign again once it ends")
+		return a, ask, problem.Settled("R4", "this assignment takes no extension requests: it started before they existed, or with MAX_EXTENSIONS=0; assign again once it ends")
 	}
 	return a, ask, nil
 }
