@@ -140,10 +140,12 @@ func writeStatus(out io.Writer, st workflows.Status) {
 	}
 }
 
-// writeHistory prints how many of each kind of event the history holds:
-// the signals received, the activities run, the timers.
+// writeHistory prints the signals the history holds, each with its time
+// (what people sent the workflow), and how many of each kind of event it
+// holds: the signals received, the activities run, the timers.
 func writeHistory(ctx context.Context, out io.Writer, tc client.Client, wid, rid string) error {
 	counts, total := map[string]int{}, 0
+	var signals []string
 	it := tc.GetWorkflowHistory(ctx, wid, rid, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
@@ -154,6 +156,7 @@ func writeHistory(ctx context.Context, out io.Writer, tc client.Client, wid, rid
 		name := strings.TrimPrefix(e.GetEventType().String(), "EVENT_TYPE_")
 		if s := e.GetWorkflowExecutionSignaledEventAttributes(); s != nil {
 			name = "signal " + s.GetSignalName()
+			signals = append(signals, fmt.Sprintf("  %s  %s", e.GetEventTime().AsTime().UTC().Format("Mon 2 Jan 2006 15:04:05 UTC"), s.GetSignalName()))
 		} else if s := e.GetActivityTaskScheduledEventAttributes(); s != nil {
 			name = "activity " + s.GetActivityType().GetName()
 		} else if s := e.GetMarkerRecordedEventAttributes(); s != nil {
@@ -173,6 +176,10 @@ func writeHistory(ctx context.Context, out io.Writer, tc client.Client, wid, rid
 	parts := make([]string, len(names))
 	for i, n := range names {
 		parts[i] = fmt.Sprintf("%s ×%d", n, counts[n])
+	}
+	if len(signals) > 0 {
+		fmt.Fprintln(out, "Signals received (the workflow's history):")
+		fmt.Fprintln(out, strings.Join(signals, "\n"))
 	}
 	fmt.Fprintf(out, "History: %d events; %s\n", total, strings.Join(parts, ", "))
 	return nil
