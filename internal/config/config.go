@@ -172,7 +172,7 @@ var Vars = []Var{
 	{"TEMPORAL_UI_URL", "temporal-ui-url", "", "base URL of the Temporal UI that each assignment page links to for operators (default in one-process mode: the embedded UI; empty elsewhere: no link)"},
 	{"TEMPORAL_RETENTION", "temporal-retention", "720h", "one-process and temporal mode: how long the embedded Temporal keeps a closed assignment's history (the app's own record stays)"},
 	{"TEMPORAL_FRONTEND_ADDR", "temporal-frontend-addr", "127.0.0.1:7233", "one-process and temporal mode: address of the embedded Temporal frontend"},
-	{"TEMPORAL_PORTS", "temporal-ports", "", "one-process and temporal mode: the embedded server's 7 internal ports, a range like 7235-7241 (empty: free ports, chosen once and kept in DATA_DIR/temporal-ports.json)"},
+	{"TEMPORAL_PORTS", "temporal-ports", "", "one-process and temporal mode: the embedded server's 7 internal ports, a range like 7235-7241 that leaves out the frontend's, the UI's and HTTP_ADDR's ports (empty: free ports, chosen once and kept in DATA_DIR/temporal-ports.json)"},
 	{"TEMPORAL_TLS_CERT", "temporal-tls-cert", "", "PEM client certificate for mTLS to Temporal (with TEMPORAL_TLS_KEY); temporal mode: the embedded frontend's server certificate"},
 	{"TEMPORAL_TLS_KEY", "temporal-tls-key", "", "PEM private key of TEMPORAL_TLS_CERT"},
 	{"TEMPORAL_TLS_CA", "temporal-tls-ca", "", "PEM CA certificates that sign Temporal's server certificate (default: the system's); temporal mode: clients must present a certificate they sign"},
@@ -410,6 +410,15 @@ func (c *Config) checkAddresses(get getter, bad reporter) {
 				bad("TEMPORAL_PORTS", "%v", err)
 			}
 			c.TemporalPorts = ps
+			// The range must leave the service's other ports alone, or the
+			// start would fail later on a port "in use" by itself.
+			for _, other := range []struct{ name, addr string }{{"TEMPORAL_FRONTEND_ADDR", c.EmbeddedFrontend},
+				{"TEMPORAL_UI_ADDR", c.TemporalUIAddr}, {"HTTP_ADDR", c.HTTPAddr}} {
+				_, port, _ := net.SplitHostPort(other.addr)
+				if n, err := strconv.Atoi(port); err == nil && slices.Contains(ps, n) {
+					bad("TEMPORAL_PORTS", "%q holds %s's port %d; choose a range beside it", v, other.name, n)
+				}
+			}
 		}
 	}
 	if u, err := url.Parse(c.TemporalUIURL); c.TemporalUIURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {

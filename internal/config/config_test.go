@@ -77,6 +77,12 @@ func TestBadConfigurationIsRefusedWithClearMessages(t *testing.T) {
 		{config.ModeAll, map[string]string{"TEMPORAL_CODEC_KEYS": "k1:c2hvcnQ="}, `TEMPORAL_CODEC_KEYS: the key "k1" is not 32 bytes`},
 		{config.ModeAll, map[string]string{"TEMPORAL_PORTS": "7235"}, `TEMPORAL_PORTS: "7235" is not a range of 7 ports like 7235-7241`},
 		{config.ModeTemporal, map[string]string{"TEMPORAL_PORTS": "7235-7240"}, `TEMPORAL_PORTS: "7235-7240" is not a range of 7 ports`},
+		{config.ModeAll, map[string]string{"TEMPORAL_PORTS": "7241-7235"}, `TEMPORAL_PORTS: "7241-7235" is not a range of 7 ports like 7235-7241`},
+		{config.ModeAll, map[string]string{"TEMPORAL_PORTS": "ports"}, `TEMPORAL_PORTS: "ports" is not a range of 7 ports`},
+		{config.ModeAll, map[string]string{"TEMPORAL_PORTS": "65530-65536"}, `TEMPORAL_PORTS: "65530-65536" is not a range of 7 ports`},
+		{config.ModeAll, map[string]string{"TEMPORAL_PORTS": "7230-7236"}, `TEMPORAL_PORTS: "7230-7236" holds TEMPORAL_FRONTEND_ADDR's port 7233; choose a range beside it`},
+		{config.ModeTemporal, map[string]string{"TEMPORAL_PORTS": "8230-8236"}, `TEMPORAL_PORTS: "8230-8236" holds TEMPORAL_UI_ADDR's port 8233`},
+		{config.ModeAll, map[string]string{"TEMPORAL_PORTS": "8075-8081"}, `TEMPORAL_PORTS: "8075-8081" holds HTTP_ADDR's port 8080`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
