@@ -126,7 +126,7 @@ func (s *Service) personName(ctx context.Context, id string) string {
 
 var (
 	isoStamp   = regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
-	goDuration = regexp.MustCompile(`\b\d+h\d+m\d+(\.\d+)?s\b`)
+	goDuration = regexp.MustCompile(`\b(\d+h)?\d+m\d+(\.\d+)?s\b`)
 )
 
 // humanDetail writes the machine times and durations that audit details
