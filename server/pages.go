@@ -500,16 +500,18 @@ func emailKindText(kind string) string {
 	return strings.ToUpper(t[:1]) + t[1:]
 }
 
-// deliveryText says where an email is, in the API's words (a message in
-// the dev mailbox counts as sent: it is this deployment's delivery).
-func deliveryText(status string) string {
-	switch status {
-	case store.EmailLocal:
+// deliveryText says where an email is, in the API's words (newEmailView):
+// a message in the dev mailbox counts as sent, since it is this
+// deployment's delivery, and one whose last attempt failed is queued.
+func deliveryText(e store.Email) string {
+	switch v := newEmailView(e); {
+	case e.Status == store.EmailLocal:
 		return "sent (to the dev mailbox)"
-	case store.EmailSending:
-		return "sending"
+	case v.Status == "queued":
+		return "queued (retrying)"
+	default:
+		return v.Status
 	}
-	return status
 }
 
 // nameOf is a person's name from names, or the ID when it is not there.
