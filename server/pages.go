@@ -380,12 +380,12 @@ func (s *Server) pageApprovalPost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.svc.DecideByLink(c.Request.Context(), c.Param("token"), approve)
+	a, x, err := s.svc.DecideByLink(c.Request.Context(), c.Param("token"), approve)
 	if err != nil && !errors.Is(err, service.ErrDecisionPending) {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "approval_done", gin.H{"A": a})
+	s.render(c, http.StatusOK, "approval_done", gin.H{"A": a, "Extension": x, "Approved": approve})
 }
 
 // pageRules serves docs/rules.md, which the problem types and the pages' rule

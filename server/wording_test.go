@@ -63,8 +63,9 @@ func TestPagesSpeakInNamesAndPeoplesTimes(t *testing.T) {
 	if !strings.Contains(page, "Sam Solo asks for <strong>1 day</strong> more") {
 		t.Errorf("the approval page for more time:\n%s", page)
 	}
-	if code, _, _ := e.Anonymous().Form(link, map[string]string{"decision": "approve"}); code != http.StatusOK {
-		t.Fatalf("approve more time: %d", code)
+	if code, done, _ := e.Anonymous().Form(link, map[string]string{"decision": "approve"}); code != http.StatusOK ||
+		!strings.Contains(string(done), "You approved 1 day more for Sam Solo on Contoso Sage 200 Standard") {
+		t.Fatalf("approve more time: %d\n%s", code, done)
 	}
 	code := 0
 	e.Eventually(10*time.Second, "the decision recorded", func() bool {

@@ -34,17 +34,20 @@ func (s *Service) Decide(ctx context.Context, u store.User, id string, extension
 	return s.decide(ctx, u, a, extension, approve)
 }
 
-// DecideByLink applies an approval link's decision.
-func (s *Service) DecideByLink(ctx context.Context, raw string, approve bool) (store.Assignment, error) {
+// DecideByLink applies an approval link's decision. It answers the
+// assignment and the extension request the link decides (nil: the first
+// request), so the page can say which was decided.
+func (s *Service) DecideByLink(ctx context.Context, raw string, approve bool) (store.Assignment, *store.Extension, error) {
 	l, err := s.approvalLink(ctx, raw)
 	if err != nil {
-		return l.Assignment, s.refuseLink(ctx, "approval.link_refused", l.Assignment, err)
+		return l.Assignment, l.Extension, s.refuseLink(ctx, "approval.link_refused", l.Assignment, err)
 	}
 	a := l.Assignment
 	if err := mayDecide(l.Approver, a, l.Extension); err != nil {
-		return a, s.refuse(ctx, s.onAssignment(l.Approver, "approval.refused", a.ID, a), err)
+		return a, l.Extension, s.refuse(ctx, s.onAssignment(l.Approver, "approval.refused", a.ID, a), err)
 	}
-	return s.decide(ctx, l.Approver, a, l.Token.Extension, approve)
+	a, err = s.decide(ctx, l.Approver, a, l.Token.Extension, approve)
+	return a, l.Extension, err
 }
 
 // refuseLink audits a refused link of someone not logged in, sampled, in
