@@ -166,41 +166,61 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 
 	checked := 0
 	var found []string
+	// here audits the page the browser is on, named what.
+	here := func(who, what string) {
+		t.Helper()
+		for _, v := range audit(t, ctx, script) {
+			found = append(found, fmt.Sprintf("%s, %s: %s", who, what, v))
+		}
+		checked++
+	}
 	check := func(who, path string) {
 		t.Helper()
 		run(t, ctx, chromedp.Navigate(base+path), chromedp.WaitReady("body"))
-		for _, v := range audit(t, ctx, script) {
-			found = append(found, fmt.Sprintf("%s, %s: %s", who, path, v))
-		}
-		checked++
+		here(who, path)
 	}
 	for _, path := range []string{"/login", "/login?email=agent%40partner.example", "/forgot-password", invitation, reset,
 		approval, moreApproval, "/docs/rules", "/docs/api", "/no-such-page", "/approvals/not-a-link", "/sso/start?email=admin%40litware.example"} {
 		check("anonymous", path)
 	}
+	// A form's refusal: a password too weak to register with.
+	run(t, ctx, chromedp.Navigate(base+invitation), chromedp.WaitVisible(chromedp.ID("register-form")),
+		chromedp.SendKeys(chromedp.ID("password"), "password1234"), chromedp.SendKeys(chromedp.ID("password_confirm"), "password1234"),
+		chromedp.Click(chromedp.ID("register")), chromedp.WaitVisible(chromedp.ID("password-error")))
+	here("anonymous", "registration refused")
 	// The approval through its page, then the decided link reopened.
 	run(t, ctx, chromedp.Navigate(base+approval), chromedp.Click(chromedp.ID("approve")), chromedp.WaitVisible(`//h1[contains(., "Thank you")]`))
-	for _, v := range audit(t, ctx, script) {
-		found = append(found, "anonymous, approval done: "+v)
-	}
-	checked++
+	here("anonymous", "approval done")
 	check("anonymous", approval)
 
+	type state struct {
+		name  string
+		steps chromedp.Action[chromedp.Void]
+	}
 	for _, role := range []struct {
-		email string
-		paths []string
+		email  string
+		paths  []string
+		states []state // pages reached through a form
 	}{
 		{"agent@partner.example", []string{"/sites", "/sites/" + demo.ContosoSite, "/assignments/" + pending.ID, "/assignments/" + pro.ID,
 			"/assignments/" + pro.ID + "/unassign", "/assignments/" + more.ID, "/assignments/" + ended.ID, "/assignments/no-such-assignment",
-			"/users", "/docs/rules", "/docs/api"}},
-		{"solo@partner.example", []string{"/sites", "/assignments/" + pro.ID, "/credentials/" + pro.ID}},
+			"/users", "/docs/rules", "/docs/api"}, []state{
+			{"assignment refused: several roles, none chosen", chromedp.Steps(chromedp.Navigate(base+"/sites/"+demo.FabrikamSite),
+				chromedp.WaitVisible(chromedp.ID("assign-form")), chromedp.SetValue(chromedp.ID("user_id"), demo.Agent),
+				chromedp.SendKeys(chromedp.ID("reason"), "Case 4715"), chromedp.Click(chromedp.ID("assign")), chromedp.WaitVisible(chromedp.ID("assign-error")))},
+		}},
+		{"solo@partner.example", []string{"/sites", "/assignments/" + pro.ID, "/credentials/" + pro.ID}, []state{
+			{"the temporary password shown", chromedp.Steps(chromedp.Navigate(base+"/credentials/"+pro.ID), chromedp.Click(chromedp.ID("reveal")),
+				chromedp.WaitVisible(chromedp.ID("password")))},
+		}},
 		{"admin@partner.example", []string{"/users", "/sites", "/sites/" + demo.FabrikamSite, "/assignments/" + pro.ID, "/assignments/" + ended.ID,
-			"/dev/mail", "/dev/directory"}},
+			"/dev/mail", "/dev/directory"}, nil},
 		{"admin@contoso.example", []string{"/sites", "/sites/" + demo.ContosoSite, "/requests", "/assignments/" + pending.ID,
-			"/assignments/" + more.ID, "/users", "/dev/mail"}},
-		{"ops@contoso.example", []string{"/sites", "/requests", "/assignments/" + pending.ID, "/assignments/" + more.ID, "/users"}},
-		{"admin@fabrikam.example", []string{"/sites", "/sites/" + demo.FabrikamSite, "/assignments/" + pro.ID, "/assignments/" + ended.ID, "/requests"}},
-		{"admin@litware.example", []string{"/sites", "/sites/" + demo.LitwareSite}},
+			"/assignments/" + more.ID, "/users", "/dev/mail"}, nil},
+		{"ops@contoso.example", []string{"/sites", "/requests", "/assignments/" + pending.ID, "/assignments/" + more.ID, "/users"}, nil},
+		{"admin@fabrikam.example", []string{"/sites", "/sites/" + demo.FabrikamSite, "/assignments/" + pro.ID, "/assignments/" + pro.ID + "/unassign",
+			"/assignments/" + ended.ID, "/requests"}, nil},
+		{"admin@litware.example", []string{"/sites", "/sites/" + demo.LitwareSite}, nil},
 	} {
 		if role.email == "admin@litware.example" {
 			// Litware signs in through its provider: its hand-over page
@@ -211,15 +231,16 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 		for _, path := range role.paths {
 			check(role.email, path)
 		}
+		for _, st := range role.states {
+			run(t, ctx, st.steps)
+			here(role.email, st.name)
+		}
 		run(t, ctx, logout())
 	}
 	// The request for more time approved through its page (after the
 	// customer's pages showed it waiting), then its link reopened.
 	run(t, ctx, chromedp.Navigate(base+moreApproval), chromedp.Click(chromedp.ID("approve")), chromedp.WaitVisible(`//h1[contains(., "Thank you")]`))
-	for _, v := range audit(t, ctx, script) {
-		found = append(found, "anonymous, more time approved: "+v)
-	}
-	checked++
+	here("anonymous", "more time approved")
 	e.Eventually(30*time.Second, "the decision on more time recorded", func() bool {
 		_, page := e.Anonymous().Page(moreApproval)
 		return strings.Contains(page, "already approved by")
