@@ -355,14 +355,8 @@ func (s *Server) pageCredentialPost(c *gin.Context) {
 
 func (s *Server) pageApproval(c *gin.Context) {
 	l, err := s.svc.ApprovalRequest(c.Request.Context(), c.Param("token"))
-	if p := problem.As(err); p != nil && p.Rule == "R4" && (p.Status == http.StatusGone || p.Status == http.StatusConflict) {
-		// A link opened again after the request was settled: nothing is
-		// wrong, so the page says what happened, calmly.
-		c.Set(problemKey, p)
-		s.render(c, p.Status, "error", gin.H{"Problem": p, "Settled": true})
-		return
-	} else if err != nil {
-		s.fail(c, err)
+	if err != nil {
+		s.failApproval(c, err)
 		return
 	}
 	d := l.AccessDuration
@@ -382,10 +376,22 @@ func (s *Server) pageApprovalPost(c *gin.Context) {
 	}
 	a, x, err := s.svc.DecideByLink(c.Request.Context(), c.Param("token"), approve)
 	if err != nil && !errors.Is(err, service.ErrDecisionPending) {
-		s.fail(c, err)
+		s.failApproval(c, err)
 		return
 	}
 	s.render(c, http.StatusOK, "approval_done", gin.H{"A": a, "Extension": x, "Approved": approve})
+}
+
+// failApproval answers an approval link's refusal. A link opened or used
+// after its request was settled (R4) is no fault of the approver's, so
+// that page says what happened, calmly; others are errors.
+func (s *Server) failApproval(c *gin.Context, err error) {
+	if p := problem.As(err); p != nil && p.Rule == "R4" && (p.Status == http.StatusGone || p.Status == http.StatusConflict) {
+		c.Set(problemKey, p)
+		s.render(c, p.Status, "error", gin.H{"Problem": p, "Settled": true})
+		return
+	}
+	s.fail(c, err)
 }
 
 // pageRules serves docs/rules.md, which the problem types and the pages' rule

@@ -298,7 +298,11 @@ func (s *Service) approvalLink(ctx context.Context, raw string) (ApprovalLink, e
 			return l, statusGone("this approval link no longer works")
 		}
 	case t.VoidedAt != nil || a.State != domain.StatePendingApproval:
-		gone := rules.Settled(a)
+		named := a // the page names the one who decided
+		if named.DecidedBy != "" {
+			named.DecidedBy = s.personName(ctx, a.DecidedBy)
+		}
+		gone := rules.Settled(named)
 		gone.Status = http.StatusGone
 		return l, gone
 	}
