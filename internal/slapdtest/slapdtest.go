@@ -1,6 +1,8 @@
 // Package slapdtest runs a real OpenLDAP server (Debian's slapd) for tests:
-// a temporary configuration with an mdb database and the ppolicy overlay,
-// LDAPS on a loopback port with a certificate from a test CA made here, and
+// a temporary configuration with an mdb database and the ppolicy overlay
+// (unless the test asks for a directory without it, or the module is not
+// installed), LDAPS and StartTLS on loopback ports with a certificate from
+// a test CA made here, and
 // a customer's base entries: ou=partners for the accounts the service
 // makes, ou=groups with the site's group (which keeps a placeholder
 // member), a service account that may write only there, and one that may
@@ -8,6 +10,7 @@
 package slapdtest
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -44,17 +47,41 @@ const (
 
 // Server is a running slapd.
 type Server struct {
-	URL      string // ldaps://127.0.0.1:PORT
-	CAFile   string // the test CA that signed the server's certificate
-	Password string // of ServiceDN, ReaderDN and AdminDN
-	dir      string
-	conf     string
-	cmd      *exec.Cmd
-	t        testing.TB
+	URL string // ldaps://127.0.0.1:PORT
+	// StartTLSURL is ldap://127.0.0.1:PORT, where a client must ask for
+	// StartTLS before it binds (the server refuses a bind in the clear).
+	StartTLSURL string
+	CAFile      string // the test CA that signed the server's certificate
+	Password    string // of ServiceDN, ReaderDN and AdminDN
+	// PPolicy: the ppolicy overlay locks accounts (pwdAccountLockedTime).
+	PPolicy bool
+	dir     string
+	conf    string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	log     *bytes.Buffer
+	t       testing.TB
 }
 
-// Start runs slapd for one test; it stops when the test ends.
+// Options change the directory a test gets.
+type Options struct {
+	// NoPPolicy runs a directory without the ppolicy overlay, where
+	// accounts cannot be locked.
+	NoPPolicy bool
+}
+
+// ppolicyModule is Debian's ppolicy overlay module.
+const ppolicyModule = "/usr/lib/ldap/ppolicy.la"
+
+// Start runs slapd for one test, with ppolicy when it is installed; it
+// stops when the test ends.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith runs slapd for one test as o asks.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
 	slapd, err := exec.LookPath("slapd")
 	if err != nil {
@@ -68,6 +95,9 @@ func Start(t testing.TB) *Server {
 	}
 	dir := t.TempDir()
 	s := &Server{dir: dir, t: t, Password: "service-password-7f3a", CAFile: filepath.Join(dir, "ca.crt")}
+	if _, err := os.Stat(ppolicyModule); err == nil && !o.NoPPolicy {
+		s.PPolicy = true
+	}
 	if err := s.certificates(); err != nil {
 		t.Fatal(err)
 	}
@@ -86,33 +116,48 @@ func Start(t testing.TB) *Server {
 	if out, err := exec.Command(slapadd, "-f", s.conf, "-l", base).CombinedOutput(); err != nil {
 		t.Fatalf("slapadd: %v\n%s", err, out)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	s.URL = fmt.Sprintf("ldaps://127.0.0.1:%d", port)
+	s.URL, s.StartTLSURL = "ldaps://"+freePort(t), "ldap://"+freePort(t)
 	s.startSlapd(slapd)
 	t.Cleanup(s.Stop)
 	return s
 }
 
+// freePort is a loopback address no one listens on now.
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
 func (s *Server) startSlapd(slapd string) {
 	s.t.Helper()
-	s.cmd = exec.Command(slapd, "-f", s.conf, "-h", s.URL+"/", "-d", "0")
-	s.cmd.Stdout, s.cmd.Stderr = nil, nil
+	s.log = &bytes.Buffer{}
+	s.cmd = exec.Command(slapd, "-f", s.conf, "-h", s.URL+"/ "+s.StartTLSURL+"/", "-d", "0")
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	host := strings.TrimPrefix(s.URL, "ldaps://")
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.DialTimeout("tcp", host, 200*time.Millisecond); err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("slapd did not listen on %s", s.URL)
+	s.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { cmd.Wait(); close(exited) }(s.cmd, s.exited)
+	for _, u := range []string{s.URL, s.StartTLSURL} {
+		host := u[strings.Index(u, "//")+2:]
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			if c, err := net.DialTimeout("tcp", host, 200*time.Millisecond); err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-s.exited:
+				s.t.Fatalf("slapd exited: %s", s.log)
+			case <-time.After(50 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				s.t.Fatalf("slapd did not listen on %s: %s", u, s.log)
+			}
 		}
 	}
 }
@@ -123,13 +168,11 @@ func (s *Server) Stop() {
 		return
 	}
 	s.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.exited:
 	case <-time.After(5 * time.Second):
 		s.cmd.Process.Kill()
-		<-done
+		<-s.exited
 	}
 	s.cmd = nil
 }
@@ -200,18 +243,25 @@ func (s *Server) SetMember(group, dn string, member bool) {
 }
 
 func (s *Server) config() string {
+	var load, overlay string
+	if s.PPolicy {
+		load = "moduleload ppolicy"
+		overlay = fmt.Sprintf("overlay ppolicy\nppolicy_default \"cn=default,ou=policies,%s\"", Base)
+	}
 	return fmt.Sprintf(`include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
-moduleload ppolicy
+%[7]s
 pidfile %[1]s/slapd.pid
 argsfile %[1]s/slapd.args
 TLSCertificateFile %[1]s/server.crt
 TLSCertificateKeyFile %[1]s/server.key
 TLSCACertificateFile %[1]s/ca.crt
 password-hash {SSHA}
+# No simple bind in the clear: over ldap:// a client must StartTLS first.
+security simple_bind=128
 
 database mdb
 maxsize 33554432
@@ -219,8 +269,7 @@ suffix "%[2]s"
 rootdn "%[3]s"
 rootpw %[4]s
 directory %[1]s/db
-overlay ppolicy
-ppolicy_default "cn=default,ou=policies,%[2]s"
+%[8]s
 access to dn.subtree="%[5]s" attrs=userPassword
   by dn.exact="%[6]s" write
   by anonymous auth
@@ -236,7 +285,7 @@ access to dn.subtree="ou=groups,%[2]s"
   by * read
 access to *
   by * read
-`, s.dir, Base, AdminDN, s.Password, UsersDN, ServiceDN)
+`, s.dir, Base, AdminDN, s.Password, UsersDN, ServiceDN, load, overlay)
 }
 
 func (s *Server) entries() string {
@@ -262,18 +311,6 @@ dn: ou=people,%[1]s
 objectClass: organizationalUnit
 ou: people
 
-dn: ou=policies,%[1]s
-objectClass: organizationalUnit
-ou: policies
-
-dn: cn=default,ou=policies,%[1]s
-objectClass: device
-objectClass: pwdPolicy
-cn: default
-pwdAttribute: userPassword
-pwdLockout: TRUE
-pwdMustChange: TRUE
-
 dn: %[2]s
 objectClass: organizationalRole
 objectClass: simpleSecurityObject
@@ -297,7 +334,28 @@ objectClass: groupOfNames
 cn: sage200
 member: %[7]s
 member: %[5]s
-`, Base, ServiceDN, s.Password, ReaderDN, OwnMember, GroupDN, Placeholder)
+`, Base, ServiceDN, s.Password, ReaderDN, OwnMember, GroupDN, Placeholder) + s.policy()
+}
+
+// policy is the default password policy: a locked account cannot bind, and
+// a password set by someone else must be changed at the first sign-in.
+func (s *Server) policy() string {
+	if !s.PPolicy {
+		return ""
+	}
+	return fmt.Sprintf(`
+dn: ou=policies,%[1]s
+objectClass: organizationalUnit
+ou: policies
+
+dn: cn=default,ou=policies,%[1]s
+objectClass: device
+objectClass: pwdPolicy
+cn: default
+pwdAttribute: userPassword
+pwdLockout: TRUE
+pwdMustChange: TRUE
+`, Base)
 }
 
 // certificates makes a test CA and a server certificate for 127.0.0.1.
