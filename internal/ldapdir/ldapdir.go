@@ -8,6 +8,7 @@
 package ldapdir
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -18,6 +19,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -171,7 +174,9 @@ type entry struct {
 
 // account names the partner user's account: uid=<user>.<partner> under the
 // users' DN (CN= and sAMAccountName on Active Directory), the same on every
-// retry.
+// retry. Its DN is written as the group's members are read back
+// (normalize), so that a users_dn written with spaces or capitals still
+// finds the account in the group.
 func account(t store.Target, in activities.DirectoryInput, ad bool) entry {
 	login := in.UserID + "." + in.PartnerID
 	if ad {
@@ -180,9 +185,9 @@ func account(t store.Target, in activities.DirectoryInput, ad bool) entry {
 			sum := sha256.Sum256([]byte(login))
 			sam = sam[:11] + "-" + hex.EncodeToString(sum[:4])
 		}
-		return entry{dn: strings.ToLower("cn=" + ldap.EscapeDN(login) + "," + t.UserDomain), login: sam, rdn: login, name: in.DisplayName, ad: true}
+		return entry{dn: normalize("cn=" + ldap.EscapeDN(login) + "," + t.UserDomain), login: sam, rdn: login, name: in.DisplayName, ad: true}
 	}
-	return entry{dn: strings.ToLower("uid=" + ldap.EscapeDN(login) + "," + t.UserDomain), login: login, rdn: login, name: in.DisplayName}
+	return entry{dn: normalize("uid=" + ldap.EscapeDN(login) + "," + t.UserDomain), login: login, rdn: login, name: in.DisplayName}
 }
 
 func (a entry) addRequest(in activities.DirectoryInput) *ldap.AddRequest {
@@ -216,13 +221,19 @@ func (d *Directory) resetPassword(ctx context.Context, c *ldap.Conn, ad bool, as
 		return err
 	}
 	if ad {
-		m := ldap.NewModifyRequest(a.dn, nil)
-		m.Replace("unicodePwd", []string{adPassword(password)})
-		m.Replace("pwdLastSet", []string{"0"})
-		return refusal(c.Modify(m), "set the password of "+a.dn)
+		return refusal(c.Modify(adPasswordRequest(a.dn, password)), "set the password of "+a.dn)
 	}
 	_, err := c.PasswordModify(ldap.NewPasswordModifyRequest(a.dn, "", password))
 	return refusal(err, "set the password of "+a.dn)
+}
+
+// adPasswordRequest sets an Active Directory account's password as an
+// administrator's reset, to be changed at the next sign-in (pwdLastSet 0).
+func adPasswordRequest(dn, password string) *ldap.ModifyRequest {
+	m := ldap.NewModifyRequest(dn, nil)
+	m.Replace("unicodePwd", []string{adPassword(password)})
+	m.Replace("pwdLastSet", []string{"0"})
+	return m
 }
 
 // adPassword is a password as Active Directory's unicodePwd takes it:
@@ -237,8 +248,24 @@ func adPassword(p string) string {
 }
 
 // setEnabled enables or disables the account: userAccountControl on Active
-// Directory, ppolicy's pwdAccountLockedTime on OpenLDAP.
+// Directory, ppolicy's pwdAccountLockedTime on OpenLDAP. An OpenLDAP
+// without the ppolicy overlay has no such attribute (result 17) and no way
+// to lock an account: there the group's membership alone is the access, and
+// neither activation nor revocation waits for a lock that cannot be set.
 func setEnabled(c *ldap.Conn, ad bool, dn string, on bool) error {
+	err := c.Modify(enableRequest(ad, dn, on))
+	if !ad && (ldap.IsErrorWithCode(err, ldap.LDAPResultUndefinedAttributeType) ||
+		on && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute)) { // no ppolicy, or not locked
+		return nil
+	}
+	what := "enable"
+	if !on {
+		what = "disable"
+	}
+	return refusal(err, what+" the account "+dn)
+}
+
+func enableRequest(ad bool, dn string, on bool) *ldap.ModifyRequest {
 	m := ldap.NewModifyRequest(dn, nil)
 	switch {
 	case ad && on:
@@ -250,15 +277,7 @@ func setEnabled(c *ldap.Conn, ad bool, dn string, on bool) error {
 	default:
 		m.Replace("pwdAccountLockedTime", []string{lockedForever})
 	}
-	err := c.Modify(m)
-	if on && !ad && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) {
-		return nil // not locked
-	}
-	what := "enable"
-	if !on {
-		what = "disable"
-	}
-	return refusal(err, what+" the account "+dn)
+	return m
 }
 
 // groups are a directory's groups through one connection, for
@@ -266,19 +285,57 @@ func setEnabled(c *ldap.Conn, ad bool, dn string, on bool) error {
 type groups struct{ c *ldap.Conn }
 
 func (g groups) Members(ctx context.Context, group string) ([]string, error) {
-	res, err := g.c.Search(ldap.NewSearchRequest(group, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"member"}, nil))
-	if err != nil {
-		return nil, refusal(err, "read the group "+group)
-	}
-	if len(res.Entries) == 0 {
-		return nil, nil
-	}
 	var out []string
-	for _, v := range res.Entries[0].GetAttributeValues("member") {
-		out = append(out, normalize(v))
+	for attr := "member"; attr != ""; {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		res, err := g.c.Search(ldap.NewSearchRequest(group, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=*)", []string{attr}, nil))
+		if err != nil {
+			return nil, refusal(err, "read the group "+group)
+		}
+		if len(res.Entries) == 0 {
+			return out, nil
+		}
+		var values []string
+		values, attr, err = memberValues(res.Entries[0])
+		if err != nil {
+			return nil, permanent(fmt.Sprintf("read the group %s: %v", group, err))
+		}
+		for _, v := range values {
+			out = append(out, normalize(v))
+		}
 	}
 	return out, nil
+}
+
+// memberValues reads an entry's member attribute: all of it, as OpenLDAP
+// answers, or one range of it, as Active Directory answers for a group
+// larger than its MaxValRange (member;range=0-1499), with the attribute
+// that asks for the next range ("" when this was the last). Reading only
+// the first range would prove a revocation that did not happen.
+func memberValues(e *ldap.Entry) (values []string, next string, err error) {
+	for _, a := range e.Attributes {
+		name := strings.ToLower(a.Name)
+		if name == "member" {
+			return a.Values, "", nil
+		}
+		r, ok := strings.CutPrefix(name, "member;range=")
+		if !ok {
+			continue
+		}
+		_, hi, ok := strings.Cut(r, "-")
+		if hi == "*" {
+			return a.Values, "", nil
+		}
+		n, perr := strconv.Atoi(hi)
+		if !ok || perr != nil {
+			return nil, "", fmt.Errorf("the server answered the member attribute as %q, not a range this service reads", a.Name)
+		}
+		return a.Values, fmt.Sprintf("member;range=%d-*", n+1), nil
+	}
+	return nil, "", nil
 }
 
 func (g groups) Add(ctx context.Context, group, dn string) error {
@@ -295,8 +352,17 @@ func (g groups) Remove(ctx context.Context, group, dn string) error {
 	m := ldap.NewModifyRequest(group, nil)
 	m.Delete("member", []string{dn})
 	err := g.c.Modify(m)
-	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) || ldap.IsErrorWithCode(err, ldap.LDAPResultUnwillingToPerform) && strings.Contains(err.Error(), "not present") {
+	switch {
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute):
 		return nil // not a member
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultUnwillingToPerform):
+		// Active Directory's "not a member" (0x561); anything else stays
+		// an error, retried.
+		if members, rerr := g.Members(ctx, group); rerr == nil && !slices.Contains(members, normalize(dn)) {
+			return nil
+		}
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultObjectClassViolation):
+		return &Error{msg: fmt.Sprintf("remove %s from the group %s: it is the group's last member, and a groupOfNames must keep one (LDAP 65): give the group a placeholder member that signs in nowhere", dn, group), err: err}
 	}
 	return refusal(err, "remove "+dn+" from the group "+group)
 }
@@ -347,17 +413,24 @@ func (d *Directory) connect(ctx context.Context, t store.Target) (*ldap.Conn, bo
 	if err != nil {
 		return nil, false, permanent(fmt.Sprintf("%q is not an LDAP URL", t.TenantID))
 	}
-	cfg := &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+	if u.Scheme == "ldap" && !t.StartTLS && !(t.Insecure && loopback(u.Hostname())) {
+		// The directory file refuses this too; the bind password is never
+		// sent in the clear beyond this machine.
+		return nil, false, permanent(fmt.Sprintf("%s would send the bind password in the clear: use ldaps://, or start_tls: true", t.TenantID))
+	}
+	var roots *x509.CertPool // nil: the system's
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)
 		if err != nil {
 			return nil, false, permanent(fmt.Sprintf("the CA file %s cannot be read on the worker: %v", t.CAFile, errors.Unwrap(err)))
 		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
 			return nil, false, permanent(fmt.Sprintf("the CA file %s holds no PEM certificate", t.CAFile))
 		}
 	}
+	var certErr error
+	cfg := tlsConfig(u.Hostname(), roots, &certErr)
 	timeout := d.Timeout
 	if timeout <= 0 {
 		timeout = 15 * time.Second
@@ -369,13 +442,13 @@ func (d *Directory) connect(ctx context.Context, t store.Target) (*ldap.Conn, bo
 	}
 	c, err := ldap.DialURL(t.TenantID, opts...)
 	if err != nil {
-		return nil, false, connectError(t.TenantID, err)
+		return nil, false, connectError(t.TenantID, cmp.Or(certErr, err))
 	}
 	c.SetTimeout(timeout)
 	if u.Scheme == "ldap" && t.StartTLS {
 		if err := c.StartTLS(cfg); err != nil {
 			c.Close()
-			return nil, false, connectError(t.TenantID, err)
+			return nil, false, connectError(t.TenantID, cmp.Or(certErr, err))
 		}
 	}
 	read := d.Password
@@ -397,6 +470,35 @@ func (d *Directory) connect(ctx context.Context, t store.Target) (*ldap.Conn, bo
 		return nil, false, err
 	}
 	return c, ad, nil
+}
+
+// tlsConfig verifies the server's certificate as crypto/tls does by
+// default (its VerifyConnection example), and keeps the verification's
+// error in certErr: go-ldap's StartTLS passes on only its text, and the
+// failure must name the certificate problem.
+func tlsConfig(host string, roots *x509.CertPool, certErr *error) *tls.Config {
+	return &tls.Config{
+		ServerName: host, MinVersion: tls.VersionTLS12,
+		InsecureSkipVerify: true, // verified in VerifyConnection, never skipped
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				*certErr = errors.New("the server presented no certificate")
+				return *certErr
+			}
+			opts := x509.VerifyOptions{DNSName: host, Roots: roots, Intermediates: x509.NewCertPool()}
+			for _, c := range cs.PeerCertificates[1:] {
+				opts.Intermediates.AddCert(c)
+			}
+			_, err := cs.PeerCertificates[0].Verify(opts)
+			*certErr = err
+			return err
+		},
+	}
+}
+
+func loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // activeDirectory reads the root DSE once per server: Active Directory

@@ -34,7 +34,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	s := slapdtest.Start(t)
+	return newEnvWith(t, slapdtest.Options{})
+}
+
+func newEnvWith(t *testing.T, o slapdtest.Options) *env {
+	t.Helper()
+	s := slapdtest.StartWith(t, o)
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
@@ -183,6 +188,13 @@ func TestRefusalsArePermanentAndNamed(t *testing.T) {
 		}, "LDAP 49"},
 		{"no write access", func(tg *store.Target, e *env) { tg.ClientID = slapdtest.ReaderDN }, "LDAP 50"},
 		{"untrusted certificate", func(tg *store.Target, e *env) { tg.CAFile = "" }, "not signed by a trusted CA"},
+		{"untrusted certificate after StartTLS", func(tg *store.Target, e *env) {
+			tg.TenantID, tg.StartTLS, tg.CAFile = e.s.StartTLSURL, true, ""
+		}, "not signed by a trusted CA"},
+		{"ldap:// without StartTLS", func(tg *store.Target, e *env) { tg.TenantID = e.s.StartTLSURL }, "in the clear"},
+		{"ldap:// insecure, to a server that wants TLS", func(tg *store.Target, e *env) {
+			tg.TenantID, tg.Insecure = e.s.StartTLSURL, true
+		}, "LDAP 13"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tg := e.t
@@ -234,4 +246,95 @@ func has(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// ldap:// with StartTLS: the same account and membership as over LDAPS.
+func TestStartTLS(t *testing.T) {
+	e := newEnv(t)
+	e.t.TenantID, e.t.StartTLS = e.s.StartTLSURL, true
+	if _, err := e.d.Provision(context.Background(), e.t, input("standard")); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.s.Members(slapdtest.GroupDN); !has(got, soloDN) {
+		t.Fatalf("the group after activation over StartTLS: %v", got)
+	}
+	if err := e.bind(t, soloDN, e.password(t, "a-standard")); err != nil {
+		t.Fatalf("the temporary password does not bind: %v", err)
+	}
+}
+
+// An OpenLDAP without ppolicy cannot lock an account: activation and
+// revocation go on without it, and the group alone says who has access.
+func TestWithoutPPolicyTheMembershipAloneIsTheAccess(t *testing.T) {
+	e := newEnvWith(t, slapdtest.Options{NoPPolicy: true})
+	if e.s.PPolicy {
+		t.Fatal("the directory has ppolicy")
+	}
+	ctx := context.Background()
+	if _, err := e.d.Provision(ctx, e.t, input("standard")); err != nil {
+		t.Fatalf("activation without ppolicy: %v", err)
+	}
+	if !has(e.s.Members(slapdtest.GroupDN), soloDN) {
+		t.Fatal("no membership")
+	}
+	if _, err := e.d.Deprovision(ctx, e.t, input("standard")); err != nil {
+		t.Fatalf("revocation without ppolicy: %v", err)
+	}
+	if got := e.s.Members(slapdtest.GroupDN); has(got, soloDN) || len(got) != 2 {
+		t.Fatalf("the group after revocation: %v", got)
+	}
+	if _, err := e.d.Provision(ctx, e.t, input("professional")); err != nil {
+		t.Fatalf("a second activation without ppolicy: %v", err)
+	}
+}
+
+// A users_dn written with spaces and capitals: the account is found in the
+// group as the server writes it, so drift sees nothing to repair and the
+// proof reads the real member.
+func TestUsersDNAsWrittenByHand(t *testing.T) {
+	e := newEnv(t)
+	e.t.UserDomain = "OU=Partners, DC=litware, DC=test"
+	ctx := context.Background()
+	if _, err := e.d.Provision(ctx, e.t, input("standard")); err != nil {
+		t.Fatal(err)
+	}
+	if !has(e.s.Members(slapdtest.GroupDN), soloDN) {
+		t.Fatal("no membership")
+	}
+	until := time.Now().Add(time.Hour)
+	if err := e.st.PutGrant(ctx, store.Grant{AssignmentID: "a-standard", SiteID: demo.ContosoSite, UserID: demo.Solo,
+		GrantedAt: time.Now(), ExpiresAt: &until}); err != nil {
+		t.Fatal(err)
+	}
+	if repairs, err := e.d.Drift(ctx, e.t, demo.Contoso, time.Now()); err != nil || len(repairs) != 0 {
+		t.Fatalf("drift with the membership in place: %+v %v", repairs, err)
+	}
+}
+
+// groupOfNames must keep a member: when the customer took its placeholder
+// away, revocation says so and waits (retried), then completes once the
+// placeholder is back.
+func TestTheLastMemberIsNamedNotForced(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.d.Provision(ctx, e.t, input("standard")); err != nil {
+		t.Fatal(err)
+	}
+	e.s.SetMember(slapdtest.GroupDN, slapdtest.Placeholder, false)
+	e.s.SetMember(slapdtest.GroupDN, slapdtest.OwnMember, false)
+	_, err := e.d.Deprovision(ctx, e.t, input("standard"))
+	var de activities.DirectoryError
+	if !errors.As(err, &de) || de.Permanent() || !strings.Contains(err.Error(), "LDAP 65") || !strings.Contains(err.Error(), "placeholder") {
+		t.Fatalf("got %v, want a retried error naming the placeholder", err)
+	}
+	if got := e.s.Members(slapdtest.GroupDN); len(got) != 1 || got[0] != soloDN {
+		t.Fatalf("the group: %v", got)
+	}
+	e.s.SetMember(slapdtest.GroupDN, slapdtest.Placeholder, true)
+	if _, err := e.d.Deprovision(ctx, e.t, input("standard")); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.s.Members(slapdtest.GroupDN); len(got) != 1 || got[0] != strings.ToLower(slapdtest.Placeholder) {
+		t.Fatalf("the group after revocation: %v", got)
+	}
 }
