@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -82,7 +83,8 @@ func viewCredential(t *testing.T, e *testenv.Env, id string) (string, string) {
 	if m == nil {
 		t.Fatalf("no login and password on the page:\n%s", body)
 	}
-	return string(m[1]), string(m[2])
+	// As a browser shows them: html/template writes a + as &#43;.
+	return html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2]))
 }
 
 func TestEntraStandardApprovedIsAMembershipThenExpiresProven(t *testing.T) {

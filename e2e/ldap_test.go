@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/slapdtest"
@@ -67,8 +69,14 @@ func TestLDAPStandardApprovedIsAMembershipThenExpiresProven(t *testing.T) {
 	if login != "northwind-solo.northwind" || len(password) < 12 {
 		t.Fatalf("credential %q %q", login, password)
 	}
+	if err := s.Bind(soloLDAP, password); err != nil {
+		t.Fatalf("the password shown does not bind in the directory: %v", err)
+	}
 	e.WaitState(a.ID, domain.StateExpired, 20*time.Second)
 	removed(t, e, s, a)
+	if err := s.Bind(soloLDAP, password); s.PPolicy && !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+		t.Fatalf("after expiry the account still binds: %v", err)
+	}
 	audit, _ := e.Store.AuditLog(context.Background(), store.AuditFilter{AssignmentID: a.ID})
 	var proven bool
 	for _, r := range audit {
@@ -102,8 +110,12 @@ func TestLDAPProfessionalReissuedThenUnassigned(t *testing.T) {
 	if code, body := solo.Do("POST", "/api/v1/assignments/"+a.ID+"/credential", nil); code != http.StatusCreated {
 		t.Fatalf("reissue: %d %s", code, body)
 	}
-	if _, again := viewCredential(t, e, a.ID); again == password || len(again) < 12 {
+	_, again := viewCredential(t, e, a.ID)
+	if again == password || len(again) < 12 {
 		t.Fatal("the reissued password is not a new one")
+	}
+	if s.Bind(soloLDAP, again) != nil || s.Bind(soloLDAP, password) == nil {
+		t.Fatal("the directory does not hold the reissued password, or still takes the first one")
 	}
 	if code, body := solo.Do("DELETE", "/api/v1/assignments/"+a.ID, map[string]string{"reason": "done"}); code != http.StatusAccepted {
 		t.Fatalf("unassign: %d %s", code, body)
@@ -113,14 +125,15 @@ func TestLDAPProfessionalReissuedThenUnassigned(t *testing.T) {
 }
 
 // removed checks, once the run closed, that Solo's membership left the
-// group (the customer's own members stay) and the account is locked.
+// group (the customer's own members stay) and the account is locked (where
+// the directory has ppolicy).
 func removed(t *testing.T, e *testenv.Env, s *slapdtest.Server, a store.Assignment) {
 	t.Helper()
 	e.WaitClosed(a)
 	if got := s.Members(slapdtest.GroupDN); slices.Contains(got, soloLDAP) || len(got) != 2 {
 		t.Fatalf("after access ended, the group: %v", got)
 	}
-	if entry := s.Search(soloLDAP, "(objectClass=*)", "pwdAccountLockedTime"); !strings.Contains(entry, "pwdAccountLockedTime: 000001010000Z") {
+	if entry := s.Search(soloLDAP, "(objectClass=*)", "pwdAccountLockedTime"); s.PPolicy && !strings.Contains(entry, "pwdAccountLockedTime: 000001010000Z") {
 		t.Fatalf("the account is not locked after access ended:\n%s", entry)
 	}
 }
@@ -178,8 +191,20 @@ func TestLDAPServerStoppedDuringActivationEndsWithOneAccountAndOneMembership(t *
 	e, s := ldapEnv(t, testenv.Options{}, "")
 	s.Stop()
 	a := approvedOnContoso(t, e)
-	time.Sleep(2 * time.Second) // activation fails against the stopped server and is retried
-	if got, _ := e.Store.AssignmentByID(context.Background(), a.ID); got.State == domain.StateActive || got.State == domain.StateFailed {
+	ctx := context.Background()
+	e.Eventually(20*time.Second, "activation retried against the stopped directory", func() bool {
+		d, err := e.Client.DescribeWorkflowExecution(ctx, a.WorkflowID, "")
+		if err != nil {
+			return false
+		}
+		for _, p := range d.PendingActivities {
+			if p.GetActivityType().GetName() == "ProvisionAccess" && p.GetAttempt() >= 2 {
+				return true
+			}
+		}
+		return false
+	})
+	if got, _ := e.Store.AssignmentByID(ctx, a.ID); got.State == domain.StateActive || got.State == domain.StateFailed {
 		t.Fatalf("with the directory down the assignment is %s", got.State)
 	}
 	s.Restart()

@@ -2,8 +2,6 @@ package ldapdir_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"os"
 	"path/filepath"
@@ -87,15 +85,7 @@ const soloDN = "uid=northwind-solo.northwind," + slapdtest.UsersDN
 // bind tries the account's password on the server.
 func (e *env) bind(t *testing.T, dn, password string) error {
 	t.Helper()
-	pem, _ := os.ReadFile(e.s.CAFile)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	c, err := ldap.DialURL(e.s.URL, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.Bind(dn, password)
+	return e.s.Bind(dn, password)
 }
 
 func (e *env) password(t *testing.T, assignmentID string) string {

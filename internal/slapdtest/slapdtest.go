@@ -213,20 +213,21 @@ func (s *Server) Members(group string) []string {
 	return out
 }
 
+// Bind tries dn's password on the server over LDAPS: whether a partner
+// account's password is the one shown, and whether a locked account is
+// refused.
+func (s *Server) Bind(dn, password string) error {
+	s.t.Helper()
+	c := s.dial()
+	defer c.Close()
+	return c.Bind(dn, password)
+}
+
 // SetMember adds (or removes) dn in the group's member attribute as the
 // administrator: what someone does by hand in the customer's directory.
 func (s *Server) SetMember(group, dn string, member bool) {
 	s.t.Helper()
-	pem, err := os.ReadFile(s.CAFile)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	c, err := ldap.DialURL(s.URL, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	c := s.dial()
 	defer c.Close()
 	if err := c.Bind(AdminDN, s.Password); err != nil {
 		s.t.Fatal(err)
@@ -240,6 +241,21 @@ func (s *Server) SetMember(group, dn string, member bool) {
 	if err := c.Modify(m); err != nil {
 		s.t.Fatalf("change the members of %s: %v", group, err)
 	}
+}
+
+func (s *Server) dial() *ldap.Conn {
+	s.t.Helper()
+	pem, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	c, err := ldap.DialURL(s.URL, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
 }
 
 func (s *Server) config() string {
