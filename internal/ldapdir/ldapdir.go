@@ -86,8 +86,15 @@ func (d *Directory) Provision(ctx context.Context, t store.Target, in activities
 		if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) { // made by an attempt whose answer was lost
 			return res, refusal(err, "make the account "+a.dn)
 		}
-		res.Created = err == nil
 	}
+	// The entry and its first password are two requests: an entry that the
+	// store does not record as made (the store's row follows the password)
+	// was added by an attempt cut off before its password, and is new.
+	made, err := d.Store.DirectoryAccount(ctx, in.UserID, in.CustomerID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return res, err
+	}
+	res.Created = err != nil || made.Kind != store.TargetLDAP || made.TenantID != t.TenantID || made.ObjectID != a.dn
 	if res.Created || in.Edition == "professional" { // a fresh password when new, and at every Professional activation (R5)
 		if err := d.resetPassword(ctx, c, ad, in.AssignmentID, a, in.At); err != nil {
 			return res, err

@@ -328,3 +328,28 @@ func TestTheLastMemberIsNamedNotForced(t *testing.T) {
 		t.Fatalf("the group after revocation: %v", got)
 	}
 }
+
+// An attempt cut off between adding the entry and setting its password
+// leaves an entry without one: the next attempt gives it its first
+// password, shown to the partner user, even on Standard.
+func TestAnEntryLeftWithoutItsPasswordGetsOne(t *testing.T) {
+	e := newEnv(t)
+	add := ldap.NewAddRequest(soloDN, nil)
+	add.Attribute("objectClass", []string{"inetOrgPerson"})
+	add.Attribute("uid", []string{"northwind-solo.northwind"})
+	add.Attribute("cn", []string{"Sam Solo (partner)"})
+	add.Attribute("sn", []string{"northwind"})
+	if err := e.s.AsAdmin(func(c *ldap.Conn) error { return c.Add(add) }); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.d.Provision(context.Background(), e.t, input("standard"))
+	if err != nil || !res.Created || !res.Credential {
+		t.Fatalf("provision: %+v %v, want the account's first password", res, err)
+	}
+	if err := e.bind(t, soloDN, e.password(t, "a-standard")); err != nil {
+		t.Fatalf("the first password does not bind: %v", err)
+	}
+	if n := strings.Count(e.s.Search(slapdtest.UsersDN, "(uid=northwind-solo.northwind)", "dn"), "dn: "); n != 1 {
+		t.Fatalf("%d accounts", n)
+	}
+}

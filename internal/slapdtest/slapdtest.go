@@ -227,20 +227,26 @@ func (s *Server) Bind(dn, password string) error {
 // administrator: what someone does by hand in the customer's directory.
 func (s *Server) SetMember(group, dn string, member bool) {
 	s.t.Helper()
-	c := s.dial()
-	defer c.Close()
-	if err := c.Bind(AdminDN, s.Password); err != nil {
-		s.t.Fatal(err)
-	}
 	m := ldap.NewModifyRequest(group, nil)
 	if member {
 		m.Add("member", []string{dn})
 	} else {
 		m.Delete("member", []string{dn})
 	}
-	if err := c.Modify(m); err != nil {
+	if err := s.AsAdmin(func(c *ldap.Conn) error { return c.Modify(m) }); err != nil {
 		s.t.Fatalf("change the members of %s: %v", group, err)
 	}
+}
+
+// AsAdmin runs do on a connection bound as the directory's administrator.
+func (s *Server) AsAdmin(do func(*ldap.Conn) error) error {
+	s.t.Helper()
+	c := s.dial()
+	defer c.Close()
+	if err := c.Bind(AdminDN, s.Password); err != nil {
+		s.t.Fatal(err)
+	}
+	return do(c)
 }
 
 func (s *Server) dial() *ldap.Conn {
