@@ -196,6 +196,17 @@ func (a *Activities) templateData(r EmailRequest) mail.Data {
 	return m
 }
 
+// linkSubject is what an email's approval link is bound to, when it has one.
+func linkSubject(r EmailRequest) (subject string, extension int, ok bool) {
+	switch r.Kind {
+	case domain.EmailApprovalRequest, domain.EmailApprovalReminder:
+		return r.AssignmentID, 0, true
+	case domain.EmailExtensionRequest:
+		return ApprovalSubject(r.AssignmentID, r.Data.Extension), r.Data.Extension, true
+	}
+	return "", 0, false
+}
+
 // EmailKey is the idempotency key of an email: (assignment, kind,
 // recipient), and its round when there is more than one.
 func EmailKey(assignmentID string, kind domain.EmailKind, to string, round int) string {
@@ -233,6 +244,13 @@ func (a *Activities) SendEmail(ctx context.Context, r EmailRequest) error {
 		return err
 	}
 
+	if subject, extension, ok := linkSubject(r); ok {
+		to, none, err := a.linkRecipient(ctx, r, subject, extension)
+		if err != nil || none {
+			return err
+		}
+		r.To = to
+	}
 	body, err := mail.Render(r.Kind, a.templateData(r))
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("render email", "RenderFailed", err)
@@ -278,7 +296,11 @@ type GrantInput struct {
 }
 
 // Activate gives the partner user access to the site.
+// It refuses an assignment the store holds as ended or as another's.
 func (a *Activities) Activate(ctx context.Context, in GrantInput) error {
+	if err := a.justifyGrant(ctx, "activation", claim{assignmentID: in.AssignmentID, siteID: in.SiteID, userID: in.UserID}); err != nil {
+		return err
+	}
 	return a.Provisioner.Activate(ctx, store.Grant{
 		AssignmentID: in.AssignmentID, SiteID: in.SiteID, UserID: in.UserID, GrantedAt: in.At, ExpiresAt: in.Until,
 	})
@@ -314,7 +336,11 @@ type CredentialInput struct {
 }
 
 // IssueCredential creates the temporary directory password (once).
+// It refuses an assignment the store holds as ended.
 func (a *Activities) IssueCredential(ctx context.Context, in CredentialInput) error {
+	if err := a.justifyGrant(ctx, "credential", claim{assignmentID: in.AssignmentID}); err != nil {
+		return err
+	}
 	return a.Provisioner.IssueCredential(ctx, in.AssignmentID, in.Login, in.At)
 }
 
@@ -447,8 +473,13 @@ func (a *Activities) RecordSignal(ctx context.Context, in SignalRecord) error {
 // approvers (R4). The workflow runs it as a local activity first, so a
 // start made straight on the Temporal frontend grants nothing.
 type StartCheck struct {
-	Fields        []string // what the server signed, in order
-	MAC           string
+	Fields []string // what the server signed, in order
+	MAC    string
+	// WorkflowID, RunID and VouchID name the start's record, which the
+	// check consumes for this run (empty in runs recorded before it).
+	WorkflowID    string `json:",omitempty"`
+	RunID         string `json:",omitempty"`
+	VouchID       string `json:",omitempty"`
 	SiteID        string
 	CustomerID    string
 	PartnerID     string
@@ -458,9 +489,13 @@ type StartCheck struct {
 }
 
 // CheckStart answers a StartCheck; OK false says why in Why.
+// The start's record is consumed first: a replayed start, or a run reset
+// to before this check, is refused whatever the store says of its claims.
 func (a *Activities) CheckStart(ctx context.Context, in StartCheck) (SignalVerdict, error) {
-	if in.MAC == "" || !a.Keys.VerifySignal(in.MAC, in.Fields...) {
-		return SignalVerdict{Forged: true, Why: "the start was not made by a Partner Access server (no valid signature)"}, nil
+	why, err := a.checkVouch(ctx, VouchCheck{Kind: VouchAssignment, WorkflowID: in.WorkflowID, RunID: in.RunID, VouchID: in.VouchID,
+		Grants: AssignmentGrants(in.SiteID, in.PartnerUserID, in.Edition), Fields: in.Fields, MAC: in.MAC})
+	if err != nil || why != "" {
+		return SignalVerdict{Forged: true, Why: why}, err
 	}
 	f, err := a.Store.AssignFacts(ctx, in.SiteID, in.PartnerUserID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -504,13 +539,23 @@ func (a *Activities) CheckStart(ctx context.Context, in StartCheck) (SignalVerdi
 // StartRefusal is a start CheckStart refused.
 type StartRefusal struct {
 	BeginInput
-	Why string
+	Why   string
+	RunID string `json:",omitempty"`
 }
 
 // RefuseStart records a refused start: the assignment as failed where its
 // site and user exist (so the people concerned see it), and start.forged in
 // the audit log. It grants nothing.
+//
+// A run reset to before its check, or a start replayed under the first
+// run's ID, finds its assignment recorded: that record stays as it is, and
+// only the refusal is added to its audit log.
 func (a *Activities) RefuseStart(ctx context.Context, in StartRefusal) error {
+	if prev, err := a.Store.AssignmentByID(ctx, in.AssignmentID); err == nil && prev.Seq > 0 {
+		return a.auditForged(ctx, "start.forged", prev.ID, in.Why, "forged/start/"+in.AssignmentID+"/"+in.RunID)
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	err := a.Store.CreateAssignment(ctx, store.Assignment{
 		ID: in.AssignmentID, WorkflowID: in.WorkflowID, SiteID: in.SiteID, PartnerUserID: in.PartnerUserID,
 		Role: in.Role, Reason: in.Reason, Edition: in.Edition, RequestedBy: in.RequestedBy, RequestedAt: in.RequestedAt,

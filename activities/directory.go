@@ -100,7 +100,13 @@ type ProvisionResult struct {
 // ProvisionAccess makes the access real in the customer's directory (an
 // ordinary activity: it calls the directory's API, with retries). The
 // target is read from the store; a customer without one changes nothing.
+//
+// It refuses an assignment the store holds as ended or as another's: a run
+// reset to before activation finds the truth there.
 func (a *Activities) ProvisionAccess(ctx context.Context, in DirectoryInput) (ProvisionResult, error) {
+	if err := a.justifyGrant(ctx, "provisioning", claim{in.AssignmentID, in.SiteID, in.UserID, in.CustomerID, in.PartnerID}); err != nil {
+		return ProvisionResult{}, err
+	}
 	t, d, err := a.directory(ctx, in.CustomerID)
 	if err != nil || d == nil {
 		return ProvisionResult{Target: t.Kind}, err
@@ -153,13 +159,16 @@ func (a *Activities) DeprovisionAccess(ctx context.Context, in DirectoryInput) e
 }
 
 // ReissueDirectoryCredential resets the password of the assignment's
-// account in the customer's directory, while its access is in force (R5).
+// account in the customer's directory, while that assignment's grant is in
+// force (R5). Only the account of the assignment's own user, site and
+// customer, as the store holds them: an input that claims otherwise is
+// refused and audited (reissue.forged).
 func (a *Activities) ReissueDirectoryCredential(ctx context.Context, in DirectoryInput) error {
-	if _, err := a.Store.ActiveGrant(ctx, in.SiteID, in.UserID, time.Now()); errors.Is(err, store.ErrNotFound) {
-		return temporal.NewNonRetryableApplicationError("access is not in force", ErrTypeNoAccess, nil)
-	} else if err != nil {
+	as, err := a.justifyReissue(ctx, in, time.Now())
+	if err != nil {
 		return err
 	}
+	in.SiteID, in.UserID, in.CustomerID, in.PartnerID, in.DisplayName = as.SiteID, as.PartnerUserID, as.CustomerID, as.PartnerID, as.PartnerUserName
 	t, d, err := a.directory(ctx, in.CustomerID)
 	if err != nil {
 		return err

@@ -315,7 +315,7 @@ func TestReconcilerRevokesTheGrantOfATerminatedWorkflow(t *testing.T) {
 	if _, err := e.Store.ActiveGrant(ctx, demo.ContosoSite, demo.Solo, time.Now()); err != nil {
 		t.Fatalf("grant gone before the reconciler ran: %v", err)
 	}
-	if err := worker.EnsureReconcileSchedule(ctx, e.Client, testenv.TaskQueue, time.Hour); err != nil {
+	if err := worker.EnsureReconcileSchedule(ctx, e.Client, testenv.TaskQueue, time.Hour, e.Keys); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Client.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
@@ -339,7 +339,7 @@ func TestReconcilerRevokesTheGrantOfATerminatedWorkflow(t *testing.T) {
 		t.Fatalf("reconciled %d, audit %v; want 1 each", reconciled, auditActions(t, e, a.ID))
 	}
 	// A second schedule call updates the one that exists.
-	if err := worker.EnsureReconcileSchedule(ctx, e.Client, testenv.TaskQueue, 2*time.Hour); err != nil {
+	if err := worker.EnsureReconcileSchedule(ctx, e.Client, testenv.TaskQueue, 2*time.Hour, e.Keys); err != nil {
 		t.Fatalf("ensure the schedule again: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/workflows"
 )
 
@@ -80,29 +81,41 @@ func New(c client.Client, taskQueue string, acts *activities.Activities, o Optio
 
 // EnsureReconcileSchedule creates the Temporal Schedule that runs the
 // reconciler every interval, or sets the interval of the one that exists, so
-// every worker may call it at start.
-func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration) error {
+// every worker may call it at start. Its action carries the workers' vouch
+// (signed with keys, made anew at every start, so a rotated key takes
+// over); a pass without it does nothing.
+func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration, keys *secret.Keys) error {
+	var in workflows.ReconcileInput
+	v, err := activities.NewVouch(ctx, keys, nil, activities.VouchReconcile, workflows.ReconcileScheduleID, "", time.Now(),
+		func(id string, at time.Time) []string {
+			in.Vouch = workflows.Vouch{ID: id, SentAt: at}
+			return in.SignedFields()
+		})
+	if err != nil {
+		return err
+	}
+	in.Vouch = workflows.Vouch{ID: v.ID, SentAt: v.SentAt, MAC: v.MAC}
 	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+	action := func() *client.ScheduleWorkflowAction {
+		return &client.ScheduleWorkflowAction{
+			ID: "partner-access-reconcile", Workflow: workflows.ReconcileWorkflowName, TaskQueue: taskQueue,
+			WorkflowRunTimeout: 30 * time.Minute, Args: []any{in},
+		}
+	}
+	_, err = c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:      workflows.ReconcileScheduleID,
 		Spec:    spec,
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		Action: &client.ScheduleWorkflowAction{
-			ID: "partner-access-reconcile", Workflow: workflows.ReconcileWorkflowName, TaskQueue: taskQueue,
-			WorkflowRunTimeout: 30 * time.Minute,
-		},
+		Action:  action(),
 	})
 	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 		return err
 	}
 	return c.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID).Update(ctx, client.ScheduleUpdateOptions{
-		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-			in.Description.Schedule.Spec = &spec
-			in.Description.Schedule.Action = &client.ScheduleWorkflowAction{
-				ID: "partner-access-reconcile", Workflow: workflows.ReconcileWorkflowName, TaskQueue: taskQueue,
-				WorkflowRunTimeout: 30 * time.Minute,
-			}
-			return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
+		DoUpdate: func(u client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			u.Description.Schedule.Spec = &spec
+			u.Description.Schedule.Action = action()
+			return &client.ScheduleUpdate{Schedule: &u.Description.Schedule}, nil
 		},
 	})
 }

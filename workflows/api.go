@@ -128,8 +128,8 @@ type Input struct {
 // SignedFields are what the MAC of a start covers: everything the run
 // acts on, and the workflow ID it was started under.
 func (in Input) SignedFields(workflowID string) []string {
-	f := []string{workflowID, "start", in.Vouch.ID, in.Vouch.SentAt.UTC().Format(time.RFC3339Nano),
-		in.SiteID, in.SiteName, in.CustomerID, in.CustomerName, in.PartnerID, in.PartnerName, in.Edition, in.Role, in.Reason}
+	f := activities.VouchFields(workflowID, "start", in.Vouch.ID, in.Vouch.SentAt,
+		in.SiteID, in.SiteName, in.CustomerID, in.CustomerName, in.PartnerID, in.PartnerName, in.Edition, in.Role, in.Reason)
 	for _, ps := range [][]Person{{in.PartnerUser, in.RequestedBy}, in.Approvers, in.CustomerUsers} {
 		f = append(f, strconv.Itoa(len(ps)))
 		for _, p := range ps {
@@ -222,6 +222,9 @@ type EmailsInput struct {
 	AssignmentID string
 	Emails       []activities.EmailRequest
 	RetryFor     time.Duration // 0: without end
+	// Vouch is how the assignment vouches for the run (since
+	// versionVouchedEmails): its MAC covers SignedFields.
+	Vouch Vouch `json:",omitzero"`
 }
 
 // Status is what the status query answers.

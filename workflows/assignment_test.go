@@ -136,11 +136,37 @@ func (f *fixture) vouch(arg any) any {
 // workflowID is the test environment's workflow ID.
 const workflowID = "default-test-workflow-id"
 
+// vouchStart vouches for a start as a server does: signed, and recorded
+// in the store before the start.
+func (f *fixture) vouchStart(in *workflows.Input) {
+	f.t.Helper()
+	in.Vouch = workflows.Vouch{ID: secret.NewToken(), SentAt: time.Now()}
+	in.Vouch.MAC = f.keys.SignSignal(in.SignedFields(workflowID)...)
+	if err := f.store.PutVouch(context.Background(), in.Vouch.ID, activities.VouchAssignment, workflowID,
+		activities.AssignmentGrants(in.SiteID, in.PartnerUser.ID, in.Edition), in.Vouch.SentAt); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// vouchEmails vouches for an emails run as its assignment does.
+func (f *fixture) vouchEmails(in workflows.EmailsInput) workflows.EmailsInput {
+	f.t.Helper()
+	v, err := activities.NewVouch(context.Background(), f.keys, f.store, activities.VouchEmails, workflowID,
+		activities.EmailsGrants(in.AssignmentID), time.Now(), func(id string, at time.Time) []string {
+			in.Vouch = workflows.Vouch{ID: id, SentAt: at}
+			return in.SignedFields(workflowID)
+		})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	in.Vouch = workflows.Vouch{ID: v.ID, SentAt: v.SentAt, MAC: v.MAC}
+	return in
+}
+
 func (f *fixture) run(in workflows.Input) workflows.Status {
 	f.t.Helper()
 	if in.Vouch.MAC == "" { // vouched for as a server does it; a test may forge its own
-		in.Vouch = workflows.Vouch{ID: "start", SentAt: time.Now()}
-		in.Vouch.MAC = f.keys.SignSignal(in.SignedFields(workflowID)...)
+		f.vouchStart(&in)
 	}
 	f.env.ExecuteWorkflow(workflows.Assignment, in)
 	if !f.env.IsWorkflowCompleted() {
@@ -511,10 +537,11 @@ func TestR1UnvouchedOrContradictedStartGrantsNothing(t *testing.T) {
 		why   string
 	}{
 		{"no MAC", func(f *fixture, in *workflows.Input) { in.Vouch = workflows.Vouch{ID: "x", MAC: "forged"} }, "no valid signature"},
-		{"vouched, but the store says otherwise", func(f *fixture, in *workflows.Input) {
+		{"signed with a leaked key, but never recorded by a server", func(f *fixture, in *workflows.Input) {
 			in.Vouch = workflows.Vouch{ID: "y", SentAt: time.Now()}
-			in.Vouch.MAC = f.keys.SignSignal(in.SignedFields(workflowID)...) // a leaked key, say
-		}, "edition"},
+			in.Vouch.MAC = f.keys.SignSignal(in.SignedFields(workflowID)...)
+		}, "no Partner Access server recorded this start"},
+		{"vouched, but the store says otherwise", func(f *fixture, in *workflows.Input) { f.vouchStart(in) }, "edition"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, nil)

@@ -27,8 +27,7 @@ func (f *fixture) cancelAt(d time.Duration) { f.at(d, f.env.CancelWorkflow) }
 // its last status (queried: a cancelled run has no result).
 func (f *fixture) runCancelled(in workflows.Input) workflows.Status {
 	f.t.Helper()
-	in.Vouch = workflows.Vouch{ID: "start", SentAt: time.Now()}
-	in.Vouch.MAC = f.keys.SignSignal(in.SignedFields(workflowID)...)
+	f.vouchStart(&in)
 	f.env.ExecuteWorkflow(workflows.Assignment, in)
 	if !f.env.IsWorkflowCompleted() {
 		f.t.Fatal("workflow did not complete")
@@ -172,7 +171,7 @@ func TestCancelStopsOwedEmailsAndRecordsThem(t *testing.T) {
 	req := activities.EmailRequest{AssignmentID: runID, Kind: domain.EmailAccessEnded,
 		To: activities.Recipient{ID: demo.Solo, Name: "Solo", Email: "solo@partner.example"}}
 	f.cancelAt(time.Minute) // while the provider still fails and the email is retried
-	f.env.ExecuteWorkflow(workflows.Emails, workflows.EmailsInput{AssignmentID: runID, Emails: []activities.EmailRequest{req}, RetryFor: 24 * time.Hour})
+	f.env.ExecuteWorkflow(workflows.Emails, f.vouchEmails(workflows.EmailsInput{AssignmentID: runID, Emails: []activities.EmailRequest{req}, RetryFor: 24 * time.Hour}))
 	var canceled *temporal.CanceledError
 	if err := f.env.GetWorkflowError(); !errors.As(err, &canceled) {
 		t.Fatalf("emails workflow closed with %v, want Canceled", err)

@@ -192,14 +192,18 @@ func (w *assignment) handOverEmails(ctx workflow.Context) error {
 	if len(owed) == 0 {
 		return nil
 	}
+	in := EmailsInput{AssignmentID: w.id, Emails: owed, RetryFor: w.in.Timing.EmailRetryFor}
+	if workflow.GetVersion(ctx, versionVouchedEmails, workflow.DefaultVersion, 1) == 1 {
+		if err := vouchEmails(ctx, &in); err != nil {
+			return err
+		}
+	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:        "assignment-emails/" + w.id,
+		WorkflowID:        EmailsWorkflowID(w.id),
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON, // the emails outlive the assignment
 		StaticSummary:     fmt.Sprintf("%d emails of assignment %s", len(owed), w.id),
 	})
-	child := workflow.ExecuteChildWorkflow(cctx, EmailsWorkflowName, EmailsInput{
-		AssignmentID: w.id, Emails: owed, RetryFor: w.in.Timing.EmailRetryFor,
-	})
+	child := workflow.ExecuteChildWorkflow(cctx, EmailsWorkflowName, in)
 	return child.GetChildWorkflowExecution().Get(ctx, nil)
 }
 
@@ -208,7 +212,15 @@ func (w *assignment) handOverEmails(ctx workflow.Context) error {
 //
 // Since versionCancelIsUnassign a cancel request stops the emails not yet
 // delivered: each is recorded as failed, and the run closes as Canceled.
+// Since versionVouchedEmails it first checks that its assignment vouched
+// for it: a run started on the frontend sends nothing.
 func Emails(ctx workflow.Context, in EmailsInput) error {
+	if workflow.GetVersion(ctx, versionVouchedEmails, workflow.DefaultVersion, 1) == 1 {
+		if err := checkVouched(ctx, activities.VouchEmails, activities.EmailsGrants(in.AssignmentID), in.AssignmentID,
+			in.SignedFields(workflow.GetInfo(ctx).WorkflowExecution.ID), in.Vouch); err != nil {
+			return err
+		}
+	}
 	opts := workflow.WithActivityOptions(ctx, emailOptionsFor(Timing{EmailRetryFor: in.RetryFor}))
 	futures := make([]workflow.Future, len(in.Emails))
 	for i, r := range in.Emails {

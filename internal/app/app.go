@@ -250,7 +250,7 @@ func (p *process) startWorker(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	p.stops = append(p.stops, w.Stop)
-	if err := worker.EnsureReconcileSchedule(ctx, p.tc, p.cfg.TaskQueue, p.cfg.ReconcileEvery); err != nil {
+	if err := worker.EnsureReconcileSchedule(ctx, p.tc, p.cfg.TaskQueue, p.cfg.ReconcileEvery, acts.Keys); err != nil {
 		return fmt.Errorf("create the reconciler's schedule: %w", err)
 	}
 	return nil

@@ -51,7 +51,7 @@ func TestEnvironmentsShareTheServerAndNothingElse(t *testing.T) {
 		first = New(t, Options{})
 		firstA = assign(first)
 		secondA = assign(second) // while the first's runs
-		if err := worker.EnsureReconcileSchedule(context.Background(), first.Client, TaskQueue, time.Hour); err != nil {
+		if err := worker.EnsureReconcileSchedule(context.Background(), first.Client, TaskQueue, time.Hour, first.Keys); err != nil {
 			t.Fatal(err)
 		}
 	})

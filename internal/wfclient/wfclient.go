@@ -58,22 +58,45 @@ type Client struct {
 	tc        client.Client
 	taskQueue string
 	keys      *secret.Keys
+	vouches   activities.Vouches
 	log       *slog.Logger
 	now       func() time.Time
 }
 
-// New returns a client that starts workflows on taskQueue and signs its
-// signals with keys.
-func New(tc client.Client, taskQueue string, keys *secret.Keys, log *slog.Logger) *Client {
-	return &Client{tc: tc, taskQueue: taskQueue, keys: keys, log: log, now: time.Now}
+// New returns a client that starts workflows on taskQueue, signs its starts
+// and signals with keys, and records each start in vouches before making it.
+func New(tc client.Client, taskQueue string, keys *secret.Keys, vouches activities.Vouches, log *slog.Logger) *Client {
+	return &Client{tc: tc, taskQueue: taskQueue, keys: keys, vouches: vouches, log: log, now: time.Now}
+}
+
+// ErrNotRecorded: the start could not be recorded in the store, so it was
+// not made (a run without its record grants nothing).
+var ErrNotRecorded = errors.New("the start could not be recorded")
+
+// vouchStart vouches for a start of kind under workflowID: the voucher is
+// signed over fields and recorded before the caller starts the run, which
+// consumes the record (SPEC §7: a vouch is used once).
+func (c *Client) vouchStart(ctx context.Context, kind, workflowID, grants string, fields func(workflows.Vouch) []string) (workflows.Vouch, error) {
+	v, err := activities.NewVouch(ctx, c.keys, c.vouches, kind, workflowID, grants, c.now(), func(id string, at time.Time) []string {
+		return fields(workflows.Vouch{ID: id, SentAt: at})
+	})
+	if err != nil {
+		c.log.Error("record a start", "kind", kind, "workflow_id", workflowID, "error", err)
+		return workflows.Vouch{}, fmt.Errorf("%w: %v", ErrNotRecorded, err)
+	}
+	return workflows.Vouch{ID: v.ID, SentAt: v.SentAt, MAC: v.MAC}, nil
 }
 
 // Start starts an assignment's workflow, vouching for its input as for a
 // signal. A run already open under the same ID is an *AlreadyStartedError.
 func (c *Client) Start(ctx context.Context, in workflows.Input, summary, details string) (Run, error) {
 	id := workflows.WorkflowID(in.SiteID, in.PartnerUser.ID)
-	in.Vouch = c.vouch()
-	in.Vouch.MAC = c.keys.SignSignal(in.SignedFields(id)...)
+	v, err := c.vouchStart(ctx, activities.VouchAssignment, id, activities.AssignmentGrants(in.SiteID, in.PartnerUser.ID, in.Edition),
+		func(v workflows.Vouch) []string { in.Vouch = v; return in.SignedFields(id) })
+	if err != nil {
+		return Run{}, err
+	}
+	in.Vouch = v
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	run, err := c.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -198,13 +221,21 @@ var ErrNoAccess = errors.New("access is not in force")
 // assignment's account in the customer's directory, and waits for it.
 // ErrNoAccess when the access ended meanwhile; a directory's refusal is
 // returned as its message.
-func (c *Client) Reissue(ctx context.Context, in activities.DirectoryInput) error {
+func (c *Client) Reissue(ctx context.Context, d activities.DirectoryInput) error {
+	id := workflows.ReissueWorkflowID(d.AssignmentID)
+	in := workflows.ReissueInput{DirectoryInput: d}
+	v, err := c.vouchStart(ctx, activities.VouchReissue, id, activities.ReissueGrants(d.AssignmentID),
+		func(v workflows.Vouch) []string { in.Vouch = v; return in.SignedFields(id) })
+	if err != nil {
+		return err
+	}
+	in.Vouch = v
 	ctx, cancel := context.WithTimeout(ctx, ReissueTimeout)
 	defer cancel()
 	run, err := c.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.ReissueWorkflowID(in.AssignmentID), TaskQueue: c.taskQueue,
+		ID: id, TaskQueue: c.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		StaticSummary:            "new temporary password for assignment " + in.AssignmentID,
+		StaticSummary:            "new temporary password for assignment " + d.AssignmentID,
 	}, workflows.ReissueWorkflowName, in)
 	if err != nil {
 		return mapErr(err)

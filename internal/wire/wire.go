@@ -33,7 +33,7 @@ type HTTP struct {
 func Server(h HTTP, st *store.Store, tc client.Client, keys *secret.Keys, log *slog.Logger, m *metrics.Metrics) (*server.Server, *service.Service) {
 	var wf service.Workflows
 	if tc != nil {
-		wf = wfclient.New(tc, h.TaskQueue, keys, log)
+		wf = wfclient.New(tc, h.TaskQueue, keys, st, log)
 	}
 	svc := service.New(h.Service, st, wf, keys, log, m)
 	return server.New(h.Server, svc, log), svc
