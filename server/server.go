@@ -103,7 +103,8 @@ func (s *Server) Router() *gin.Engine {
 		s.log.Warn("trusted proxies refused; trusting none", "error", err)
 		r.SetTrustedProxies(nil)
 	}
-	r.Use(s.recover, s.observe, s.limitBody, s.authenticate, s.parseForm)
+	methods := map[string]bool{}
+	r.Use(s.recover, s.observe(methods), s.limitBody, s.authenticate, s.parseForm)
 	r.NoRoute(func(c *gin.Context) { s.fail(c, notFoundRoute(c)) })
 	r.NoMethod(func(c *gin.Context) {
 		s.fail(c, &problem.Error{Status: http.StatusMethodNotAllowed, Detail: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
@@ -196,6 +197,9 @@ func (s *Server) Router() *gin.Engine {
 	pages.POST("/users/:id/invitation/withdraw", s.pageWithdrawPost)
 	pages.POST("/users/:id/status", s.pageStatusPost)
 	pages.POST("/users/:id/roles", s.pageRolesPost)
+	for _, rt := range r.Routes() {
+		methods[rt.Method] = true
+	}
 	return r
 }
 
