@@ -3,11 +3,16 @@ package server_test
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/testenv"
+	"github.com/partneraccess/partneraccess/server"
 )
 
 // No caller grows /metrics: 2,000 requests, each with a made-up method and
@@ -49,5 +54,79 @@ func TestMadeUpMethodsAndPathsLeaveMetricsWithinAFewKB(t *testing.T) {
 		if strings.Contains(after, leak) {
 			t.Errorf("/metrics names the caller's %q", leak)
 		}
+	}
+}
+
+// doorServer serves the real handler over the environment's service with
+// cfg, and the codec endpoint, the dev mailbox and a dev directory on; it
+// returns the base URL (on loopback, like a laptop's demo).
+func doorServer(t *testing.T, e *testenv.Env, cfg server.Config) string {
+	t.Helper()
+	cfg.Codec, cfg.DevMailbox, cfg.DevDirectory = e.Codec, true, devgraph.New()
+	ts := httptest.NewServer(server.New(cfg, e.Service, slog.New(slog.DiscardHandler)).Handler())
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+// encrypted is "Case 4711" as the codec endpoint encodes it.
+func encrypted(t *testing.T, base string) string {
+	t.Helper()
+	plain := `{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"IkNhc2UgNDcxMSI="}]}`
+	res, enc := codecCall(t, base, "/codec/encode", plain, nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("encode: %d %s", res.StatusCode, enc)
+	}
+	return enc
+}
+
+// Behind a same-host proxy (TRUSTED_PROXIES=127.0.0.1) every request comes
+// from loopback, and the client the proxy names decides: a remote one gets
+// the codec endpoint, the mailbox and the dev directory as beyond loopback,
+// though the server listens on loopback only.
+func TestTheCallerAfterTrustedProxiesOpensTheDoorsNotTheListenAddress(t *testing.T) {
+	e := testenv.New(t, testenv.Options{NoWorker: true})
+	const operator = "Bearer operator-secret"
+	base := doorServer(t, e, server.Config{PublicURL: "http://127.0.0.1", CodecOpen: true, OperatorToken: "operator-secret",
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	enc := encrypted(t, base)
+	for _, tc := range []struct {
+		name, method, path, forwardedFor, auth string
+		want                                   int
+	}{
+		{"codec, a caller on loopback", "POST", "/codec/decode", "", "", http.StatusOK},
+		{"codec, the client the proxy names on loopback", "POST", "/codec/decode", "127.0.0.1", "", http.StatusOK},
+		{"codec, a remote client", "POST", "/codec/decode", "203.0.113.7", "", http.StatusUnauthorized},
+		{"codec, a remote client claiming loopback first", "POST", "/codec/decode", "127.0.0.1, 203.0.113.7", "", http.StatusUnauthorized},
+		{"codec, a remote client with a wrong token", "POST", "/codec/decode", "203.0.113.7", "Bearer wrong", http.StatusUnauthorized},
+		{"codec, a remote client with the operator's token", "POST", "/codec/decode", "203.0.113.7", operator, http.StatusOK},
+		{"mailbox API, a caller on loopback", "GET", "/api/v1/dev/mail", "", "", http.StatusOK},
+		{"mailbox API, a remote client", "GET", "/api/v1/dev/mail", "203.0.113.7", "", http.StatusUnauthorized},
+		{"mailbox API, a remote client with the operator's token", "GET", "/api/v1/dev/mail", "203.0.113.7", operator, http.StatusOK},
+		{"mailbox page, a caller on loopback", "GET", "/dev/mail", "", "", http.StatusOK},
+		{"mailbox page, a remote client", "GET", "/dev/mail", "203.0.113.7", "", http.StatusSeeOther},
+		{"dev directory, a caller on loopback", "GET", "/dev/directory", "", "", http.StatusOK},
+		{"dev directory, a remote client", "GET", "/dev/directory", "203.0.113.7", "", http.StatusSeeOther},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := ""
+			if tc.method == "POST" {
+				body = enc
+			}
+			req, _ := http.NewRequest(tc.method, base+tc.path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			if tc.forwardedFor != "" {
+				req.Header.Set("X-Forwarded-For", tc.forwardedFor)
+			}
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			status, got := e.Anonymous().Send(req)
+			if status != tc.want {
+				t.Fatalf("%s %s from %q: %d, want %d: %.300s", tc.method, tc.path, tc.forwardedFor, status, tc.want, got)
+			}
+			if tc.path == "/codec/decode" && status == http.StatusOK && !strings.Contains(string(got), "IkNhc2UgNDcxMSI=") {
+				t.Fatalf("decoded: %s", got)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -137,12 +138,29 @@ func (s *Server) auditRefusals(c *gin.Context) {
 // mailboxReaderKey holds who reads the mailbox: nil for everything.
 const mailboxReaderKey = "mailboxReader"
 
-// mailboxAdmin decides who reads the dev mailbox. On loopback it is open
-// and shows everything. Beyond loopback it holds every tenant's approval
-// and reset links, so only the operator (OPERATOR_TOKEN) sees all of it,
-// and an administrator only the mail to its own organization's users.
+// fromLoopback reports whether the caller is on this machine: its address,
+// after the trusted proxies (TRUSTED_PROXIES) have named the client, is
+// loopback. Behind a same-host proxy every request comes from loopback;
+// the client the proxy names decides.
+func fromLoopback(c *gin.Context) bool {
+	ip, err := netip.ParseAddr(c.ClientIP())
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// mailboxOpen reports whether the dev mailbox shows everything without a
+// login: the server listens on loopback only and the caller is on this
+// machine.
+func (s *Server) mailboxOpen(c *gin.Context) bool {
+	return !s.cfg.DevMailboxAdminsOnly && fromLoopback(c)
+}
+
+// mailboxAdmin decides who reads the dev mailbox. Open to a caller on
+// loopback (mailboxOpen), it shows everything. Beyond it holds every
+// tenant's approval and reset links, so only the operator (OPERATOR_TOKEN)
+// sees all of it, and an administrator only the mail to its own
+// organization's users.
 func (s *Server) mailboxAdmin(c *gin.Context) {
-	if !s.cfg.DevMailboxAdminsOnly || tokenIs(c, s.cfg.OperatorToken) {
+	if s.mailboxOpen(c) || tokenIs(c, s.cfg.OperatorToken) {
 		return
 	}
 	u, ok := actor(c)

@@ -28,10 +28,12 @@ type Config struct {
 	PublicURL  string
 	DevMailbox bool // serve /dev/mail and /api/v1/dev/mail
 	// DevMailboxAdminsOnly asks for an administrator's login to read the
-	// mailbox (the server listens beyond loopback).
+	// mailbox (the server listens beyond loopback); a caller beyond
+	// loopback is always asked.
 	DevMailboxAdminsOnly bool
 	// TrustedProxies may name the client in X-Forwarded-For; the rate
-	// limits count by the client address.
+	// limits count by the client address, and the codec endpoint, the
+	// mailbox and the dev directory open only to a client on loopback.
 	TrustedProxies []netip.Prefix
 	// GatewayToken, when set, lets a gateway ask GET /api/v1/access with
 	// "Authorization: Bearer <token>" without a user login.
@@ -51,8 +53,8 @@ type Config struct {
 	DevDirectory *devgraph.Directory
 	DevTenants   map[string]string
 	// Codec, when set, is served at /codec/encode and /codec/decode for
-	// the Temporal UI and CLI; CodecOpen lets anyone use it (the server
-	// listens on loopback only), else only the operator's token.
+	// the Temporal UI and CLI; CodecOpen lets a caller on loopback use it
+	// (the server listens on loopback only), else only the operator's token.
 	Codec     converter.PayloadCodec
 	CodecOpen bool
 }
