@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -126,6 +127,73 @@ func TestTheCallerAfterTrustedProxiesOpensTheDoorsNotTheListenAddress(t *testing
 			}
 			if tc.path == "/codec/decode" && status == http.StatusOK && !strings.Contains(string(got), "IkNhc2UgNDcxMSI=") {
 				t.Fatalf("decoded: %s", got)
+			}
+		})
+	}
+}
+
+// A request for a host that is neither PUBLIC_URL's nor a loopback name is
+// answered 421 before any route, so a page that rebinds its own name to
+// this machine reaches none of the doors; a load balancer's health check
+// at the listen address still gets its answer.
+func TestAForeignHostIsAnswered421BeforeAnyRoute(t *testing.T) {
+	e := testenv.New(t, testenv.Options{NoWorker: true})
+	base := doorServer(t, e, server.Config{PublicURL: "https://access.example.com", CodecOpen: true})
+	enc := encrypted(t, base)
+	const rebound = "rebind.attacker.example:8080"
+	for _, tc := range []struct {
+		host, method, path string
+		want               int
+	}{
+		{rebound, "POST", "/codec/decode", http.StatusMisdirectedRequest},
+		{rebound, "POST", "/codec/encode", http.StatusMisdirectedRequest},
+		{rebound, "GET", "/dev/mail", http.StatusMisdirectedRequest},
+		{rebound, "GET", "/api/v1/dev/mail", http.StatusMisdirectedRequest},
+		{rebound, "GET", "/dev/directory", http.StatusMisdirectedRequest},
+		{rebound, "GET", "/api/v1/sites", http.StatusMisdirectedRequest},
+		{rebound, "GET", "/made-up", http.StatusMisdirectedRequest},
+		{"access.example.com:8443", "GET", "/api/v1/dev/mail", http.StatusMisdirectedRequest},
+		{"access.example.com.attacker.example", "GET", "/api/v1/dev/mail", http.StatusMisdirectedRequest},
+		{"127.0.0.1.nip.io", "GET", "/api/v1/dev/mail", http.StatusMisdirectedRequest},
+		{rebound, "GET", "/readyz", http.StatusOK},
+		{rebound, "GET", "/healthz", http.StatusOK},
+		{rebound, "GET", "/metrics", http.StatusOK},
+		{"access.example.com", "GET", "/api/v1/dev/mail", http.StatusOK},
+		{"ACCESS.example.com", "GET", "/dev/mail", http.StatusOK},
+		{"access.example.com", "POST", "/codec/decode", http.StatusOK},
+		{"127.0.0.1", "GET", "/api/v1/dev/mail", http.StatusOK},
+		{"127.0.0.1:9999", "POST", "/codec/decode", http.StatusOK},
+		{"localhost", "GET", "/dev/directory", http.StatusOK},
+		{"localhost:8080", "GET", "/api/v1/dev/mail", http.StatusOK},
+		{"[::1]:8080", "GET", "/api/v1/dev/mail", http.StatusOK},
+	} {
+		t.Run(tc.host+tc.path, func(t *testing.T) {
+			body := ""
+			if tc.method == "POST" {
+				body = enc
+			}
+			req, _ := http.NewRequest(tc.method, base+tc.path, strings.NewReader(body))
+			req.Host = tc.host
+			req.Header.Set("Content-Type", "application/json")
+			status, got := e.Anonymous().Send(req)
+			if status != tc.want {
+				t.Fatalf("%s %s for Host %s: %d, want %d: %.300s", tc.method, tc.path, tc.host, status, tc.want, got)
+			}
+			if status != http.StatusMisdirectedRequest {
+				return
+			}
+			if !strings.Contains(string(got), "access.example.com (PUBLIC_URL)") {
+				t.Fatalf("the refusal does not name the expected host: %.300s", got)
+			}
+			if strings.HasPrefix(string(got), "<") {
+				return // a page's refusal is the error page
+			}
+			var p struct {
+				Type   string
+				Status int
+			}
+			if err := json.Unmarshal(got, &p); err != nil || p.Type != "about:blank" || p.Status != http.StatusMisdirectedRequest {
+				t.Fatalf("not a problem document: %v %s", err, got)
 			}
 		})
 	}

@@ -25,6 +25,8 @@ import (
 
 // Config is what the server needs from the service configuration.
 type Config struct {
+	// PublicURL is where people reach the service: its host, and loopback
+	// names, are the only Hosts the server answers for (421 otherwise).
 	PublicURL  string
 	DevMailbox bool // serve /dev/mail and /api/v1/dev/mail
 	// DevMailboxAdminsOnly asks for an administrator's login to read the
@@ -106,7 +108,7 @@ func (s *Server) Router() *gin.Engine {
 		r.SetTrustedProxies(nil)
 	}
 	methods := map[string]bool{}
-	r.Use(s.recover, s.observe(methods), s.limitBody, s.authenticate, s.parseForm)
+	r.Use(s.recover, s.observe(methods), s.checkHost(publicHost(s.cfg.PublicURL)), s.limitBody, s.authenticate, s.parseForm)
 	r.NoRoute(func(c *gin.Context) { s.fail(c, notFoundRoute(c)) })
 	r.NoMethod(func(c *gin.Context) {
 		s.fail(c, &problem.Error{Status: http.StatusMethodNotAllowed, Detail: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
