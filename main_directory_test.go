@@ -81,7 +81,7 @@ func TestDirectoryApplyInvitesAdministratorsWhoRegisterAndLogIn(t *testing.T) {
 		Server: server.Config{PublicURL: "http://127.0.0.1:8080"}}, st, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	h := srv.Handler()
 	post := func(path, body string) (int, string) {
-		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080"+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

@@ -142,7 +142,7 @@ func newRig() (*rig, error) {
 	// gateway until a benchmark names it as their target.
 	r.graph = devgraph.New()
 	r.graphSrv = httptest.NewServer(r.graph)
-	acts := wire.Activities(r.store, nil, r.keys, activities.Config{PublicURL: "http://127.0.0.1:8080"},
+	acts := wire.Activities(r.store, nil, r.keys, activities.Config{PublicURL: publicURL},
 		wire.Directories{GraphURL: r.graphSrv.URL, LoginURL: r.graphSrv.URL,
 			Secret: func(store.Target) (string, error) { return benchSecret, nil }}, r.client, nil)
 	w := worker.New(r.client, taskQueue, acts, worker.Options{})
@@ -154,10 +154,10 @@ func newRig() (*rig, error) {
 	}
 	srv, _ := wire.Server(wire.HTTP{
 		TaskQueue: taskQueue,
-		Service: service.Config{PublicURL: "http://127.0.0.1:8080", Timing: timing, DecisionWait: 10 * time.Second,
+		Service: service.Config{PublicURL: publicURL, Timing: timing, DecisionWait: 10 * time.Second,
 			// Every approval comes from one test client: lift its rate limit.
 			Limits: service.Limits{ApprovalPerClient: ratelimit.Rule{Burst: 1 << 20, Every: time.Microsecond}}},
-		Server: server.Config{PublicURL: "http://127.0.0.1:8080", DevMailbox: true, GatewayToken: "gateway"},
+		Server: server.Config{PublicURL: publicURL, DevMailbox: true, GatewayToken: "gateway"},
 	}, r.store, r.client, r.keys, quiet, nil)
 	r.handler = srv.Handler()
 	rec := r.do("POST", "/api/v1/session", `{"email":"agent@partner.example","password":"demo-password"}`, "")
@@ -176,8 +176,12 @@ func (r *rig) close() {
 	os.RemoveAll(r.dir)
 }
 
+// publicURL is the rig's PUBLIC_URL; requests name its host, as a
+// browser's do (the server answers no other but loopback names).
+const publicURL = "http://127.0.0.1:8080"
+
 func (r *rig) do(method, path, body, token string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req := httptest.NewRequest(method, publicURL+path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -248,7 +252,7 @@ func (r *rig) waitState(id, state string, within time.Duration) error {
 // page's wait, as it does below saturation.
 func (r *rig) approve(id string) error {
 	tok := r.keys.ApprovalToken(id, demo.ContosoAdmin)
-	req := httptest.NewRequest("POST", "/approvals/"+tok, strings.NewReader(url.Values{"decision": {"approve"}}.Encode()))
+	req := httptest.NewRequest("POST", publicURL+"/approvals/"+tok, strings.NewReader(url.Values{"decision": {"approve"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()
 	r.handler.ServeHTTP(rec, req)
@@ -452,7 +456,7 @@ func BenchmarkAccessCheck(b *testing.B) {
 		b.Fatalf("access: %s", rec.Body)
 	}
 	serve := func(h http.Handler, path string) int {
-		req := httptest.NewRequest("GET", path, nil)
+		req := httptest.NewRequest("GET", publicURL+path, nil)
 		req.Header.Set("Authorization", "Bearer gateway")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

@@ -45,6 +45,7 @@ var Unruled = map[int]string{
 	410: "a one-time link was used, replaced, withdrawn or expired",
 	413: "the body is too large",
 	415: "the body is not JSON (or not a form, for pages)",
+	421: "the request names a host that is neither PUBLIC_URL's nor a loopback name",
 	422: "a value breaks a policy of no rule: a weak password, a duration out of range",
 	429: "too many attempts: wait for Retry-After",
 	500: "something failed on the service's side; nothing was changed",

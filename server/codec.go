@@ -14,14 +14,15 @@ import (
 const maxCodecBody = 8 << 20
 
 // codecRoutes serve POST /codec/encode and /codec/decode in the shape the
-// Temporal UI and CLI call (--codec-endpoint): open while the server
-// listens on loopback only, beyond it only with the operator's token. The
-// UI's origin (TemporalUIURL) may call them from a browser, no other.
+// Temporal UI and CLI call (--codec-endpoint): open to a caller on loopback
+// while the server listens on loopback only, else only with the operator's
+// token. The UI's origin (TemporalUIURL) may call them from a browser, no
+// other.
 func (s *Server) codecRoutes(r *gin.Engine) {
 	h := converter.NewPayloadCodecHTTPHandler(s.cfg.Codec)
 	serve := func(c *gin.Context) {
 		s.codecCORS(c)
-		if !s.cfg.CodecOpen && !tokenIs(c, s.cfg.OperatorToken) {
+		if !(s.cfg.CodecOpen && fromLoopback(c)) && !tokenIs(c, s.cfg.OperatorToken) {
 			s.fail(c, problem.Unauthorized("the codec endpoint beyond loopback needs the operator's token (OPERATOR_TOKEN) as a bearer token"))
 			return
 		}

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -137,12 +140,29 @@ func (s *Server) auditRefusals(c *gin.Context) {
 // mailboxReaderKey holds who reads the mailbox: nil for everything.
 const mailboxReaderKey = "mailboxReader"
 
-// mailboxAdmin decides who reads the dev mailbox. On loopback it is open
-// and shows everything. Beyond loopback it holds every tenant's approval
-// and reset links, so only the operator (OPERATOR_TOKEN) sees all of it,
-// and an administrator only the mail to its own organization's users.
+// fromLoopback reports whether the caller is on this machine: its address,
+// after the trusted proxies (TRUSTED_PROXIES) have named the client, is
+// loopback. Behind a same-host proxy every request comes from loopback;
+// the client the proxy names decides.
+func fromLoopback(c *gin.Context) bool {
+	ip, err := netip.ParseAddr(c.ClientIP())
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// mailboxOpen reports whether the dev mailbox shows everything without a
+// login: the server listens on loopback only and the caller is on this
+// machine.
+func (s *Server) mailboxOpen(c *gin.Context) bool {
+	return !s.cfg.DevMailboxAdminsOnly && fromLoopback(c)
+}
+
+// mailboxAdmin decides who reads the dev mailbox. Open to a caller on
+// loopback (mailboxOpen), it shows everything. Beyond it holds every
+// tenant's approval and reset links, so only the operator (OPERATOR_TOKEN)
+// sees all of it, and an administrator only the mail to its own
+// organization's users.
 func (s *Server) mailboxAdmin(c *gin.Context) {
-	if !s.cfg.DevMailboxAdminsOnly || tokenIs(c, s.cfg.OperatorToken) {
+	if s.mailboxOpen(c) || tokenIs(c, s.cfg.OperatorToken) {
 		return
 	}
 	u, ok := actor(c)
@@ -172,3 +192,54 @@ func mailboxReader(c *gin.Context) *store.User {
 }
 
 func isAdmin(u store.User) bool { return service.IsAdmin(u) }
+
+// checkHost answers 421 to a request for a host that is neither
+// PUBLIC_URL's (public) nor a loopback name, before any route: a page
+// elsewhere that points its own name at this machine (DNS rebinding)
+// reaches nothing. Load balancers and scrapers ask for health and metrics
+// at the listen address, whatever its name.
+func (s *Server) checkHost(public string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		switch c.Request.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			return
+		}
+		if h := c.Request.Host; (public != "" && strings.EqualFold(h, public)) || loopbackName(h) {
+			return
+		}
+		expected := "a loopback name"
+		if public != "" {
+			expected = public + " (PUBLIC_URL) or " + expected
+		}
+		s.fail(c, &problem.Error{Status: http.StatusMisdirectedRequest, Detail: "this service answers for " + expected + " only; ask it by that name"})
+		c.Abort()
+	}
+}
+
+// publicHost is PUBLIC_URL's host as browsers send it in Host: with its
+// port unless that is the scheme's default.
+func publicHost(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return ""
+	}
+	if p := u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
+		return strings.TrimSuffix(u.Host, ":"+p)
+	}
+	return u.Host
+}
+
+// loopbackName reports whether a Host, with or without its port, is
+// localhost or a loopback address, names no DNS can point elsewhere.
+func loopbackName(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}

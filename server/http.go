@@ -167,28 +167,37 @@ func (s *Server) recover(c *gin.Context) {
 	c.Next()
 }
 
-// observe logs each request and counts it. Paths are logged by route, so
+// observe logs each request and counts it. Its labels come from closed
+// sets, so no caller adds series: the method is one the routes take
+// (methods, filled once the routes are registered), else "other"; the
+// route is its template, else "unmatched". Paths are logged by route, so
 // tokens in approval links never reach the logs.
-func (s *Server) observe(c *gin.Context) {
-	start := time.Now()
-	c.Next()
-	route := c.FullPath()
-	if route == "" {
-		route = "unmatched"
+func (s *Server) observe(methods map[string]bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		method := c.Request.Method
+		if !methods[method] {
+			method = "other"
+		}
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		took := time.Since(start)
+		s.metrics.Request(method, route, c.Writer.Status(), took)
+		if route == "/metrics" || route == "/healthz" || route == "/readyz" {
+			return
+		}
+		attrs := []any{"method", method, "route", route, "status", c.Writer.Status(), "ms", took.Milliseconds()}
+		if id := c.Param("id"); id != "" {
+			attrs = append(attrs, "assignment", id)
+		}
+		if u, ok := actor(c); ok {
+			attrs = append(attrs, "user", u.ID)
+		}
+		s.log.Log(c, levelFor(c.Writer.Status()), "http", attrs...)
 	}
-	took := time.Since(start)
-	s.metrics.Request(c.Request.Method, route, c.Writer.Status(), took)
-	if route == "/metrics" || route == "/healthz" || route == "/readyz" {
-		return
-	}
-	attrs := []any{"method", c.Request.Method, "route", route, "status", c.Writer.Status(), "ms", took.Milliseconds()}
-	if id := c.Param("id"); id != "" {
-		attrs = append(attrs, "assignment", id)
-	}
-	if u, ok := actor(c); ok {
-		attrs = append(attrs, "user", u.ID)
-	}
-	s.log.Log(c, levelFor(c.Writer.Status()), "http", attrs...)
 }
 
 func levelFor(status int) slog.Level {

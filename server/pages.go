@@ -86,7 +86,7 @@ func (s *Server) render(c *gin.Context, status int, name string, data gin.H) {
 	if ok {
 		data["User"], data["SignedIn"] = u, signedIn(c)
 	}
-	data["DevMailbox"] = s.cfg.DevMailbox && (!s.cfg.DevMailboxAdminsOnly || isAdmin(u))
+	data["DevMailbox"] = s.cfg.DevMailbox && (s.mailboxOpen(c) || isAdmin(u))
 	data["DevDirectory"] = data["DevMailbox"] == true && s.cfg.DevDirectory != nil
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)

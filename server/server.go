@@ -25,13 +25,17 @@ import (
 
 // Config is what the server needs from the service configuration.
 type Config struct {
+	// PublicURL is where people reach the service: its host, and loopback
+	// names, are the only Hosts the server answers for (421 otherwise).
 	PublicURL  string
 	DevMailbox bool // serve /dev/mail and /api/v1/dev/mail
 	// DevMailboxAdminsOnly asks for an administrator's login to read the
-	// mailbox (the server listens beyond loopback).
+	// mailbox (the server listens beyond loopback); a caller beyond
+	// loopback is always asked.
 	DevMailboxAdminsOnly bool
 	// TrustedProxies may name the client in X-Forwarded-For; the rate
-	// limits count by the client address.
+	// limits count by the client address, and the codec endpoint, the
+	// mailbox and the dev directory open only to a client on loopback.
 	TrustedProxies []netip.Prefix
 	// GatewayToken, when set, lets a gateway ask GET /api/v1/access with
 	// "Authorization: Bearer <token>" without a user login.
@@ -51,8 +55,8 @@ type Config struct {
 	DevDirectory *devgraph.Directory
 	DevTenants   map[string]string
 	// Codec, when set, is served at /codec/encode and /codec/decode for
-	// the Temporal UI and CLI; CodecOpen lets anyone use it (the server
-	// listens on loopback only), else only the operator's token.
+	// the Temporal UI and CLI; CodecOpen lets a caller on loopback use it
+	// (the server listens on loopback only), else only the operator's token.
 	Codec     converter.PayloadCodec
 	CodecOpen bool
 }
@@ -103,7 +107,8 @@ func (s *Server) Router() *gin.Engine {
 		s.log.Warn("trusted proxies refused; trusting none", "error", err)
 		r.SetTrustedProxies(nil)
 	}
-	r.Use(s.recover, s.observe, s.limitBody, s.authenticate, s.parseForm)
+	methods := map[string]bool{}
+	r.Use(s.recover, s.observe(methods), s.checkHost(publicHost(s.cfg.PublicURL)), s.limitBody, s.authenticate, s.parseForm)
 	r.NoRoute(func(c *gin.Context) { s.fail(c, notFoundRoute(c)) })
 	r.NoMethod(func(c *gin.Context) {
 		s.fail(c, &problem.Error{Status: http.StatusMethodNotAllowed, Detail: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
@@ -196,6 +201,9 @@ func (s *Server) Router() *gin.Engine {
 	pages.POST("/users/:id/invitation/withdraw", s.pageWithdrawPost)
 	pages.POST("/users/:id/status", s.pageStatusPost)
 	pages.POST("/users/:id/roles", s.pageRolesPost)
+	for _, rt := range r.Routes() {
+		methods[rt.Method] = true
+	}
 	return r
 }
 

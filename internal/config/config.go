@@ -177,7 +177,7 @@ var Vars = []Var{
 	{"TEMPORAL_TLS_KEY", "temporal-tls-key", "", "PEM private key of TEMPORAL_TLS_CERT"},
 	{"TEMPORAL_TLS_CA", "temporal-tls-ca", "", "PEM CA certificates that sign Temporal's server certificate (default: the system's); temporal mode: clients must present a certificate they sign"},
 	{"TEMPORAL_API_KEY", "temporal-api-key", "", "API key for Temporal Cloud, sent as a bearer token over TLS"},
-	{"PUBLIC_URL", "public-url", "", "base URL of links in emails (default: the HTTP server's address; required for the worker)"},
+	{"PUBLIC_URL", "public-url", "", "base URL of links in emails, and with loopback names the only Host the HTTP server answers (421 for others) (default: the HTTP server's address; required for the worker)"},
 	{"ACCESS_DURATION", "access-duration", "72h", "how long Standard access lasts once approved"},
 	{"APPROVAL_TIMEOUT", "approval-timeout", "168h", "how long approvers have to decide"},
 	{"APPROVAL_REMINDER", "approval-reminder", "", "remind approvers this long before the deadline (default: 24h, or a quarter of a shorter APPROVAL_TIMEOUT; 0: no reminder)"},
@@ -209,7 +209,7 @@ var Vars = []Var{
 	{"DEV_MAILBOX", "dev-mailbox", "", "serve the dev mailbox (/dev/mail) when HTTP_ADDR is beyond loopback, to administrators only; on loopback it is on whenever SENDGRID_API_KEY is empty"},
 	{"DIRECTORY_FILE", "f", "", "directory apply: the YAML file of partners, customers, sites and administrators (see deploy/directory.example.yaml)"},
 	{"DIRECTORY_RESEND", "resend", "", "directory apply: send a new invitation to the file's administrators who have not registered yet (the old link stops working)"},
-	{"TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: none)"},
+	{"TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client, for the rate limits and for who is on loopback (empty: none)"},
 }
 
 // newFlagSet declares a flag per setting, its default taken from getenv when set there.
