@@ -136,6 +136,8 @@ func (s *Service) reissue(ctx context.Context, a store.Assignment) error {
 		return noAccess
 	case errors.Is(err, wfclient.ErrUnavailable):
 		return problem.Unavailable("the workflow engine did not answer; try again shortly")
+	case errors.Is(err, wfclient.ErrNotRecorded):
+		return errNotRecorded
 	case err != nil:
 		return &problem.Error{Status: http.StatusBadGateway, Detail: "the customer's directory did not take the new password: " + err.Error()}
 	}

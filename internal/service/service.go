@@ -143,9 +143,15 @@ func engineErr(err error) error {
 		return problem.Conflict("the assignment has already ended")
 	case errors.Is(err, wfclient.ErrUnavailable):
 		return errTemporalDown
+	case errors.Is(err, wfclient.ErrNotRecorded):
+		return errNotRecorded
 	}
 	return err
 }
+
+// errNotRecorded: the store refused the record a start needs before it is
+// made (SPEC §7), so nothing was started.
+var errNotRecorded = problem.Unavailable("the store could not record the start, so nothing was started; please try again shortly")
 
 // run is the workflow run of an assignment: its ID is the run's ID.
 func run(a store.Assignment) wfclient.Run {
