@@ -29,8 +29,10 @@ func TestReplayRecordedHistories(t *testing.T) {
 	// extensions (expiry-warning-extension), v3 before vouched starts
 	// (vouched-start), v4 before a cancel became an unassign
 	// (cancel-is-unassign), v5 before access in the customer's directory
-	// (directory-access), v6 before payloads were encrypted, v7 since.
-	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7"} {
+	// (directory-access), v6 before payloads were encrypted, v7 before
+	// every start was vouched for and used once (vouched-emails,
+	// vouched-reissue, vouched-reconcile), v8 since.
+	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"} {
 		if got, _ := filepath.Glob(filepath.Join("testdata", set, "*.json")); len(got) < 8 {
 			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
 		}
@@ -49,13 +51,18 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil || len(reissues) == 0 {
 		t.Fatalf("no recorded history of the reissue workflow (%v)", err)
 	}
+	// The reconciler's (testdata/<set>/reconcile/<path>.json, since v8).
+	passes, err := filepath.Glob(filepath.Join("testdata", "*", "reconcile", "*.json"))
+	if err != nil || len(passes) == 0 {
+		t.Fatalf("no recorded history of the reconciler (%v)", err)
+	}
 	// Since v7 payloads are encrypted (codectest.Key); the codec passes the
 	// plain ones of the earlier sets through.
 	cd, err := codec.New([]codec.Key{codectest.Key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range append(append(files, emails...), reissues...) {
+	for _, f := range append(append(append(files, emails...), reissues...), passes...) {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			if err := replay(cd, f); err != nil {
 				t.Fatalf("%s: %v", f, err)
@@ -75,6 +82,7 @@ func replay(cd *codec.Codec, file string) error {
 	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	return r.ReplayWorkflowHistoryFromJSONFile(nil, file)
 }
 

@@ -10,14 +10,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/codec/codectest"
 	"github.com/partneraccess/partneraccess/internal/demo"
@@ -26,6 +30,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/mail/sendgridfake"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/testenv"
+	appworker "github.com/partneraccess/partneraccess/worker"
 	"github.com/partneraccess/partneraccess/workflows"
 )
 
@@ -223,6 +228,25 @@ var localPaths = []path{
 		}
 		return store.Assignment{ID: run.GetRunID(), WorkflowID: id}
 	}},
+	{"replayed-start-on-the-frontend", domain.StateFailed, func(t *testing.T, e *testenv.Env) store.Assignment {
+		// A revoked Professional run's start sent again byte for byte on
+		// the frontend: its vouch is found used, and the new run grants
+		// nothing (v8).
+		a := assign(t, e, demo.FabrikamSite, demo.Solo)
+		e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+		unassign(t, e, a)
+		e.WaitState(a.ID, domain.StateRevoked, 10*time.Second)
+		e.WaitClosed(a)
+		first := history(t, e, a.WorkflowID, a.ID).Events[0].GetWorkflowExecutionStartedEventAttributes()
+		resp, err := e.Client.WorkflowService().StartWorkflowExecution(context.Background(), &workflowservice.StartWorkflowExecutionRequest{
+			Namespace: e.Namespace, WorkflowId: a.WorkflowID, WorkflowType: first.WorkflowType, TaskQueue: first.TaskQueue,
+			Input: first.Input, RequestId: uuid.NewString(), Identity: "record",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store.Assignment{ID: resp.RunId, WorkflowID: a.WorkflowID}
+	}},
 	{"standard-cancelled-while-pending", domain.StateWithdrawn, func(t *testing.T, e *testenv.Env) store.Assignment {
 		a := assign(t, e, demo.ContosoSite, demo.Solo)
 		e.WaitState(a.ID, domain.StatePendingApproval, 10*time.Second)
@@ -307,6 +331,55 @@ func reissue(t *testing.T, e *testenv.Env, a store.Assignment) {
 	reissued = append(reissued, workflows.ReissueWorkflowID(a.ID))
 }
 
+// forgedReissue starts a reissue on the frontend with no vouch (v8): the
+// run is refused before it reaches the directory.
+func forgedReissue(t *testing.T, e *testenv.Env) *historypb.History {
+	t.Helper()
+	ctx := context.Background()
+	run, err := e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.ReissueWorkflowID("forged"), TaskQueue: testenv.TaskQueue},
+		workflows.ReissueWorkflowName, workflows.ReissueInput{DirectoryInput: activities.DirectoryInput{AssignmentID: "forged",
+			CustomerID: demo.Fabrikam, SiteID: demo.FabrikamSite, UserID: demo.Solo}, Vouch: workflows.Vouch{ID: "forged", MAC: "forged"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app *temporal.ApplicationError
+	if err := run.Get(ctx, nil); !errors.As(err, &app) || app.Type() != activities.ErrTypeForged {
+		t.Fatalf("forged reissue: %v, want refused", err)
+	}
+	return history(t, e, run.GetID(), run.GetRunID())
+}
+
+// scheduledPass runs one pass of the reconciler from its Schedule, as a
+// worker sets it up, and returns its history (v8: the pass checks its
+// Schedule's vouch).
+func scheduledPass(t *testing.T, e *testenv.Env) *historypb.History {
+	t.Helper()
+	ctx := context.Background()
+	if err := appworker.EnsureReconcileSchedule(ctx, e.Client, testenv.TaskQueue, time.Hour, e.Keys); err != nil {
+		t.Fatal(err)
+	}
+	h := e.Client.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID)
+	t.Cleanup(func() { h.Delete(context.Background()) })
+	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var runID, workflowID string
+	e.Eventually(15*time.Second, "a reconciler pass", func() bool {
+		d, err := h.Describe(ctx)
+		if err != nil || len(d.Info.RecentActions) == 0 {
+			return false
+		}
+		r := d.Info.RecentActions[0].StartWorkflowResult
+		workflowID, runID = r.WorkflowID, r.FirstExecutionRunID
+		return true
+	})
+	var res activities.ReconcileResult
+	if err := e.Client.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res); err != nil {
+		t.Fatalf("the scheduled pass: %v", err)
+	}
+	return history(t, e, workflowID, runID)
+}
+
 // reissued are the reissue workflows the paths ran, by workflow ID.
 var reissued []string
 
@@ -344,6 +417,8 @@ func TestRecordHistories(t *testing.T) {
 	for _, id := range reissued {
 		write(t, filepath.Join(dir, "reissue"), "entra-professional-reissued", history(t, ent, id, ""))
 	}
+	write(t, filepath.Join(dir, "reissue"), "forged-on-the-frontend", forgedReissue(t, ent))
+	write(t, filepath.Join(dir, "reconcile"), "scheduled-pass", scheduledPass(t, ent))
 
 	dc, fc := codec.Converters(ent.Codec)
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc, FailureConverter: fc})
@@ -353,6 +428,7 @@ func TestRecordHistories(t *testing.T) {
 	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if want := len(localPaths) + 1 + len(extensionPaths) + len(entraPaths); *recordInto == "" && len(files) != want {
 		t.Fatalf("%d histories written, want %d", len(files), want)
@@ -362,10 +438,14 @@ func TestRecordHistories(t *testing.T) {
 		t.Fatalf("%d histories of the emails workflow written, want at least %d", len(emails), minEmails)
 	}
 	reissues, _ := filepath.Glob(filepath.Join(dir, "reissue", "*.json"))
-	if len(reissues) != 1 {
-		t.Fatalf("%d histories of the reissue workflow, want 1", len(reissues))
+	if len(reissues) != 2 {
+		t.Fatalf("%d histories of the reissue workflow, want 2", len(reissues))
 	}
-	files = append(append(files, emails...), reissues...)
+	passes, _ := filepath.Glob(filepath.Join(dir, "reconcile", "*.json"))
+	if len(passes) != 1 {
+		t.Fatalf("%d histories of the reconciler, want 1", len(passes))
+	}
+	files = append(append(append(files, emails...), reissues...), passes...)
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay: %v", filepath.Base(f), err)
