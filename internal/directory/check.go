@@ -344,7 +344,7 @@ func (c *checker) target(ctx context.Context, st *store.Store, pl *plan, entry s
 	switch {
 	case want == old:
 		if want.Kind != store.TargetGateway {
-			pl.keep(kindTarget)
+			pl.keep(want.Kind)
 		}
 		return nil
 	case !held.Any() || old.Kind == store.TargetGateway:
