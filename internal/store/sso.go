@@ -120,6 +120,17 @@ func (s *Store) SetSSOProvider(ctx context.Context, kind, orgID string, p *SSOPr
 	}), "set sign-in provider of %s", orgID)
 }
 
+// ReleaseSSODomains takes domains from whichever organization has them, so
+// that another may take them.
+func (s *Store) ReleaseSSODomains(ctx context.Context, domains []string) error {
+	for _, d := range domains {
+		if _, err := s.w.exec(ctx, `DELETE FROM sso_domains WHERE domain = ?`, strings.ToLower(d)); err != nil {
+			return wrap(err, "release sign-in domain %s", d)
+		}
+	}
+	return nil
+}
+
 // SSOPending is a sign-in under way: between the redirect to the provider
 // and its answer. Only hashes of the state, the browser's cookie and the
 // nonce are kept, and the PKCE verifier sealed.
