@@ -18,7 +18,7 @@ import (
 // password step.
 func TestBrowserSignInThroughTheOrganizationsProvider(t *testing.T) {
 	e := testenv.New(t, testenv.Options{})
-	p := e.UseOIDC(store.KindCustomer, demo.Contoso, store.LocalPasswordsDisabled)
+	p := e.UseOIDC(store.KindCustomer, demo.Contoso, store.LocalPasswordsDisabled, "contoso.example")
 	ctx := browser(t)
 	base := e.HTTP.URL
 
