@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,7 +51,7 @@ func (s *Service) SSOStart(ctx context.Context, email, next string) (SSOStep, er
 	if err != nil {
 		return SSOStep{}, problem.Invalid("email", "%v", err)
 	}
-	p, err := s.store.SSOProviderByDomain(ctx, addr[strings.LastIndex(addr, "@")+1:])
+	p, err := s.store.SSOProviderByDomain(ctx, emailDomain(addr))
 	if errors.Is(err, store.ErrNotFound) || s.SSO == nil {
 		return SSOStep{}, nil
 	} else if err != nil {
@@ -75,6 +76,10 @@ func (s *Service) SSOStart(ctx context.Context, email, next string) (SSOStep, er
 	}
 	return SSOStep{Redirect: req.URL, Browser: browser, OrgName: o.Name}, nil
 }
+
+// emailDomain is the domain of an address, in lower case, as sso.domains
+// name it.
+func emailDomain(addr string) string { return strings.ToLower(addr[strings.LastIndex(addr, "@")+1:]) }
 
 func verifierOwner(stateHash []byte) string { return fmt.Sprintf("sso-verifier:%x", stateHash) }
 
@@ -221,7 +226,8 @@ func prefixed(prefix, s string) string {
 }
 
 // SignInWays says how a user may sign in: through the organization's
-// provider, and whether with a password held here.
+// provider (when it names the domain of the user's address, as the login
+// page's email step decides), and whether with a password held here.
 func (s *Service) SignInWays(ctx context.Context, u store.User) (provider, password bool, err error) {
 	p, err := s.store.UserSSOProvider(ctx, u)
 	if errors.Is(err, store.ErrNotFound) {
@@ -229,5 +235,5 @@ func (s *Service) SignInWays(ctx context.Context, u store.User) (provider, passw
 	} else if err != nil {
 		return false, false, err
 	}
-	return true, !p.PasswordsDisabled(), nil
+	return slices.Contains(p.Domains, emailDomain(u.Email)), !p.PasswordsDisabled(), nil
 }
