@@ -58,6 +58,10 @@ type DriftRepair struct {
 	SiteID string
 	UserID string
 	Login  string
+	// AssignmentID is the assignment whose grant a restored membership
+	// serves, so that its own audit log shows the repair; a removed one
+	// has none.
+	AssignmentID string
 }
 
 // Kinds of drift.

@@ -103,7 +103,7 @@ func (a *Activities) repairDrift(ctx context.Context, now time.Time, res *Reconc
 					detail = fmt.Sprintf("%s has a grant in force on %s but was not in its group: added back", r.Login, r.SiteID)
 				}
 				if err := a.Store.Audit(ctx, store.AuditEntry{At: now, ActorID: "reconciler", Action: "drift." + r.Kind,
-					Outcome: store.OutcomeOK, CustomerID: id, SiteID: r.SiteID, Detail: detail}); err != nil {
+					Outcome: store.OutcomeOK, AssignmentID: r.AssignmentID, CustomerID: id, SiteID: r.SiteID, Detail: detail}); err != nil {
 					return err
 				}
 			}

@@ -48,6 +48,9 @@ func TestLinkCheckFindsWhatIsBroken(t *testing.T) {
 	}
 }
 
+// codePath is a Go file or a package directory of this repository.
+var codePath = regexp.MustCompile(`[\w./-]+\.go\b|\b(internal|workflows|activities|server)/[\w./-]*`)
+
 func TestRulesPageHasAStableAnchorPerRule(t *testing.T) {
 	html, err := RulesHTML()
 	if err != nil {
@@ -69,6 +72,10 @@ func TestRulesPageHasAStableAnchorPerRule(t *testing.T) {
 	}
 	if bytes.Contains(html, []byte(maintainerNote)) || bytes.Contains(html, []byte("rules.CheckAssign")) {
 		t.Error("the served rules show the maintainers' notes of where the code is")
+	}
+	// Nor anywhere else: users are not shown the code's files or packages.
+	for _, p := range codePath.FindAll(html, -1) {
+		t.Errorf("the served rules show the code path %q; move it into a %q note", p, maintainerNote)
 	}
 	if bytes.Contains(html, []byte(`<a id=`)) {
 		t.Error("raw HTML anchors leaked into the served page; ids would be duplicated")

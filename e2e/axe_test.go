@@ -126,7 +126,7 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 		t.Fatal("reset request refused")
 	}
 	reset := e.UserLink(domain.EmailPasswordReset, "ops@contoso.example", "/reset/")
-	e.UseOIDC(store.KindCustomer, demo.Litware, store.LocalPasswordsAllowed)
+	e.UseOIDC(store.KindCustomer, demo.Litware, store.LocalPasswordsAllowed, "litware.example")
 
 	// A Standard access at Contoso with a request for more time waiting,
 	// and a Professional one at Fabrikam that has ended.

@@ -317,6 +317,14 @@ func TestEntraDriftIsRepairedBothWaysAndTheCustomersMembersAreLeftAlone(t *testi
 	if !seen["drift.removed"] || !seen["drift.restored"] {
 		t.Fatalf("drift audited: %v", seen)
 	}
+	// The restored membership is in Solo's assignment's own log and timeline.
+	own, _ := e.Store.AuditLog(ctx, store.AuditFilter{AssignmentID: a.ID})
+	if !slices.ContainsFunc(own, func(l store.AuditEntry) bool { return l.Action == "drift.restored" }) {
+		t.Fatalf("the assignment's audit log has no drift.restored: %+v", own)
+	}
+	if code, page := agent.Page("/assignments/" + a.ID); code != http.StatusOK || !strings.Contains(page, "the reconciler put it back") {
+		t.Fatalf("assignment page %d, without the restored membership:\n%s", code, page)
+	}
 	// A second pass finds nothing to repair.
 	if res, err := e.Acts.Reconcile(ctx); err != nil || res.DriftRemoved+res.DriftRestored != 0 {
 		t.Fatalf("second pass: %+v %v", res, err)

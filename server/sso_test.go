@@ -3,11 +3,14 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,7 +116,7 @@ func auditOf(t *testing.T, e *testenv.Env, actorID string) []store.AuditEntry {
 
 func TestSSOInvitedAdministratorSignsInThroughItsProviderAndActsAsAdministrator(t *testing.T) {
 	e := testenv.New(t, testenv.Options{})
-	p := e.UseOIDC(store.KindCustomer, demo.Contoso, store.LocalPasswordsAllowed)
+	p := e.UseOIDC(store.KindCustomer, demo.Contoso, store.LocalPasswordsAllowed, "contoso.example")
 	admin := e.Login("admin@contoso.example")
 	dana := invite(t, admin, "/api/v1/customers/"+demo.Contoso+"/users", "dana@contoso.example", "Dana Admin", store.RoleCustomerAdmin)
 	id := dana["id"].(string)
@@ -221,7 +224,7 @@ func do(t *testing.T, b *http.Client, method, u, body string) int {
 
 func TestSSOForgedOrMismatchedAnswersLeaveTheBrowserWithoutASession(t *testing.T) {
 	e := testenv.New(t, testenv.Options{})
-	p := e.UseOIDC(store.KindCustomer, demo.Contoso, store.LocalPasswordsAllowed)
+	p := e.UseOIDC(store.KindCustomer, demo.Contoso, store.LocalPasswordsAllowed, "contoso.example")
 	const email = "ops@contoso.example"
 	ops := func() mockoidc.User { return verified("ops-sub", email) }
 	foreign, err := mockoidc.RandomKeypair(2048)
@@ -318,7 +321,7 @@ func TestSSOForgedOrMismatchedAnswersLeaveTheBrowserWithoutASession(t *testing.T
 
 func TestSSORefusalsAreRateLimitedLikeFailedLogins(t *testing.T) {
 	e := testenv.New(t, testenv.Options{})
-	e.UseOIDC(store.KindCustomer, demo.Contoso, store.LocalPasswordsAllowed)
+	e.UseOIDC(store.KindCustomer, demo.Contoso, store.LocalPasswordsAllowed, "contoso.example")
 	b := testenv.Browser()
 	var last int
 	for i := 0; i < 25 && last != http.StatusTooManyRequests; i++ {
@@ -334,7 +337,7 @@ func TestSSORefusalsAreRateLimitedLikeFailedLogins(t *testing.T) {
 func opsSignedIn(t *testing.T) (*testenv.Env, *testenv.OIDC, *http.Client) {
 	t.Helper()
 	e := testenv.New(t, testenv.Options{})
-	p := e.UseOIDC(store.KindCustomer, demo.Contoso, store.LocalPasswordsAllowed)
+	p := e.UseOIDC(store.KindCustomer, demo.Contoso, store.LocalPasswordsAllowed, "contoso.example")
 	b := testenv.Browser()
 	if code, _, page := follow(t, b, toAnswer(t, e, b, p, "ops@contoso.example", verified("ops-sub", "ops@contoso.example")).String()); code != http.StatusOK {
 		t.Fatalf("sign-in: %d\n%s", code, page)
@@ -375,7 +378,7 @@ func TestSSOOnlyOrganizationRefusesPasswordsButNotTheResetRequest(t *testing.T) 
 	}
 	reset := e.UserLink(domain.EmailPasswordReset, "solo@partner.example", "/reset/")
 
-	p := e.UseOIDC(store.KindPartner, demo.Northwind, store.LocalPasswordsDisabled)
+	p := e.UseOIDC(store.KindPartner, demo.Northwind, store.LocalPasswordsDisabled, "partner.example")
 
 	refusedSSO := func(what string, code int, body []byte) {
 		t.Helper()
@@ -457,5 +460,100 @@ func TestSSOClientSecretIsInNeitherTheStoreNorTheAudit(t *testing.T) {
 	}
 	if len(files) == 0 {
 		t.Fatal("no store files to look in")
+	}
+}
+
+// The login page's email step says nothing about who has an account: every
+// address of a domain with SSO is handed to its organization's provider
+// alike, known or not (the provider's answer is checked against the
+// accounts), and an address of another domain gets the password step,
+// known or not.
+func TestSSOStartAnswersEveryAddressOfADomainAlike(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	p := e.UseOIDC(store.KindCustomer, demo.Contoso, store.LocalPasswordsAllowed, "contoso.example")
+	b := testenv.Browser()
+	b.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// start answers /sso/start for email, with what differs by the email
+	// or by chance alone (the state, nonce and PKCE challenge, the
+	// browser's cookie) put in words, and the provider's URL apart.
+	start := func(email string) (status int, header http.Header, body string, to *url.URL) {
+		t.Helper()
+		resp, err := b.Get(e.HTTP.URL + "/sso/start?email=" + url.QueryEscape(email) + "&next=%2Frequests")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		body = strings.ReplaceAll(string(raw), url.QueryEscape(email), "EMAIL")
+		header = resp.Header.Clone()
+		header.Del("Date")
+		header.Del("Content-Length") // of the body, compared below
+		for i, c := range header["Set-Cookie"] {
+			if name, rest, ok := strings.Cut(c, "="); ok {
+				_, attrs, _ := strings.Cut(rest, ";")
+				header["Set-Cookie"][i] = name + "=RANDOM;" + attrs
+			}
+		}
+		if loc := header.Get("Location"); loc != "" {
+			header.Set("Location", strings.ReplaceAll(loc, url.QueryEscape(email), "EMAIL"))
+		}
+		if redirect, ok := testenv.SSORedirect(string(raw)); ok {
+			if to, err = url.Parse(redirect); err != nil {
+				t.Fatal(err)
+			}
+			body = regexp.MustCompile(regexp.QuoteMeta(p.Issuer())+`[^"]*`).ReplaceAllString(body, "REDIRECT")
+			q := to.Query()
+			if q.Get("login_hint") != email {
+				t.Errorf("the provider is told %q, not %q", q.Get("login_hint"), email)
+			}
+			for _, k := range []string{"state", "nonce", "code_challenge", "login_hint"} {
+				q.Set(k, "PER-REQUEST")
+			}
+			to.RawQuery = q.Encode()
+		}
+		return resp.StatusCode, header, body, to
+	}
+	for _, tc := range []struct {
+		name, known, unknown string
+		status               int
+		to                   string // the provider, or the password step
+	}{
+		{"a domain with SSO", "ops@contoso.example", "nobody@contoso.example", http.StatusOK, p.Issuer()},
+		{"a domain with SSO, in another case", "OPS@Contoso.Example", "Nobody@CONTOSO.example", http.StatusOK, p.Issuer()},
+		{"a domain without", "admin@fabrikam.example", "nobody@fabrikam.example", http.StatusSeeOther, "/login?email=EMAIL&next=%2Frequests"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ks, kh, kb, kto := start(tc.known)
+			us, uh, ub, uto := start(tc.unknown)
+			if ks != tc.status || us != ks {
+				t.Fatalf("status: known %d, unknown %d, want %d", ks, us, tc.status)
+			}
+			if !reflect.DeepEqual(kh, uh) {
+				t.Errorf("headers differ:\nknown   %v\nunknown %v", kh, uh)
+			}
+			if kb != ub {
+				t.Errorf("pages differ:\nknown:\n%s\nunknown:\n%s", kb, ub)
+			}
+			if tc.status == http.StatusOK {
+				if kto == nil || uto == nil || kto.String() != uto.String() || !strings.HasPrefix(kto.String(), tc.to) {
+					t.Fatalf("handed over to %v and %v, want both to %s", kto, uto, tc.to)
+				}
+				if !strings.Contains(kb, "Contoso signs you in") {
+					t.Errorf("the hand-over does not name the organization:\n%s", kb)
+				}
+			} else if kh.Get("Location") != tc.to {
+				t.Fatalf("sent to %q, want %q", kh.Get("Location"), tc.to)
+			}
+		})
+	}
+	// The hand-over records a sign-in for an unknown address too; its
+	// answer finds no account, and nothing is made.
+	nobody := testenv.Browser()
+	code, _, page := follow(t, nobody, toAnswer(t, e, nobody, p, "nobody@contoso.example", verified("nobody-sub", "nobody@contoso.example")).String())
+	if code != http.StatusForbidden || !strings.Contains(page, "has no account here") {
+		t.Fatalf("an unknown address's answer: %d\n%s", code, page)
+	}
+	if _, err := e.Store.UserByEmail(context.Background(), "nobody@contoso.example"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("signing in made an account: %v", err)
 	}
 }

@@ -52,9 +52,10 @@ type Report struct {
 	Administrators Count
 	// Permissions: Created counts those granted now.
 	Permissions Count
-	// Targets: the customers' entra blocks (Created: added, Updated:
-	// changed or removed); AccessGroups: the sites' groups.
-	Targets, AccessGroups Count
+	// EntraTargets, LDAPTargets: the customers' entra and ldap blocks
+	// (Created: added, Updated: changed or removed; a removal counts under
+	// the kind removed); AccessGroups: the sites' groups.
+	EntraTargets, LDAPTargets, AccessGroups Count
 	// SSO: the organizations' sign-in providers (Created: added, Updated:
 	// changed or removed).
 	SSO         Count
@@ -111,7 +112,8 @@ func Apply(ctx context.Context, st *store.Store, inv Inviter, f *File, opts Opti
 	a.report.Sites.Unchanged += pl.unchanged[kindSite]
 	a.report.Administrators.Unchanged += pl.unchanged[kindAdmin]
 	a.report.Permissions.Unchanged += pl.unchanged[kindPermission]
-	a.report.Targets.Unchanged += pl.unchanged[kindTarget]
+	a.report.EntraTargets.Unchanged += pl.unchanged[store.TargetEntra]
+	a.report.LDAPTargets.Unchanged += pl.unchanged[store.TargetLDAP]
 	a.report.AccessGroups.Unchanged += pl.unchanged[kindAccessGroup]
 	a.report.SSO.Unchanged += pl.unchanged[kindSSO]
 	return a.report, nil
@@ -123,7 +125,6 @@ const (
 	kindSite        = "site"
 	kindAdmin       = "administrator"
 	kindPermission  = "permission"
-	kindTarget      = "target"
 	kindAccessGroup = "access group"
 	kindSSO         = "sso"
 )
@@ -224,10 +225,14 @@ func (pl *plan) target(customerID, partnerID string, want, old store.Target) {
 		if err := a.st.SetCustomerTarget(ctx, customerID, t); err != nil {
 			return err
 		}
+		n := a.report.targets(want.Kind)
+		if want.Kind == store.TargetGateway {
+			n = a.report.targets(old.Kind)
+		}
 		if old.Kind == store.TargetGateway {
-			a.report.Targets.Created++
+			n.Created++
 		} else {
-			a.report.Targets.Updated++
+			n.Updated++
 		}
 		return a.audit(ctx, action, partnerID, customerID, "", detail)
 	})
@@ -299,6 +304,14 @@ type applier struct {
 	report Report
 }
 
+// targets is the count of the access targets of a kind.
+func (r *Report) targets(kind string) *Count {
+	if kind == store.TargetLDAP {
+		return &r.LDAPTargets
+	}
+	return &r.EntraTargets
+}
+
 func (a *applier) count(kind string) *Count {
 	if kind == kindPartner {
 		return &a.report.Partners
@@ -359,7 +372,8 @@ func (r Report) Write(w io.Writer) {
 	row("sites", r.Sites, "created", "renamed")
 	row("administrators", r.Administrators, "invited", "invited again")
 	fmt.Fprintf(w, "  %-15s %d granted, %d already granted\n", "permissions", r.Permissions.Created, r.Permissions.Unchanged)
-	row("entra targets", r.Targets, "added", "changed")
+	row("entra targets", r.EntraTargets, "added", "changed")
+	row("ldap targets", r.LDAPTargets, "added", "changed")
 	row("access groups", r.AccessGroups, "added", "changed")
 	row("sign-in (sso)", r.SSO, "added", "changed")
 	if len(r.Invitations) == 0 {

@@ -221,6 +221,10 @@ func (c *checker) permission(entry, permission string) {
 func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan, Problems, error) {
 	c := &checker{f: f}
 	pl := &plan{}
+	moves, err := f.ssoOwners(ctx, st, c)
+	if err != nil {
+		return nil, nil, err
+	}
 	for i, p := range f.Partners {
 		pp := fmt.Sprintf("partners[%d]", i)
 		old, err := st.PartnerByID(ctx, p.ID)
@@ -230,7 +234,7 @@ func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan
 		if err := c.admins(ctx, st, pl, pp, store.KindPartner, p.ID, p.Administrators, resend); err != nil {
 			return nil, nil, err
 		}
-		if err := pl.sso(ctx, st, store.KindPartner, p.ID, p.SSO, p.ID, ""); err != nil {
+		if err := pl.sso(ctx, st, store.KindPartner, p.ID, p.SSO, moves[store.KindPartner+":"+p.ID], p.ID, ""); err != nil {
 			return nil, nil, err
 		}
 		for j, cu := range p.Customers {
@@ -257,7 +261,7 @@ func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan
 			if err := c.admins(ctx, st, pl, cp, store.KindCustomer, cu.ID, cu.Administrators, resend); err != nil {
 				return nil, nil, err
 			}
-			if err := pl.sso(ctx, st, store.KindCustomer, cu.ID, cu.SSO, p.ID, cu.ID); err != nil {
+			if err := pl.sso(ctx, st, store.KindCustomer, cu.ID, cu.SSO, moves[store.KindCustomer+":"+cu.ID], p.ID, cu.ID); err != nil {
 				return nil, nil, err
 			}
 			var holds map[string]store.Holds // what holds access in force, per site
@@ -344,7 +348,7 @@ func (c *checker) target(ctx context.Context, st *store.Store, pl *plan, entry s
 	switch {
 	case want == old:
 		if want.Kind != store.TargetGateway {
-			pl.keep(kindTarget)
+			pl.keep(want.Kind)
 		}
 		return nil
 	case !held.Any() || old.Kind == store.TargetGateway:

@@ -44,7 +44,7 @@ func TestApplyAddsChangesAndKeepsAnEntraTarget(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Targets.Created != 1 || r.AccessGroups.Created != 1 {
+		if r.EntraTargets.Created != 1 || r.AccessGroups.Created != 1 {
 			t.Fatalf("first apply: %+v", r)
 		}
 		got, err := st.CustomerTarget(ctx, "contoso")
@@ -61,7 +61,7 @@ func TestApplyAddsChangesAndKeepsAnEntraTarget(t *testing.T) {
 		r, err = apply(t, st, entraFile, directory.Options{})
 		unchanged := directory.Report{Partners: directory.Count{Unchanged: 1}, Customers: directory.Count{Unchanged: 1},
 			Sites: directory.Count{Unchanged: 1}, Permissions: directory.Count{Unchanged: 1},
-			Targets: directory.Count{Unchanged: 1}, AccessGroups: directory.Count{Unchanged: 1}}
+			EntraTargets: directory.Count{Unchanged: 1}, AccessGroups: directory.Count{Unchanged: 1}}
 		if err != nil || !reflect.DeepEqual(r, unchanged) {
 			t.Fatalf("second apply: %+v %v, want %+v", r, err, unchanged)
 		}
@@ -72,7 +72,7 @@ func TestApplyAddsChangesAndKeepsAnEntraTarget(t *testing.T) {
 			"0a7e0000-0000-0000-0000-000000000002", "0a7e0000-0000-0000-0000-000000000004",
 			"Contoso.onmicrosoft.com", "contoso.example",
 			"3b7f0000-0000-0000-0000-000000000003", "3b7f0000-0000-0000-0000-000000000005").Replace(entraFile)
-		if r, err = apply(t, st, changed, directory.Options{}); err != nil || (r.Targets != directory.Count{Updated: 1}) ||
+		if r, err = apply(t, st, changed, directory.Options{}); err != nil || (r.EntraTargets != directory.Count{Updated: 1}) ||
 			(r.AccessGroups != directory.Count{Updated: 1}) {
 			t.Fatalf("target changed: %+v %v", r, err)
 		}
@@ -85,7 +85,7 @@ func TestApplyAddsChangesAndKeepsAnEntraTarget(t *testing.T) {
 		}
 
 		// And the customer may go back to the gateway alone.
-		if r, err = apply(t, st, withoutEntra, directory.Options{}); err != nil || (r.Targets != directory.Count{Updated: 1}) ||
+		if r, err = apply(t, st, withoutEntra, directory.Options{}); err != nil || (r.EntraTargets != directory.Count{Updated: 1}) ||
 			(r.AccessGroups != directory.Count{Updated: 1}) {
 			t.Fatalf("target removed: %+v %v", r, err)
 		}
@@ -95,7 +95,7 @@ func TestApplyAddsChangesAndKeepsAnEntraTarget(t *testing.T) {
 		if site, _ := st.SiteByID(ctx, "contoso-standard"); site.AccessGroup != "" {
 			t.Fatalf("access group after removal %q", site.AccessGroup)
 		}
-		if r, err = apply(t, st, withoutEntra, directory.Options{}); err != nil || (r.Targets != directory.Count{}) || (r.AccessGroups != directory.Count{}) {
+		if r, err = apply(t, st, withoutEntra, directory.Options{}); err != nil || (r.EntraTargets != directory.Count{}) || (r.AccessGroups != directory.Count{}) {
 			t.Fatalf("the gateway file again: %+v %v, want no target nor group counted", r, err)
 		}
 	})
@@ -189,7 +189,7 @@ func TestApplyKeepsTheTargetOfOpenAssignments(t *testing.T) {
 		other := strings.NewReplacer("client_secret_env: CONTOSO_GRAPH_SECRET", "client_secret_file: /run/secrets/contoso",
 			"0a7e0000-0000-0000-0000-000000000002", "0a7e0000-0000-0000-0000-000000000004",
 			"Contoso.onmicrosoft.com", "contoso.example").Replace(entraFile)
-		if r, err := apply(t, st, other, directory.Options{}); err != nil || (r.Targets != directory.Count{Updated: 1}) {
+		if r, err := apply(t, st, other, directory.Options{}); err != nil || (r.EntraTargets != directory.Count{Updated: 1}) {
 			t.Fatalf("app, secret and domain changed: %+v %v", r, err)
 		}
 		if got, _ := st.CustomerTarget(ctx, "contoso"); got.TenantID != "6f1c0000-0000-0000-0000-000000000001" ||
@@ -210,7 +210,7 @@ func TestApplyAddsATargetDespiteOpenAssignments(t *testing.T) {
 		}
 		openAssignment(t, st, "a1", "contoso-standard")
 		r, err := apply(t, st, entraFile, directory.Options{})
-		if err != nil || (r.Targets != directory.Count{Created: 1}) || (r.AccessGroups != directory.Count{Created: 1}) {
+		if err != nil || (r.EntraTargets != directory.Count{Created: 1}) || (r.AccessGroups != directory.Count{Created: 1}) {
 			t.Fatalf("target added: %+v %v", r, err)
 		}
 		if got, _ := st.CustomerTarget(ctx, "contoso"); got.Kind != store.TargetEntra {

@@ -117,6 +117,7 @@ type shape struct {
 	fields []string          // in the order the documentation gives
 	lists  map[string]*shape // fields that are lists of mappings
 	maps   map[string]*shape // fields that are one mapping
+	values []string          // fields that are lists of single values
 }
 
 var (
@@ -124,7 +125,8 @@ var (
 	siteShape   = &shape{what: "a site", fields: []string{"id", "name", "edition", "access_group"}}
 	entraShape  = &shape{what: "an entra block", fields: []string{"tenant_id", "client_id", "client_secret_env", "client_secret_file", "user_domain"}}
 
-	ssoShape = &shape{what: "an sso block", fields: []string{"issuer", "client_id", "client_secret_env", "client_secret_file", "local_passwords"}}
+	ssoShape = &shape{what: "an sso block", fields: []string{"issuer", "client_id", "client_secret_env", "client_secret_file", "local_passwords", "domains"},
+		values: []string{"domains"}}
 
 	ldapShape = &shape{what: "an ldap block", fields: []string{"url", "start_tls", "insecure", "ca_file", "bind_dn", "bind_password_env", "bind_password_file", "users_dn"}}
 
@@ -224,6 +226,17 @@ func (w *walker) mapping(n *yaml.Node, path string, sh *shape) {
 				ep := fmt.Sprintf("%s[%d]", p, j)
 				w.lines[ep] = e.Line
 				w.mapping(e, ep, item)
+			}
+		case slices.Contains(sh.values, k.Value) && v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+		case slices.Contains(sh.values, k.Value) && v.Kind != yaml.SequenceNode:
+			w.bad(p, v.Line, "must be a list of single values, e.g. [contoso.com, contoso.co.uk]")
+		case slices.Contains(sh.values, k.Value):
+			for j, e := range v.Content {
+				ep := fmt.Sprintf("%s[%d]", p, j)
+				w.lines[ep] = e.Line
+				if e.Kind != yaml.ScalarNode {
+					w.bad(ep, e.Line, "must be a single value, not a list, a mapping or an alias")
+				}
 			}
 		case v.Kind != yaml.ScalarNode:
 			w.bad(p, v.Line, "must be a single value, not a list or a mapping")

@@ -58,8 +58,16 @@ func TestLDAPBlockAppliesAsTheCustomersTarget(t *testing.T) {
                users_dn: "ou=partners,dc=litware,dc=test", bind_password_env: LITWARE_LDAP_PASSWORD}`
 	eachStore(t, func(t *testing.T, st *store.Store) {
 		r, err := apply(t, st, ldapFile(block, "cn=sage200,ou=groups,dc=litware,dc=test"), directory.Options{})
-		if err != nil || r.Targets.Created != 1 || r.AccessGroups.Created != 1 {
+		if err != nil || r.LDAPTargets.Created != 1 || r.EntraTargets != (directory.Count{}) || r.AccessGroups.Created != 1 {
 			t.Fatalf("apply: %+v %v", r, err)
+		}
+		// The summary names the kind of target it added.
+		var out strings.Builder
+		r.Write(&out)
+		for _, want := range []string{"  entra targets   0 added, 0 changed, 0 unchanged\n", "  ldap targets    1 added, 0 changed, 0 unchanged\n"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("summary without %q:\n%s", want, out.String())
+			}
 		}
 		got, err := st.CustomerTarget(context.Background(), "litware")
 		want := store.Target{Kind: store.TargetLDAP, TenantID: "ldap://127.0.0.1:3389", ClientID: "cn=partner-access,ou=service,dc=litware,dc=test",
@@ -67,8 +75,8 @@ func TestLDAPBlockAppliesAsTheCustomersTarget(t *testing.T) {
 		if err != nil || got != want {
 			t.Fatalf("target %+v %v, want %+v", got, err, want)
 		}
-		if r, err := apply(t, st, ldapFile(block, "cn=sage200,ou=groups,dc=litware,dc=test"), directory.Options{}); err != nil || r.Targets.Unchanged != 1 {
-			t.Fatalf("again: %+v %v", r.Targets, err)
+		if r, err := apply(t, st, ldapFile(block, "cn=sage200,ou=groups,dc=litware,dc=test"), directory.Options{}); err != nil || r.LDAPTargets.Unchanged != 1 {
+			t.Fatalf("again: %+v %v", r.LDAPTargets, err)
 		}
 	})
 }

@@ -114,7 +114,8 @@ func Repair(ctx context.Context, st *store.Store, g Groups, tenant, customerID s
 				return repairs, err
 			}
 			member[a.ObjectID] = true
-			repairs = append(repairs, activities.DriftRepair{Kind: activities.DriftRestored, SiteID: site.ID, UserID: gr.UserID, Login: a.Login})
+			repairs = append(repairs, activities.DriftRepair{Kind: activities.DriftRestored, SiteID: site.ID, UserID: gr.UserID, Login: a.Login,
+				AssignmentID: gr.AssignmentID})
 		}
 	}
 	return repairs, nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -397,5 +398,38 @@ func TestInvitingAnAddressHeldElsewhereLooksSentAndDoesNothing(t *testing.T) {
 		Roles: []string{store.RoleCustomerOps}})
 	if p := problem.As(err); p == nil || p.Status != http.StatusConflict {
 		t.Fatalf("invitation of an address of the own organization: %v, want 409", err)
+	}
+}
+
+// The drift repair that restored an assignment's membership is in the
+// assignment's own audit log (with its partner, for the partner's view),
+// and its timeline says so in words.
+func TestTimelineShowsARestoredMembership(t *testing.T) {
+	svc, st, _ := newService(t)
+	ctx := context.Background()
+	a, _, err := svc.Assign(ctx, user(t, st, demo.Agent), rules.AssignRequest{SiteID: demo.ContosoSite, UserID: demo.Solo, Reason: "case 4711"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the reconciler writes it.
+	if err := st.Audit(ctx, store.AuditEntry{At: time.Now(), ActorID: "reconciler", Action: "drift.restored", Outcome: store.OutcomeOK,
+		AssignmentID: a.ID, CustomerID: demo.Contoso, SiteID: demo.ContosoSite, Detail: "solo has a grant in force: added back"}); err != nil {
+		t.Fatal(err)
+	}
+	log, err := st.AuditLog(ctx, store.AuditFilter{AssignmentID: a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(log, func(e store.AuditEntry) bool { return e.Action == "drift.restored" })
+	if i < 0 || log[i].PartnerID != demo.Northwind || log[i].CustomerID != demo.Contoso || log[i].SiteID != demo.ContosoSite {
+		t.Fatalf("the assignment's audit log %+v has no drift.restored of its partner, customer and site", log)
+	}
+	events, err := svc.Timeline(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := a.PartnerUserName + "'s account had been taken out of " + a.SiteName + "'s access group while access was in force; the reconciler put it back"
+	if !slices.ContainsFunc(events, func(e service.Event) bool { return e.Text == want }) {
+		t.Fatalf("timeline %+v has no %q", events, want)
 	}
 }

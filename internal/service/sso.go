@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/partneraccess/partneraccess/internal/emailaddr"
@@ -36,28 +38,26 @@ type SSOStep struct {
 	OrgName string
 }
 
-// SSOStart finds how the person with email signs in. For a user of an
-// organization with a provider it records a sign-in under way (for
-// SSOWait) and returns the redirect to it; for anyone else (unknown emails
-// too, so the answer says no more than the login page would) the password
-// step. next is where the person goes once signed in (already made safe).
+// SSOStart finds how the person with email signs in. An address of a
+// domain that an organization names for its provider is sent there: a
+// sign-in under way is recorded (for SSOWait) and the redirect to it
+// returned. Any other address gets the password step. The answer depends on
+// the domain alone, never on whether an account has the address, so it
+// tells no more than the login page would; the provider's answer is
+// checked against the accounts (SSOFinish). next is where the person goes
+// once signed in (already made safe).
 func (s *Service) SSOStart(ctx context.Context, email, next string) (SSOStep, error) {
-	if _, err := emailaddr.Check(email); err != nil {
+	addr, err := emailaddr.Check(email)
+	if err != nil {
 		return SSOStep{}, problem.Invalid("email", "%v", err)
 	}
-	u, err := s.store.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		return SSOStep{}, nil
-	} else if err != nil {
-		return SSOStep{}, err
-	}
-	p, err := s.store.UserSSOProvider(ctx, u)
+	p, err := s.store.SSOProviderByDomain(ctx, emailDomain(addr))
 	if errors.Is(err, store.ErrNotFound) || s.SSO == nil {
 		return SSOStep{}, nil
 	} else if err != nil {
 		return SSOStep{}, err
 	}
-	req, err := s.SSO.Begin(ctx, p, u.Email)
+	req, err := s.SSO.Begin(ctx, p, addr)
 	if err != nil {
 		s.log.Warn("sign-in provider unreachable", "issuer", p.Issuer, "error", err)
 		return SSOStep{}, problem.Unavailable("your organization's sign-in provider cannot be reached just now; try again in a moment, or tell your administrator if it persists")
@@ -70,12 +70,16 @@ func (s *Service) SSOStart(ctx context.Context, email, next string) (SSOStep, er
 	if err != nil {
 		return SSOStep{}, err
 	}
-	o, err := s.orgOf(ctx, u)
+	o, err := s.orgByKind(ctx, p.OrgKind, p.OrgID)
 	if err != nil {
 		return SSOStep{}, err
 	}
 	return SSOStep{Redirect: req.URL, Browser: browser, OrgName: o.Name}, nil
 }
+
+// emailDomain is the domain of an address, in lower case, as sso.domains
+// name it.
+func emailDomain(addr string) string { return strings.ToLower(addr[strings.LastIndex(addr, "@")+1:]) }
 
 func verifierOwner(stateHash []byte) string { return fmt.Sprintf("sso-verifier:%x", stateHash) }
 
@@ -222,7 +226,8 @@ func prefixed(prefix, s string) string {
 }
 
 // SignInWays says how a user may sign in: through the organization's
-// provider, and whether with a password held here.
+// provider (when it names the domain of the user's address, as the login
+// page's email step decides), and whether with a password held here.
 func (s *Service) SignInWays(ctx context.Context, u store.User) (provider, password bool, err error) {
 	p, err := s.store.UserSSOProvider(ctx, u)
 	if errors.Is(err, store.ErrNotFound) {
@@ -230,5 +235,5 @@ func (s *Service) SignInWays(ctx context.Context, u store.User) (provider, passw
 	} else if err != nil {
 		return false, false, err
 	}
-	return true, !p.PasswordsDisabled(), nil
+	return slices.Contains(p.Domains, emailDomain(u.Email)), !p.PasswordsDisabled(), nil
 }

@@ -68,6 +68,9 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 			ev.Text, ev.Detail = "Access ended at the end of its time", ending
 		case "access.revoked":
 			ev.Text, ev.Detail = "Access was revoked", ending
+		case "drift.restored":
+			ev.Text = a.PartnerUserName + "'s account had been taken out of " + a.SiteName +
+				"'s access group while access was in force; the reconciler put it back"
 		case "access.reconciled":
 			ev.Text, ev.Detail = "The reconciler removed access whose workflow had ended", e.Detail
 		case "extension.requested":

@@ -45,10 +45,18 @@ func (o Org) audit(e store.AuditEntry) store.AuditEntry {
 // orgOf is the organization a user belongs to.
 func (s *Service) orgOf(ctx context.Context, u store.User) (Org, error) {
 	if u.Kind == store.KindPartner {
-		p, err := s.store.PartnerByID(ctx, u.PartnerID)
+		return s.orgByKind(ctx, store.KindPartner, u.PartnerID)
+	}
+	return s.orgByKind(ctx, store.KindCustomer, u.CustomerID)
+}
+
+// orgByKind is the partner or customer (kind) id.
+func (s *Service) orgByKind(ctx context.Context, kind, id string) (Org, error) {
+	if kind == store.KindPartner {
+		p, err := s.store.PartnerByID(ctx, id)
 		return Org{Kind: store.KindPartner, ID: p.ID, Name: p.Name}, err
 	}
-	c, err := s.store.CustomerByID(ctx, u.CustomerID)
+	c, err := s.store.CustomerByID(ctx, id)
 	return Org{Kind: store.KindCustomer, ID: c.ID, Name: c.Name, PartnerID: c.PartnerID}, err
 }
 

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"slices"
+
+	"github.com/pressly/goose/v3"
 )
 
 // ExecForTest runs raw SQL, for tests that check the schema's own guards.
@@ -36,4 +38,19 @@ func ColumnsForTest(ctx context.Context, s *Store) ([]string, error) {
 	err := s.r.sel(ctx, &cols, q)
 	slices.Sort(cols) // in Go: the databases' collations differ
 	return cols, err
+}
+
+// MigrateDownToForTest undoes the migrations after version, to test what a
+// later one does to the data it finds.
+func MigrateDownToForTest(ctx context.Context, s *Store, version int64) error {
+	gd := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		gd = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gd, s.wdb.DB, mustSub(migrations, "migrations/"+string(s.dialect)), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return err
+	}
+	_, err = p.DownTo(ctx, version)
+	return err
 }

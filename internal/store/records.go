@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -39,7 +40,7 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 
 func appendAudit(ctx context.Context, db conn, e AuditEntry) error {
 	e.At = utc(e.At)
-	if e.AssignmentID != "" && e.SiteID == "" {
+	if e.AssignmentID != "" && (e.SiteID == "" || e.CustomerID == "" || e.PartnerID == "") {
 		var ids struct {
 			SiteID     string `db:"site_id"`
 			CustomerID string `db:"customer_id"`
@@ -51,7 +52,7 @@ func appendAudit(ctx context.Context, db conn, e AuditEntry) error {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		e.SiteID, e.CustomerID, e.PartnerID = ids.SiteID, ids.CustomerID, ids.PartnerID
+		e.SiteID, e.CustomerID, e.PartnerID = cmp.Or(e.SiteID, ids.SiteID), cmp.Or(e.CustomerID, ids.CustomerID), cmp.Or(e.PartnerID, ids.PartnerID)
 	}
 	_, err := db.namedExec(ctx, `INSERT INTO audit_log
 		(at, actor_id, action, outcome, assignment_id, site_id, customer_id, partner_id, detail, event_key)

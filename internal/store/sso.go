@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,9 @@ type SSOProvider struct {
 	SecretEnv      string `db:"secret_env"`
 	SecretFile     string `db:"secret_file"`
 	LocalPasswords string `db:"local_passwords"`
+	// Domains are the email domains (lower case) whose addresses sign in
+	// here, known or not; each is one organization's.
+	Domains []string `db:"-"`
 }
 
 // PasswordsDisabled: the organization's users may not log in, register or
@@ -37,7 +41,40 @@ func (s *Store) SSOProviderOf(ctx context.Context, kind, orgID string) (SSOProvi
 	var p SSOProvider
 	err := s.r.get(ctx, &p, `SELECT org_kind, org_id, issuer, client_id, secret_env, secret_file, local_passwords
 		FROM sso_providers WHERE org_kind = ? AND org_id = ?`, kind, orgID)
-	return p, notFound(err, "sign-in provider")
+	if err != nil {
+		return p, notFound(err, "sign-in provider")
+	}
+	err = s.r.sel(ctx, &p.Domains, `SELECT domain FROM sso_domains WHERE org_kind = ? AND org_id = ? ORDER BY domain`, kind, orgID)
+	return p, wrap(err, "domains of the sign-in provider of %s", orgID)
+}
+
+// SSOProviderByDomain is the sign-in provider that the addresses of an
+// email domain sign in with; ErrNotFound when no organization names it.
+func (s *Store) SSOProviderByDomain(ctx context.Context, domain string) (SSOProvider, error) {
+	var org struct {
+		Kind string `db:"org_kind"`
+		ID   string `db:"org_id"`
+	}
+	err := s.r.get(ctx, &org, `SELECT org_kind, org_id FROM sso_domains WHERE domain = ?`, strings.ToLower(domain))
+	if err != nil {
+		return SSOProvider{}, notFound(err, "sign-in provider")
+	}
+	return s.SSOProviderOf(ctx, org.Kind, org.ID)
+}
+
+// SSODomain is an email domain and the organization whose provider its
+// addresses sign in with.
+type SSODomain struct {
+	Domain  string `db:"domain"`
+	OrgKind string `db:"org_kind"`
+	OrgID   string `db:"org_id"`
+}
+
+// SSODomains lists every organization's sign-in domains.
+func (s *Store) SSODomains(ctx context.Context) ([]SSODomain, error) {
+	var ds []SSODomain
+	err := s.r.sel(ctx, &ds, `SELECT domain, org_kind, org_id FROM sso_domains ORDER BY domain`)
+	return ds, wrap(err, "sign-in domains")
 }
 
 // UserSSOProvider is the sign-in provider of the user's organization;
@@ -49,24 +86,49 @@ func (s *Store) UserSSOProvider(ctx context.Context, u User) (SSOProvider, error
 	return s.SSOProviderOf(ctx, KindCustomer, u.CustomerID)
 }
 
-// SetSSOProvider sets the organization's sign-in provider; nil removes it.
+// SetSSOProvider sets the organization's sign-in provider with its
+// domains (a domain of another organization is refused); nil removes it.
 // Users keep the subject bound to them: it is checked only against the
 // issuer it came from.
 func (s *Store) SetSSOProvider(ctx context.Context, kind, orgID string, p *SSOProvider) error {
-	if p == nil {
-		_, err := s.w.exec(ctx, `DELETE FROM sso_providers WHERE org_kind = ? AND org_id = ?`, kind, orgID)
-		return wrap(err, "remove sign-in provider of %s", orgID)
+	return wrap(s.inTx(ctx, func(tx conn) error {
+		if _, err := tx.exec(ctx, `DELETE FROM sso_domains WHERE org_kind = ? AND org_id = ?`, kind, orgID); err != nil {
+			return err
+		}
+		if p == nil {
+			_, err := tx.exec(ctx, `DELETE FROM sso_providers WHERE org_kind = ? AND org_id = ?`, kind, orgID)
+			return err
+		}
+		q := *p
+		q.OrgKind, q.OrgID = kind, orgID
+		if q.LocalPasswords == "" {
+			q.LocalPasswords = LocalPasswordsAllowed
+		}
+		if _, err := tx.namedExec(ctx, `INSERT INTO sso_providers (org_kind, org_id, issuer, client_id, secret_env, secret_file, local_passwords)
+			VALUES (:org_kind, :org_id, :issuer, :client_id, :secret_env, :secret_file, :local_passwords)
+			ON CONFLICT (org_kind, org_id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id,
+				secret_env = excluded.secret_env, secret_file = excluded.secret_file, local_passwords = excluded.local_passwords`, q); err != nil {
+			return err
+		}
+		for _, d := range q.Domains {
+			if _, err := tx.exec(ctx, `INSERT INTO sso_domains (domain, org_kind, org_id) VALUES (?, ?, ?)`,
+				strings.ToLower(d), kind, orgID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "set sign-in provider of %s", orgID)
+}
+
+// ReleaseSSODomains takes domains from whichever organization has them, so
+// that another may take them.
+func (s *Store) ReleaseSSODomains(ctx context.Context, domains []string) error {
+	for _, d := range domains {
+		if _, err := s.w.exec(ctx, `DELETE FROM sso_domains WHERE domain = ?`, strings.ToLower(d)); err != nil {
+			return wrap(err, "release sign-in domain %s", d)
+		}
 	}
-	q := *p
-	q.OrgKind, q.OrgID = kind, orgID
-	if q.LocalPasswords == "" {
-		q.LocalPasswords = LocalPasswordsAllowed
-	}
-	_, err := s.w.namedExec(ctx, `INSERT INTO sso_providers (org_kind, org_id, issuer, client_id, secret_env, secret_file, local_passwords)
-		VALUES (:org_kind, :org_id, :issuer, :client_id, :secret_env, :secret_file, :local_passwords)
-		ON CONFLICT (org_kind, org_id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id,
-			secret_env = excluded.secret_env, secret_file = excluded.secret_file, local_passwords = excluded.local_passwords`, q)
-	return wrap(err, "set sign-in provider of %s", orgID)
+	return nil
 }
 
 // SSOPending is a sign-in under way: between the redirect to the provider

@@ -37,11 +37,11 @@ type OIDC struct {
 // may be found in a log, the store or a history.
 const SSOSecretPrefix = "sso-secret-"
 
-// UseOIDC starts a provider for the organization kind/id and makes its
-// users sign in there; its client secret is read from a file, as the
-// directory file would name it. local is store.LocalPasswordsAllowed or
-// store.LocalPasswordsDisabled.
-func (e *Env) UseOIDC(kind, orgID, local string) *OIDC {
+// UseOIDC starts a provider for the organization kind/id and makes every
+// address of its domains sign in there; its client secret is read from a
+// file, as the directory file would name it. local is
+// store.LocalPasswordsAllowed or store.LocalPasswordsDisabled.
+func (e *Env) UseOIDC(kind, orgID, local string, domains ...string) *OIDC {
 	e.T.Helper()
 	m, err := mockoidc.NewServer(nil)
 	if err != nil {
@@ -62,7 +62,7 @@ func (e *Env) UseOIDC(kind, orgID, local string) *OIDC {
 	if err := os.WriteFile(file, []byte(m.ClientSecret+"\n"), 0o600); err != nil {
 		e.T.Fatal(err)
 	}
-	p := store.SSOProvider{Issuer: m.Issuer(), ClientID: m.ClientID, SecretFile: file, LocalPasswords: local}
+	p := store.SSOProvider{Issuer: m.Issuer(), ClientID: m.ClientID, SecretFile: file, LocalPasswords: local, Domains: domains}
 	if err := e.Store.SetSSOProvider(context.Background(), kind, orgID, &p); err != nil {
 		e.T.Fatal(err)
 	}
