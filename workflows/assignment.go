@@ -14,64 +14,40 @@ import (
 // a names the activity methods; the worker registers the real struct.
 var a *activities.Activities
 
-// versionJustified marks the change that makes access follow its
-// justification: signals are acted on only when a server vouched for them
-// and while they may still count, every customer user and the requester are
-// told, emails are retried for a bounded time and handed over to a
-// separate workflow when the assignment ends, so they never hold it open.
-// Runs started before it keep the old behaviour (docs/changing-the-workflow.md).
-const versionJustified = "access-follows-justification"
-
 // assignment is the state of one workflow run.
 type assignment struct {
+	versions
 	in        Input
 	id        string
 	seq       int
 	status    Status
-	emails    []*email
 	approval  workflow.ReceiveChannel
 	unassign  workflow.ReceiveChannel
 	extension workflow.ReceiveChannel
 
-	justified bool                      // versionJustified applies
-	closing   bool                      // the state is final: emails are owed, not sent
-	owed      []activities.EmailRequest // handed over when the run ends
-	signals   int                       // signals received; keys their audit entries
-	outcomes  map[string]SignalOutcome  // by Vouch.ID, for QuerySignal
+	emails  []*email                  // in flight
+	closing bool                      // the state is final: emails are owed, not sent
+	owed    []activities.EmailRequest // handed over when the run ends
 
-	// vouched: versionVouchedStart applies: the start was checked, and a
-	// signal counts once, while fresh.
-	vouched bool
-	seen    map[string]bool // the voucher IDs of signals vouched for so far
+	signals  int                      // signals received; keys their audit entries
+	outcomes map[string]SignalOutcome // by Vouch.ID, for QuerySignal
+	seen     map[string]bool          // the voucher IDs of signals vouched for so far
 
-	// cancellable: versionCancelIsUnassign applies. cancelled is the cancel
-	// request's channel (nil before it), cancelErr the run's own context's
-	// error, and wasCancelled that a cancel request ended the assignment.
-	cancellable  bool
+	// cancelled is the cancel request's channel (nil before
+	// versionCancelIsUnassign), cancelErr the run's own context's error,
+	// and wasCancelled that a cancel request ended the assignment.
 	cancelled    workflow.Channel
 	cancelErr    func() error
 	wasCancelled bool
 
-	// directory: versionDirectory applies; target is the kind of the
-	// customer's access target when the run started (CheckStart read it),
-	// credential that activation issued a temporary password to show.
-	directory      bool
+	// target is the kind of the customer's access target when the run
+	// started (CheckStart read it), credential that activation issued a
+	// temporary password to show.
 	target         string
 	credential     bool
 	decisionSignal string
-	extended       bool         // versionExtension applies
 	access         accessTimers // Standard access while it lasts (extended runs)
 	pending        *pendingExtension
-}
-
-// email is one email in flight; the workflow does not wait for it unless it
-// must (approval requests). Runs before versionJustified settle them all
-// before they end; later ones hand unsettled ones over.
-type email struct {
-	future  workflow.Future
-	req     activities.EmailRequest
-	settled bool
-	err     error
 }
 
 // Assignment is the workflow of one assignment, Standard or Professional.
@@ -101,11 +77,7 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 	}, workflow.QueryHandlerOptions{Description: queryDescriptions[QuerySignal]}); err != nil {
 		return w.status, err
 	}
-	w.justified = workflow.GetVersion(ctx, versionJustified, workflow.DefaultVersion, 1) == 1
-	w.extended = workflow.GetVersion(ctx, versionExtension, workflow.DefaultVersion, 1) == 1
-	w.vouched = workflow.GetVersion(ctx, versionVouchedStart, workflow.DefaultVersion, 1) == 1
-	w.cancellable = workflow.GetVersion(ctx, versionCancelIsUnassign, workflow.DefaultVersion, 1) == 1
-	w.directory = workflow.GetVersion(ctx, versionDirectory, workflow.DefaultVersion, 1) == 1
+	w.versions = readVersions(ctx)
 	ctx = w.detachFromCancel(ctx)
 	w.seen = map[string]bool{}
 	if w.vouched {
@@ -347,15 +319,6 @@ func (w *assignment) awaitDecision(ctx workflow.Context, requests []*email) deci
 	return out
 }
 
-func (w *assignment) isApprover(id string) bool {
-	for _, p := range w.in.Approvers {
-		if p.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
 func (w *assignment) decided(ctx workflow.Context, decision string, by Person) {
 	now := workflow.Now(ctx)
 	w.status.Decision, w.status.DecidedBy, w.status.DecidedAt = decision, by.Email, &now
@@ -459,148 +422,4 @@ func (w *assignment) end(ctx workflow.Context, state, action string, by *Unassig
 	}
 	w.sendAll(ctx, kind, to)
 	return nil
-}
-
-// bothSides is everyone told when access ends: the partner side and the
-// customer's users.
-func (w *assignment) bothSides() []Person {
-	return append(w.partnerSide(), w.in.CustomerUsers...)
-}
-
-// partnerSide is the partner user and, since versionJustified, whoever
-// assigned them when that is someone else (R4).
-func (w *assignment) partnerSide() []Person {
-	if w.requesterIsOther() {
-		return []Person{w.in.PartnerUser, w.in.RequestedBy}
-	}
-	return []Person{w.in.PartnerUser}
-}
-
-func (w *assignment) requesterIsOther() bool {
-	return w.justified && w.in.RequestedBy.Email != "" && !strings.EqualFold(w.in.RequestedBy.Email, w.in.PartnerUser.Email)
-}
-
-// notApprovers are the customer users told of a Standard assignment who do
-// not get an approval request.
-func (w *assignment) notApprovers() []Person {
-	var out []Person
-	for _, p := range w.in.CustomerUsers {
-		if !w.isApprover(p.ID) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func endedBy(cause string) string {
-	switch cause {
-	case CausePermissionWithdrawn:
-		return "permission withdrawn by "
-	case CauseUserSuspended:
-		return "user suspended by "
-	}
-	return "unassigned by "
-}
-
-// send starts one email and returns without waiting for it.
-func (w *assignment) send(ctx workflow.Context, kind domain.EmailKind, to Person) *email {
-	return w.sendData(ctx, kind, to, w.mailData())
-}
-
-func (w *assignment) sendData(ctx workflow.Context, kind domain.EmailKind, to Person, d activities.EmailData) *email {
-	return w.sendRound(ctx, kind, to, d, 0)
-}
-
-// sendRound sends an email of a kind that a recipient may get more than
-// once; round tells them apart (activities.EmailRequest.Round).
-func (w *assignment) sendRound(ctx workflow.Context, kind domain.EmailKind, to Person, d activities.EmailData, round int) *email {
-	req := activities.EmailRequest{AssignmentID: w.id, Kind: kind, To: activities.Recipient(to), Data: d, Round: round}
-	e := &email{req: req}
-	if w.closing {
-		w.owed = append(w.owed, req)
-		e.settled = true
-		return e
-	}
-	e.future = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, emailOptionsFor(w.in.Timing)), a.SendEmail, req)
-	w.emails = append(w.emails, e)
-	return e
-}
-
-func (w *assignment) sendAll(ctx workflow.Context, kind domain.EmailKind, to []Person) {
-	seen := map[string]bool{}
-	for _, p := range to {
-		if key := strings.ToLower(p.Email); !seen[key] {
-			seen[key] = true
-			w.send(ctx, kind, p)
-		}
-	}
-}
-
-// sendEach sends one email of a round to each address once.
-func (w *assignment) sendEach(ctx workflow.Context, kind domain.EmailKind, to []Person, d activities.EmailData, round int) {
-	seen := map[string]bool{}
-	for _, p := range to {
-		if key := strings.ToLower(p.Email); !seen[key] {
-			seen[key] = true
-			w.sendRound(ctx, kind, p, d, round)
-		}
-	}
-}
-
-// settle waits for an email and notes a refusal on the status.
-func (w *assignment) settle(ctx workflow.Context, e *email) error {
-	if !e.settled {
-		e.settled = true
-		if e.err = e.future.Get(ctx, nil); e.err != nil {
-			w.status.FailedEmails = append(w.status.FailedEmails, fmt.Sprintf("%s to %s", e.req.Kind, e.req.To.Email))
-			if w.justified {
-				giveUp(ctx, e.req, e.err)
-			}
-		}
-	}
-	return e.err
-}
-
-func (w *assignment) settleEmails(ctx workflow.Context) {
-	for _, e := range w.emails {
-		w.settle(ctx, e)
-	}
-}
-
-// tellDeliveryFailed tells the partner user which approvers the request
-// could not reach.
-func (w *assignment) tellDeliveryFailed(ctx workflow.Context, requests []*email) {
-	var failed, reasons []string
-	for _, r := range requests {
-		if r.err != nil {
-			failed = append(failed, r.req.To.Email)
-			reasons = append(reasons, r.err.Error())
-		}
-	}
-	d := w.mailData()
-	d.FailedRecipient, d.FailureReason = strings.Join(failed, ", "), strings.Join(reasons, "; ")
-	w.sendData(ctx, domain.EmailDeliveryFailed, w.in.PartnerUser, d)
-}
-
-func (w *assignment) mailData() activities.EmailData {
-	d := activities.EmailData{
-		PartnerName: w.in.PartnerName, PartnerUserName: w.in.PartnerUser.Name, PartnerUserEmail: w.in.PartnerUser.Email,
-		CustomerName: w.in.CustomerName, SiteName: w.in.SiteName, Edition: editionName(w.in.Edition),
-		Role: w.in.Role, Reason: w.in.Reason, Decision: w.status.Decision, DecidedBy: w.status.DecidedBy,
-		EndedBy: w.status.EndedBy, EndReason: w.status.EndReason, ReadyAfter: w.in.Timing.ReadyWait,
-	}
-	if w.status.AccessEndsAt != nil {
-		d.AccessEndsAt = *w.status.AccessEndsAt
-	}
-	if w.status.ApprovalDeadline != nil {
-		d.ApprovalDeadline = *w.status.ApprovalDeadline
-	}
-	return d
-}
-
-func editionName(edition string) string {
-	if edition == domain.EditionProfessional {
-		return "Professional"
-	}
-	return "Standard"
 }

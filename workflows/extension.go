@@ -73,18 +73,8 @@ func (w *assignment) awaitAccessEnd(ctx workflow.Context) *UnassignSignal {
 		// A new selector each round: it waits on the timers of now, not on
 		// ones an extension replaced.
 		sel := workflow.NewSelector(ctx)
-		w.receiveUnassign(ctx, sel, &out)
-		w.receiveCancel(ctx, sel, &out)
-		sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
-			var s ApprovalSignal
-			c.Receive(ctx, &s)
-			w.extensionDecision(ctx, s)
-		})
-		sel.AddReceive(w.extension, func(c workflow.ReceiveChannel, _ bool) {
-			var s ExtensionSignal
-			c.Receive(ctx, &s)
-			w.extensionRequest(ctx, s)
-		})
+		w.receiveWhileOpen(ctx, sel, &out, func(s ApprovalSignal) { w.extensionDecision(ctx, s) },
+			func(s ExtensionSignal) { w.extensionRequest(ctx, s) })
 		sel.AddFuture(w.access.ends, func(f workflow.Future) { expired = f.Get(ctx, nil) == nil })
 		if f := w.access.warning; f != nil {
 			sel.AddFuture(f, func(workflow.Future) {
@@ -311,16 +301,7 @@ func (w *assignment) awaitUnassignReminding(ctx workflow.Context, granted time.T
 	reminders := 0
 	for out == nil {
 		sel := workflow.NewSelector(ctx)
-		w.receiveUnassign(ctx, sel, &out)
-		w.receiveCancel(ctx, sel, &out)
-		sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
-			var s ApprovalSignal
-			c.Receive(ctx, &s)
-			w.lateDecision(ctx, s)
-		})
-		sel.AddReceive(w.extension, func(c workflow.ReceiveChannel, _ bool) {
-			var s ExtensionSignal
-			c.Receive(ctx, &s)
+		w.receiveWhileOpen(ctx, sel, &out, func(s ApprovalSignal) { w.lateDecision(ctx, s) }, func(s ExtensionSignal) {
 			w.signals++
 			w.refuse(ctx, SignalExtension, s.By, s.Vouch, false, SignalOutcome{Conflict: true,
 				Detail: "Professional access has no end to extend: it lasts until someone unassigns it"})

@@ -1,12 +1,9 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/partneraccess/partneraccess/activities"
@@ -115,13 +112,7 @@ func (w *assignment) awaitEnd(ctx workflow.Context, d time.Duration) *UnassignSi
 	var out *UnassignSignal
 	done := false
 	sel := workflow.NewSelector(ctx)
-	w.receiveUnassign(ctx, sel, &out)
-	w.receiveCancel(ctx, sel, &out)
-	sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
-		var s ApprovalSignal
-		c.Receive(ctx, &s)
-		w.lateDecision(ctx, s)
-	})
+	w.receiveWhileOpen(ctx, sel, &out, func(s ApprovalSignal) { w.lateDecision(ctx, s) }, nil)
 	if d > 0 {
 		sel.AddFuture(workflow.NewTimer(timers, d), func(workflow.Future) { done = true })
 	}
@@ -174,89 +165,26 @@ func (w *assignment) drainSignals(ctx workflow.Context) {
 	}
 }
 
-// handOverEmails settles the emails that are done and starts a workflow that delivers the emails still owed (the
-// final ones, and any still retrying) and returns once it has started: the
-// assignment closes with its state, and a new one for the same user and site
-// can start at once.
-func (w *assignment) handOverEmails(ctx workflow.Context) error {
-	owed := w.owed
-	for _, e := range w.emails {
-		switch {
-		case e.settled:
-		case e.future.IsReady():
-			w.settle(ctx, e) // records one that ran out of retries
-		default:
-			owed = append(owed, e.req)
-		}
-	}
-	if len(owed) == 0 {
-		return nil
-	}
-	in := EmailsInput{AssignmentID: w.id, Emails: owed, RetryFor: w.in.Timing.EmailRetryFor}
-	if workflow.GetVersion(ctx, versionVouchedEmails, workflow.DefaultVersion, 1) == 1 {
-		if err := vouchEmails(ctx, &in); err != nil {
-			return err
-		}
-	}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:        EmailsWorkflowID(w.id),
-		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON, // the emails outlive the assignment
-		StaticSummary:     fmt.Sprintf("%d emails of assignment %s", len(owed), w.id),
+// receiveWhileOpen lets sel take what every wait after the decision takes,
+// in this order: an unassign that counts and a cancel request (kept in
+// *out), a decision (onDecision) and, when onExtension is not nil, a
+// request for more time. The order is the selector's, so it stays as runs
+// recorded it.
+func (w *assignment) receiveWhileOpen(ctx workflow.Context, sel workflow.Selector, out **UnassignSignal,
+	onDecision func(ApprovalSignal), onExtension func(ExtensionSignal)) {
+	w.receiveUnassign(ctx, sel, out)
+	w.receiveCancel(ctx, sel, out)
+	sel.AddReceive(w.approval, func(c workflow.ReceiveChannel, _ bool) {
+		var s ApprovalSignal
+		c.Receive(ctx, &s)
+		onDecision(s)
 	})
-	child := workflow.ExecuteChildWorkflow(cctx, EmailsWorkflowName, in)
-	return child.GetChildWorkflowExecution().Get(ctx, nil)
-}
-
-// Emails delivers an ended assignment's emails, each retried for at most
-// RetryFor; one that is not delivered by then is recorded as failed.
-//
-// Since versionCancelIsUnassign a cancel request stops the emails not yet
-// delivered: each is recorded as failed, and the run closes as Canceled.
-// Since versionVouchedEmails it first checks that its assignment vouched
-// for it: a run started on the frontend sends nothing.
-func Emails(ctx workflow.Context, in EmailsInput) error {
-	if workflow.GetVersion(ctx, versionVouchedEmails, workflow.DefaultVersion, 1) == 1 {
-		if err := checkVouched(ctx, activities.VouchEmails, activities.EmailsGrants(in.AssignmentID), in.AssignmentID,
-			in.SignedFields(workflow.GetInfo(ctx).WorkflowExecution.ID), in.Vouch); err != nil {
-			return err
-		}
-	}
-	opts := workflow.WithActivityOptions(ctx, emailOptionsFor(Timing{EmailRetryFor: in.RetryFor}))
-	futures := make([]workflow.Future, len(in.Emails))
-	for i, r := range in.Emails {
-		futures[i] = workflow.ExecuteActivity(opts, a.SendEmail, r)
-	}
-	record := ctx // where failures are recorded: out of a cancel's reach since versionCancelIsUnassign
-	if workflow.GetVersion(ctx, versionCancelIsUnassign, workflow.DefaultVersion, 1) == 1 {
-		record, _ = workflow.NewDisconnectedContext(ctx)
-	}
-	for i, f := range futures {
-		if err := f.Get(ctx, nil); err != nil {
-			giveUp(record, in.Emails[i], err)
-		}
-	}
-	if record != ctx && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return nil
-}
-
-// giveUp records an email that ran out of retries. One the provider refused
-// is already recorded by the activity.
-func giveUp(ctx workflow.Context, r activities.EmailRequest, err error) {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) && app.Type() == activities.ErrTypeEmailRejected {
-		return
-	}
-	reason := "not delivered within the retry window: " + err.Error()
-	if temporal.IsCanceledError(err) {
-		reason = "not delivered: a cancel request in Temporal stopped its delivery"
-	}
-	err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.GiveUpEmail, activities.EmailFailure{
-		AssignmentID: r.AssignmentID, Kind: r.Kind, To: r.To.Email, At: workflow.Now(ctx), Reason: reason,
-	}).Get(ctx, nil)
-	if err != nil {
-		workflow.GetLogger(ctx).Warn("undelivered email not recorded", "kind", r.Kind, "error", err)
+	if onExtension != nil {
+		sel.AddReceive(w.extension, func(c workflow.ReceiveChannel, _ bool) {
+			var s ExtensionSignal
+			c.Receive(ctx, &s)
+			onExtension(s)
+		})
 	}
 }
 
