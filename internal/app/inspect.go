@@ -13,14 +13,13 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/config"
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/wfclient"
 	"github.com/partneraccess/partneraccess/workflows"
 )
 
@@ -62,33 +61,28 @@ func Inspect(ctx context.Context, cfg config.Config, assignmentID string, out io
 	}
 	defer tc.Close()
 
-	list, err := tc.ListWorkflow(dctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: cfg.TemporalNamespace, Query: fmt.Sprintf("RunId = %q", assignmentID), PageSize: 2})
+	in := wfclient.NewInspector(tc, cfg.TemporalNamespace)
+	ex, ok, err := in.Find(dctx, assignmentID)
 	if err != nil {
 		return fmt.Errorf("inspect: find the workflow of %s: %w", assignmentID, err)
 	}
-	if len(list.Executions) == 0 {
+	if !ok {
 		return fmt.Errorf("inspect: Temporal has no workflow run %s in namespace %s (a closed run is kept for TEMPORAL_RETENTION; the service's own record stays: GET /api/v1/assignments/%s)",
 			assignmentID, cfg.TemporalNamespace, assignmentID)
 	}
-	ex := list.Executions[0]
-	wid := ex.Execution.GetWorkflowId()
+	wid := ex.WorkflowID
 
 	fmt.Fprintf(out, "Assignment %s\n", assignmentID)
-	fmt.Fprintf(out, "  workflow:  %s (%s), %s\n", wid, ex.Type.GetName(),
-		strings.ToLower(strings.TrimPrefix(ex.Status.String(), "WORKFLOW_EXECUTION_STATUS_")))
-	var st workflows.Status
-	v, err := tc.QueryWorkflow(dctx, wid, assignmentID, workflows.QueryStatus)
-	if err == nil {
-		err = v.Get(&st)
-	}
-	if err != nil {
+	fmt.Fprintf(out, "  workflow:  %s (%s), %s\n", wid, ex.Type, ex.Status)
+	if st, err := in.Status(dctx, ex.Run); err != nil {
 		fmt.Fprintf(out, "  status:    the status query did not answer (%v)\n", err)
 	} else {
 		writeStatus(out, st)
 	}
-	if err := writeHistory(dctx, out, tc, wid, assignmentID); err != nil {
+	if total, events, err := in.History(dctx, ex.Run); err != nil {
 		fmt.Fprintf(out, "  history:   cannot be read (%v)\n", err)
+	} else {
+		writeHistory(out, total, events)
 	}
 	if ui := inspectUIURL(cfg); ui != "" {
 		fmt.Fprintf(out, "Temporal UI: %s/namespaces/%s/workflows/%s/%s/history\n", ui, url.PathEscape(cfg.TemporalNamespace),
@@ -143,28 +137,16 @@ func writeStatus(out io.Writer, st workflows.Status) {
 // writeHistory prints the signals the history holds, each with its time
 // (what people sent the workflow), and how many of each kind of event it
 // holds: the signals received, the activities run, the timers.
-func writeHistory(ctx context.Context, out io.Writer, tc client.Client, wid, rid string) error {
-	counts, total := map[string]int{}, 0
+func writeHistory(out io.Writer, total int, events []wfclient.Event) {
+	counts := map[string]int{}
 	var signals []string
-	it := tc.GetWorkflowHistory(ctx, wid, rid, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return err
+	for _, e := range events {
+		name := e.Kind
+		if e.Kind != wfclient.EventTimer {
+			name += " " + e.Name
 		}
-		total++
-		name := strings.TrimPrefix(e.GetEventType().String(), "EVENT_TYPE_")
-		if s := e.GetWorkflowExecutionSignaledEventAttributes(); s != nil {
-			name = "signal " + s.GetSignalName()
-			signals = append(signals, fmt.Sprintf("  %s  %s", e.GetEventTime().AsTime().UTC().Format("Mon 2 Jan 2006 15:04:05 UTC"), s.GetSignalName()))
-		} else if s := e.GetActivityTaskScheduledEventAttributes(); s != nil {
-			name = "activity " + s.GetActivityType().GetName()
-		} else if s := e.GetMarkerRecordedEventAttributes(); s != nil {
-			name = "marker " + s.GetMarkerName()
-		} else if e.GetTimerStartedEventAttributes() != nil {
-			name = "timer"
-		} else {
-			continue
+		if e.Kind == wfclient.EventSignal {
+			signals = append(signals, fmt.Sprintf("  %s  %s", e.At.UTC().Format("Mon 2 Jan 2006 15:04:05 UTC"), e.Name))
 		}
 		counts[name]++
 	}
@@ -182,7 +164,6 @@ func writeHistory(ctx context.Context, out io.Writer, tc client.Client, wid, rid
 		fmt.Fprintln(out, strings.Join(signals, "\n"))
 	}
 	fmt.Fprintf(out, "History: %d events; %s\n", total, strings.Join(parts, ", "))
-	return nil
 }
 
 // inspectUIURL is the Temporal UI the service links to: TEMPORAL_UI_URL,

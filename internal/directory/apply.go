@@ -27,6 +27,39 @@ type Inviter interface {
 	ResendInvitationAsOperator(ctx context.Context, userID string) (link string, err error)
 }
 
+// Reader is what checking a file against the store reads: the
+// organizations, sites, administrators, targets and sign-in providers the
+// file names, and what holds access in force.
+type Reader interface {
+	PartnerByID(ctx context.Context, id string) (store.Partner, error)
+	CustomerByID(ctx context.Context, id string) (store.Customer, error)
+	SiteByID(ctx context.Context, id string) (store.Site, error)
+	PartnerPermitted(ctx context.Context, customerID, partnerID string) (bool, error)
+	UserByEmail(ctx context.Context, email string) (store.User, error)
+	CustomerTarget(ctx context.Context, customerID string) (store.Target, error)
+	AccessHolds(ctx context.Context, customerID string) (map[string]store.Holds, error)
+	SSODomains(ctx context.Context) ([]store.SSODomain, error)
+	SSOProviderOf(ctx context.Context, kind, orgID string) (store.SSOProvider, error)
+}
+
+// Store is what Apply needs of the store (*store.Store is one): the
+// check's reads and the plan's writes.
+type Store interface {
+	Reader
+	CreatePartner(ctx context.Context, p store.Partner) error
+	CreateCustomer(ctx context.Context, c store.Customer) error
+	CreateSite(ctx context.Context, site store.Site) error
+	RenamePartner(ctx context.Context, id, name string) error
+	RenameCustomer(ctx context.Context, id, name string) error
+	RenameSite(ctx context.Context, id, name string) error
+	SetPartnerPermission(ctx context.Context, customerID, partnerID string, granted bool, by string, at time.Time) error
+	SetCustomerTarget(ctx context.Context, customerID string, t *store.Target) error
+	SetSiteAccessGroup(ctx context.Context, siteID, group string) error
+	SetSSOProvider(ctx context.Context, kind, orgID string, p *store.SSOProvider) error
+	ReleaseSSODomains(ctx context.Context, domains []string) error
+	Audit(ctx context.Context, e store.AuditEntry) error
+}
+
 // Options change how a file is applied.
 type Options struct {
 	// Resend sends a new invitation to the file's administrators who have
@@ -85,7 +118,7 @@ func (r Report) Failed() bool {
 // Apply checks the file against itself and the store and, when nothing is
 // wrong, creates what is missing and renames what changed. It returns
 // Problems (and writes nothing) when the file is wrong.
-func Apply(ctx context.Context, st *store.Store, inv Inviter, f *File, opts Options) (Report, error) {
+func Apply(ctx context.Context, st Store, inv Inviter, f *File, opts Options) (Report, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -298,7 +331,7 @@ func errText(err error) string {
 
 // applier writes a plan and counts what it did.
 type applier struct {
-	st     *store.Store
+	st     Store
 	inv    Inviter
 	now    func() time.Time
 	report Report

@@ -218,7 +218,7 @@ func (c *checker) permission(entry, permission string) {
 // against checks the file against the store: a customer stays under its
 // partner, a site under its customer and with its edition, and an email
 // belongs to one organization. It returns the plan of what to write.
-func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan, Problems, error) {
+func (f *File) against(ctx context.Context, st Reader, resend bool) (*plan, Problems, error) {
 	c := &checker{f: f}
 	pl := &plan{}
 	moves, err := f.ssoOwners(ctx, st, c)
@@ -294,7 +294,7 @@ func (f *File) against(ctx context.Context, st *store.Store, resend bool) (*plan
 }
 
 // admins checks the administrators of one organization against the store.
-func (c *checker) admins(ctx context.Context, st *store.Store, pl *plan, entry, kind, orgID string, people []Person, resend bool) error {
+func (c *checker) admins(ctx context.Context, st Reader, pl *plan, entry, kind, orgID string, people []Person, resend bool) error {
 	for i, p := range people {
 		path := fmt.Sprintf("%s.administrators[%d].email", entry, i)
 		u, err := st.UserByEmail(ctx, p.Email)
@@ -325,7 +325,7 @@ func orgName(u store.User) string {
 // removed nor moved to another tenant: the removal of that access reads the
 // target when it runs, and would leave the access where it is. Adding a
 // target is safe: a run that started on the gateway stays there.
-func (c *checker) target(ctx context.Context, st *store.Store, pl *plan, entry string, cu Customer, partnerID string, exists bool, holds map[string]store.Holds) error {
+func (c *checker) target(ctx context.Context, st Reader, pl *plan, entry string, cu Customer, partnerID string, exists bool, holds map[string]store.Holds) error {
 	old := store.Target{Kind: store.TargetGateway}
 	if exists {
 		var err error

@@ -82,7 +82,7 @@ func (c *checker) sso(path string, s *SSO) {
 // the file lists that organization too (and so gives the domain up). It
 // returns the domains that move, by the organization ("partner:id") that
 // takes them.
-func (f *File) ssoOwners(ctx context.Context, st *store.Store, c *checker) (map[string][]string, error) {
+func (f *File) ssoOwners(ctx context.Context, st Reader, c *checker) (map[string][]string, error) {
 	owned, err := st.SSODomains(ctx)
 	if err != nil {
 		return nil, err
@@ -158,7 +158,7 @@ func (f *File) discover(ctx context.Context, discover func(context.Context, stri
 // sso plans an organization's sign-in provider: set, changed or removed.
 // take are the domains it takes from other organizations of the file,
 // released first so that the order of the file does not matter.
-func (pl *plan) sso(ctx context.Context, st *store.Store, kind, orgID string, s *SSO, take []string, partnerID, customerID string) error {
+func (pl *plan) sso(ctx context.Context, st Reader, kind, orgID string, s *SSO, take []string, partnerID, customerID string) error {
 	old, err := st.SSOProviderOf(ctx, kind, orgID)
 	had := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

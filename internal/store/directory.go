@@ -294,13 +294,6 @@ func (s *Store) SitesForCustomer(ctx context.Context, customerID string) ([]Site
 	return sites, wrap(err, "sites of customer %s", customerID)
 }
 
-func wrap(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
-}
-
 // AssignFacts is what the rules of an assign request read from the store,
 // in four reads: the site with its partner's name and the permission (not
 // its count of open assignments, which grows with them), the user to

@@ -39,16 +39,13 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
-	"github.com/mattn/go-sqlite3"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -56,9 +53,6 @@ import (
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
-
-// ErrNotFound is returned when a looked-up row does not exist.
-var ErrNotFound = errors.New("not found")
 
 // Dialect is the database under the store.
 type Dialect string
@@ -163,24 +157,6 @@ func (c conn) namedSel(ctx context.Context, dest any, query string, arg any) err
 		return err
 	}
 	return c.sel(ctx, dest, q, args...)
-}
-
-// IsConstraint reports whether err is a constraint violation (unique, check,
-// foreign key, not null) on either database.
-func IsConstraint(err error) bool {
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		return se.Code == sqlite3.ErrConstraint
-	}
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && len(pe.Code) == 5 && pe.Code[:2] == "23" // class 23: integrity constraint violation
-}
-
-func notFound(err error, what string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
-	}
-	return err
 }
 
 func utc(t time.Time) time.Time { return t.UTC() }

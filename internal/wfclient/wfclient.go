@@ -2,7 +2,8 @@
 // workflows on Temporal: it starts them, sends the three vouched signals,
 // asks the two queries and describes a run. Every call has one timeout and
 // every Temporal error is mapped to one of this package's errors, so callers
-// never see a gRPC status.
+// never see a gRPC status. The Inspector, partneraccess inspect's reads of
+// one run, is for an operator: it passes Temporal's errors on as they are.
 package wfclient
 
 import (
