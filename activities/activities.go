@@ -47,7 +47,8 @@ type Activities struct {
 	Workflows  WorkflowLookup
 	Reconciled func()
 	// Directories change access in customers' directories, by kind of
-	// target (TargetEntra); a customer whose kind has none fails activation.
+	// target (TargetEntra, TargetLDAP); a customer whose kind has none fails
+	// activation.
 	Directories map[string]Directory
 	// Drifted counts a drift repaired, by kind of target and of drift (may
 	// be nil).

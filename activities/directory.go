@@ -12,10 +12,12 @@ import (
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
-// Kinds of access target (the customer's `entra:` block, or none).
+// Kinds of access target (the customer's `entra:` or `ldap:` block, or
+// none).
 const (
 	TargetGateway = store.TargetGateway
 	TargetEntra   = store.TargetEntra
+	TargetLDAP    = store.TargetLDAP
 )
 
 // ErrTypeNoAccess is the application error type of a reissue for access

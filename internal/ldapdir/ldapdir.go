@@ -35,8 +35,7 @@ import (
 )
 
 // Directory is the LDAP target: activities.Directory for every customer
-// with an `ldap:` block. For such a target, store.Target's TenantID is the
-// server's URL, ClientID the bind DN and UserDomain the users' DN.
+// with an `ldap:` block (store.Target's LDAPURL, BindDN and UsersDN).
 type Directory struct {
 	Store *store.Store
 	Keys  *secret.Keys
@@ -94,7 +93,7 @@ func (d *Directory) Provision(ctx context.Context, t store.Target, in activities
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return res, err
 	}
-	res.Created = err != nil || made.Kind != store.TargetLDAP || made.TenantID != t.TenantID || made.ObjectID != a.dn
+	res.Created = err != nil || made.Kind != store.TargetLDAP || made.TenantID != t.LDAPURL() || made.ObjectID != a.dn
 	if res.Created || in.Edition == "professional" { // a fresh password when new, and at every Professional activation (R5)
 		if err := d.resetPassword(ctx, c, ad, in.AssignmentID, a, in.At); err != nil {
 			return res, err
@@ -105,7 +104,7 @@ func (d *Directory) Provision(ctx context.Context, t store.Target, in activities
 		return res, err
 	}
 	if err := d.Store.SaveDirectoryAccount(ctx, store.DirectoryAccount{UserID: in.UserID, CustomerID: in.CustomerID,
-		Kind: store.TargetLDAP, TenantID: t.TenantID, ObjectID: a.dn, Login: a.login, Enabled: true, CreatedAt: in.At, UpdatedAt: time.Now()}); err != nil {
+		Kind: store.TargetLDAP, TenantID: t.LDAPURL(), ObjectID: a.dn, Login: a.login, Enabled: true, CreatedAt: in.At, UpdatedAt: time.Now()}); err != nil {
 		return res, err
 	}
 	return res, groups{c}.Add(ctx, group, a.dn)
@@ -170,7 +169,7 @@ func (d *Directory) Drift(ctx context.Context, t store.Target, customerID string
 		return nil, err
 	}
 	defer c.Close()
-	return membership.Repair(ctx, d.Store, groups{c}, t.TenantID, customerID, now)
+	return membership.Repair(ctx, d.Store, groups{c}, t.LDAPURL(), customerID, now)
 }
 
 // entry is a partner user's account in the directory.
@@ -192,9 +191,9 @@ func account(t store.Target, in activities.DirectoryInput, ad bool) entry {
 			sum := sha256.Sum256([]byte(login))
 			sam = sam[:11] + "-" + hex.EncodeToString(sum[:4])
 		}
-		return entry{dn: normalize("cn=" + ldap.EscapeDN(login) + "," + t.UserDomain), login: sam, rdn: login, name: in.DisplayName, ad: true}
+		return entry{dn: normalize("cn=" + ldap.EscapeDN(login) + "," + t.UsersDN()), login: sam, rdn: login, name: in.DisplayName, ad: true}
 	}
-	return entry{dn: normalize("uid=" + ldap.EscapeDN(login) + "," + t.UserDomain), login: login, rdn: login, name: in.DisplayName}
+	return entry{dn: normalize("uid=" + ldap.EscapeDN(login) + "," + t.UsersDN()), login: login, rdn: login, name: in.DisplayName}
 }
 
 func (a entry) addRequest(in activities.DirectoryInput) *ldap.AddRequest {
@@ -416,14 +415,15 @@ func (d *Directory) group(ctx context.Context, siteID string) (string, error) {
 // connect reaches the server over TLS (LDAPS, or StartTLS), binds as the
 // target's service account, and says whether it is Active Directory.
 func (d *Directory) connect(ctx context.Context, t store.Target) (*ldap.Conn, bool, error) {
-	u, err := url.Parse(t.TenantID)
+	server := t.LDAPURL()
+	u, err := url.Parse(server)
 	if err != nil {
-		return nil, false, permanent(fmt.Sprintf("%q is not an LDAP URL", t.TenantID))
+		return nil, false, permanent(fmt.Sprintf("%q is not an LDAP URL", server))
 	}
 	if u.Scheme == "ldap" && !t.StartTLS && !(t.Insecure && loopback(u.Hostname())) {
 		// The directory file refuses this too; the bind password is never
 		// sent in the clear beyond this machine.
-		return nil, false, permanent(fmt.Sprintf("%s would send the bind password in the clear: use ldaps://, or start_tls: true", t.TenantID))
+		return nil, false, permanent(fmt.Sprintf("%s would send the bind password in the clear: use ldaps://, or start_tls: true", server))
 	}
 	var roots *x509.CertPool // nil: the system's
 	if t.CAFile != "" {
@@ -447,15 +447,15 @@ func (d *Directory) connect(ctx context.Context, t store.Target) (*ldap.Conn, bo
 	if u.Scheme == "ldaps" {
 		opts = append(opts, ldap.DialWithTLSConfig(cfg))
 	}
-	c, err := ldap.DialURL(t.TenantID, opts...)
+	c, err := ldap.DialURL(server, opts...)
 	if err != nil {
-		return nil, false, connectError(t.TenantID, cmp.Or(certErr, err))
+		return nil, false, connectError(server, cmp.Or(certErr, err))
 	}
 	c.SetTimeout(timeout)
 	if u.Scheme == "ldap" && t.StartTLS {
 		if err := c.StartTLS(cfg); err != nil {
 			c.Close()
-			return nil, false, connectError(t.TenantID, cmp.Or(certErr, err))
+			return nil, false, connectError(server, cmp.Or(certErr, err))
 		}
 	}
 	read := d.Password
@@ -467,11 +467,11 @@ func (d *Directory) connect(ctx context.Context, t store.Target) (*ldap.Conn, bo
 		c.Close()
 		return nil, false, permanent(err.Error())
 	}
-	if err := c.Bind(t.ClientID, password); err != nil {
+	if err := c.Bind(t.BindDN(), password); err != nil {
 		c.Close()
-		return nil, false, refusal(err, "bind as "+t.ClientID)
+		return nil, false, refusal(err, "bind as "+t.BindDN())
 	}
-	ad, err := d.activeDirectory(c, t.TenantID)
+	ad, err := d.activeDirectory(c, server)
 	if err != nil {
 		c.Close()
 		return nil, false, err
