@@ -21,6 +21,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/outbox"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
 // ErrTypeEmailRejected is the application error type of an email the
@@ -49,7 +50,7 @@ type Activities struct {
 	// Directories change access in customers' directories, by kind of
 	// target (TargetEntra, TargetLDAP); a customer whose kind has none fails
 	// activation.
-	Directories map[string]Directory
+	Directories map[string]target.Directory
 	// Drifted counts a drift repaired, by kind of target and of drift (may
 	// be nil).
 	Drifted func(target, kind string)

@@ -28,22 +28,19 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/membership"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
-// Directory is the LDAP target: activities.Directory for every customer
-// with an `ldap:` block (store.Target's LDAPURL, BindDN and UsersDN).
+// Directory is the LDAP target: target.Directory for every customer with
+// an `ldap:` block (store.Target's LDAPURL, BindDN and UsersDN).
 type Directory struct {
-	Store *store.Store
-	Keys  *secret.Keys
+	target.Base
 	// Password reads a target's bind password when it binds; nil: from the
 	// environment variable or file the directory file names.
 	Password func(store.Target) (string, error)
-	// ProofWithin bounds how long one attempt reads the group back.
-	ProofWithin time.Duration
 	// Timeout bounds each request to the server (default 15s).
 	Timeout time.Duration
 
@@ -51,7 +48,7 @@ type Directory struct {
 	flavor map[string]bool // URL -> Active Directory
 }
 
-var _ activities.Directory = (*Directory)(nil)
+var _ target.Directory = (*Directory)(nil)
 
 // lockedForever is ppolicy's pwdAccountLockedTime for an account locked
 // until an administrator unlocks it.
@@ -63,19 +60,19 @@ const (
 	adDisabled = "514"
 )
 
-// Provision implements activities.Directory.
-func (d *Directory) Provision(ctx context.Context, t store.Target, in activities.DirectoryInput) (activities.ProvisionResult, error) {
+// Provision implements target.Directory.
+func (d *Directory) Provision(ctx context.Context, t store.Target, in target.Input) (target.ProvisionResult, error) {
 	group, err := d.group(ctx, in.SiteID)
 	if err != nil {
-		return activities.ProvisionResult{}, err
+		return target.ProvisionResult{}, err
 	}
 	c, ad, err := d.connect(ctx, t)
 	if err != nil {
-		return activities.ProvisionResult{}, err
+		return target.ProvisionResult{}, err
 	}
 	defer c.Close()
 	a := account(t, in, ad)
-	res := activities.ProvisionResult{Login: a.login}
+	res := target.ProvisionResult{Login: a.login}
 	exists, err := entryExists(c, a.dn)
 	if err != nil {
 		return res, err
@@ -110,8 +107,8 @@ func (d *Directory) Provision(ctx context.Context, t store.Target, in activities
 	return res, groups{c}.Add(ctx, group, a.dn)
 }
 
-// Reissue implements activities.Directory.
-func (d *Directory) Reissue(ctx context.Context, t store.Target, in activities.DirectoryInput) error {
+// Reissue implements target.Directory.
+func (d *Directory) Reissue(ctx context.Context, t store.Target, in target.Input) error {
 	acct, err := d.Store.DirectoryAccount(ctx, in.UserID, in.CustomerID)
 	if err != nil {
 		return err
@@ -124,8 +121,8 @@ func (d *Directory) Reissue(ctx context.Context, t store.Target, in activities.D
 	return d.resetPassword(ctx, c, ad, in.AssignmentID, entry{dn: acct.ObjectID, login: acct.Login}, time.Now())
 }
 
-// Deprovision implements activities.Directory.
-func (d *Directory) Deprovision(ctx context.Context, t store.Target, in activities.DirectoryInput) (time.Duration, error) {
+// Deprovision implements target.Directory.
+func (d *Directory) Deprovision(ctx context.Context, t store.Target, in target.Input) (time.Duration, error) {
 	acct, err := d.Store.DirectoryAccount(ctx, in.UserID, in.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil // nothing was made
@@ -162,8 +159,8 @@ func (d *Directory) Deprovision(ctx context.Context, t store.Target, in activiti
 	return membership.Prove(ctx, g, group, acct.ObjectID, d.ProofWithin)
 }
 
-// Drift implements activities.Directory.
-func (d *Directory) Drift(ctx context.Context, t store.Target, customerID string, now time.Time) ([]activities.DriftRepair, error) {
+// Drift implements target.Directory.
+func (d *Directory) Drift(ctx context.Context, t store.Target, customerID string, now time.Time) ([]target.DriftRepair, error) {
 	c, _, err := d.connect(ctx, t)
 	if err != nil {
 		return nil, err
@@ -183,7 +180,7 @@ type entry struct {
 // retry. Its DN is written as the group's members are read back
 // (normalize), so that a users_dn written with spaces or capitals still
 // finds the account in the group.
-func account(t store.Target, in activities.DirectoryInput, ad bool) entry {
+func account(t store.Target, in target.Input, ad bool) entry {
 	login := in.UserID + "." + in.PartnerID
 	if ad {
 		sam := login
@@ -196,7 +193,7 @@ func account(t store.Target, in activities.DirectoryInput, ad bool) entry {
 	return entry{dn: normalize("uid=" + ldap.EscapeDN(login) + "," + t.UsersDN()), login: login, rdn: login, name: in.DisplayName}
 }
 
-func (a entry) addRequest(in activities.DirectoryInput) *ldap.AddRequest {
+func (a entry) addRequest(in target.Input) *ldap.AddRequest {
 	r := ldap.NewAddRequest(a.dn, nil)
 	name := in.DisplayName + " (partner)"
 	if a.ad {
@@ -222,8 +219,7 @@ func (a entry) addRequest(in activities.DirectoryInput) *ldap.AddRequest {
 // Active Directory it is unicodePwd, with pwdLastSet 0.
 func (d *Directory) resetPassword(ctx context.Context, c *ldap.Conn, ad bool, assignmentID string, a entry, at time.Time) error {
 	password := secret.NewPassword()
-	if err := d.Store.SetCredential(ctx, store.Credential{AssignmentID: assignmentID, Login: a.login,
-		Ciphertext: d.Keys.Seal([]byte(password), assignmentID), CreatedAt: at}); err != nil {
+	if err := d.Seal(ctx, assignmentID, a.login, password, at); err != nil {
 		return err
 	}
 	if ad {
@@ -307,7 +303,7 @@ func (g groups) Members(ctx context.Context, group string) ([]string, error) {
 		var values []string
 		values, attr, err = memberValues(res.Entries[0])
 		if err != nil {
-			return nil, permanent(fmt.Sprintf("read the group %s: %v", group, err))
+			return nil, target.Permanent(fmt.Sprintf("read the group %s: %v", group, err))
 		}
 		for _, v := range values {
 			out = append(out, normalize(v))
@@ -368,7 +364,7 @@ func (g groups) Remove(ctx context.Context, group, dn string) error {
 			return nil
 		}
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultObjectClassViolation):
-		return &Error{msg: fmt.Sprintf("remove %s from the group %s: it is the group's last member, and a groupOfNames must keep one (LDAP 65): give the group a placeholder member that signs in nowhere", dn, group), err: err}
+		return &target.Error{Msg: fmt.Sprintf("remove %s from the group %s: it is the group's last member, and a groupOfNames must keep one (LDAP 65): give the group a placeholder member that signs in nowhere", dn, group), Err: err}
 	}
 	return refusal(err, "remove "+dn+" from the group "+group)
 }
@@ -402,14 +398,11 @@ func entryExists(c *ldap.Conn, dn string) (bool, error) {
 
 // group is the site's access group (a DN).
 func (d *Directory) group(ctx context.Context, siteID string) (string, error) {
-	site, err := d.Store.SiteByID(ctx, siteID)
+	g, err := d.AccessGroup(ctx, siteID)
 	if err != nil {
 		return "", err
 	}
-	if site.AccessGroup == "" {
-		return "", permanent(fmt.Sprintf("site %s names no access_group in the directory file", siteID))
-	}
-	return normalize(site.AccessGroup), nil
+	return normalize(g), nil
 }
 
 // connect reaches the server over TLS (LDAPS, or StartTLS), binds as the
@@ -418,22 +411,22 @@ func (d *Directory) connect(ctx context.Context, t store.Target) (*ldap.Conn, bo
 	server := t.LDAPURL()
 	u, err := url.Parse(server)
 	if err != nil {
-		return nil, false, permanent(fmt.Sprintf("%q is not an LDAP URL", server))
+		return nil, false, target.Permanent(fmt.Sprintf("%q is not an LDAP URL", server))
 	}
 	if u.Scheme == "ldap" && !t.StartTLS && !(t.Insecure && loopback(u.Hostname())) {
 		// The directory file refuses this too; the bind password is never
 		// sent in the clear beyond this machine.
-		return nil, false, permanent(fmt.Sprintf("%s would send the bind password in the clear: use ldaps://, or start_tls: true", server))
+		return nil, false, target.Permanent(fmt.Sprintf("%s would send the bind password in the clear: use ldaps://, or start_tls: true", server))
 	}
 	var roots *x509.CertPool // nil: the system's
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)
 		if err != nil {
-			return nil, false, permanent(fmt.Sprintf("the CA file %s cannot be read on the worker: %v", t.CAFile, errors.Unwrap(err)))
+			return nil, false, target.Permanent(fmt.Sprintf("the CA file %s cannot be read on the worker: %v", t.CAFile, errors.Unwrap(err)))
 		}
 		roots = x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(pem) {
-			return nil, false, permanent(fmt.Sprintf("the CA file %s holds no PEM certificate", t.CAFile))
+			return nil, false, target.Permanent(fmt.Sprintf("the CA file %s holds no PEM certificate", t.CAFile))
 		}
 	}
 	var certErr error
@@ -465,7 +458,7 @@ func (d *Directory) connect(ctx context.Context, t store.Target) (*ldap.Conn, bo
 	password, err := read(t)
 	if err != nil {
 		c.Close()
-		return nil, false, permanent(err.Error())
+		return nil, false, target.Permanent(err.Error())
 	}
 	if err := c.Bind(t.BindDN(), password); err != nil {
 		c.Close()
