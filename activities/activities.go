@@ -8,6 +8,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
 // Config is what the activities need from the service configuration.
@@ -30,8 +31,9 @@ type Activities struct {
 	Workflows  WorkflowLookup
 	Reconciled func()
 	// Directories change access in customers' directories, by kind of
-	// target (TargetEntra); a customer whose kind has none fails activation.
-	Directories map[string]Directory
+	// target (TargetEntra, TargetLDAP); a customer whose kind has none fails
+	// activation.
+	Directories map[string]target.Directory
 	// Drifted counts a drift repaired, by kind of target and of drift (may
 	// be nil).
 	Drifted func(target, kind string)

@@ -10,12 +10,15 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
-// Kinds of access target (the customer's `entra:` block, or none).
+// Kinds of access target (the customer's `entra:` or `ldap:` block, or
+// none).
 const (
 	TargetGateway = store.TargetGateway
 	TargetEntra   = store.TargetEntra
+	TargetLDAP    = store.TargetLDAP
 )
 
 // ErrTypeNoAccess is the application error type of a reissue for access
@@ -27,95 +30,21 @@ const ErrTypeNoAccess = "NoAccess"
 // admin consent. Activation is not retried after it.
 const ErrTypeDirectoryDenied = "DirectoryDenied"
 
-// Directory changes access in the customers' directories of one kind of
-// target. Both methods are idempotent: a retry finds done what was done.
-type Directory interface {
-	// Provision finds or makes the partner user's account in the customer's
-	// directory, enables it, gives it a fresh temporary password when it is
-	// new or in.Edition is Professional (sealed in the store as the
-	// assignment's credential, never returned), and adds it to the site's
-	// access group.
-	Provision(ctx context.Context, t store.Target, in DirectoryInput) (ProvisionResult, error)
-	// Deprovision removes the account from the site's access group, disables
-	// the account when no other grant in force needs it, ends its sign-in
-	// sessions, and reads the group back until the account is gone. It
-	// returns how long the proof took.
-	Deprovision(ctx context.Context, t store.Target, in DirectoryInput) (time.Duration, error)
-	// Reissue sets a fresh temporary password on the partner user's
-	// account, sealed in the store as the assignment's credential.
-	Reissue(ctx context.Context, t store.Target, in DirectoryInput) error
-	// Drift compares each access group of the customer's sites with the
-	// grants in force at now, and repairs it: an account this product made
-	// that is a member without a grant is removed, a grant whose account is
-	// not a member is restored. Other members are the customer's own and
-	// are left alone.
-	Drift(ctx context.Context, t store.Target, customerID string, now time.Time) ([]DriftRepair, error)
-}
-
-// DriftRepair is one membership drift repaired.
-type DriftRepair struct {
-	Kind   string // DriftRemoved or DriftRestored
-	SiteID string
-	UserID string
-	Login  string
-	// AssignmentID is the assignment whose grant a restored membership
-	// serves, so that its own audit log shows the repair; a removed one
-	// has none.
-	AssignmentID string
-}
-
-// Kinds of drift.
-const (
-	DriftRemoved  = "removed"
-	DriftRestored = "restored"
-)
-
-// DirectoryError is what a Directory's error may say about itself.
-// Permanent: retrying cannot fix it (names what is missing). RetryAfter:
-// the directory asked to wait that long.
-type DirectoryError interface {
-	error
-	Permanent() bool
-	RetryAfter() time.Duration
-}
-
-// DirectoryInput names the access to make or remove.
-type DirectoryInput struct {
-	AssignmentID string
-	CustomerID   string
-	SiteID       string
-	PartnerID    string
-	UserID       string
-	DisplayName  string
-	Edition      string
-	At           time.Time
-}
-
-// ProvisionResult is what activation did.
-type ProvisionResult struct {
-	Target  string // the kind of target
-	Login   string // the account's sign-in name
-	Created bool   // the account was made now
-	// Credential: a temporary password waits for the partner user on the
-	// credential page.
-	Credential bool
-}
-
 // ProvisionAccess makes the access real in the customer's directory (an
 // ordinary activity: it calls the directory's API, with retries). The
 // target is read from the store; a customer without one changes nothing.
 //
 // It refuses an assignment the store holds as ended or as another's: a run
 // reset to before activation finds the truth there.
-func (a *Activities) ProvisionAccess(ctx context.Context, in DirectoryInput) (ProvisionResult, error) {
+func (a *Activities) ProvisionAccess(ctx context.Context, in target.Input) (target.ProvisionResult, error) {
 	if err := a.justifyGrant(ctx, "provisioning", claim{in.AssignmentID, in.SiteID, in.UserID, in.CustomerID, in.PartnerID}); err != nil {
-		return ProvisionResult{}, err
+		return target.ProvisionResult{}, err
 	}
 	t, d, err := a.directory(ctx, in.CustomerID)
 	if err != nil || d == nil {
-		return ProvisionResult{Target: t.Kind}, err
+		return target.ProvisionResult{Target: t.Kind}, err
 	}
-	var res ProvisionResult
+	var res target.ProvisionResult
 	err = heartbeating(ctx, func() error {
 		res, err = d.Provision(ctx, t, in)
 		return err
@@ -137,7 +66,7 @@ func (a *Activities) ProvisionAccess(ctx context.Context, in DirectoryInput) (Pr
 // proves it gone, or fails so that Temporal retries it (without limit).
 // While it fails, the store holds what blocks it: the customer's page shows
 // it and partner_access_revocations_pending counts it.
-func (a *Activities) DeprovisionAccess(ctx context.Context, in DirectoryInput) error {
+func (a *Activities) DeprovisionAccess(ctx context.Context, in target.Input) error {
 	t, d, err := a.directory(ctx, in.CustomerID)
 	if err != nil || d == nil {
 		return err
@@ -167,7 +96,7 @@ func (a *Activities) DeprovisionAccess(ctx context.Context, in DirectoryInput) e
 // force (R5). Only the account of the assignment's own user, site and
 // customer, as the store holds them: an input that claims otherwise is
 // refused and audited (reissue.forged).
-func (a *Activities) ReissueDirectoryCredential(ctx context.Context, in DirectoryInput) error {
+func (a *Activities) ReissueDirectoryCredential(ctx context.Context, in target.Input) error {
 	as, err := a.justifyReissue(ctx, in, time.Now())
 	if err != nil {
 		return err
@@ -217,9 +146,9 @@ func heartbeating(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
-// directory is the customer's target and the Directory of its kind; nil
-// for the gateway.
-func (a *Activities) directory(ctx context.Context, customerID string) (store.Target, Directory, error) {
+// directory is the customer's target and the target.Directory of its
+// kind; nil for the gateway.
+func (a *Activities) directory(ctx context.Context, customerID string) (store.Target, target.Directory, error) {
 	t, err := a.Store.CustomerTarget(ctx, customerID)
 	if err != nil || t.Kind == TargetGateway {
 		return t, nil, err
@@ -232,18 +161,18 @@ func (a *Activities) directory(ctx context.Context, customerID string) (store.Ta
 	return t, d, nil
 }
 
-// directoryError maps a Directory's error to how Temporal should retry it:
-// a permanent refusal ends activation (when activating), a requested wait
+// directoryError maps a target's error to how Temporal should retry it: a
+// permanent refusal ends activation (when activating), a requested wait
 // becomes the next retry's delay.
 func directoryError(err error, activating bool) error {
-	var de DirectoryError
-	if !errors.As(err, &de) {
+	var te *target.Error
+	if !errors.As(err, &te) {
 		return err
 	}
-	if activating && de.Permanent() {
+	if activating && te.Permanent {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDirectoryDenied, nil)
 	}
-	if d := de.RetryAfter(); d > 0 {
+	if d := te.RetryAfter; d > 0 {
 		return temporal.NewApplicationErrorWithOptions(err.Error(), "DirectoryBusy", temporal.ApplicationErrorOptions{NextRetryDelay: d})
 	}
 	return err

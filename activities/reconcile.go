@@ -12,6 +12,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
 // WorkflowLookup is the part of the Temporal client the reconciler needs.
@@ -90,7 +91,7 @@ func (a *Activities) repairDrift(ctx context.Context, now time.Time, res *Reconc
 				res.DriftFailed = append(res.DriftFailed, fmt.Sprintf("%s: %v", id, err))
 			}
 			for _, r := range repairs {
-				if r.Kind == DriftRemoved {
+				if r.Kind == target.DriftRemoved {
 					res.DriftRemoved++
 				} else {
 					res.DriftRestored++
@@ -99,7 +100,7 @@ func (a *Activities) repairDrift(ctx context.Context, now time.Time, res *Reconc
 					a.Drifted(kind, r.Kind)
 				}
 				detail := fmt.Sprintf("%s, in %s's group without a grant in force, was removed from it", r.Login, r.SiteID)
-				if r.Kind == DriftRestored {
+				if r.Kind == target.DriftRestored {
 					detail = fmt.Sprintf("%s has a grant in force on %s but was not in its group: added back", r.Login, r.SiteID)
 				}
 				if err := a.Store.Audit(ctx, store.AuditEntry{At: now, ActorID: "reconciler", Action: "drift." + r.Kind,

@@ -12,6 +12,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
 // Whoever reaches the Temporal frontend can reset a run to an earlier
@@ -69,7 +70,7 @@ func (a *Activities) justifyGrant(ctx context.Context, step string, c claim) err
 
 // justifyReissue is the assignment a reissue may reset the password of:
 // the store's, open, as claimed, with its own grant in force at now.
-func (a *Activities) justifyReissue(ctx context.Context, in DirectoryInput, now time.Time) (store.Assignment, error) {
+func (a *Activities) justifyReissue(ctx context.Context, in target.Input, now time.Time) (store.Assignment, error) {
 	as, why, ended, err := a.openAssignment(ctx, claim{in.AssignmentID, in.SiteID, in.UserID, in.CustomerID, in.PartnerID})
 	switch {
 	case err != nil:

@@ -85,3 +85,19 @@ func short(pkg string) string {
 	}
 	return strings.TrimPrefix(pkg, module+"/")
 }
+
+// TestTargetsImportNoTemporal holds the directory targets to their
+// contract: they and what they share import internal/target, never the
+// activities, so neither those nor the Temporal SDK are in their builds.
+func TestTargetsImportNoTemporal(t *testing.T) {
+	pkgs := []string{module + "/internal/entra", module + "/internal/ldapdir", module + "/internal/membership", module + "/internal/target"}
+	out, err := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...).Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "go.temporal.io/") || dep == module+"/activities" {
+			t.Errorf("the directory targets import %s", dep)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/slapdtest"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/internal/testenv"
 	"github.com/partneraccess/partneraccess/workflows"
 )
@@ -89,9 +90,9 @@ func auditedOnce(t *testing.T, e *testenv.Env, f store.AuditFilter, action, what
 	}
 }
 
-// target is a customer directory the probes run against: the Entra
+// probeTarget is a customer directory the probes run against: the Entra
 // stand-in or a real slapd, holding Fabrikam's Professional site.
-type target struct {
+type probeTarget struct {
 	name string
 	env  func(t *testing.T) (*testenv.Env, directory)
 }
@@ -135,7 +136,7 @@ func (d ldapDirectory) enabled(password string) bool { return d.s.Bind(soloLDAP,
 func (d ldapDirectory) resets() int                  { return -1 }
 func (d ldapDirectory) locks() bool                  { return d.s.PPolicy }
 
-var targets = []target{
+var targets = []probeTarget{
 	{"entra", func(t *testing.T) (*testenv.Env, directory) {
 		e := newEntraEnv(t, testenv.Options{})
 		return e.Env, entraDirectory{e}
@@ -299,7 +300,7 @@ func TestProbeForgedReissueOfAnotherPartnersUserChangesNothing(t *testing.T) {
 			e.Anonymous().Form(e.ApprovalPath(own.ID, "admin@adatum.example"), map[string]string{"decision": "approve"})
 			e.WaitState(own.ID, domain.StateActive, 15*time.Second)
 
-			in := workflows.ReissueInput{DirectoryInput: activities.DirectoryInput{AssignmentID: own.ID, CustomerID: demo.Fabrikam,
+			in := workflows.ReissueInput{Input: target.Input{AssignmentID: own.ID, CustomerID: demo.Fabrikam,
 				SiteID: demo.FabrikamSite, PartnerID: demo.Northwind, UserID: demo.Solo, Edition: domain.EditionProfessional, At: time.Now()},
 				Vouch: workflows.Vouch{ID: "probe", SentAt: time.Now(), MAC: "probe"}}
 			run, err := attacker(t, e).ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
@@ -388,7 +389,7 @@ func TestProbeForgedStartsOfEveryTypeDoNothing(t *testing.T) {
 
 	// A vouched start signed by a server but never recorded: a start made
 	// with a leaked key is refused too.
-	in := workflows.ReissueInput{DirectoryInput: activities.DirectoryInput{AssignmentID: "probe", UserID: demo.Solo}}
+	in := workflows.ReissueInput{Input: target.Input{AssignmentID: "probe", UserID: demo.Solo}}
 	in.Vouch = workflows.Vouch{ID: "leaked", SentAt: time.Now()}
 	in.Vouch.MAC = e.Keys.SignSignal(in.SignedFields(workflows.ReissueWorkflowID("probe"))...)
 	run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.ReissueWorkflowID("probe"), TaskQueue: testenv.TaskQueue},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
 // versionDirectory marks the change that makes access real where the
@@ -62,13 +63,13 @@ func (w *assignment) inDirectory() bool {
 // provision makes the access real in the customer's directory. It returns
 // why it failed when the directory refused or did not answer in time; the
 // caller ends the assignment failed with it (failProvision).
-func (w *assignment) provision(ctx workflow.Context, at time.Time) (activities.ProvisionResult, string) {
+func (w *assignment) provision(ctx workflow.Context, at time.Time) (target.ProvisionResult, string) {
 	opts := provisionOptions
 	opts.ScheduleToCloseTimeout = w.in.Timing.ProvisionRetryFor
 	if opts.ScheduleToCloseTimeout <= 0 {
 		opts.ScheduleToCloseTimeout = defaultProvisionRetryFor
 	}
-	var res activities.ProvisionResult
+	var res target.ProvisionResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.ProvisionAccess, w.directoryInput(at)).Get(ctx, &res)
 	if err == nil {
 		return res, ""
@@ -100,8 +101,8 @@ func (w *assignment) deprovision(ctx workflow.Context, at time.Time) {
 	}
 }
 
-func (w *assignment) directoryInput(at time.Time) activities.DirectoryInput {
-	return activities.DirectoryInput{
+func (w *assignment) directoryInput(at time.Time) target.Input {
+	return target.Input{
 		AssignmentID: w.id, CustomerID: w.in.CustomerID, SiteID: w.in.SiteID, PartnerID: w.in.PartnerID,
 		UserID: w.in.PartnerUser.ID, DisplayName: w.in.PartnerUser.Name, Edition: w.in.Edition, At: at,
 	}

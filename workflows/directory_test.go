@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/workflows"
 )
 
-// scriptedDirectory is an activities.Directory that records its calls and
+// scriptedDirectory is a target.Directory that records its calls and
 // answers as scripted; the real one (internal/entra) is tested against a
 // fake of Graph through the whole service.
 type scriptedDirectory struct {
@@ -26,27 +26,18 @@ type scriptedDirectory struct {
 	failures int   // Deprovision fails this many times first
 }
 
-type refusal struct {
-	msg  string
-	perm bool
-}
-
-func (r refusal) Error() string             { return r.msg }
-func (r refusal) Permanent() bool           { return r.perm }
-func (r refusal) RetryAfter() time.Duration { return 0 }
-
-func (d *scriptedDirectory) Provision(_ context.Context, _ store.Target, in activities.DirectoryInput) (activities.ProvisionResult, error) {
+func (d *scriptedDirectory) Provision(_ context.Context, _ store.Target, in target.Input) (target.ProvisionResult, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.calls = append(d.calls, "provision "+in.Edition)
 	if d.refuse != nil {
-		return activities.ProvisionResult{}, d.refuse
+		return target.ProvisionResult{}, d.refuse
 	}
 	d.member = true
-	return activities.ProvisionResult{Login: in.UserID + "." + in.PartnerID + "@contoso.example", Created: true, Credential: true}, nil
+	return target.ProvisionResult{Login: in.UserID + "." + in.PartnerID + "@contoso.example", Created: true, Credential: true}, nil
 }
 
-func (d *scriptedDirectory) Deprovision(context.Context, store.Target, activities.DirectoryInput) (time.Duration, error) {
+func (d *scriptedDirectory) Deprovision(context.Context, store.Target, target.Input) (time.Duration, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.calls = append(d.calls, "deprovision")
@@ -58,11 +49,11 @@ func (d *scriptedDirectory) Deprovision(context.Context, store.Target, activitie
 	return time.Millisecond, nil
 }
 
-func (d *scriptedDirectory) Reissue(context.Context, store.Target, activities.DirectoryInput) error {
+func (d *scriptedDirectory) Reissue(context.Context, store.Target, target.Input) error {
 	return errors.New("not scripted")
 }
 
-func (d *scriptedDirectory) Drift(context.Context, store.Target, string, time.Time) ([]activities.DriftRepair, error) {
+func (d *scriptedDirectory) Drift(context.Context, store.Target, string, time.Time) ([]target.DriftRepair, error) {
 	return nil, nil
 }
 
@@ -80,7 +71,7 @@ func (f *fixture) inEntra(customerID string, d *scriptedDirectory) {
 		SecretEnv: "GRAPH_SECRET", UserDomain: "contoso.example"}); err != nil {
 		f.t.Fatal(err)
 	}
-	f.acts.Directories = map[string]activities.Directory{store.TargetEntra: d}
+	f.acts.Directories = map[string]target.Directory{store.TargetEntra: d}
 }
 
 func TestDirectoryStandardIsActiveOnlyWithTheMembershipAndLosesItAtExpiry(t *testing.T) {
@@ -110,7 +101,7 @@ func TestDirectoryStandardIsActiveOnlyWithTheMembershipAndLosesItAtExpiry(t *tes
 
 func TestDirectoryRefusalEndsFailedNamingWhyAndUndoes(t *testing.T) {
 	f := newFixture(t, nil)
-	dir := &scriptedDirectory{refuse: refusal{msg: "graph: 403 Authorization_RequestDenied (needs GroupMember.ReadWrite.All)", perm: true}}
+	dir := &scriptedDirectory{refuse: &target.Error{Msg: "graph: 403 Authorization_RequestDenied (needs GroupMember.ReadWrite.All)", Permanent: true}}
 	f.inEntra(demo.Contoso, dir)
 	f.at(time.Hour, f.signal(workflows.SignalApproval, approve(f, demo.ContosoAdmin, true)))
 	st := f.run(f.standardInput())
@@ -133,7 +124,7 @@ func TestDirectoryRefusalEndsFailedNamingWhyAndUndoes(t *testing.T) {
 
 func TestDirectoryStillDownAfterProvisionRetryForEndsFailed(t *testing.T) {
 	f := newFixture(t, nil)
-	dir := &scriptedDirectory{refuse: refusal{msg: "graph: 503 serviceUnavailable"}}
+	dir := &scriptedDirectory{refuse: &target.Error{Msg: "graph: 503 serviceUnavailable"}}
 	f.inEntra(demo.Contoso, dir)
 	in := f.standardInput()
 	in.Timing.ProvisionRetryFor = 10 * time.Minute

@@ -36,5 +36,5 @@ func Reissue(ctx workflow.Context, in ReissueInput) error {
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second,
 			NonRetryableErrorTypes: []string{activities.ErrTypeDirectoryDenied, activities.ErrTypeNoAccess, activities.ErrTypeForged},
 		},
-	}), a.ReissueDirectoryCredential, in.DirectoryInput).Get(ctx, nil)
+	}), a.ReissueDirectoryCredential, in.Input).Get(ctx, nil)
 }

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
 // Every workflow type is a door on the Temporal frontend (SPEC §7). These
@@ -53,15 +54,16 @@ func (in EmailsInput) body() []string {
 func EmailsWorkflowID(assignmentID string) string { return "assignment-emails/" + assignmentID }
 
 // ReissueInput asks for a new temporary password (R5's reissue), vouched
-// for by the server (since versionVouchedReissue).
+// for by the server (since versionVouchedReissue). The input is embedded,
+// so its fields are the JSON's own, as recorded histories hold them.
 type ReissueInput struct {
-	activities.DirectoryInput
+	target.Input
 	Vouch Vouch `json:",omitzero"`
 }
 
 // SignedFields are what the MAC of a reissue's start covers.
 func (in ReissueInput) SignedFields(workflowID string) []string {
-	d := in.DirectoryInput
+	d := in.Input
 	return activities.VouchFields(workflowID, tagReissue, in.Vouch.ID, in.Vouch.SentAt,
 		d.AssignmentID, d.CustomerID, d.SiteID, d.PartnerID, d.UserID, d.DisplayName, d.Edition, d.At.UTC().Format(time.RFC3339Nano))
 }

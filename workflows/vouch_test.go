@@ -13,6 +13,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/workflows"
 )
 
@@ -110,7 +111,7 @@ func TestR6ActivitiesRefuseWhatTheStoreDoesNotJustify(t *testing.T) {
 	}
 
 	t.Run("an ended assignment is not provisioned, activated or given a credential again", func(t *testing.T) {
-		_, err := f.acts.ProvisionAccess(ctx, activities.DirectoryInput{AssignmentID: ended.ID, CustomerID: demo.Fabrikam,
+		_, err := f.acts.ProvisionAccess(ctx, target.Input{AssignmentID: ended.ID, CustomerID: demo.Fabrikam,
 			SiteID: demo.FabrikamSite, PartnerID: demo.Northwind, UserID: demo.Solo, Edition: domain.EditionProfessional, At: now})
 		forgedErr(t, err, "has already ended (revoked)")
 		forgedErr(t, f.acts.Activate(ctx, activities.GrantInput{AssignmentID: ended.ID, SiteID: demo.FabrikamSite, UserID: demo.Solo, At: now}), "already ended")
@@ -123,10 +124,10 @@ func TestR6ActivitiesRefuseWhatTheStoreDoesNotJustify(t *testing.T) {
 		}
 	})
 	t.Run("a reissue resets only its own assignment's account", func(t *testing.T) {
-		err := f.acts.ReissueDirectoryCredential(ctx, activities.DirectoryInput{AssignmentID: active.ID, CustomerID: demo.Fabrikam,
+		err := f.acts.ReissueDirectoryCredential(ctx, target.Input{AssignmentID: active.ID, CustomerID: demo.Fabrikam,
 			SiteID: demo.FabrikamSite, PartnerID: demo.Northwind, UserID: demo.Solo, Edition: domain.EditionProfessional, At: now})
 		forgedErr(t, err, "not what the input claims")
-		err = f.acts.ReissueDirectoryCredential(ctx, activities.DirectoryInput{AssignmentID: ended.ID, CustomerID: demo.Fabrikam,
+		err = f.acts.ReissueDirectoryCredential(ctx, target.Input{AssignmentID: ended.ID, CustomerID: demo.Fabrikam,
 			SiteID: demo.FabrikamSite, PartnerID: demo.Northwind, UserID: demo.Solo, Edition: domain.EditionProfessional, At: now})
 		var app *temporal.ApplicationError
 		if !errors.As(err, &app) || app.Type() != activities.ErrTypeNoAccess {

@@ -16,18 +16,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/graph"
 	"github.com/partneraccess/partneraccess/internal/membership"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
-// Directory is the Entra ID target: activities.Directory for every customer
+// Directory is the Entra ID target: target.Directory for every customer
 // with an `entra:` block.
 type Directory struct {
-	Store *store.Store
-	Keys  *secret.Keys
+	target.Base
 	// LoginURL and GraphURL are the endpoints (ENTRA_LOGIN_URL, GRAPH_URL);
 	// empty: Microsoft's public cloud.
 	LoginURL, GraphURL string
@@ -35,15 +34,12 @@ type Directory struct {
 	// Secret reads a target's client secret when a token is needed; nil:
 	// from the environment variable or file the directory file names.
 	Secret func(store.Target) (string, error)
-	// ProofWithin bounds how long one attempt reads the group back before it
-	// fails, to be retried by Temporal (default 30s).
-	ProofWithin time.Duration
 
 	mu      sync.Mutex
 	clients map[string]*graph.Client // by tenant and client ID
 }
 
-var _ activities.Directory = (*Directory)(nil)
+var _ target.Directory = (*Directory)(nil)
 
 // UPN is the sign-in name of a partner user's account in a tenant:
 // <user-id>.<partner-id>@<user_domain>, the same on every retry.
@@ -54,13 +50,13 @@ func UPN(userID, partnerID, domain string) string {
 // upnLocal is what Entra accepts before the @ of a UPN (at most 64).
 var upnLocal = regexp.MustCompile(`^[A-Za-z0-9'._!#^~-]{1,64}$`)
 
-// Provision implements activities.Directory.
-func (d *Directory) Provision(ctx context.Context, t store.Target, in activities.DirectoryInput) (activities.ProvisionResult, error) {
+// Provision implements target.Directory.
+func (d *Directory) Provision(ctx context.Context, t store.Target, in target.Input) (target.ProvisionResult, error) {
 	c, group, upn, err := d.prepare(ctx, t, in)
 	if err != nil {
-		return activities.ProvisionResult{}, err
+		return target.ProvisionResult{}, err
 	}
-	res := activities.ProvisionResult{Login: upn}
+	res := target.ProvisionResult{Login: upn}
 	u, err := c.UserByUPN(ctx, upn)
 	switch {
 	case errors.Is(err, graph.ErrNotFound):
@@ -99,9 +95,9 @@ func (d *Directory) Provision(ctx context.Context, t store.Target, in activities
 // create makes the account with a temporary password that must be changed
 // at its first sign-in, sealed in the store first: whatever the directory
 // ends up holding, a retry seals and sets a new one.
-func (d *Directory) create(ctx context.Context, c *graph.Client, t store.Target, in activities.DirectoryInput, upn string) (graph.User, error) {
+func (d *Directory) create(ctx context.Context, c *graph.Client, t store.Target, in target.Input, upn string) (graph.User, error) {
 	password := secret.NewPassword()
-	if err := d.seal(ctx, in.AssignmentID, upn, password, in.At); err != nil {
+	if err := d.Seal(ctx, in.AssignmentID, upn, password, in.At); err != nil {
 		return graph.User{}, err
 	}
 	local, _, _ := strings.Cut(upn, "@")
@@ -123,19 +119,14 @@ func (d *Directory) create(ctx context.Context, c *graph.Client, t store.Target,
 // store as the assignment's credential.
 func (d *Directory) resetPassword(ctx context.Context, c *graph.Client, assignmentID, upn, objectID string, at time.Time) error {
 	password := secret.NewPassword()
-	if err := d.seal(ctx, assignmentID, upn, password, at); err != nil {
+	if err := d.Seal(ctx, assignmentID, upn, password, at); err != nil {
 		return err
 	}
 	return refusal(c.ResetPassword(ctx, objectID, password))
 }
 
-func (d *Directory) seal(ctx context.Context, assignmentID, login, password string, at time.Time) error {
-	return d.Store.SetCredential(ctx, store.Credential{AssignmentID: assignmentID, Login: login,
-		Ciphertext: d.Keys.Seal([]byte(password), assignmentID), CreatedAt: at})
-}
-
-// Reissue implements activities.Directory.
-func (d *Directory) Reissue(ctx context.Context, t store.Target, in activities.DirectoryInput) error {
+// Reissue implements target.Directory.
+func (d *Directory) Reissue(ctx context.Context, t store.Target, in target.Input) error {
 	c, _, _, err := d.prepare(ctx, t, in)
 	if err != nil {
 		return err
@@ -147,8 +138,8 @@ func (d *Directory) Reissue(ctx context.Context, t store.Target, in activities.D
 	return d.resetPassword(ctx, c, in.AssignmentID, acct.Login, acct.ObjectID, time.Now())
 }
 
-// Deprovision implements activities.Directory.
-func (d *Directory) Deprovision(ctx context.Context, t store.Target, in activities.DirectoryInput) (time.Duration, error) {
+// Deprovision implements target.Directory.
+func (d *Directory) Deprovision(ctx context.Context, t store.Target, in target.Input) (time.Duration, error) {
 	acct, err := d.Store.DirectoryAccount(ctx, in.UserID, in.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil // nothing was made
@@ -182,8 +173,8 @@ func (d *Directory) Deprovision(ctx context.Context, t store.Target, in activiti
 	return d.prove(ctx, c, group, acct.ObjectID)
 }
 
-// Drift implements activities.Directory.
-func (d *Directory) Drift(ctx context.Context, t store.Target, customerID string, now time.Time) ([]activities.DriftRepair, error) {
+// Drift implements target.Directory.
+func (d *Directory) Drift(ctx context.Context, t store.Target, customerID string, now time.Time) ([]target.DriftRepair, error) {
 	return membership.Repair(ctx, d.Store, groups{d.client(t)}, t.TenantID, customerID, now)
 }
 
@@ -218,19 +209,16 @@ func (g groups) Remove(ctx context.Context, group, id string) error {
 }
 
 // prepare is the tenant's client, the site's access group and the UPN.
-func (d *Directory) prepare(ctx context.Context, t store.Target, in activities.DirectoryInput) (*graph.Client, string, string, error) {
-	site, err := d.Store.SiteByID(ctx, in.SiteID)
+func (d *Directory) prepare(ctx context.Context, t store.Target, in target.Input) (*graph.Client, string, string, error) {
+	group, err := d.AccessGroup(ctx, in.SiteID)
 	if err != nil {
 		return nil, "", "", err
 	}
-	if site.AccessGroup == "" {
-		return nil, "", "", permanent(fmt.Sprintf("site %s names no access_group in the directory file", in.SiteID))
-	}
 	upn := UPN(in.UserID, in.PartnerID, t.UserDomain)
 	if local, _, _ := strings.Cut(upn, "@"); !upnLocal.MatchString(local) {
-		return nil, "", "", permanent(fmt.Sprintf("%q cannot be the name of an Entra account", local))
+		return nil, "", "", target.Permanent(fmt.Sprintf("%q cannot be the name of an Entra account", local))
 	}
-	return d.client(t), site.AccessGroup, upn, nil
+	return d.client(t), group, upn, nil
 }
 
 // client is the tenant's Graph client, made once: it caches its token.
@@ -260,7 +248,7 @@ func (d *Directory) client(t store.Target) *graph.Client {
 func ReadSecret(t store.Target) (string, error) {
 	v, err := secret.ReadNamed(t.SecretEnv, t.SecretFile, "the client secret", "the worker")
 	if err != nil {
-		return "", permanent(err.Error())
+		return "", target.Permanent(err.Error())
 	}
 	return v, nil
 }

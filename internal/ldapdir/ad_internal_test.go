@@ -7,8 +7,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
 // Active Directory is not run in the tests; the requests it gets are
@@ -18,7 +18,7 @@ func TestActiveDirectoryRequests(t *testing.T) {
 		t.Fatalf("unicodePwd = %q, want the quoted password in UTF-16LE", got)
 	}
 	tg := store.Target{UserDomain: "ou=partners,dc=litware,dc=test"}
-	in := activities.DirectoryInput{UserID: "northwind-solo", PartnerID: "northwind", DisplayName: "Sam Solo"}
+	in := target.Input{UserID: "northwind-solo", PartnerID: "northwind", DisplayName: "Sam Solo"}
 	a := account(tg, in, true)
 	if a.dn != "cn=northwind-solo.northwind,ou=partners,dc=litware,dc=test" || len(a.login) > 20 || a.login != account(tg, in, true).login {
 		t.Fatalf("AD account %+v: want CN= under users_dn and a stable sAMAccountName of at most 20 characters", a)
@@ -71,7 +71,7 @@ func changes(m *ldap.ModifyRequest) []string {
 // A users_dn written with spaces and capitals names the same entries as the
 // server writes them back in a group's member.
 func TestAccountDNIsWrittenAsTheGroupReadsIt(t *testing.T) {
-	in := activities.DirectoryInput{UserID: "northwind-solo", PartnerID: "northwind"}
+	in := target.Input{UserID: "northwind-solo", PartnerID: "northwind"}
 	for _, ad := range []bool{false, true} {
 		spaced := account(store.Target{UserDomain: "OU=Partners, DC=litware,  DC=test"}, in, ad)
 		plain := account(store.Target{UserDomain: "ou=partners,dc=litware,dc=test"}, in, ad)

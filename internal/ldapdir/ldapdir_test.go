@@ -12,12 +12,12 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/ldapdir"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/slapdtest"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
 // env is a store with the demo data whose Contoso enforces access in a real
@@ -50,9 +50,9 @@ func newEnvWith(t *testing.T, o slapdtest.Options) *env {
 	keys, _ := secret.NewKeys(secret.NewMasterKey())
 	pw := filepath.Join(t.TempDir(), "bind.secret")
 	os.WriteFile(pw, []byte(s.Password+"\n"), 0o600)
-	target := store.Target{Kind: store.TargetLDAP, TenantID: s.URL, ClientID: slapdtest.ServiceDN, SecretFile: pw,
+	tg := store.Target{Kind: store.TargetLDAP, TenantID: s.URL, ClientID: slapdtest.ServiceDN, SecretFile: pw,
 		UserDomain: slapdtest.UsersDN, CAFile: s.CAFile}
-	if err := st.SetCustomerTarget(ctx, demo.Contoso, &target); err != nil {
+	if err := st.SetCustomerTarget(ctx, demo.Contoso, &tg); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.SetSiteAccessGroup(ctx, demo.ContosoSite, slapdtest.GroupDN); err != nil {
@@ -72,11 +72,11 @@ func newEnvWith(t *testing.T, o slapdtest.Options) *env {
 			}
 		}
 	}
-	return &env{s: s, st: st, keys: keys, d: &ldapdir.Directory{Store: st, Keys: keys, Timeout: 3 * time.Second}, t: target}
+	return &env{s: s, st: st, keys: keys, d: &ldapdir.Directory{Base: target.Base{Store: st, Keys: keys}, Timeout: 3 * time.Second}, t: tg}
 }
 
-func input(edition string) activities.DirectoryInput {
-	return activities.DirectoryInput{AssignmentID: "a-" + edition, CustomerID: demo.Contoso, SiteID: demo.ContosoSite,
+func input(edition string) target.Input {
+	return target.Input{AssignmentID: "a-" + edition, CustomerID: demo.Contoso, SiteID: demo.ContosoSite,
 		PartnerID: demo.Northwind, UserID: demo.Solo, DisplayName: "Sam Solo", Edition: edition, At: time.Now()}
 }
 
@@ -191,8 +191,8 @@ func TestRefusalsArePermanentAndNamed(t *testing.T) {
 			e.d.Password = nil
 			tc.change(&tg, e)
 			_, err := e.d.Provision(ctx, tg, input("standard"))
-			var de activities.DirectoryError
-			if !errors.As(err, &de) || !de.Permanent() || !strings.Contains(err.Error(), tc.says) {
+			var de *target.Error
+			if !errors.As(err, &de) || !de.Permanent || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("got %v, want a permanent refusal saying %q", err, tc.says)
 			}
 			if strings.Contains(err.Error(), e.s.Password) {
@@ -210,8 +210,8 @@ func TestServerDownIsRetriedAndEndsWithOneAccountAndOneMembership(t *testing.T) 
 	ctx := context.Background()
 	e.s.Stop()
 	_, err := e.d.Provision(ctx, e.t, input("standard"))
-	var de activities.DirectoryError
-	if !errors.As(err, &de) || de.Permanent() || !strings.Contains(err.Error(), "cannot be reached") {
+	var de *target.Error
+	if !errors.As(err, &de) || de.Permanent || !strings.Contains(err.Error(), "cannot be reached") {
 		t.Fatalf("server down: %v, want an error retried", err)
 	}
 	e.s.Restart()
@@ -313,8 +313,8 @@ func TestTheLastMemberIsNamedNotForced(t *testing.T) {
 	e.s.SetMember(slapdtest.GroupDN, slapdtest.Placeholder, false)
 	e.s.SetMember(slapdtest.GroupDN, slapdtest.OwnMember, false)
 	_, err := e.d.Deprovision(ctx, e.t, input("standard"))
-	var de activities.DirectoryError
-	if !errors.As(err, &de) || de.Permanent() || !strings.Contains(err.Error(), "LDAP 65") || !strings.Contains(err.Error(), "placeholder") {
+	var de *target.Error
+	if !errors.As(err, &de) || de.Permanent || !strings.Contains(err.Error(), "LDAP 65") || !strings.Contains(err.Error(), "placeholder") {
 		t.Fatalf("got %v, want a retried error naming the placeholder", err)
 	}
 	if got := e.s.Members(slapdtest.GroupDN); len(got) != 1 || got[0] != soloDN {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
 // Each certificate problem is named and permanent, whether the handshake
@@ -68,8 +68,8 @@ func TestCertificateProblemsAreNamed(t *testing.T) {
 		}
 		// What the handshake returns is only text; the kept error names it.
 		got := connectError("ldaps://"+tc.host, certErr)
-		var de activities.DirectoryError
-		if !errors.As(got, &de) || !de.Permanent() || !strings.Contains(got.Error(), tc.says) {
+		var de *target.Error
+		if !errors.As(got, &de) || !de.Permanent || !strings.Contains(got.Error(), tc.says) {
 			t.Errorf("%s: %v, want a permanent error saying %q", tc.name, got, tc.says)
 		}
 	}

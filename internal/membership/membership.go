@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
 // Groups are a directory's access groups, by the IDs that the store's
@@ -19,6 +19,15 @@ type Groups interface {
 	Members(ctx context.Context, group string) ([]string, error)
 	Add(ctx context.Context, group, id string) error
 	Remove(ctx context.Context, group, id string) error
+}
+
+// Store is what Repair reads of the store: the accounts this product made,
+// the customer's sites, the grants in force and the assignments in flight.
+type Store interface {
+	DirectoryAccounts(ctx context.Context, customerID string) ([]store.DirectoryAccount, error)
+	SitesForCustomer(ctx context.Context, customerID string) ([]store.Site, error)
+	GrantsOnSite(ctx context.Context, siteID string, now time.Time) ([]store.Grant, error)
+	OpenAssignment(ctx context.Context, siteID, userID string) (store.Assignment, error)
 }
 
 // Prove reads the group back until id is no longer a member (a directory
@@ -55,7 +64,7 @@ func Prove(ctx context.Context, g Groups, group, id string, within time.Duration
 // account is not a member is restored. Other members are the customer's
 // own and are left alone; a member whose assignment is still open is left
 // to the activation or revocation in flight.
-func Repair(ctx context.Context, st *store.Store, g Groups, tenant, customerID string, now time.Time) ([]activities.DriftRepair, error) {
+func Repair(ctx context.Context, st Store, g Groups, tenant, customerID string, now time.Time) ([]target.DriftRepair, error) {
 	accounts, err := st.DirectoryAccounts(ctx, customerID)
 	if err != nil || len(accounts) == 0 {
 		return nil, err // nothing of this product's can have drifted
@@ -71,7 +80,7 @@ func Repair(ctx context.Context, st *store.Store, g Groups, tenant, customerID s
 	if err != nil {
 		return nil, err
 	}
-	var repairs []activities.DriftRepair
+	var repairs []target.DriftRepair
 	for _, site := range sites {
 		if site.AccessGroup == "" {
 			continue
@@ -103,7 +112,7 @@ func Repair(ctx context.Context, st *store.Store, g Groups, tenant, customerID s
 			if err := g.Remove(ctx, site.AccessGroup, m); err != nil {
 				return repairs, err
 			}
-			repairs = append(repairs, activities.DriftRepair{Kind: activities.DriftRemoved, SiteID: site.ID, UserID: a.UserID, Login: a.Login})
+			repairs = append(repairs, target.DriftRepair{Kind: target.DriftRemoved, SiteID: site.ID, UserID: a.UserID, Login: a.Login})
 		}
 		for _, gr := range grants {
 			a, ok := byUser[gr.UserID]
@@ -114,7 +123,7 @@ func Repair(ctx context.Context, st *store.Store, g Groups, tenant, customerID s
 				return repairs, err
 			}
 			member[a.ObjectID] = true
-			repairs = append(repairs, activities.DriftRepair{Kind: activities.DriftRestored, SiteID: site.ID, UserID: gr.UserID, Login: a.Login,
+			repairs = append(repairs, target.DriftRepair{Kind: target.DriftRestored, SiteID: site.ID, UserID: gr.UserID, Login: a.Login,
 				AssignmentID: gr.AssignmentID})
 		}
 	}

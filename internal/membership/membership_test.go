@@ -9,11 +9,11 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/membership"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 )
 
 // groups is a directory's access groups in memory.
@@ -42,8 +42,8 @@ func TestRepairNamesTheAssignmentOfARestoredMembership(t *testing.T) {
 	if err := demo.Load(ctx, st, bcrypt.MinCost); err != nil {
 		t.Fatal(err)
 	}
-	target := store.Target{Kind: store.TargetEntra, TenantID: "t1", ClientID: "c1", SecretEnv: "S", UserDomain: "contoso.example"}
-	if err := st.SetCustomerTarget(ctx, demo.Contoso, &target); err != nil {
+	tg := store.Target{Kind: store.TargetEntra, TenantID: "t1", ClientID: "c1", SecretEnv: "S", UserDomain: "contoso.example"}
+	if err := st.SetCustomerTarget(ctx, demo.Contoso, &tg); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.SetSiteAccessGroup(ctx, demo.ContosoSite, "g1"); err != nil {
@@ -72,9 +72,9 @@ func TestRepairNamesTheAssignmentOfARestoredMembership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []activities.DriftRepair{
-		{Kind: activities.DriftRemoved, SiteID: demo.ContosoSite, UserID: demo.Agent, Login: demo.Agent + "@contoso.example"},
-		{Kind: activities.DriftRestored, SiteID: demo.ContosoSite, UserID: demo.Solo, Login: demo.Solo + "@contoso.example", AssignmentID: "a1"},
+	want := []target.DriftRepair{
+		{Kind: target.DriftRemoved, SiteID: demo.ContosoSite, UserID: demo.Agent, Login: demo.Agent + "@contoso.example"},
+		{Kind: target.DriftRestored, SiteID: demo.ContosoSite, UserID: demo.Solo, Login: demo.Solo + "@contoso.example", AssignmentID: "a1"},
 	}
 	if !slices.Equal(repairs, want) {
 		t.Fatalf("repairs %+v, want %+v", repairs, want)

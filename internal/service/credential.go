@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/access"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/internal/wfclient"
 )
 
@@ -129,7 +129,7 @@ func (s *Service) reissue(ctx context.Context, a store.Assignment) error {
 	if err != nil {
 		return err
 	}
-	err = s.wf.Reissue(ctx, activities.DirectoryInput{AssignmentID: a.ID, CustomerID: site.CustomerID, SiteID: a.SiteID,
+	err = s.wf.Reissue(ctx, target.Input{AssignmentID: a.ID, CustomerID: site.CustomerID, SiteID: a.SiteID,
 		PartnerID: site.PartnerID, UserID: a.PartnerUserID, DisplayName: u.Name, Edition: a.Edition, At: s.now()})
 	switch {
 	case errors.Is(err, wfclient.ErrNoAccess):

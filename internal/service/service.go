@@ -17,7 +17,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/problem"
@@ -25,6 +24,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/sso"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/internal/wfclient"
 	"github.com/partneraccess/partneraccess/workflows"
 )
@@ -65,7 +65,7 @@ type Workflows interface {
 	Status(ctx context.Context, r wfclient.Run) (workflows.Status, error)
 	SignalOutcome(ctx context.Context, r wfclient.Run, id string) (workflows.SignalOutcome, bool, error)
 	Kept(ctx context.Context, r wfclient.Run) (bool, error)
-	Reissue(ctx context.Context, in activities.DirectoryInput) error
+	Reissue(ctx context.Context, in target.Input) error
 	Ping(ctx context.Context) error
 }
 

@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
@@ -22,6 +21,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/internal/wfclient"
 	"github.com/partneraccess/partneraccess/workflows"
 )
@@ -86,7 +86,7 @@ func (f *fakeWorkflows) SignalOutcome(context.Context, wfclient.Run, string) (wo
 
 func (f *fakeWorkflows) Kept(context.Context, wfclient.Run) (bool, error) { return true, nil }
 func (f *fakeWorkflows) Ping(context.Context) error                       { return nil }
-func (f *fakeWorkflows) Reissue(context.Context, activities.DirectoryInput) error {
+func (f *fakeWorkflows) Reissue(context.Context, target.Input) error {
 	return errors.New("no directory in these tests")
 }
 

@@ -24,21 +24,31 @@ const (
 // reaches it. The client secret itself is never stored: SecretEnv or
 // SecretFile names where the worker reads it.
 //
-// For TargetLDAP the fields mean what they do for a directory: TenantID is
-// the server's URL, ClientID the DN the worker binds as, UserDomain the DN
-// under which the partner accounts are made, and the secret the bind
+// For TargetLDAP the columns named for Entra ID hold a directory's own
+// (read them by LDAPURL, BindDN and UsersDN), and the secret is the bind
 // password; CAFile, StartTLS and Insecure say how to reach it.
 type Target struct {
 	Kind       string `db:"kind"`
-	TenantID   string `db:"tenant_id"`
-	ClientID   string `db:"client_id"`
+	TenantID   string `db:"tenant_id"` // LDAP: the server's URL
+	ClientID   string `db:"client_id"` // LDAP: the DN the worker binds as
 	SecretEnv  string `db:"secret_env"`
 	SecretFile string `db:"secret_file"`
-	UserDomain string `db:"user_domain"`
+	UserDomain string `db:"user_domain"` // LDAP: the DN the partner accounts are made under
 	CAFile     string `db:"ca_file"`
 	StartTLS   bool   `db:"start_tls"`
 	Insecure   bool   `db:"insecure"`
 }
+
+// LDAPURL is an LDAP target's server URL (kept in tenant_id).
+func (t Target) LDAPURL() string { return t.TenantID }
+
+// BindDN is the DN the worker binds as to an LDAP target (kept in
+// client_id).
+func (t Target) BindDN() string { return t.ClientID }
+
+// UsersDN is the DN under which an LDAP target's partner accounts are made
+// (kept in user_domain).
+func (t Target) UsersDN() string { return t.UserDomain }
 
 // CustomerTarget is the customer's access target; Kind TargetGateway when
 // it names none.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/workflows"
 )
 
@@ -222,9 +223,9 @@ var ErrNoAccess = errors.New("access is not in force")
 // assignment's account in the customer's directory, and waits for it.
 // ErrNoAccess when the access ended meanwhile; a directory's refusal is
 // returned as its message.
-func (c *Client) Reissue(ctx context.Context, d activities.DirectoryInput) error {
+func (c *Client) Reissue(ctx context.Context, d target.Input) error {
 	id := workflows.ReissueWorkflowID(d.AssignmentID)
-	in := workflows.ReissueInput{DirectoryInput: d}
+	in := workflows.ReissueInput{Input: d}
 	v, err := c.vouchStart(ctx, activities.VouchReissue, id, activities.ReissueGrants(d.AssignmentID),
 		func(v workflows.Vouch) []string { in.Vouch = v; return in.SignedFields(id) })
 	if err != nil {

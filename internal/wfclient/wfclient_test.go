@@ -10,8 +10,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/secret"
+	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/internal/wfclient"
 	"github.com/partneraccess/partneraccess/workflows"
 )
@@ -77,7 +77,7 @@ func TestStartsAreRecordedBeforeTheyAreMade(t *testing.T) {
 			return err
 		}, "assignment assignment/s/u: standard access of user u to site s"},
 		{"reissue", func(c *wfclient.Client) error {
-			return c.Reissue(context.Background(), activities.DirectoryInput{AssignmentID: "a1", UserID: "u"})
+			return c.Reissue(context.Background(), target.Input{AssignmentID: "a1", UserID: "u"})
 		}, "reissue credential-reissue/a1: a new temporary password for the account of assignment a1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

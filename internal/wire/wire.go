@@ -18,6 +18,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/internal/wfclient"
 	"github.com/partneraccess/partneraccess/server"
 )
@@ -56,10 +57,10 @@ type Directories struct {
 func Activities(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg activities.Config, dirs Directories, tc client.Client, m *metrics.Metrics) *activities.Activities {
 	acts := activities.New(st, sender, keys, cfg)
 	acts.Workflows = tc
-	acts.Directories = map[string]activities.Directory{
-		store.TargetEntra: &entra.Directory{Store: st, Keys: keys, GraphURL: dirs.GraphURL, LoginURL: dirs.LoginURL,
+	acts.Directories = map[string]target.Directory{
+		store.TargetEntra: &entra.Directory{Base: target.Base{Store: st, Keys: keys}, GraphURL: dirs.GraphURL, LoginURL: dirs.LoginURL,
 			HTTPClient: dirs.HTTPClient, Secret: dirs.Secret},
-		store.TargetLDAP: &ldapdir.Directory{Store: st, Keys: keys},
+		store.TargetLDAP: &ldapdir.Directory{Base: target.Base{Store: st, Keys: keys}},
 	}
 	if m != nil {
 		acts.Reconciled, acts.Drifted = m.Reconciled, m.Drifted

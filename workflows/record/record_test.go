@@ -29,6 +29,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/mail/sendgridfake"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/internal/testenv"
 	appworker "github.com/partneraccess/partneraccess/worker"
 	"github.com/partneraccess/partneraccess/workflows"
@@ -337,7 +338,7 @@ func forgedReissue(t *testing.T, e *testenv.Env) *historypb.History {
 	t.Helper()
 	ctx := context.Background()
 	run, err := e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.ReissueWorkflowID("forged"), TaskQueue: testenv.TaskQueue},
-		workflows.ReissueWorkflowName, workflows.ReissueInput{DirectoryInput: activities.DirectoryInput{AssignmentID: "forged",
+		workflows.ReissueWorkflowName, workflows.ReissueInput{Input: target.Input{AssignmentID: "forged",
 			CustomerID: demo.Fabrikam, SiteID: demo.FabrikamSite, UserID: demo.Solo}, Vouch: workflows.Vouch{ID: "forged", MAC: "forged"}})
 	if err != nil {
 		t.Fatal(err)
