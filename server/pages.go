@@ -135,7 +135,7 @@ func (s *Server) pageLoginPost(c *gin.Context) {
 			return
 		}
 		retryAfter(c, p)
-		s.render(c, p.Status, "login", gin.H{"Next": next, "Email": c.PostForm("email"), "Error": p.Detail})
+		s.render(c, status(p), "login", gin.H{"Next": next, "Email": c.PostForm("email"), "Error": p.Detail})
 		return
 	}
 	s.setSessionCookie(c, token)
@@ -194,8 +194,8 @@ func (s *Server) pageAssignPost(c *gin.Context) {
 	u, _ := actor(c)
 	req := rules.AssignRequest{SiteID: c.Param("site"), UserID: c.PostForm("user_id"), Role: c.PostForm("role"), Reason: c.PostForm("reason")}
 	a, created, err := s.svc.Assign(c.Request.Context(), u, req)
-	if p := problem.As(err); p != nil && p.Status != http.StatusNotFound {
-		s.renderSite(c, p.Status, gin.H{"Error": p, "Form": req})
+	if p := problem.As(err); p != nil && p.Kind != problem.KindNotFound {
+		s.renderSite(c, status(p), gin.H{"Error": p, "Form": req})
 		return
 	} else if err != nil {
 		s.fail(c, err)
@@ -386,9 +386,9 @@ func (s *Server) pageApprovalPost(c *gin.Context) {
 // after its request was settled (R4) is no fault of the approver's, so
 // that page says what happened, calmly; others are errors.
 func (s *Server) failApproval(c *gin.Context, err error) {
-	if p := problem.As(err); p != nil && p.Rule == "R4" && (p.Status == http.StatusGone || p.Status == http.StatusConflict) {
+	if p := problem.As(err); p != nil && p.Rule == "R4" && (p.Kind == problem.KindGone || p.Kind == problem.KindConflict) {
 		c.Set(problemKey, p)
-		s.render(c, p.Status, "error", gin.H{"Problem": p, "Settled": true})
+		s.render(c, status(p), "error", gin.H{"Problem": shownProblem{p}, "Settled": true})
 		return
 	}
 	s.fail(c, err)

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
@@ -303,7 +302,7 @@ func (s *Service) approvalLink(ctx context.Context, raw string) (ApprovalLink, e
 			named.DecidedBy = s.personName(ctx, a.DecidedBy)
 		}
 		gone := rules.Settled(named)
-		gone.Status = http.StatusGone
+		gone.Kind = problem.KindGone
 		return l, gone
 	}
 	if !s.now().Before(t.ExpiresAt) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -266,7 +265,7 @@ func (s *Service) sendInvitation(ctx context.Context, by store.User, o Org, u st
 	var notSent *errMailNotSent
 	if errors.As(err, &notSent) {
 		s.auditUser(ctx, by.ID, o, "user.invitation_failed", u, notSent.Detail)
-		return "", &problem.Error{Status: http.StatusBadGateway, Field: "email", Detail: fmt.Sprintf(
+		return "", &problem.Error{Kind: problem.KindUpstreamFailed, Field: "email", Detail: fmt.Sprintf(
 			"%s is %s, but the invitation email could not be sent (%s); send it again from the Users page or with POST /api/v1/users/%s/invitation",
 			u.Email, u.Status, notSent.Detail, u.ID)}
 	} else if err != nil {
@@ -426,7 +425,7 @@ func (s *Service) userLink(ctx context.Context, raw, purpose string) (store.User
 		return t, u, err
 	}
 	gone := func(format string, args ...any) error {
-		return &problem.Error{Status: http.StatusGone, Field: "token", Detail: fmt.Sprintf(format, args...)}
+		return &problem.Error{Kind: problem.KindGone, Field: "token", Detail: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case t.UsedAt != nil && purpose == store.PurposeInvitation:
@@ -489,7 +488,7 @@ func (s *Service) Register(ctx context.Context, raw, pw string) (store.User, err
 	if errors.Is(err, store.ErrTokenUnusable) || errors.Is(err, store.ErrUserState) {
 		_, _, err = s.userLink(ctx, raw, store.PurposeInvitation) // used meanwhile: say how
 		if err == nil {
-			err = &problem.Error{Status: http.StatusGone, Field: "token", Detail: "this invitation link no longer works"}
+			err = &problem.Error{Kind: problem.KindGone, Field: "token", Detail: "this invitation link no longer works"}
 		}
 		return u, err
 	} else if err != nil {
@@ -576,7 +575,7 @@ func (s *Service) ResetPassword(ctx context.Context, raw, pw string) (store.User
 	}
 	reset, err := s.store.ResetPassword(ctx, t.Hash, h, s.now())
 	if errors.Is(err, store.ErrTokenUnusable) || errors.Is(err, store.ErrUserState) {
-		return u, &problem.Error{Status: http.StatusGone, Field: "token", Detail: "this password-reset link no longer works; ask for a new one"}
+		return u, &problem.Error{Kind: problem.KindGone, Field: "token", Detail: "this password-reset link no longer works; ask for a new one"}
 	} else if err != nil {
 		return u, err
 	}
