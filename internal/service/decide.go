@@ -61,7 +61,7 @@ func (s *Service) refuseLink(ctx context.Context, action string, a store.Assignm
 
 // decide sends an approver's checked decision (R4) to the workflow and
 // waits for its outcome: the assignment once the decision took effect, a
-// 409 or 410 when it did not (the workflow has recorded why), or
+// conflict or gone when it did not (the workflow has recorded why), or
 // ErrDecisionPending. The first decision that counts wins.
 func (s *Service) decide(ctx context.Context, approver store.User, a store.Assignment, extension int, approve bool) (store.Assignment, error) {
 	id, err := s.wf.Decide(ctx, run(a), person(approver), extension, approve)

@@ -12,8 +12,8 @@ import (
 )
 
 // userLink resolves a one-time link of purpose to its token and user. It
-// changes nothing; a wrong link is 404, a used, replaced or expired one 410,
-// each with what to do.
+// changes nothing; a wrong link is not found, a used, replaced or expired
+// one gone, each with what to do.
 func (s *Service) userLink(ctx context.Context, raw, purpose string) (store.UserToken, store.User, error) {
 	what, again := "invitation link", "ask your administrator to send a new invitation"
 	if purpose == store.PurposePasswordReset {
