@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"mime"
 	"net"
 	"net/http"
@@ -67,7 +66,7 @@ func (s *Server) limitBody(c *gin.Context) {
 }
 
 func tooLarge(n int64) *problem.Error {
-	return &problem.Error{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body is larger than %d bytes", n)}
+	return problem.New(problem.KindTooLarge, "the body is larger than %d bytes", n)
 }
 
 // parseForm reads a page's form: URL-encoded only, never multipart (no
@@ -78,7 +77,7 @@ func (s *Server) parseForm(c *gin.Context) {
 	}
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" && (mt != "" || c.Request.ContentLength != 0) {
-		s.fail(c, &problem.Error{Status: http.StatusUnsupportedMediaType, Detail: "send the form as application/x-www-form-urlencoded"})
+		s.fail(c, problem.New(problem.KindUnsupportedMedia, "send the form as application/x-www-form-urlencoded"))
 		c.Abort()
 		return
 	}
@@ -130,7 +129,8 @@ func (s *Server) auditRefusals(c *gin.Context) {
 	if !ok || audited() || status < 400 || status >= 500 || status == http.StatusUnauthorized || status == http.StatusTooManyRequests {
 		return
 	}
-	p := &problem.Error{Status: status, Detail: http.StatusText(status)}
+	// A refusal written without a problem is audited by its status text.
+	p := &problem.Error{Detail: http.StatusText(status)}
 	if v, ok := c.Get(problemKey); ok {
 		p = v.(*problem.Error)
 	}
@@ -211,7 +211,7 @@ func (s *Server) checkHost(public string) gin.HandlerFunc {
 		if public != "" {
 			expected = public + " (PUBLIC_URL) or " + expected
 		}
-		s.fail(c, &problem.Error{Status: http.StatusMisdirectedRequest, Detail: "this service answers for " + expected + " only; ask it by that name"})
+		s.fail(c, problem.New(problem.KindWrongHost, "this service answers for %s only; ask it by that name", expected))
 		c.Abort()
 	}
 }

@@ -100,7 +100,7 @@ func (s *Server) requirePageUser(c *gin.Context) {
 // bounded size, no unknown fields, exactly one value.
 func decodeJSON(c *gin.Context, v any) error {
 	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt != "application/json" {
-		return &problem.Error{Status: http.StatusUnsupportedMediaType, Detail: "send the body as JSON with Content-Type: application/json"}
+		return problem.New(problem.KindUnsupportedMedia, "send the body as JSON with Content-Type: application/json")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
 	if err != nil {
@@ -125,15 +125,16 @@ func (s *Server) fail(c *gin.Context, err error) {
 	p := problem.As(err)
 	if p == nil {
 		s.log.Error("request failed", "method", c.Request.Method, "path", c.FullPath(), "error", err)
-		p = &problem.Error{Status: http.StatusInternalServerError, Detail: "something went wrong on our side; nothing was changed"}
+		p = problem.New(problem.KindInternal, "something went wrong on our side; nothing was changed")
 	}
 	c.Set(problemKey, p)
 	retryAfter(c, p)
 	if wantsHTML(c) {
-		s.render(c, p.Status, "error", gin.H{"Problem": p})
+		s.render(c, status(p), "error", gin.H{"Problem": shownProblem{p}})
 		return
 	}
-	body := gin.H{"type": "about:blank", "title": p.Title(), "status": p.Status, "detail": p.Detail, "instance": c.Request.URL.Path}
+	st := status(p)
+	body := gin.H{"type": "about:blank", "title": http.StatusText(st), "status": st, "detail": p.Detail, "instance": c.Request.URL.Path}
 	if p.Rule != "" {
 		body["type"], body["rule"] = docs.RuleURL(p.Rule), p.Rule
 	}
@@ -141,7 +142,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 		body["field"] = p.Field
 	}
 	c.Header("Content-Type", "application/problem+json")
-	c.Status(p.Status)
+	c.Status(st)
 	json.NewEncoder(c.Writer).Encode(body)
 }
 

@@ -111,7 +111,7 @@ func (s *Server) Router() *gin.Engine {
 	r.Use(s.recover, s.observe(methods), s.checkHost(publicHost(s.cfg.PublicURL)), s.limitBody, s.authenticate, s.parseForm)
 	r.NoRoute(func(c *gin.Context) { s.fail(c, notFoundRoute(c)) })
 	r.NoMethod(func(c *gin.Context) {
-		s.fail(c, &problem.Error{Status: http.StatusMethodNotAllowed, Detail: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
+		s.fail(c, problem.New(problem.KindMethodNotAllowed, "%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
 	})
 	r.HandleMethodNotAllowed = true
 

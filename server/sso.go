@@ -22,7 +22,7 @@ func (s *Server) ssoStart(c *gin.Context) {
 	step, err := s.svc.SSOStart(c.Request.Context(), email, next)
 	if p := problem.As(err); p != nil {
 		retryAfter(c, p)
-		s.render(c, p.Status, "login", gin.H{"Next": next, "Error": p.Detail, "EmailFirst": email})
+		s.render(c, status(p), "login", gin.H{"Next": next, "Error": p.Detail, "EmailFirst": email})
 		return
 	} else if err != nil {
 		s.fail(c, err)
@@ -54,7 +54,7 @@ func (s *Server) ssoCallback(c *gin.Context) {
 		if p := problem.As(err); p != nil {
 			c.Set(problemKey, p)
 			retryAfter(c, p)
-			s.render(c, p.Status, "error", gin.H{"Problem": p})
+			s.render(c, status(p), "error", gin.H{"Problem": shownProblem{p}})
 			return
 		}
 		s.fail(c, err)

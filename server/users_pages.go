@@ -46,8 +46,8 @@ func (s *Server) renderUsers(c *gin.Context, status int, data gin.H) {
 // usersResult redirects to the Users page with a notice, or shows the page
 // again with the refusal.
 func (s *Server) usersResult(c *gin.Context, err error, notice string, form service.NewUser) {
-	if p := problem.As(err); p != nil && p.Status != http.StatusNotFound {
-		s.renderUsers(c, p.Status, gin.H{"Error": p, "Form": form})
+	if p := problem.As(err); p != nil && p.Kind != problem.KindNotFound {
+		s.renderUsers(c, status(p), gin.H{"Error": p, "Form": form})
 		return
 	} else if err != nil {
 		s.fail(c, err)
@@ -62,7 +62,7 @@ func (s *Server) pageInvitePost(c *gin.Context) {
 	form := service.NewUser{Email: c.PostForm("email"), Name: c.PostForm("name"), Roles: c.PostFormArray("roles")}
 	invited, err := s.svc.Invite(c.Request.Context(), u, kind, id, form)
 	if p := problem.As(err); invited.ID != "" && p != nil { // added, but the email did not go
-		s.renderUsers(c, p.Status, gin.H{"Error": p})
+		s.renderUsers(c, status(p), gin.H{"Error": p})
 		return
 	}
 	s.usersResult(c, err, "invited", form)
@@ -160,7 +160,7 @@ func (s *Server) linkFormError(c *gin.Context, page, purpose string, err error) 
 		s.fail(c, lerr)
 		return
 	}
-	s.renderLinkForm(c, p.Status, page, u, o, p)
+	s.renderLinkForm(c, status(p), page, u, o, p)
 }
 
 func (s *Server) pageForgot(c *gin.Context) {

@@ -36,8 +36,8 @@ func FuzzDecodeStrict(f *testing.F) {
 			return
 		}
 		p := problem.As(err)
-		if p == nil || p.Status != 400 || p.Detail == "" {
-			t.Fatalf("error %v is not a clear 400 problem", err)
+		if p == nil || p.Kind != problem.KindInvalid || p.Detail == "" {
+			t.Fatalf("error %v is not a clear invalid-input problem", err)
 		}
 	})
 }

@@ -43,8 +43,8 @@ func load() {
 
 // Check applies the policy to a new password. personal are words of the
 // user's own (the email address, the name, the organization) that the
-// password must not be built on. The refusal is a 422 naming the field
-// "password"; it never repeats the password.
+// password must not be built on. The refusal is unprocessable, naming
+// the field "password"; it never repeats the password.
 func Check(pw string, personal ...string) error {
 	loadOnce.Do(load)
 	refuse := func(format string, args ...any) error {

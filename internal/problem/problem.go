@@ -1,22 +1,69 @@
-// Package problem is the one error type the service shows to people: an HTTP
-// status, the rule or field at fault, and a message a person understands. The
-// server renders it as application/problem+json (RFC 9457) or an error page.
+// Package problem is the one error type the service shows to people: what
+// kind of refusal or failure it is, the rule or field at fault, and a
+// message a person understands. It knows nothing of HTTP: the server maps
+// each kind to a status and renders application/problem+json (RFC 9457)
+// or an error page.
 package problem
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
+)
+
+// Kind is what went wrong, as the caller should understand it.
+type Kind int
+
+const (
+	// KindInternal is a failure on our side; the zero Kind, so an Error
+	// made without one never passes for a refusal of the caller's.
+	KindInternal Kind = iota
+	// KindInvalid: the request is malformed.
+	KindInvalid
+	// KindUnauthorized: no valid login.
+	KindUnauthorized
+	// KindForbidden: the caller may not, under a rule.
+	KindForbidden
+	// KindNotFound: it does not exist, or the caller may not see it.
+	KindNotFound
+	// KindConflict: the thing is not in a state that allows the request.
+	KindConflict
+	// KindGone: its time passed, or it was used.
+	KindGone
+	// KindUnprocessable: well formed, but it breaks a rule or a policy.
+	KindUnprocessable
+	// KindTooManyRequests: beyond a rate limit; RetryAfter says when to
+	// come back.
+	KindTooManyRequests
+	// KindUnavailable: a dependency (Temporal, the store) is down; nothing
+	// was changed.
+	KindUnavailable
+	// KindUpstreamFailed: a system we depend on for the request (the
+	// customer's directory, the email provider) did not do its part.
+	KindUpstreamFailed
+
+	// The kinds below are the server's own refusals of a request it cannot
+	// take as sent, before any use case sees it.
+
+	// KindTooLarge: the body is beyond the size taken.
+	KindTooLarge
+	// KindUnsupportedMedia: the body is of a type not taken.
+	KindUnsupportedMedia
+	// KindMethodNotAllowed: the path exists, the method does not.
+	KindMethodNotAllowed
+	// KindWrongHost: the request names a host this service does not
+	// answer for.
+	KindWrongHost
 )
 
 // Error is a refusal or failure to show to the caller.
 type Error struct {
-	Status int    // HTTP status
+	Kind   Kind
 	Rule   string // the spec rule refused, e.g. "R1"; "" when none
 	Field  string // the request field at fault; "" when none
 	Detail string // what went wrong and, where it helps, what to do
-	// RetryAfter, when set, is how long the caller should wait (429, 503).
+	// RetryAfter, when set, is how long the caller should wait
+	// (KindTooManyRequests, KindUnavailable).
 	RetryAfter time.Duration
 }
 
@@ -27,59 +74,61 @@ func (e *Error) Error() string {
 	return e.Detail
 }
 
-// Title is the short, status-level summary.
-func (e *Error) Title() string { return http.StatusText(e.Status) }
+// New is an Error of kind with a detail.
+func New(kind Kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Detail: fmt.Sprintf(format, args...)}
+}
 
-// Forbidden is a 403 refusal under a rule.
+// Forbidden is a refusal under a rule.
 func Forbidden(rule, format string, args ...any) *Error {
-	return &Error{Status: http.StatusForbidden, Rule: rule, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindForbidden, Rule: rule, Detail: fmt.Sprintf(format, args...)}
 }
 
-// NotFound is a 404 for something that does not exist or may not be seen.
+// NotFound is for something that does not exist or may not be seen.
 func NotFound(field, format string, args ...any) *Error {
-	return &Error{Status: http.StatusNotFound, Field: field, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindNotFound, Field: field, Detail: fmt.Sprintf(format, args...)}
 }
 
-// Unprocessable is a 422: the request is well formed but breaks a rule.
+// Unprocessable is a request well formed that breaks a rule.
 func Unprocessable(rule, field, format string, args ...any) *Error {
-	return &Error{Status: http.StatusUnprocessableEntity, Rule: rule, Field: field, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindUnprocessable, Rule: rule, Field: field, Detail: fmt.Sprintf(format, args...)}
 }
 
-// Invalid is a 400 for malformed input.
+// Invalid is for malformed input.
 func Invalid(field, format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Field: field, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindInvalid, Field: field, Detail: fmt.Sprintf(format, args...)}
 }
 
-// Conflict is a 409: the thing is not in a state that allows the request.
+// Conflict is a thing not in a state that allows the request.
 func Conflict(format string, args ...any) *Error {
-	return &Error{Status: http.StatusConflict, Detail: fmt.Sprintf(format, args...)}
+	return New(KindConflict, format, args...)
 }
 
-// Settled is a 409 under a rule: the request was already decided, or the
-// thing ended, as the rule says it then stays.
+// Settled is a conflict under a rule: the request was already decided, or
+// the thing ended, as the rule says it then stays.
 func Settled(rule, format string, args ...any) *Error {
-	return &Error{Status: http.StatusConflict, Rule: rule, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindConflict, Rule: rule, Detail: fmt.Sprintf(format, args...)}
 }
 
-// Gone is a 410 under a rule: its time passed.
+// Gone is a refusal under a rule whose time passed.
 func Gone(rule, format string, args ...any) *Error {
-	return &Error{Status: http.StatusGone, Rule: rule, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindGone, Rule: rule, Detail: fmt.Sprintf(format, args...)}
 }
 
-// Unauthorized is a 401: no valid login.
+// Unauthorized is for no valid login.
 func Unauthorized(format string, args ...any) *Error {
-	return &Error{Status: http.StatusUnauthorized, Detail: fmt.Sprintf(format, args...)}
+	return New(KindUnauthorized, format, args...)
 }
 
-// Unavailable is a 503: a dependency (Temporal, the store) is down; nothing was changed.
+// Unavailable is a dependency (Temporal, the store) down; nothing was changed.
 func Unavailable(format string, args ...any) *Error {
-	return &Error{Status: http.StatusServiceUnavailable, Detail: fmt.Sprintf(format, args...)}
+	return New(KindUnavailable, format, args...)
 }
 
-// TooManyRequests is a 429: the caller went beyond a rate limit and may
-// try again after wait.
+// TooManyRequests is a caller beyond a rate limit, who may try again after
+// wait.
 func TooManyRequests(wait time.Duration, format string, args ...any) *Error {
-	return &Error{Status: http.StatusTooManyRequests, Detail: fmt.Sprintf(format, args...), RetryAfter: wait}
+	return &Error{Kind: KindTooManyRequests, Detail: fmt.Sprintf(format, args...), RetryAfter: wait}
 }
 
 // As returns err as an *Error, or nil.

@@ -167,7 +167,7 @@ func Note(rule, field, text string) (string, error) {
 
 // VisibleSite returns a site the actor may see: a partner user sees the
 // sites of customers under its partner's account, a customer user its own
-// customer's. Others get 404, so a site's existence is not leaked.
+// customer's. Others get not found, so a site's existence is not leaked.
 func (c *Checker) VisibleSite(ctx context.Context, actor store.User, siteID string) (store.Site, error) {
 	site, err := c.Store.SiteByID(ctx, siteID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !CanSeeCustomer(actor, site.CustomerID, site.PartnerID)) {

@@ -2,7 +2,6 @@ package rules_test
 
 import (
 	"context"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -38,38 +37,42 @@ func user(t *testing.T, s *store.Store, id string) store.User {
 	return u
 }
 
+// allowed marks a case the check lets through: no check answers with an
+// internal failure, the zero kind.
+const allowed = problem.KindInternal
+
 func TestCheckAssignRules(t *testing.T) {
 	c, s := setup(t)
 	cases := []struct {
-		name   string
-		actor  string
-		req    rules.AssignRequest
-		status int
-		rule   string
-		field  string
-		role   string // the role assigned when allowed
+		name  string
+		actor string
+		req   rules.AssignRequest
+		kind  problem.Kind
+		rule  string
+		field string
+		role  string // the role assigned when allowed
 	}{
-		{"allowed with an explicit role", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Agent, store.RolePartnerConsultant, "case 1"}, 0, "", "", store.RolePartnerConsultant},
-		{"R3 single role is implied", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case 1"}, 0, "", "", store.RolePartnerSupportAgent},
-		{"R3 several roles need a choice", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Agent, "", "case 1"}, http.StatusUnprocessableEntity, "R3", "role", ""},
-		{"R3 role not held", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, store.RolePartnerConsultant, "case 1"}, http.StatusUnprocessableEntity, "R3", "role", ""},
-		{"R1 customer has not given permission", demo.Agent, rules.AssignRequest{demo.LitwareSite, demo.Solo, "", "case 1"}, http.StatusForbidden, "R1", "", ""},
-		{"R2 invited user", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Invited, "", "case 1"}, http.StatusUnprocessableEntity, "R2", "user_id", ""},
-		{"R2 suspended user", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Suspended, "", "case 1"}, http.StatusUnprocessableEntity, "R2", "user_id", ""},
-		{"R6 customer user cannot be assigned", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.ContosoAdmin, "", "case 1"}, http.StatusUnprocessableEntity, "R6", "user_id", ""},
-		{"R6 customer user cannot assign", demo.ContosoAdmin, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case 1"}, http.StatusForbidden, "R6", "", ""},
-		{"another partner's user is not found", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.TailspinAgent, "", "case 1"}, http.StatusNotFound, "", "user_id", ""},
-		{"another partner's site is not found", demo.Agent, rules.AssignRequest{demo.AdatumSite, demo.Solo, "", "case 1"}, http.StatusNotFound, "", "site", ""},
-		{"unknown site", demo.Agent, rules.AssignRequest{"nope", demo.Solo, "", "case 1"}, http.StatusNotFound, "", "site", ""},
-		{"unknown user", demo.Agent, rules.AssignRequest{demo.ContosoSite, "nope", "", "case 1"}, http.StatusNotFound, "", "user_id", ""},
-		{"R9 reason required", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "  "}, http.StatusUnprocessableEntity, "R9", "reason", ""},
-		{"R9 reason on one line", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "a\nb"}, http.StatusUnprocessableEntity, "R9", "reason", ""},
-		{"R2 suspended actor", demo.Suspended, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case"}, http.StatusForbidden, "R2", "", ""},
+		{"allowed with an explicit role", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Agent, store.RolePartnerConsultant, "case 1"}, allowed, "", "", store.RolePartnerConsultant},
+		{"R3 single role is implied", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case 1"}, allowed, "", "", store.RolePartnerSupportAgent},
+		{"R3 several roles need a choice", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Agent, "", "case 1"}, problem.KindUnprocessable, "R3", "role", ""},
+		{"R3 role not held", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, store.RolePartnerConsultant, "case 1"}, problem.KindUnprocessable, "R3", "role", ""},
+		{"R1 customer has not given permission", demo.Agent, rules.AssignRequest{demo.LitwareSite, demo.Solo, "", "case 1"}, problem.KindForbidden, "R1", "", ""},
+		{"R2 invited user", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Invited, "", "case 1"}, problem.KindUnprocessable, "R2", "user_id", ""},
+		{"R2 suspended user", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Suspended, "", "case 1"}, problem.KindUnprocessable, "R2", "user_id", ""},
+		{"R6 customer user cannot be assigned", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.ContosoAdmin, "", "case 1"}, problem.KindUnprocessable, "R6", "user_id", ""},
+		{"R6 customer user cannot assign", demo.ContosoAdmin, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case 1"}, problem.KindForbidden, "R6", "", ""},
+		{"another partner's user is not found", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.TailspinAgent, "", "case 1"}, problem.KindNotFound, "", "user_id", ""},
+		{"another partner's site is not found", demo.Agent, rules.AssignRequest{demo.AdatumSite, demo.Solo, "", "case 1"}, problem.KindNotFound, "", "site", ""},
+		{"unknown site", demo.Agent, rules.AssignRequest{"nope", demo.Solo, "", "case 1"}, problem.KindNotFound, "", "site", ""},
+		{"unknown user", demo.Agent, rules.AssignRequest{demo.ContosoSite, "nope", "", "case 1"}, problem.KindNotFound, "", "user_id", ""},
+		{"R9 reason required", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "  "}, problem.KindUnprocessable, "R9", "reason", ""},
+		{"R9 reason on one line", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "a\nb"}, problem.KindUnprocessable, "R9", "reason", ""},
+		{"R2 suspended actor", demo.Suspended, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case"}, problem.KindForbidden, "R2", "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			plan, err := c.CheckAssign(context.Background(), user(t, s, tc.actor), tc.req)
-			if tc.status == 0 {
+			if tc.kind == allowed {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
@@ -80,10 +83,10 @@ func TestCheckAssignRules(t *testing.T) {
 			}
 			p := problem.As(err)
 			if p == nil {
-				t.Fatalf("got %v, want a problem %d", err, tc.status)
+				t.Fatalf("got %v, want a problem of kind %d", err, tc.kind)
 			}
-			if p.Status != tc.status || p.Rule != tc.rule || p.Field != tc.field {
-				t.Fatalf("got %d %s field %q (%s), want %d %s field %q", p.Status, p.Rule, p.Field, p.Detail, tc.status, tc.rule, tc.field)
+			if p.Kind != tc.kind || p.Rule != tc.rule || p.Field != tc.field {
+				t.Fatalf("got kind %d %s field %q (%s), want kind %d %s field %q", p.Kind, p.Rule, p.Field, p.Detail, tc.kind, tc.rule, tc.field)
 			}
 		})
 	}
@@ -128,38 +131,38 @@ func TestDecideUnassignAndPermissionRules(t *testing.T) {
 	ended := pending
 	ended.State = domain.StateExpired
 	cases := []struct {
-		name   string
-		check  func() error
-		status int
-		rule   string
+		name  string
+		check func() error
+		kind  problem.Kind
+		rule  string
 	}{
-		{"R4 admin decides", func() error { return rules.CanDecide(user(t, s, demo.ContosoAdmin), pending) }, 0, ""},
-		{"R4 ops agent decides", func() error { return rules.CanDecide(user(t, s, demo.ContosoOps), pending) }, 0, ""},
-		{"R4 user without approver role", func() error { return rules.CanDecide(user(t, s, demo.ContosoViewer), pending) }, 403, "R4"},
-		{"R6 partner cannot approve its own request", func() error { return rules.CanDecide(user(t, s, demo.Agent), pending) }, 403, "R6"},
-		{"another customer cannot decide", func() error { return rules.CanDecide(user(t, s, demo.FabrikamAdmin), pending) }, 404, ""},
-		{"decided request", func() error { return rules.CanDecide(user(t, s, demo.ContosoAdmin), active) }, 409, "R4"},
-		{"R7 partner user unassigns", func() error { return rules.CanUnassign(user(t, s, demo.Solo), active) }, 0, ""},
-		{"R7 customer user unassigns", func() error { return rules.CanUnassign(user(t, s, demo.ContosoViewer), active) }, 0, ""},
-		{"R7 other partner cannot", func() error { return rules.CanUnassign(user(t, s, demo.TailspinAgent), active) }, 404, ""},
-		{"R7 ended assignment", func() error { return rules.CanUnassign(user(t, s, demo.Solo), ended) }, 409, ""},
-		{"R1 admin sets permission", func() error { return rules.CanSetPermission(user(t, s, demo.ContosoAdmin), demo.Contoso) }, 0, ""},
-		{"R1 ops agent cannot set permission", func() error { return rules.CanSetPermission(user(t, s, demo.ContosoOps), demo.Contoso) }, 403, "R1"},
-		{"R6 partner cannot grant itself permission", func() error { return rules.CanSetPermission(user(t, s, demo.Agent), demo.Litware) }, 403, "R6"},
-		{"R6 partner cannot create customer users", func() error { return rules.CanManageUsers(user(t, s, demo.Agent), store.KindCustomer, demo.Contoso) }, 403, "R6"},
+		{"R4 admin decides", func() error { return rules.CanDecide(user(t, s, demo.ContosoAdmin), pending) }, allowed, ""},
+		{"R4 ops agent decides", func() error { return rules.CanDecide(user(t, s, demo.ContosoOps), pending) }, allowed, ""},
+		{"R4 user without approver role", func() error { return rules.CanDecide(user(t, s, demo.ContosoViewer), pending) }, problem.KindForbidden, "R4"},
+		{"R6 partner cannot approve its own request", func() error { return rules.CanDecide(user(t, s, demo.Agent), pending) }, problem.KindForbidden, "R6"},
+		{"another customer cannot decide", func() error { return rules.CanDecide(user(t, s, demo.FabrikamAdmin), pending) }, problem.KindNotFound, ""},
+		{"decided request", func() error { return rules.CanDecide(user(t, s, demo.ContosoAdmin), active) }, problem.KindConflict, "R4"},
+		{"R7 partner user unassigns", func() error { return rules.CanUnassign(user(t, s, demo.Solo), active) }, allowed, ""},
+		{"R7 customer user unassigns", func() error { return rules.CanUnassign(user(t, s, demo.ContosoViewer), active) }, allowed, ""},
+		{"R7 other partner cannot", func() error { return rules.CanUnassign(user(t, s, demo.TailspinAgent), active) }, problem.KindNotFound, ""},
+		{"R7 ended assignment", func() error { return rules.CanUnassign(user(t, s, demo.Solo), ended) }, problem.KindConflict, ""},
+		{"R1 admin sets permission", func() error { return rules.CanSetPermission(user(t, s, demo.ContosoAdmin), demo.Contoso) }, allowed, ""},
+		{"R1 ops agent cannot set permission", func() error { return rules.CanSetPermission(user(t, s, demo.ContosoOps), demo.Contoso) }, problem.KindForbidden, "R1"},
+		{"R6 partner cannot grant itself permission", func() error { return rules.CanSetPermission(user(t, s, demo.Agent), demo.Litware) }, problem.KindForbidden, "R6"},
+		{"R6 partner cannot create customer users", func() error { return rules.CanManageUsers(user(t, s, demo.Agent), store.KindCustomer, demo.Contoso) }, problem.KindForbidden, "R6"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check()
-			if tc.status == 0 {
+			if tc.kind == allowed {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
 				return
 			}
 			p := problem.As(err)
-			if p == nil || p.Status != tc.status || p.Rule != tc.rule {
-				t.Fatalf("got %v, want %d %s", err, tc.status, tc.rule)
+			if p == nil || p.Kind != tc.kind || p.Rule != tc.rule {
+				t.Fatalf("got %v, want kind %d %s", err, tc.kind, tc.rule)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
@@ -185,7 +184,7 @@ func (s *Service) visibleCustomer(ctx context.Context, actor store.User, custome
 	return c, err
 }
 
-// statusGone is a 410 with a detail.
+// statusGone is gone with a detail, under no rule.
 func statusGone(format string, args ...any) *problem.Error {
-	return &problem.Error{Status: http.StatusGone, Detail: fmt.Sprintf(format, args...)}
+	return problem.New(problem.KindGone, format, args...)
 }

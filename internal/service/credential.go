@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/partneraccess/partneraccess/internal/access"
@@ -75,7 +74,7 @@ func (s *Service) ViewCredential(ctx context.Context, actor store.User, id strin
 	login, password, err = access.TakeCredential(ctx, s.store, s.keys, a.ID, s.now())
 	switch {
 	case errors.Is(err, access.ErrCredentialGone), errors.Is(err, store.ErrNotFound):
-		return login, "", &problem.Error{Status: http.StatusGone, Detail: "the temporary password has already been viewed or was destroyed when access ended"}
+		return login, "", problem.New(problem.KindGone, "the temporary password has already been viewed or was destroyed when access ended")
 	case err != nil:
 		return "", "", err
 	}
@@ -139,7 +138,7 @@ func (s *Service) reissue(ctx context.Context, a store.Assignment) error {
 	case errors.Is(err, wfclient.ErrNotRecorded):
 		return errNotRecorded
 	case err != nil:
-		return &problem.Error{Status: http.StatusBadGateway, Detail: "the customer's directory did not take the new password: " + err.Error()}
+		return problem.New(problem.KindUpstreamFailed, "the customer's directory did not take the new password: %s", err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
@@ -62,7 +61,7 @@ func (s *Service) refuseLink(ctx context.Context, action string, a store.Assignm
 
 // decide sends an approver's checked decision (R4) to the workflow and
 // waits for its outcome: the assignment once the decision took effect, a
-// 409 or 410 when it did not (the workflow has recorded why), or
+// conflict or gone when it did not (the workflow has recorded why), or
 // ErrDecisionPending. The first decision that counts wins.
 func (s *Service) decide(ctx context.Context, approver store.User, a store.Assignment, extension int, approve bool) (store.Assignment, error) {
 	id, err := s.wf.Decide(ctx, run(a), person(approver), extension, approve)
@@ -303,7 +302,7 @@ func (s *Service) approvalLink(ctx context.Context, raw string) (ApprovalLink, e
 			named.DecidedBy = s.personName(ctx, a.DecidedBy)
 		}
 		gone := rules.Settled(named)
-		gone.Status = http.StatusGone
+		gone.Kind = problem.KindGone
 		return l, gone
 	}
 	if !s.now().Before(t.ExpiresAt) {

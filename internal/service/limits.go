@@ -88,7 +88,7 @@ func newLimiters(l Limits, now func() time.Time, m *metrics.Metrics) Limiters {
 	}
 }
 
-// Take takes a token for key, or answers 429.
+// Take takes a token for key, or answers too many requests.
 func (l Limit) Take(key string) error {
 	if wait, ok := l.Allow(key); !ok {
 		return l.tooMany(wait)

@@ -178,7 +178,7 @@ func (s *Service) Assignment(ctx context.Context, u store.User, id string) (Assi
 	return d, nil
 }
 
-// VisibleAssignment is an assignment the reader may see, else 404.
+// VisibleAssignment is an assignment the reader may see, else not found.
 func (s *Service) VisibleAssignment(ctx context.Context, u store.User, id string) (store.Assignment, error) {
 	return s.rules.VisibleAssignment(ctx, u, id)
 }

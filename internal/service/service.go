@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -50,9 +49,6 @@ type Config struct {
 	// EntraLoginURL is Entra ID's sign-in host (empty: Microsoft's public
 	// cloud), whose issuers' preferred_username names the user.
 	EntraLoginURL string
-	// SSOHTTPClient reaches the organizations' sign-in providers (nil: a
-	// default one).
-	SSOHTTPClient *http.Client
 }
 
 // Workflows is what the service asks of the assignment workflows;
@@ -121,8 +117,7 @@ func New(cfg Config, st *store.Store, wf Workflows, keys *secret.Keys, log *slog
 		metrics: m, now: time.Now, anonymous: newSampler(time.Minute), resets: make(chan string, resetQueue),
 	}
 	s.Limits = newLimiters(cfg.Limits, nil, m)
-	s.SSO = &sso.Client{RedirectURL: strings.TrimRight(cfg.PublicURL, "/") + "/sso/callback",
-		HTTPClient: cfg.SSOHTTPClient, EntraLoginURL: cfg.EntraLoginURL}
+	s.SSO = &sso.Client{RedirectURL: strings.TrimRight(cfg.PublicURL, "/") + "/sso/callback", EntraLoginURL: cfg.EntraLoginURL}
 	return s
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -183,7 +182,7 @@ func TestR1RefusedAssignStartsNothingAndIsAuditedOnce(t *testing.T) {
 		t.Fatalf("want an R1 refusal, got %v", err)
 	}
 	_, _, err = svc.Assign(ctx, agent, rules.AssignRequest{SiteID: demo.AdatumSite, UserID: demo.Solo, Reason: "case"})
-	if p := problem.As(err); p == nil || p.Status != http.StatusNotFound {
+	if p := problem.As(err); p == nil || p.Kind != problem.KindNotFound {
 		t.Fatalf("another partner's site: want 404, got %v", err)
 	}
 	if len(wf.started) != 0 {
@@ -211,7 +210,7 @@ func TestAssignWithTemporalDownAnswers503AndWritesNothing(t *testing.T) {
 	ctx := context.Background()
 	wf.startErr = wfclient.ErrUnavailable
 	_, _, err := svc.Assign(ctx, user(t, st, demo.Agent), rules.AssignRequest{SiteID: demo.ContosoSite, UserID: demo.Solo, Reason: "case"})
-	if p := problem.As(err); p == nil || p.Status != http.StatusServiceUnavailable {
+	if p := problem.As(err); p == nil || p.Kind != problem.KindUnavailable {
 		t.Fatalf("want 503, got %v", err)
 	}
 	if as, _ := st.Assignments(ctx, store.AssignmentFilter{}); len(as) != 0 {
@@ -242,7 +241,7 @@ func TestR1WithdrawnPermissionEndsOpenAssignments(t *testing.T) {
 	}
 	admin := user(t, st, demo.ContosoAdmin)
 	wf.signalErr[ids[0]] = wfclient.ErrUnavailable
-	if _, err := svc.SetPermission(ctx, admin, demo.Contoso, false); problem.As(err) == nil || problem.As(err).Status != http.StatusServiceUnavailable {
+	if _, err := svc.SetPermission(ctx, admin, demo.Contoso, false); problem.As(err) == nil || problem.As(err).Kind != problem.KindUnavailable {
 		t.Fatalf("Temporal down: want 503, got %v", err)
 	}
 	wf.signalErr[ids[0]] = wfclient.ErrEnded // ended meanwhile
@@ -277,7 +276,7 @@ func TestR4DecisionOutcomes(t *testing.T) {
 		t.Fatalf("unanswered: want pending, got %v", err)
 	}
 	wf.outcome = &workflows.SignalOutcome{Conflict: true, Detail: "already decided"}
-	if _, err := svc.Decide(ctx, admin, a.ID, 0, true); problem.As(err) == nil || problem.As(err).Status != http.StatusConflict {
+	if _, err := svc.Decide(ctx, admin, a.ID, 0, true); problem.As(err) == nil || problem.As(err).Kind != problem.KindConflict {
 		t.Fatalf("conflict: want 409, got %v", err)
 	}
 	wf.outcome = &workflows.SignalOutcome{Accepted: true}
@@ -321,7 +320,7 @@ func TestInvitationToALookAlikeAddressIsRefused(t *testing.T) {
 	admin := user(t, st, demo.ContosoAdmin)
 	_, err := svc.Invite(ctx, admin, store.KindCustomer, demo.Contoso, service.NewUser{Email: "\u0430dmin2@contoso.example", Name: "Eve",
 		Roles: []string{store.RoleCustomerOps}})
-	if p := problem.As(err); p == nil || p.Field != "email" || p.Status != http.StatusUnprocessableEntity {
+	if p := problem.As(err); p == nil || p.Field != "email" || p.Kind != problem.KindUnprocessable {
 		t.Fatalf("want a 422 on email, got %v", err)
 	}
 	if _, err := st.UserByEmail(ctx, "\u0430dmin2@contoso.example"); !errors.Is(err, store.ErrNotFound) {
@@ -346,7 +345,7 @@ func TestInvitationsAndResendsAreRateLimited(t *testing.T) {
 		}
 	}
 	_, err = svc.ResendInvitation(ctx, admin, u.ID)
-	if p := problem.As(err); p == nil || p.Status != http.StatusTooManyRequests || p.RetryAfter <= 0 {
+	if p := problem.As(err); p == nil || p.Kind != problem.KindTooManyRequests || p.RetryAfter <= 0 {
 		t.Fatalf("a fourth invitation within minutes: %v, want 429 with Retry-After", err)
 	}
 	es, err := st.Emails(ctx, store.EmailFilter{To: "new@contoso.example"})
@@ -396,7 +395,7 @@ func TestInvitingAnAddressHeldElsewhereLooksSentAndDoesNothing(t *testing.T) {
 	}
 	_, err = svc.Invite(ctx, admin, store.KindCustomer, demo.Contoso, service.NewUser{Email: "ops@contoso.example", Name: "Oz",
 		Roles: []string{store.RoleCustomerOps}})
-	if p := problem.As(err); p == nil || p.Status != http.StatusConflict {
+	if p := problem.As(err); p == nil || p.Kind != problem.KindConflict {
 		t.Fatalf("invitation of an address of the own organization: %v, want 409", err)
 	}
 }

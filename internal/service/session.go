@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -35,7 +34,7 @@ func (s *Service) Login(ctx context.Context, client, device, email, password str
 		return "", store.User{}, "", s.Limits.loginClient.tooMany(wait)
 	}
 	token, u, err = s.checkPassword(ctx, email, password)
-	if p := problem.As(err); p == nil || p.Status != http.StatusUnauthorized {
+	if p := problem.As(err); p == nil || p.Kind != problem.KindUnauthorized {
 		mine.Undo()
 		from.Undo()
 	}

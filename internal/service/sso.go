@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -118,22 +117,22 @@ func (s *Service) ssoFinish(ctx context.Context, a SSOAnswer) (SSOSignIn, error)
 	now := s.now()
 	pending, err := s.store.TakeSSO(ctx, secret.HashToken(a.State), now)
 	if errors.Is(err, store.ErrNotFound) {
-		return SSOSignIn{}, s.ssoRefused(ctx, nil, "state", http.StatusBadRequest,
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, "state", problem.KindInvalid,
 			"this sign-in is not one this browser started, was already used, or took longer than %s."+startAgain, SSOWait)
 	} else if err != nil {
 		return SSOSignIn{}, err
 	}
 	if subtle.ConstantTimeCompare(secret.HashToken(a.Browser), pending.BrowserHash) != 1 {
-		return SSOSignIn{}, s.ssoRefused(ctx, nil, "browser", http.StatusBadRequest,
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, "browser", problem.KindInvalid,
 			"this sign-in was started in another browser, or this browser's cookies are off."+startAgain)
 	}
 	if a.Error != "" {
-		return SSOSignIn{}, s.ssoRefused(ctx, nil, "provider", http.StatusForbidden,
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, "provider", problem.KindForbidden,
 			"your organization's sign-in provider did not sign you in (%s%s)."+startAgain, a.Error, prefixed(": ", a.ErrorText))
 	}
 	p, err := s.store.SSOProviderOf(ctx, pending.OrgKind, pending.OrgID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && p.Issuer != pending.Issuer) {
-		return SSOSignIn{}, s.ssoRefused(ctx, nil, "provider_changed", http.StatusConflict,
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, "provider_changed", problem.KindConflict,
 			"your organization changed how it signs in while you were at its provider."+startAgain)
 	} else if err != nil {
 		return SSOSignIn{}, err
@@ -145,14 +144,14 @@ func (s *Service) ssoFinish(ctx context.Context, a SSOAnswer) (SSOSignIn, error)
 	id, err := s.SSO.Finish(ctx, p, a.Code, string(verifier), pending.NonceHash)
 	var ref *sso.Refusal
 	if errors.As(err, &ref) {
-		return SSOSignIn{}, s.ssoRefused(ctx, nil, ref.Reason, http.StatusForbidden, "%s. Nobody was signed in."+startAgain, ref.Error())
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, ref.Reason, problem.KindForbidden, "%s. Nobody was signed in."+startAgain, ref.Error())
 	} else if err != nil {
 		s.log.Warn("sign-in provider failed", "issuer", p.Issuer, "error", err)
 		return SSOSignIn{}, problem.Unavailable("your organization's sign-in provider did not answer; nothing was changed. Start again from the login page in a moment.")
 	}
 	u, err := s.store.UserByEmail(ctx, id.Email)
 	if errors.Is(err, store.ErrNotFound) {
-		return SSOSignIn{}, s.ssoRefused(ctx, nil, "unknown_email", http.StatusForbidden,
+		return SSOSignIn{}, s.ssoRefused(ctx, nil, "unknown_email", problem.KindForbidden,
 			"%s has no account here. Ask an administrator of your organization to invite you (R2); signing in makes no account.", id.Email)
 	} else if err != nil {
 		return SSOSignIn{}, err
@@ -162,7 +161,7 @@ func (s *Service) ssoFinish(ctx context.Context, a SSOAnswer) (SSOSignIn, error)
 		return SSOSignIn{}, err
 	}
 	if o.Kind != p.OrgKind || o.ID != p.OrgID {
-		return SSOSignIn{}, s.ssoRefused(ctx, &u, "organization", http.StatusForbidden,
+		return SSOSignIn{}, s.ssoRefused(ctx, &u, "organization", problem.KindForbidden,
 			"%s belongs to %s, whose users sign in through their own provider, not this one."+startAgain, id.Email, o.Name)
 	}
 	token := secret.NewToken()
@@ -170,10 +169,10 @@ func (s *Service) ssoFinish(ctx context.Context, a SSOAnswer) (SSOSignIn, error)
 		store.Session{TokenHash: secret.HashToken(token), CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}, now)
 	switch {
 	case errors.Is(err, store.ErrUserState):
-		return SSOSignIn{}, s.ssoRefused(ctx, &u, "status", http.StatusForbidden,
+		return SSOSignIn{}, s.ssoRefused(ctx, &u, "status", problem.KindForbidden,
 			"your account is %s (R2): an administrator of %s can reactivate it.", u.Status, o.Name)
 	case errors.Is(err, store.ErrSubjectMismatch):
-		return SSOSignIn{}, s.ssoRefused(ctx, &u, "subject", http.StatusForbidden,
+		return SSOSignIn{}, s.ssoRefused(ctx, &u, "subject", problem.KindForbidden,
 			"%s is bound to another identity at your organization's provider. Ask an administrator of %s to check the account.", id.Email, o.Name)
 	case err != nil:
 		return SSOSignIn{}, err
@@ -190,8 +189,8 @@ func (s *Service) ssoFinish(ctx context.Context, a SSOAnswer) (SSOSignIn, error)
 
 // ssoRefused audits a refused sign-in (by the user it names, when known)
 // and returns what the person is told.
-func (s *Service) ssoRefused(ctx context.Context, u *store.User, reason string, status int, format string, args ...any) error {
-	p := &problem.Error{Status: status, Detail: fmt.Sprintf(format, args...)}
+func (s *Service) ssoRefused(ctx context.Context, u *store.User, reason string, kind problem.Kind, format string, args ...any) error {
+	p := problem.New(kind, format, args...)
 	s.metrics.Refused("")
 	e := store.AuditEntry{At: s.now(), ActorID: "anonymous", Action: "sso.refused", Outcome: store.OutcomeRefused,
 		Detail: reason + ": " + p.Detail}

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"fmt"
+	"html/template"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/partneraccess/partneraccess/docs"
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/store"
+)
+
+// fmtTime writes a time as people read it, in a <time> element whose
+// datetime attribute keeps the exact instant for machines.
+func fmtTime(v any) template.HTML {
+	switch t := v.(type) {
+	case time.Time:
+		if t.IsZero() {
+			return ""
+		}
+		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + t.UTC().Format("Mon 2 Jan 2006 15:04:05 UTC") + `</time>`)
+	case *time.Time:
+		if t == nil {
+			return ""
+		}
+		return fmtTime(*t)
+	}
+	return template.HTML(template.HTMLEscapeString(fmt.Sprint(v)))
+}
+
+func editionName(e string) string {
+	if e == domain.EditionProfessional {
+		return "Professional"
+	}
+	return "Standard"
+}
+
+// ruleLink links a rule's name ("R4") to its definition.
+func ruleLink(rule string) template.HTML {
+	return template.HTML(fmt.Sprintf(`<a href="%s">%s</a>`,
+		template.HTMLEscapeString(docs.RuleURL(rule)), template.HTMLEscapeString(rule)))
+}
+
+var ruleRE = regexp.MustCompile(`\((R[1-9])\)`)
+
+// withRuleLinks escapes text and links each "(Rn)" in it to the rule.
+func withRuleLinks(text string) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range ruleRE.FindAllStringSubmatchIndex(text, -1) {
+		b.WriteString(template.HTMLEscapeString(text[last:m[0]]))
+		fmt.Fprintf(&b, "(%s)", ruleLink(text[m[2]:m[3]]))
+		last = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(text[last:]))
+	return template.HTML(b.String())
+}
+
+var urlRE = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+// linkify escapes text and turns its URLs into links (the dev mailbox).
+func linkify(text string) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range urlRE.FindAllStringIndex(text, -1) {
+		b.WriteString(template.HTMLEscapeString(text[last:m[0]]))
+		u := template.HTMLEscapeString(text[m[0]:m[1]])
+		fmt.Fprintf(&b, `<a href="%s">%s</a>`, u, u)
+		last = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(text[last:]))
+	return template.HTML(b.String())
+}
+
+// emailKindText writes an email's kind for people: "access_granted" →
+// "Access granted".
+func emailKindText(kind string) string {
+	t := strings.ReplaceAll(kind, "_", " ")
+	t = strings.ReplaceAll(t, "avd", "Azure Virtual Desktop")
+	if t == "" {
+		return ""
+	}
+	return strings.ToUpper(t[:1]) + t[1:]
+}
+
+// deliveryText says where an email is, in the API's words (newEmailView):
+// a message in the dev mailbox counts as sent, since it is this
+// deployment's delivery, and one whose last attempt failed is queued.
+func deliveryText(e store.Email) string {
+	switch v := newEmailView(e); {
+	case e.Status == store.EmailLocal:
+		return "sent (to the dev mailbox)"
+	case v.Status == "queued":
+		return "queued (retrying)"
+	default:
+		return v.Status
+	}
+}
+
+// nameOf is a person's name from names, or the ID when it is not there.
+func nameOf(names map[string]string, id string) string {
+	if n := names[id]; n != "" {
+		return n
+	}
+	return id
+}
