@@ -226,6 +226,9 @@ func TestOneProcessModeServesDemoDataUIAndSearchableWorkflows(t *testing.T) {
 	}
 }
 
+// workflowTaskTimeout is Temporal's default, which the service keeps.
+const workflowTaskTimeout = 10 * time.Second
+
 func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"ACCESS_DURATION": "15s"} // long enough for a restart on a loaded machine
@@ -264,7 +267,10 @@ func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 	ended := getAssignment(t, r2.HTTPURL, agent, a.ID)
 	late := ended.EndedAt.Sub(*active.AccessEndsAt)
 	t.Logf("expired %v after its end, across a restart", late)
-	if late < 0 || late > 5*time.Second {
+	// On time, give or take one workflow task: one the stop cut off (an
+	// email's completion, on a loaded machine) is handed on only after its
+	// timeout, 10 s, and the timer's task waits behind it.
+	if late < 0 || late > 5*time.Second+workflowTaskTimeout {
 		t.Log(r2.out.String())
 		t.Fatalf("expired %v after its end (%v), want on time", late, active.AccessEndsAt)
 	}
