@@ -75,9 +75,9 @@ type SignalRecord struct {
 
 // RecordSignal writes a signal the workflow ignored to the audit log, once.
 func (a *Activities) RecordSignal(ctx context.Context, in SignalRecord) error {
-	action := in.Signal + ".refused"
+	action := domain.SignalRefused(in.Signal)
 	if in.Forged {
-		action = "signal.forged"
+		action = domain.ActionSignalForged
 	}
 	key := fmt.Sprintf("signal/%s/%d", in.AssignmentID, in.Seq)
 	return a.Store.Audit(ctx, store.AuditEntry{At: in.At, ActorID: in.ByID, Action: action, Outcome: store.OutcomeRefused,
@@ -169,7 +169,7 @@ type StartRefusal struct {
 // only the refusal is added to its audit log.
 func (a *Activities) RefuseStart(ctx context.Context, in StartRefusal) error {
 	if prev, err := a.Store.AssignmentByID(ctx, in.AssignmentID); err == nil && prev.Seq > 0 {
-		return a.auditForged(ctx, "start.forged", prev.ID, in.Why, "forged/start/"+in.AssignmentID+"/"+in.RunID)
+		return a.auditForged(ctx, domain.ActionStartForged, prev.ID, in.Why, "forged/start/"+in.AssignmentID+"/"+in.RunID)
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -179,11 +179,11 @@ func (a *Activities) RefuseStart(ctx context.Context, in StartRefusal) error {
 	})
 	if err == nil {
 		return a.Store.ApplyTransition(ctx, store.Transition{AssignmentID: in.AssignmentID, Seq: 1, State: domain.StateFailed,
-			At: in.RequestedAt, Actor: "system", Action: "start.forged", Detail: in.Why, Failure: in.Why})
+			At: in.RequestedAt, Actor: "system", Action: domain.ActionStartForged, Detail: in.Why, Failure: in.Why})
 	}
 	// No such site or user to hang a row on: the audit log keeps it.
 	site, _ := a.Store.SiteByID(ctx, in.SiteID)
-	return a.Store.Audit(ctx, store.AuditEntry{At: in.RequestedAt, ActorID: "system", Action: "start.forged", Outcome: store.OutcomeRefused,
+	return a.Store.Audit(ctx, store.AuditEntry{At: in.RequestedAt, ActorID: "system", Action: domain.ActionStartForged, Outcome: store.OutcomeRefused,
 		SiteID: site.ID, CustomerID: site.CustomerID, PartnerID: site.PartnerID,
 		Detail: fmt.Sprintf("%s (workflow %s, site %q, user %q)", in.Why, in.WorkflowID, in.SiteID, in.PartnerUserID)})
 }

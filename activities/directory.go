@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/target"
 )
@@ -58,7 +59,7 @@ func (a *Activities) ProvisionAccess(ctx context.Context, in target.Input) (targ
 		detail = fmt.Sprintf("%s made in %s with a temporary password, and added to the site's access group", res.Login, t.Kind)
 	}
 	key := "directory/provisioned/" + in.AssignmentID
-	return res, a.Store.Audit(ctx, store.AuditEntry{At: time.Now(), ActorID: "system", Action: "access.provisioned",
+	return res, a.Store.Audit(ctx, store.AuditEntry{At: time.Now(), ActorID: "system", Action: domain.ActionAccessProvisioned,
 		Outcome: store.OutcomeOK, AssignmentID: in.AssignmentID, Detail: detail, EventKey: &key})
 }
 
@@ -86,7 +87,7 @@ func (a *Activities) DeprovisionAccess(ctx context.Context, in target.Input) err
 		return err
 	}
 	key := "directory/proven/" + in.AssignmentID
-	return a.Store.Audit(ctx, store.AuditEntry{At: time.Now(), ActorID: "system", Action: "revocation.proven",
+	return a.Store.Audit(ctx, store.AuditEntry{At: time.Now(), ActorID: "system", Action: domain.ActionRevocationProven,
 		Outcome: store.OutcomeOK, AssignmentID: in.AssignmentID, EventKey: &key,
 		Detail: fmt.Sprintf("the site's access group in %s no longer holds the account; proven in %s", t.Kind, took.Round(time.Millisecond))})
 }

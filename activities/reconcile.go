@@ -61,7 +61,7 @@ func (a *Activities) Reconcile(ctx context.Context) (ReconcileResult, error) {
 		}
 		reason := "revoked by the reconciler: " + why
 		if err := a.Record(ctx, Transition{AssignmentID: g.AssignmentID, Seq: g.Seq + 1, State: domain.StateRevoked,
-			At: now, Actor: "reconciler", Action: "access.reconciled", Detail: reason, EndReason: reason}); err != nil {
+			At: now, Actor: "reconciler", Action: domain.ActionAccessReconciled, Detail: reason, EndReason: reason}); err != nil {
 			return res, err
 		}
 		res.Revoked++
@@ -99,11 +99,11 @@ func (a *Activities) repairDrift(ctx context.Context, now time.Time, res *Reconc
 				if a.Drifted != nil {
 					a.Drifted(kind, r.Kind)
 				}
-				detail := fmt.Sprintf("%s, in %s's group without a grant in force, was removed from it", r.Login, r.SiteID)
+				action, detail := domain.ActionDriftRemoved, fmt.Sprintf("%s, in %s's group without a grant in force, was removed from it", r.Login, r.SiteID)
 				if r.Kind == target.DriftRestored {
-					detail = fmt.Sprintf("%s has a grant in force on %s but was not in its group: added back", r.Login, r.SiteID)
+					action, detail = domain.ActionDriftRestored, fmt.Sprintf("%s has a grant in force on %s but was not in its group: added back", r.Login, r.SiteID)
 				}
-				if err := a.Store.Audit(ctx, store.AuditEntry{At: now, ActorID: "reconciler", Action: "drift." + r.Kind,
+				if err := a.Store.Audit(ctx, store.AuditEntry{At: now, ActorID: "reconciler", Action: action,
 					Outcome: store.OutcomeOK, AssignmentID: r.AssignmentID, CustomerID: id, SiteID: r.SiteID, Detail: detail}); err != nil {
 					return err
 				}

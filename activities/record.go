@@ -53,7 +53,7 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) error {
 	}
 	return a.Store.ApplyTransition(ctx, store.Transition{
 		AssignmentID: in.AssignmentID, Seq: 1, State: in.State, At: in.RequestedAt,
-		Actor: in.RequestedBy, Action: "assignment.requested", Detail: in.Detail,
+		Actor: in.RequestedBy, Action: domain.ActionAssignmentRequested, Detail: in.Detail,
 		ApprovalDeadline: in.ApprovalDeadline,
 	})
 }
@@ -137,7 +137,7 @@ type Transition struct {
 	State            string
 	At               time.Time
 	Actor            string
-	Action           string
+	Action           domain.Action
 	Detail           string
 	ApprovalDeadline *time.Time
 	DecidedBy        string

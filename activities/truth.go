@@ -51,7 +51,7 @@ func matches(held, claimed string) bool { return claimed == "" || held == claime
 
 // refuse audits an activity's refusal once per key and returns the
 // non-retryable error that ends the step.
-func (a *Activities) refuse(ctx context.Context, action, assignmentID, why, key string) error {
+func (a *Activities) refuse(ctx context.Context, action domain.Action, assignmentID, why, key string) error {
 	if err := a.auditForged(ctx, action, assignmentID, why, key); err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (a *Activities) justifyGrant(ctx context.Context, step string, c claim) err
 	if err != nil || why == "" {
 		return err
 	}
-	return a.refuse(ctx, "access.refused", c.assignmentID, step+" refused: "+why, "refused/"+step+"/"+c.assignmentID)
+	return a.refuse(ctx, domain.ActionAccessRefused, c.assignmentID, step+" refused: "+why, "refused/"+step+"/"+c.assignmentID)
 }
 
 // justifyReissue is the assignment a reissue may reset the password of:
@@ -89,7 +89,7 @@ func (a *Activities) justifyReissue(ctx context.Context, in target.Input, now ti
 		}
 	}
 	if why != "" {
-		return as, a.refuse(ctx, "reissue.forged", in.AssignmentID, "a new password refused: "+why,
+		return as, a.refuse(ctx, domain.ActionReissueForged, in.AssignmentID, "a new password refused: "+why,
 			"reissue.forged/"+in.AssignmentID+"/"+now.UTC().Format(time.RFC3339Nano))
 	}
 	return as, nil
@@ -102,7 +102,7 @@ func (a *Activities) justifyReissue(ctx context.Context, in target.Input, now ti
 // so nothing is sent. A request the store does not justify is refused.
 func (a *Activities) linkRecipient(ctx context.Context, r EmailRequest, subject string, extension int) (to Recipient, sendNone bool, err error) {
 	forged := func(why string) (Recipient, bool, error) {
-		return Recipient{}, false, a.refuse(ctx, "email.forged", r.AssignmentID,
+		return Recipient{}, false, a.refuse(ctx, domain.ActionEmailForged, r.AssignmentID,
 			fmt.Sprintf("%s email refused: %s", r.Kind, why), "email.forged/"+EmailKey(r.AssignmentID, r.Kind, r.To.Email, r.Round))
 	}
 	tok, err := a.Store.ApprovalTokenByHash(ctx, secret.HashToken(a.Keys.ApprovalToken(subject, r.To.ID)))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
@@ -134,12 +135,12 @@ func (a *Activities) CheckVouch(ctx context.Context, in VouchCheck) (SignalVerdi
 	if err != nil || why == "" {
 		return SignalVerdict{OK: why == "" && err == nil}, err
 	}
-	action := "start.forged"
+	action := domain.ActionStartForged
 	switch in.Kind {
 	case VouchEmails:
-		action = "email.forged"
+		action = domain.ActionEmailForged
 	case VouchReissue:
-		action = "reissue.forged"
+		action = domain.ActionReissueForged
 	}
 	return SignalVerdict{Forged: true, Why: why}, a.auditForged(ctx, action, in.AssignmentID,
 		fmt.Sprintf("%s start of %s refused: %s", in.Kind, in.WorkflowID, why), "forged/"+in.Kind+"/"+in.RunID)
@@ -147,7 +148,7 @@ func (a *Activities) CheckVouch(ctx context.Context, in VouchCheck) (SignalVerdi
 
 // auditForged writes a refused input to the audit log, on its assignment
 // (and so its tenants) when it names one, once per key.
-func (a *Activities) auditForged(ctx context.Context, action, assignmentID, detail, key string) error {
+func (a *Activities) auditForged(ctx context.Context, action domain.Action, assignmentID, detail, key string) error {
 	return a.Store.Audit(ctx, store.AuditEntry{At: time.Now(), ActorID: "system", Action: action, Outcome: store.OutcomeRefused,
 		AssignmentID: assignmentID, Detail: detail, EventKey: &key})
 }

@@ -198,7 +198,7 @@ func (e *entraEnv) audited(t *testing.T, id string, actions ...string) {
 		log, _ := e.Store.AuditLog(context.Background(), store.AuditFilter{AssignmentID: id})
 		var got []string
 		for _, l := range log {
-			got = append(got, l.Action)
+			got = append(got, string(l.Action))
 		}
 		for _, a := range actions {
 			if !slices.Contains(got, a) {
@@ -310,8 +310,8 @@ func TestEntraDriftIsRepairedBothWaysAndTheCustomersMembersAreLeftAlone(t *testi
 	log, _ := e.Store.AuditLog(ctx, store.AuditFilter{CustomerID: demo.Contoso, Limit: 200})
 	seen := map[string]bool{}
 	for _, l := range log {
-		if strings.HasPrefix(l.Action, "drift.") && l.ActorID == "reconciler" {
-			seen[l.Action] = strings.Contains(l.Detail, demo.ContosoSite)
+		if strings.HasPrefix(string(l.Action), "drift.") && l.ActorID == "reconciler" {
+			seen[string(l.Action)] = strings.Contains(l.Detail, demo.ContosoSite)
 		}
 	}
 	if !seen["drift.removed"] || !seen["drift.restored"] {

@@ -73,7 +73,7 @@ func refusedAssignment(t *testing.T, e *testenv.Env, workflowID, runID string) w
 }
 
 // auditedOnce checks that the audit log holds action once, saying what.
-func auditedOnce(t *testing.T, e *testenv.Env, f store.AuditFilter, action, what string) {
+func auditedOnce(t *testing.T, e *testenv.Env, f store.AuditFilter, action domain.Action, what string) {
 	t.Helper()
 	log, err := e.Store.AuditLog(context.Background(), f)
 	if err != nil {

@@ -181,7 +181,7 @@ func TestR4WarningThenExtensionApprovedEndsAtTheNewEnd(t *testing.T) {
 	log, _ := e.Store.AuditLog(context.Background(), store.AuditFilter{AssignmentID: a.ID})
 	var actions []string
 	for _, l := range log {
-		actions = append(actions, l.Action)
+		actions = append(actions, string(l.Action))
 	}
 	if s := strings.Join(actions, " "); !strings.Contains(s, "extension.requested extension.approved") {
 		t.Fatalf("audit %s", s)

@@ -51,7 +51,7 @@ func auditActions(t *testing.T, e *testenv.Env, id string) map[string]int {
 	}
 	n := map[string]int{}
 	for _, l := range log {
-		n[l.Action+"/"+l.Outcome]++
+		n[string(l.Action)+"/"+l.Outcome]++
 	}
 	return n
 }

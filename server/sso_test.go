@@ -94,7 +94,7 @@ func verified(sub, email string) *mockoidc.MockUser {
 	return &mockoidc.MockUser{Subject: sub, Email: email, EmailVerified: true}
 }
 
-func audited(t *testing.T, e *testenv.Env, userID, action string) int {
+func audited(t *testing.T, e *testenv.Env, userID string, action domain.Action) int {
 	t.Helper()
 	var n int
 	for _, a := range auditOf(t, e, userID) {
@@ -139,7 +139,7 @@ func TestSSOInvitedAdministratorSignsInThroughItsProviderAndActsAsAdministrator(
 	if code != http.StatusOK || v["id"] != id || si["method"] != "sso" || si["issuer"] != p.Issuer() {
 		t.Fatalf("me: %d %v", code, v)
 	}
-	for _, action := range []string{"sso.bound", "user.registered", "sso.signed_in"} {
+	for _, action := range []domain.Action{domain.ActionSSOBound, domain.ActionUserRegistered, domain.ActionSSOSignedIn} {
 		if audited(t, e, id, action) != 1 {
 			t.Fatalf("%s audited %d times: %+v", action, audited(t, e, id, action), auditOf(t, e, id))
 		}

@@ -156,7 +156,7 @@ func TestR2InviteRegisterAssignApproveSuspend(t *testing.T) {
 	seen := map[string]bool{}
 	for _, l := range log {
 		if l.Outcome == store.OutcomeOK {
-			seen[l.Action] = true
+			seen[string(l.Action)] = true
 		}
 	}
 	for _, want := range []string{"user.invited", "user.invitation_sent", "user.registered", "user.suspended", "user.reactivated"} {

@@ -175,7 +175,7 @@ type auditView struct {
 }
 
 func newAuditView(e store.AuditEntry) auditView {
-	return auditView{ID: e.ID, At: e.At, ActorID: e.ActorID, Action: e.Action, Outcome: e.Outcome, AssignmentID: e.AssignmentID,
+	return auditView{ID: e.ID, At: e.At, ActorID: e.ActorID, Action: string(e.Action), Outcome: e.Outcome, AssignmentID: e.AssignmentID,
 		SiteID: e.SiteID, CustomerID: e.CustomerID, PartnerID: e.PartnerID, Detail: e.Detail}
 }
 

@@ -138,16 +138,16 @@ func (w *assignment) standard(ctx workflow.Context) error {
 		if w.justified {
 			told = append(w.partnerSide(), w.in.CustomerUsers...)
 		}
-		return w.end(ctx, domain.StateWithdrawn, "assignment.withdrawn", outcome.unassigned, domain.EmailRequestWithdrawn, told)
+		return w.end(ctx, domain.StateWithdrawn, domain.ActionAssignmentWithdrawn, outcome.unassigned, domain.EmailRequestWithdrawn, told)
 	case outcome.undeliverable:
 		w.status.Failure = "the approval request could not be delivered to any approver"
-		if err := w.record(ctx, activities.Transition{State: domain.StateFailed, Action: "assignment.failed", Detail: w.status.Failure, Failure: w.status.Failure}); err != nil {
+		if err := w.record(ctx, activities.Transition{State: domain.StateFailed, Action: domain.ActionAssignmentFailed, Detail: w.status.Failure, Failure: w.status.Failure}); err != nil {
 			return err
 		}
 		return nil // the partner has been told by awaitDecision
 	case outcome.decision == nil:
 		w.status.EndReason = "no approver decided before the deadline"
-		if err := w.record(ctx, activities.Transition{State: domain.StateApprovalExpired, Action: "assignment.approval_expired",
+		if err := w.record(ctx, activities.Transition{State: domain.StateApprovalExpired, Action: domain.ActionAssignmentApprovalExpired,
 			EndReason: w.status.EndReason}); err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func (w *assignment) standard(ctx workflow.Context) error {
 	case !outcome.decision.Approve:
 		d := outcome.decision
 		w.decided(ctx, domain.DecisionDenied, d.By)
-		if err := w.record(ctx, activities.Transition{State: domain.StateDenied, Action: "assignment.denied", Actor: d.By.ID,
+		if err := w.record(ctx, activities.Transition{State: domain.StateDenied, Action: domain.ActionAssignmentDenied, Actor: d.By.ID,
 			Decision: domain.DecisionDenied, DecidedBy: d.By.Email, DecisionSignal: d.ID}); err != nil {
 			return err
 		}
@@ -180,7 +180,7 @@ func (w *assignment) standard(ctx workflow.Context) error {
 	if err := w.activate(ctx, now, &ends); err != nil {
 		return err
 	}
-	if err := w.record(ctx, activities.Transition{State: domain.StateActive, Action: "assignment.approved", Actor: d.By.ID,
+	if err := w.record(ctx, activities.Transition{State: domain.StateActive, Action: domain.ActionAssignmentApproved, Actor: d.By.ID,
 		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, DecisionSignal: d.ID, ActivatedAt: &now, AccessEndsAt: &ends}); err != nil {
 		return err
 	}
@@ -194,10 +194,10 @@ func (w *assignment) standard(ctx workflow.Context) error {
 		return w.extensibleAccess(ctx, now)
 	}
 	if u := w.awaitEnd(ctx, w.in.Timing.AccessDuration); u != nil {
-		return w.end(ctx, domain.StateRevoked, "access.revoked", u, domain.EmailAccessEnded, w.bothSides())
+		return w.end(ctx, domain.StateRevoked, domain.ActionAccessRevoked, u, domain.EmailAccessEnded, w.bothSides())
 	}
 	w.status.EndReason = fmt.Sprintf("access expired after %s", w.in.Timing.AccessDuration)
-	return w.end(ctx, domain.StateExpired, "access.expired", nil, domain.EmailAccessEnded, w.bothSides())
+	return w.end(ctx, domain.StateExpired, domain.ActionAccessExpired, nil, domain.EmailAccessEnded, w.bothSides())
 }
 
 // professional: no approval (R5); the customer is told, the partner user
@@ -229,9 +229,9 @@ func (w *assignment) professional(ctx workflow.Context) error {
 	w.send(ctx, domain.EmailCredentialLink, w.in.PartnerUser)
 
 	if u := w.awaitEnd(ctx, w.in.Timing.ReadyWait); u != nil {
-		return w.end(ctx, domain.StateRevoked, "access.revoked", u, domain.EmailAccessEnded, w.bothSides())
+		return w.end(ctx, domain.StateRevoked, domain.ActionAccessRevoked, u, domain.EmailAccessEnded, w.bothSides())
 	}
-	if err := w.record(ctx, activities.Transition{State: domain.StateActive, Action: "access.ready", ActivatedAt: &granted}); err != nil {
+	if err := w.record(ctx, activities.Transition{State: domain.StateActive, Action: domain.ActionAccessReady, ActivatedAt: &granted}); err != nil {
 		return err
 	}
 	w.send(ctx, domain.EmailReadyToLogIn, w.in.PartnerUser)
@@ -242,7 +242,7 @@ func (w *assignment) professional(ctx workflow.Context) error {
 	} else {
 		u = w.awaitEnd(ctx, 0)
 	}
-	return w.end(ctx, domain.StateRevoked, "access.revoked", u, domain.EmailAccessEnded, w.bothSides())
+	return w.end(ctx, domain.StateRevoked, domain.ActionAccessRevoked, u, domain.EmailAccessEnded, w.bothSides())
 }
 
 // decisionOutcome is how the approval wait ended.
@@ -393,7 +393,7 @@ func (w *assignment) activate(ctx workflow.Context, at time.Time, until *time.Ti
 }
 
 // end revokes access if any, records the final state, and tells who must know.
-func (w *assignment) end(ctx workflow.Context, state, action string, by *UnassignSignal, kind domain.EmailKind, to []Person) error {
+func (w *assignment) end(ctx workflow.Context, state string, action domain.Action, by *UnassignSignal, kind domain.EmailKind, to []Person) error {
 	if state == domain.StateRevoked || state == domain.StateExpired {
 		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Revoke,
 			activities.RevokeInput{AssignmentID: w.id, At: workflow.Now(ctx)}).Get(ctx, nil)

@@ -115,7 +115,7 @@ func (w *assignment) directoryInput(at time.Time) target.Input {
 // pending revocation.
 func (w *assignment) failProvision(ctx workflow.Context, why string) error {
 	w.status.Failure = why
-	t := activities.Transition{State: domain.StateFailed, Action: "access.failed", Detail: why, Failure: why}
+	t := activities.Transition{State: domain.StateFailed, Action: domain.ActionAccessFailed, Detail: why, Failure: why}
 	if w.status.Decision != "" {
 		t.Decision, t.DecidedBy, t.DecisionSignal = w.status.Decision, w.status.DecidedBy, w.decisionSignal
 	}

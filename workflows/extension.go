@@ -53,13 +53,13 @@ func (w *assignment) extensibleAccess(ctx workflow.Context, activated time.Time)
 		w.settleExtension(ctx, domain.ExtensionLapsed, nil, false)
 	}
 	if u != nil {
-		return w.end(ctx, domain.StateRevoked, "access.revoked", u, domain.EmailAccessEnded, w.bothSides())
+		return w.end(ctx, domain.StateRevoked, domain.ActionAccessRevoked, u, domain.EmailAccessEnded, w.bothSides())
 	}
 	w.status.EndReason = fmt.Sprintf("access expired after %s", w.status.AccessEndsAt.Sub(activated))
 	if n := w.extensionsGranted(); n > 0 {
 		w.status.EndReason += fmt.Sprintf(" (extended %d time(s))", n)
 	}
-	return w.end(ctx, domain.StateExpired, "access.expired", nil, domain.EmailAccessEnded, w.bothSides())
+	return w.end(ctx, domain.StateExpired, domain.ActionAccessExpired, nil, domain.EmailAccessEnded, w.bothSides())
 }
 
 // awaitAccessEnd returns the unassign that ended access, or nil when its
@@ -145,7 +145,7 @@ func (w *assignment) extensionRequest(ctx workflow.Context, s ExtensionSignal) {
 	for i, p := range w.in.Approvers {
 		ids[i] = p.ID
 	}
-	t := w.step(ctx, activities.Transition{State: domain.StateActive, Action: "extension.requested", Actor: s.By.ID,
+	t := w.step(ctx, activities.Transition{State: domain.StateActive, Action: domain.ActionExtensionRequested, Actor: s.By.ID,
 		Detail: fmt.Sprintf("%s asked for %s more, until %s, decided by %s: %s", s.By.Email, s.Duration,
 			ends.Add(s.Duration).UTC().Format(time.RFC3339), deadline.UTC().Format(time.RFC3339), s.Reason)})
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.RequestExtension, activities.ExtensionInput{
@@ -229,7 +229,7 @@ func (w *assignment) settleExtension(ctx workflow.Context, state string, by *Per
 	e := &w.status.Extensions[p.n-1]
 	now := workflow.Now(ctx)
 	e.State, e.DecidedAt = state, &now
-	t := activities.Transition{State: domain.StateActive, Action: "extension." + state}
+	t := activities.Transition{State: domain.StateActive, Action: domain.ExtensionSettled(state)}
 	if by != nil {
 		e.DecidedBy, t.Actor = by.Email, by.ID
 	}

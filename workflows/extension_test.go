@@ -40,7 +40,7 @@ func (f *fixture) audit() []string {
 	}
 	var out []string
 	for _, e := range log {
-		out = append(out, e.Action)
+		out = append(out, string(e.Action))
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
@@ -213,7 +214,7 @@ func (pl *plan) site(s Site, customerID, partnerID, oldName string, lookupErr er
 				return err
 			}
 			a.report.Sites.Created++
-			return a.audit(ctx, "site.created", partnerID, customerID, s.ID, fmt.Sprintf("%s %q (%s)", s.ID, name, s.Edition))
+			return a.audit(ctx, domain.ActionSiteCreated, partnerID, customerID, s.ID, fmt.Sprintf("%s %q (%s)", s.ID, name, s.Edition))
 		})
 	case lookupErr != nil:
 		return lookupErr
@@ -223,7 +224,7 @@ func (pl *plan) site(s Site, customerID, partnerID, oldName string, lookupErr er
 				return err
 			}
 			a.report.Sites.Updated++
-			return a.audit(ctx, "site.renamed", partnerID, customerID, s.ID, fmt.Sprintf("%s: %q, was %q", s.ID, name, oldName))
+			return a.audit(ctx, domain.ActionSiteRenamed, partnerID, customerID, s.ID, fmt.Sprintf("%s: %q, was %q", s.ID, name, oldName))
 		})
 	default:
 		pl.keep(kindSite)
@@ -241,7 +242,7 @@ func (pl *plan) permission(customerID, partnerID string, granted bool) {
 			return err
 		}
 		a.report.Permissions.Created++
-		return a.audit(ctx, "permission.granted", partnerID, customerID, "", "by the operator's directory file")
+		return a.audit(ctx, domain.ActionPermissionGranted, partnerID, customerID, "", "by the operator's directory file")
 	})
 }
 
@@ -249,10 +250,10 @@ func (pl *plan) permission(customerID, partnerID string, granted bool) {
 func (pl *plan) target(customerID, partnerID string, want, old store.Target) {
 	pl.add(func(ctx context.Context, a *applier) error {
 		var t *store.Target
-		action, detail := "customer.target_removed", "access is the gateway's rows alone"
+		action, detail := domain.ActionCustomerTargetRemoved, "access is the gateway's rows alone"
 		if want.Kind != store.TargetGateway {
 			t = &want
-			action, detail = "customer.target_set", fmt.Sprintf("%s tenant %s, app %s, accounts @%s, secret from %s",
+			action, detail = domain.ActionCustomerTargetSet, fmt.Sprintf("%s tenant %s, app %s, accounts @%s, secret from %s",
 				want.Kind, want.TenantID, want.ClientID, want.UserDomain, secretSource(want))
 		}
 		if err := a.st.SetCustomerTarget(ctx, customerID, t); err != nil {
@@ -289,7 +290,7 @@ func (pl *plan) accessGroup(siteID, group, old, customerID, partnerID string) {
 		} else {
 			a.report.AccessGroups.Updated++
 		}
-		return a.audit(ctx, "site.access_group_set", partnerID, customerID, siteID, fmt.Sprintf("%s: group %s, was %q", siteID, group, old))
+		return a.audit(ctx, domain.ActionSiteAccessGroupSet, partnerID, customerID, siteID, fmt.Sprintf("%s: group %s, was %q", siteID, group, old))
 	})
 }
 
@@ -364,7 +365,11 @@ func (a *applier) createOrg(ctx context.Context, kind, id, name, partnerID strin
 		return err
 	}
 	a.count(kind).Created++
-	return a.audit(ctx, kind+".created", partnerID, customerID(kind, id), "", fmt.Sprintf("%s %q", id, name))
+	action := domain.ActionCustomerCreated
+	if kind == kindPartner {
+		action = domain.ActionPartnerCreated
+	}
+	return a.audit(ctx, action, partnerID, customerID(kind, id), "", fmt.Sprintf("%s %q", id, name))
 }
 
 func (a *applier) renameOrg(ctx context.Context, kind, id, name, oldName, partnerID string) error {
@@ -379,7 +384,11 @@ func (a *applier) renameOrg(ctx context.Context, kind, id, name, oldName, partne
 		return err
 	}
 	a.count(kind).Updated++
-	return a.audit(ctx, kind+".renamed", partnerID, customerID(kind, id), "", fmt.Sprintf("%s: %q, was %q", id, name, oldName))
+	action := domain.ActionCustomerRenamed
+	if kind == kindPartner {
+		action = domain.ActionPartnerRenamed
+	}
+	return a.audit(ctx, action, partnerID, customerID(kind, id), "", fmt.Sprintf("%s: %q, was %q", id, name, oldName))
 }
 
 func customerID(kind, id string) string {
@@ -389,7 +398,7 @@ func customerID(kind, id string) string {
 	return ""
 }
 
-func (a *applier) audit(ctx context.Context, action, partnerID, customerID, siteID, detail string) error {
+func (a *applier) audit(ctx context.Context, action domain.Action, partnerID, customerID, siteID, detail string) error {
 	return a.st.Audit(ctx, store.AuditEntry{At: a.now(), ActorID: Actor, Action: action, Outcome: store.OutcomeOK,
 		PartnerID: partnerID, CustomerID: customerID, SiteID: siteID, Detail: detail})
 }

@@ -117,7 +117,7 @@ func TestApplyCreatesThenChangesNothing(t *testing.T) {
 			if e.ActorID != directory.Actor {
 				t.Errorf("audit %s by %q, want the operator", e.Action, e.ActorID)
 			}
-			actions[e.Action]++
+			actions[string(e.Action)]++
 		}
 		for action, n := range map[string]int{"partner.created": 1, "customer.created": 1, "site.created": 2, "permission.granted": 1,
 			"user.invited": 2, "user.invitation_sent": 2} {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/sso"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
@@ -181,9 +182,9 @@ func (pl *plan) sso(ctx context.Context, st Reader, kind, orgID string, s *SSO, 
 		return nil
 	}
 	pl.add(func(ctx context.Context, a *applier) error {
-		action, detail := "org.sso_removed", "users sign in with passwords held here"
+		action, detail := domain.ActionOrgSSORemoved, "users sign in with passwords held here"
 		if want != nil {
-			action, detail = "org.sso_set", fmt.Sprintf("issuer %s, client %s, secret from %s, local passwords %s, domains %s",
+			action, detail = domain.ActionOrgSSOSet, fmt.Sprintf("issuer %s, client %s, secret from %s, local passwords %s, domains %s",
 				want.Issuer, want.ClientID, secretSource(store.Target{SecretEnv: want.SecretEnv, SecretFile: want.SecretFile}), want.LocalPasswords,
 				strings.Join(want.Domains, ", "))
 		}

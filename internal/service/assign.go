@@ -18,7 +18,7 @@ import (
 func (s *Service) Assign(ctx context.Context, actor store.User, req rules.AssignRequest) (a store.Assignment, created bool, err error) {
 	plan, err := s.rules.CheckAssign(ctx, actor, req)
 	if err != nil {
-		r := refusal{Actor: &actor, Action: "assignment.refused", Hidden: fmt.Sprintf("site %q", req.SiteID)}
+		r := refusal{Actor: &actor, Action: domain.ActionAssignmentRefused, Hidden: fmt.Sprintf("site %q", req.SiteID)}
 		if plan.Site.ID != "" {
 			r.Tenant = siteTenant(plan.Site)
 		}
@@ -97,18 +97,18 @@ func (s *Service) Unassign(ctx context.Context, actor store.User, id, reason str
 		reason, err = rules.Note("R7", "reason", reason)
 	}
 	if err != nil {
-		return store.Assignment{}, s.refuse(ctx, s.onAssignment(actor, "assignment.unassign_refused", id, a), err)
+		return store.Assignment{}, s.refuse(ctx, s.onAssignment(actor, domain.ActionAssignmentUnassignRefused, id, a), err)
 	}
 	if err := engineErr(s.wf.Unassign(ctx, run(a), person(actor), reason, "")); err != nil {
 		return store.Assignment{}, err
 	}
-	s.audit(ctx, actor, "assignment.unassign_requested", a.ID, reason)
+	s.audit(ctx, actor, domain.ActionAssignmentUnassignRequested, a.ID, reason)
 	return a, nil
 }
 
 // onAssignment is the refusal of an action on assignment id, which a is
 // when the actor may see it.
-func (s *Service) onAssignment(actor store.User, action, id string, a store.Assignment) refusal {
+func (s *Service) onAssignment(actor store.User, action domain.Action, id string, a store.Assignment) refusal {
 	r := refusal{Actor: &actor, Action: action, Hidden: fmt.Sprintf("assignment %q", id)}
 	if a.ID != "" {
 		r.Tenant = assignmentTenant(a)
@@ -124,14 +124,14 @@ func (s *Service) SetPermission(ctx context.Context, actor store.User, customerI
 		err = rules.CanSetPermission(actor, customerID)
 	}
 	if err != nil {
-		return c, s.refuse(ctx, refusal{Actor: &actor, Action: "permission.refused"}, err)
+		return c, s.refuse(ctx, refusal{Actor: &actor, Action: domain.ActionPermissionRefused}, err)
 	}
 	if err := s.store.SetPartnerPermission(ctx, c.ID, c.PartnerID, granted, actor.ID, s.now()); err != nil {
 		return c, err
 	}
-	action := "permission.withdrawn"
+	action := domain.ActionPermissionWithdrawn
 	if granted {
-		action = "permission.granted"
+		action = domain.ActionPermissionGranted
 	}
 	s.logAuditFailure(s.store.Audit(ctx, store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: action, Outcome: store.OutcomeOK,
 		CustomerID: c.ID, PartnerID: c.PartnerID}))
@@ -164,7 +164,7 @@ func (s *Service) endOpen(ctx context.Context, by store.User, f store.Assignment
 		} else if err != nil {
 			return err
 		}
-		s.audit(ctx, by, "assignment.unassign_requested", a.ID, causeText[cause])
+		s.audit(ctx, by, domain.ActionAssignmentUnassignRequested, a.ID, causeText[cause])
 	}
 	return nil
 }

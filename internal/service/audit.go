@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
@@ -16,7 +17,7 @@ type refusal struct {
 	// Actor made the attempt; nil when nobody logged in made it (an
 	// approval or one-time link), which is sampled.
 	Actor  *store.User
-	Action string
+	Action domain.Action
 	// Tenant is the object acted on when the actor may see it: its
 	// assignment, site, customer and partner go in the row's columns.
 	Tenant *tenant
@@ -54,7 +55,7 @@ func (s *Service) refuse(ctx context.Context, r refusal, err error) error {
 		e.Detail = r.Request + ": " + e.Detail
 	}
 	if r.Actor == nil {
-		key := r.Action
+		key := string(r.Action)
 		if r.Tenant != nil {
 			key += "\x00" + r.Tenant.AssignmentID
 		}
@@ -85,11 +86,11 @@ func (s *Service) refuse(ctx context.Context, r refusal, err error) error {
 // user that nothing audited on the way (R6: every refused attempt), in the
 // user's tenant.
 func (s *Service) RefusedRequest(ctx context.Context, actor store.User, request string, p *problem.Error) {
-	s.refuse(ctx, refusal{Actor: &actor, Action: "request.refused", Request: request}, p)
+	s.refuse(ctx, refusal{Actor: &actor, Action: domain.ActionRequestRefused, Request: request}, p)
 }
 
 // audit writes a change an actor made to an assignment.
-func (s *Service) audit(ctx context.Context, actor store.User, action, assignmentID, detail string) {
+func (s *Service) audit(ctx context.Context, actor store.User, action domain.Action, assignmentID, detail string) {
 	s.logAuditFailure(s.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{At: s.now(), ActorID: actor.ID, Action: action,
 		Outcome: store.OutcomeOK, AssignmentID: assignmentID, Detail: detail}))
 }

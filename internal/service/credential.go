@@ -26,7 +26,7 @@ func (s *Service) credentialAssignment(ctx context.Context, actor store.User, id
 		err = problem.NotFound("assignment", "this assignment has no temporary password")
 	}
 	if err != nil {
-		return a, s.refuse(ctx, s.onAssignment(actor, "credential.refused", id, a), err)
+		return a, s.refuse(ctx, s.onAssignment(actor, domain.ActionCredentialRefused, id, a), err)
 	}
 	return a, nil
 }
@@ -78,7 +78,7 @@ func (s *Service) ViewCredential(ctx context.Context, actor store.User, id strin
 	case err != nil:
 		return "", "", err
 	}
-	s.audit(ctx, actor, "credential.viewed", a.ID, "")
+	s.audit(ctx, actor, domain.ActionCredentialViewed, a.ID, "")
 	return login, password, nil
 }
 
@@ -95,9 +95,9 @@ func (s *Service) ReissueCredential(ctx context.Context, actor store.User, id st
 		err = s.reissue(ctx, a)
 	}
 	if err != nil {
-		return a, s.refuse(ctx, s.onAssignment(actor, "credential.reissue_refused", a.ID, a), err)
+		return a, s.refuse(ctx, s.onAssignment(actor, domain.ActionCredentialReissueRefused, a.ID, a), err)
 	}
-	s.audit(ctx, actor, "credential.reissued", a.ID, "the old temporary password was destroyed")
+	s.audit(ctx, actor, domain.ActionCredentialReissued, a.ID, "the old temporary password was destroyed")
 	return a, nil
 }
 

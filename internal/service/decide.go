@@ -28,7 +28,7 @@ func (s *Service) Decide(ctx context.Context, u store.User, id string, extension
 		err = s.canDecide(ctx, u, a, extension)
 	}
 	if err != nil {
-		return a, s.refuse(ctx, s.onAssignment(u, "approval.refused", id, a), err)
+		return a, s.refuse(ctx, s.onAssignment(u, domain.ActionApprovalRefused, id, a), err)
 	}
 	return s.decide(ctx, u, a, extension, approve)
 }
@@ -39,11 +39,11 @@ func (s *Service) Decide(ctx context.Context, u store.User, id string, extension
 func (s *Service) DecideByLink(ctx context.Context, raw string, approve bool) (store.Assignment, *store.Extension, error) {
 	l, err := s.approvalLink(ctx, raw)
 	if err != nil {
-		return l.Assignment, l.Extension, s.refuseLink(ctx, "approval.link_refused", l.Assignment, err)
+		return l.Assignment, l.Extension, s.refuseLink(ctx, domain.ActionApprovalLinkRefused, l.Assignment, err)
 	}
 	a := l.Assignment
 	if err := mayDecide(l.Approver, a, l.Extension); err != nil {
-		return a, l.Extension, s.refuse(ctx, s.onAssignment(l.Approver, "approval.refused", a.ID, a), err)
+		return a, l.Extension, s.refuse(ctx, s.onAssignment(l.Approver, domain.ActionApprovalRefused, a.ID, a), err)
 	}
 	a, err = s.decide(ctx, l.Approver, a, l.Token.Extension, approve)
 	return a, l.Extension, err
@@ -51,7 +51,7 @@ func (s *Service) DecideByLink(ctx context.Context, raw string, approve bool) (s
 
 // refuseLink audits a refused link of someone not logged in, sampled, in
 // the tenant of the assignment a when the link named one.
-func (s *Service) refuseLink(ctx context.Context, action string, a store.Assignment, err error) error {
+func (s *Service) refuseLink(ctx context.Context, action domain.Action, a store.Assignment, err error) error {
 	r := refusal{Action: action}
 	if a.ID != "" {
 		r.Tenant = assignmentTenant(a)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -15,7 +16,7 @@ import (
 func (s *Service) RequestExtension(ctx context.Context, actor store.User, id, duration, reason string) (store.Extension, error) {
 	a, ask, err := s.checkExtension(ctx, actor, id, duration, reason)
 	if err != nil {
-		return store.Extension{}, s.refuse(ctx, s.onAssignment(actor, "extension.refused", id, a), err)
+		return store.Extension{}, s.refuse(ctx, s.onAssignment(actor, domain.ActionExtensionRefused, id, a), err)
 	}
 	sig, err := s.wf.RequestExtension(ctx, run(a), person(actor), ask.d, ask.reason)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -51,7 +52,7 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (st
 		// Before the password: one that may not be used is refused the
 		// same, right or wrong, and counts as no failure.
 		if err := s.passwordsDisabled(ctx, u, "logging in with a password"); err != nil {
-			return "", store.User{}, s.refuse(ctx, refusal{Actor: &u, Action: "session.refused"}, err)
+			return "", store.User{}, s.refuse(ctx, refusal{Actor: &u, Action: domain.ActionSessionRefused}, err)
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.PasswordHash == "") {
@@ -61,7 +62,7 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (st
 		return "", store.User{}, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		return "", store.User{}, s.refuse(ctx, refusal{Actor: &u, Action: "session.refused"}, bad)
+		return "", store.User{}, s.refuse(ctx, refusal{Actor: &u, Action: domain.ActionSessionRefused}, bad)
 	}
 	if u.Status != store.StatusActive {
 		return "", store.User{}, problem.Forbidden("R2", "your account is %s", u.Status)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/emailaddr"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -178,12 +179,12 @@ func (s *Service) ssoFinish(ctx context.Context, a SSOAnswer) (SSOSignIn, error)
 		return SSOSignIn{}, err
 	}
 	if bound {
-		s.auditUser(ctx, user.ID, o, "sso.bound", user, "subject of "+id.Issuer)
+		s.auditUser(ctx, user.ID, o, domain.ActionSSOBound, user, "subject of "+id.Issuer)
 	}
 	if u.Status == store.StatusInvited {
-		s.auditUser(ctx, user.ID, o, "user.registered", user, "first sign-in through "+id.Issuer)
+		s.auditUser(ctx, user.ID, o, domain.ActionUserRegistered, user, "first sign-in through "+id.Issuer)
 	}
-	s.auditUser(ctx, user.ID, o, "sso.signed_in", user, id.Issuer)
+	s.auditUser(ctx, user.ID, o, domain.ActionSSOSignedIn, user, id.Issuer)
 	return SSOSignIn{Token: token, User: user, Next: pending.NextPath}, nil
 }
 
@@ -192,7 +193,7 @@ func (s *Service) ssoFinish(ctx context.Context, a SSOAnswer) (SSOSignIn, error)
 func (s *Service) ssoRefused(ctx context.Context, u *store.User, reason string, kind problem.Kind, format string, args ...any) error {
 	p := problem.New(kind, format, args...)
 	s.metrics.Refused("")
-	e := store.AuditEntry{At: s.now(), ActorID: "anonymous", Action: "sso.refused", Outcome: store.OutcomeRefused,
+	e := store.AuditEntry{At: s.now(), ActorID: "anonymous", Action: domain.ActionSSORefused, Outcome: store.OutcomeRefused,
 		Detail: reason + ": " + p.Detail}
 	if u != nil {
 		e.ActorID, e.PartnerID, e.CustomerID = u.ID, u.PartnerID, u.CustomerID

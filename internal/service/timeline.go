@@ -43,60 +43,60 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 		ev := Event{At: e.At, Refused: e.Outcome == store.OutcomeRefused}
 		by := who(e.ActorID)
 		switch e.Action {
-		case "assignment.requested":
+		case domain.ActionAssignmentRequested:
 			if e.ActorID == a.PartnerUserID {
 				ev.Text = by + " asked to reach " + a.SiteName + " as " + a.Role
 			} else {
 				ev.Text = by + " asked for " + a.PartnerUserName + " to reach " + a.SiteName + " as " + a.Role
 			}
 			ev.Detail = "Reason: " + a.Reason
-		case "assignment.approved":
+		case domain.ActionAssignmentApproved:
 			ev.Text = by + " approved the request; access began"
-		case "assignment.denied":
+		case domain.ActionAssignmentDenied:
 			ev.Text = by + " denied the request"
-		case "assignment.approval_expired":
+		case domain.ActionAssignmentApprovalExpired:
 			ev.Text = "Nobody decided before the deadline; the request lapsed"
-		case "assignment.withdrawn":
+		case domain.ActionAssignmentWithdrawn:
 			ev.Text, ev.Detail = "The request was withdrawn before anyone decided", ending
-		case "assignment.unassign_requested":
+		case domain.ActionAssignmentUnassignRequested:
 			ev.Text, ev.Detail = by+" asked to end the assignment", e.Detail
-		case "assignment.failed":
+		case domain.ActionAssignmentFailed:
 			ev.Text, ev.Detail = "The assignment failed", a.Failure
-		case "access.ready":
+		case domain.ActionAccessReady:
 			ev.Text = a.PartnerUserName + "'s login is ready"
-		case "access.expired":
+		case domain.ActionAccessExpired:
 			ev.Text, ev.Detail = "Access ended at the end of its time", ending
-		case "access.revoked":
+		case domain.ActionAccessRevoked:
 			ev.Text, ev.Detail = "Access was revoked", ending
-		case "drift.restored":
+		case domain.ActionDriftRestored:
 			ev.Text = a.PartnerUserName + "'s account had been taken out of " + a.SiteName +
 				"'s access group while access was in force; the reconciler put it back"
-		case "access.reconciled":
+		case domain.ActionAccessReconciled:
 			ev.Text, ev.Detail = "The reconciler removed access whose workflow had ended", e.Detail
-		case "extension.requested":
+		case domain.ActionExtensionRequested:
 			ev.Text, ev.Detail = by+" asked for more time", e.Detail
-		case "extension.approved":
+		case domain.ActionExtensionApproved:
 			ev.Text, ev.Detail = by+" approved more time; access now ends later", e.Detail
-		case "extension.denied":
+		case domain.ActionExtensionDenied:
 			ev.Text, ev.Detail = by+" denied more time; access ends as planned", e.Detail
-		case "extension.lapsed":
+		case domain.ActionExtensionLapsed:
 			ev.Text = "Nobody decided on the request for more time; access ends as planned"
-		case "extension.refused":
+		case domain.ActionExtensionRefused:
 			ev.Text, ev.Detail = "A request for more time by "+by+" was refused", e.Detail
-		case "credential.viewed":
+		case domain.ActionCredentialViewed:
 			ev.Text = by + " viewed the temporary password"
-		case "approval.refused":
+		case domain.ActionApprovalRefused:
 			ev.Text, ev.Detail = "A decision by "+by+" did not count", e.Detail
-		case "approval.link_refused":
+		case domain.ActionApprovalLinkRefused:
 			ev.Text, ev.Detail = "An approval link was refused", e.Detail
-		case "assignment.unassign_refused":
+		case domain.ActionAssignmentUnassignRefused:
 			ev.Text, ev.Detail = by+" was refused ending the assignment", e.Detail
-		case "credential.refused":
+		case domain.ActionCredentialRefused:
 			ev.Text, ev.Detail = by+" was refused the temporary password", e.Detail
-		case "signal.forged":
+		case domain.ActionSignalForged:
 			ev.Text, ev.Detail = "A signal the server did not vouch for was ignored", e.Detail
 		default:
-			ev.Text, ev.Detail = by+": "+e.Action, e.Detail
+			ev.Text, ev.Detail = by+": "+string(e.Action), e.Detail
 		}
 		ev.Text, ev.Detail = humanDetail(ev.Text), humanDetail(ev.Detail)
 		events = append(events, ev)

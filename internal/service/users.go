@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -111,7 +112,7 @@ func (s *Service) canSeeUser(ctx context.Context, actor, u store.User) bool {
 
 // refuseUsers audits a refused attempt on users (R6) in the actor's tenant.
 func (s *Service) refuseUsers(ctx context.Context, actor store.User, userID string, err error) error {
-	r := refusal{Actor: &actor, Action: "user.refused"}
+	r := refusal{Actor: &actor, Action: domain.ActionUserRefused}
 	if userID != "" {
 		r.Hidden = fmt.Sprintf("user %q", userID)
 	}
@@ -119,7 +120,7 @@ func (s *Service) refuseUsers(ctx context.Context, actor store.User, userID stri
 }
 
 // auditUser writes a change to a user in its organization's audit log.
-func (s *Service) auditUser(ctx context.Context, actorID string, o Org, action string, u store.User, detail string) {
+func (s *Service) auditUser(ctx context.Context, actorID string, o Org, action domain.Action, u store.User, detail string) {
 	d := u.ID + " " + u.Email
 	if detail != "" {
 		d += ": " + detail

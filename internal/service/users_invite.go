@@ -74,7 +74,7 @@ func (s *Service) suppressedInvitation(ctx context.Context, by store.User, o Org
 	} else {
 		u.CustomerID = o.ID
 	}
-	s.auditUser(ctx, by.ID, o, "user.invitation_suppressed", u, "the address belongs to user "+held.ID+
+	s.auditUser(ctx, by.ID, o, domain.ActionUserInvitationSuppressed, u, "the address belongs to user "+held.ID+
 		" of another organization; nothing was stored or sent")
 	return ManagedUser{User: u, Invitation: &store.UserToken{UserID: u.ID, Purpose: store.PurposeInvitation,
 		CreatedBy: by.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvitationTTL)}}
@@ -98,7 +98,7 @@ func (s *Service) addInvitedUser(ctx context.Context, by store.User, o Org, in N
 	} else if err != nil {
 		return store.User{}, "", err
 	}
-	s.auditUser(ctx, by.ID, o, "user.invited", u, strings.Join(u.Roles, ", "))
+	s.auditUser(ctx, by.ID, o, domain.ActionUserInvited, u, strings.Join(u.Roles, ", "))
 	link, err := s.sendInvitation(ctx, by, o, u)
 	return u, link, err
 }
@@ -142,14 +142,14 @@ func (s *Service) sendInvitation(ctx context.Context, by store.User, o Org, u st
 	}, userEmailKey(domain.EmailInvitation, u.ID, hash))
 	var notSent *errMailNotSent
 	if errors.As(err, &notSent) {
-		s.auditUser(ctx, by.ID, o, "user.invitation_failed", u, notSent.Detail)
+		s.auditUser(ctx, by.ID, o, domain.ActionUserInvitationFailed, u, notSent.Detail)
 		return "", &problem.Error{Kind: problem.KindUpstreamFailed, Field: "email", Detail: fmt.Sprintf(
 			"%s is %s, but the invitation email could not be sent (%s); send it again from the Users page or with POST /api/v1/users/%s/invitation",
 			u.Email, u.Status, notSent.Detail, u.ID)}
 	} else if err != nil {
 		return "", err
 	}
-	s.auditUser(ctx, by.ID, o, "user.invitation_sent", u, "")
+	s.auditUser(ctx, by.ID, o, domain.ActionUserInvitationSent, u, "")
 	return link, nil
 }
 
@@ -184,7 +184,7 @@ func (s *Service) WithdrawInvitation(ctx context.Context, by store.User, id stri
 		return u, err
 	}
 	if n > 0 {
-		s.auditUser(ctx, by.ID, o, "user.invitation_withdrawn", u, "")
+		s.auditUser(ctx, by.ID, o, domain.ActionUserInvitationWithdrawn, u, "")
 	}
 	return u, nil
 }

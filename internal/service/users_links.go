@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -61,7 +62,7 @@ func (s *Service) userLink(ctx context.Context, raw, purpose string) (store.User
 // passwordFromLink checks a one-time link of purpose and hashes the new
 // password it sets, which the policy must accept; a link that does not work
 // is audited as refused.
-func (s *Service) passwordFromLink(ctx context.Context, raw, pw, purpose, refused string) (store.UserToken, store.User, Org, string, error) {
+func (s *Service) passwordFromLink(ctx context.Context, raw, pw, purpose string, refused domain.Action) (store.UserToken, store.User, Org, string, error) {
 	t, u, err := s.userLink(ctx, raw, purpose)
 	if err != nil {
 		return t, u, Org{}, "", s.refuseLink(ctx, refused, store.Assignment{}, err)

@@ -39,7 +39,7 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 		return err
 	}
 	if err := s.passwordsDisabled(ctx, u, "resetting a password"); err != nil {
-		s.auditUser(ctx, u.ID, o, "password_reset.refused", u, "the organization signs in through its own provider only (SSO): no link sent")
+		s.auditUser(ctx, u.ID, o, domain.ActionPasswordResetRefused, u, "the organization signs in through its own provider only (SSO): no link sent")
 		return nil
 	}
 	token, now := secret.NewToken(), s.now()
@@ -53,19 +53,19 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 	}, userEmailKey(domain.EmailPasswordReset, u.ID, hash))
 	var notSent *errMailNotSent
 	if errors.As(err, &notSent) {
-		s.auditUser(ctx, u.ID, o, "password_reset.email_failed", u, notSent.Detail)
+		s.auditUser(ctx, u.ID, o, domain.ActionPasswordResetMailFailed, u, notSent.Detail)
 		return nil
 	} else if err != nil {
 		return err
 	}
-	s.auditUser(ctx, u.ID, o, "password_reset.requested", u, "")
+	s.auditUser(ctx, u.ID, o, domain.ActionPasswordResetRequested, u, "")
 	return nil
 }
 
 // ResetPassword sets a new password from a reset link; every session of
 // the user ends.
 func (s *Service) ResetPassword(ctx context.Context, raw, pw string) (store.User, error) {
-	t, u, o, h, err := s.passwordFromLink(ctx, raw, pw, store.PurposePasswordReset, "password_reset.refused")
+	t, u, o, h, err := s.passwordFromLink(ctx, raw, pw, store.PurposePasswordReset, domain.ActionPasswordResetRefused)
 	if err != nil {
 		return u, err
 	}
@@ -75,6 +75,6 @@ func (s *Service) ResetPassword(ctx context.Context, raw, pw string) (store.User
 	} else if err != nil {
 		return u, err
 	}
-	s.auditUser(ctx, u.ID, o, "password_reset.completed", reset, "every session ended")
+	s.auditUser(ctx, u.ID, o, domain.ActionPasswordResetCompleted, reset, "every session ended")
 	return reset, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
@@ -11,7 +12,7 @@ import (
 // Register sets an invited user's password from its invitation link and
 // makes it active.
 func (s *Service) Register(ctx context.Context, raw, pw string) (store.User, error) {
-	t, u, o, h, err := s.passwordFromLink(ctx, raw, pw, store.PurposeInvitation, "registration.refused")
+	t, u, o, h, err := s.passwordFromLink(ctx, raw, pw, store.PurposeInvitation, domain.ActionRegistrationRefused)
 	if err != nil {
 		return u, err
 	}
@@ -25,6 +26,6 @@ func (s *Service) Register(ctx context.Context, raw, pw string) (store.User, err
 	} else if err != nil {
 		return u, err
 	}
-	s.auditUser(ctx, u.ID, o, "user.registered", registered, "")
+	s.auditUser(ctx, u.ID, o, domain.ActionUserRegistered, registered, "")
 	return registered, nil
 }

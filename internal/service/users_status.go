@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -45,7 +46,7 @@ func (s *Service) UpdateUser(ctx context.Context, by store.User, id string, p Us
 		if err := s.store.SetUserRoles(ctx, u.ID, roles); err != nil {
 			return u, lastAdmin(err, u, o)
 		}
-		s.auditUser(ctx, by.ID, o, "user.roles_set", u, strings.Join(roles, ", "))
+		s.auditUser(ctx, by.ID, o, domain.ActionUserRolesSet, u, strings.Join(roles, ", "))
 	}
 	if p.Status != nil {
 		if err := s.setStatus(ctx, by, o, u, *p.Status); err != nil {
@@ -82,7 +83,7 @@ func (s *Service) setStatus(ctx context.Context, by store.User, o Org, u store.U
 	if status == store.StatusActive {
 		changed, err := s.store.ReactivateUser(ctx, u.ID, s.now())
 		if err == nil && changed {
-			s.auditUser(ctx, by.ID, o, "user.reactivated", u, "")
+			s.auditUser(ctx, by.ID, o, domain.ActionUserReactivated, u, "")
 		}
 		return err
 	}
@@ -91,7 +92,7 @@ func (s *Service) setStatus(ctx context.Context, by store.User, o Org, u store.U
 		return lastAdmin(err, u, o)
 	}
 	if changed {
-		s.auditUser(ctx, by.ID, o, "user.suspended", u, "sessions ended")
+		s.auditUser(ctx, by.ID, o, domain.ActionUserSuspended, u, "sessions ended")
 	}
 	if u.Kind != store.KindPartner {
 		return nil // a customer user holds no assignment; CheckSignal stops its decisions

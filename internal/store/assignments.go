@@ -123,22 +123,22 @@ func (s *Store) Assignments(ctx context.Context, f AssignmentFilter) ([]Assignme
 // Transition is one step the workflow records. Seq increases with each step
 // of one workflow, so a late retry of an older step changes nothing.
 type Transition struct {
-	AssignmentID     string     `db:"id"`
-	Seq              int        `db:"seq"`
-	State            string     `db:"state"`
-	At               time.Time  `db:"at"`
-	Actor            string     `db:"actor"`
-	Action           string     `db:"action"`
-	Detail           string     `db:"detail"`
-	ApprovalDeadline *time.Time `db:"approval_deadline"`
-	DecidedBy        string     `db:"decided_by"`
-	Decision         string     `db:"decision"`
-	DecisionSignal   string     `db:"decision_signal"` // the voucher ID of the signal that decided
-	ActivatedAt      *time.Time `db:"activated_at"`
-	AccessEndsAt     *time.Time `db:"access_ends_at"`
-	EndedBy          string     `db:"ended_by"`
-	EndReason        string     `db:"end_reason"`
-	Failure          string     `db:"failure"`
+	AssignmentID     string        `db:"id"`
+	Seq              int           `db:"seq"`
+	State            string        `db:"state"`
+	At               time.Time     `db:"at"`
+	Actor            string        `db:"actor"`
+	Action           domain.Action `db:"action"`
+	Detail           string        `db:"detail"`
+	ApprovalDeadline *time.Time    `db:"approval_deadline"`
+	DecidedBy        string        `db:"decided_by"`
+	Decision         string        `db:"decision"`
+	DecisionSignal   string        `db:"decision_signal"` // the voucher ID of the signal that decided
+	ActivatedAt      *time.Time    `db:"activated_at"`
+	AccessEndsAt     *time.Time    `db:"access_ends_at"`
+	EndedBy          string        `db:"ended_by"`
+	EndReason        string        `db:"end_reason"`
+	Failure          string        `db:"failure"`
 }
 
 // ApplyTransition moves the projection to the transition's state and appends

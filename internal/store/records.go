@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/partneraccess/partneraccess/internal/domain"
 )
 
 // Audit outcomes.
@@ -19,17 +21,17 @@ const (
 
 // AuditEntry is one line of the append-only audit log.
 type AuditEntry struct {
-	ID           int64     `db:"id"`
-	At           time.Time `db:"at"`
-	ActorID      string    `db:"actor_id"`
-	Action       string    `db:"action"`
-	Outcome      string    `db:"outcome"`
-	AssignmentID string    `db:"assignment_id"`
-	SiteID       string    `db:"site_id"`
-	CustomerID   string    `db:"customer_id"`
-	PartnerID    string    `db:"partner_id"`
-	Detail       string    `db:"detail"`
-	EventKey     *string   `db:"event_key"`
+	ID           int64         `db:"id"`
+	At           time.Time     `db:"at"`
+	ActorID      string        `db:"actor_id"`
+	Action       domain.Action `db:"action"`
+	Outcome      string        `db:"outcome"`
+	AssignmentID string        `db:"assignment_id"`
+	SiteID       string        `db:"site_id"`
+	CustomerID   string        `db:"customer_id"`
+	PartnerID    string        `db:"partner_id"`
+	Detail       string        `db:"detail"`
+	EventKey     *string       `db:"event_key"`
 }
 
 // Audit appends an entry to the audit log. The site, customer and partner of

@@ -1,0 +1,105 @@
+package domain
+
+// Action names what an audit entry records: a step of an assignment, a
+// refusal, a change an administrator or the operator made. The audit log
+// keeps the string, and the workflow's own payloads carry it, so a name
+// never changes once written. The workflow, the activities, the service,
+// the timeline and whatever reads the log (reports, webhooks) use these.
+type Action string
+
+// An assignment's steps, written by its workflow.
+const (
+	ActionAssignmentRequested         Action = "assignment.requested"
+	ActionAssignmentApproved          Action = "assignment.approved"
+	ActionAssignmentDenied            Action = "assignment.denied"
+	ActionAssignmentApprovalExpired   Action = "assignment.approval_expired"
+	ActionAssignmentWithdrawn         Action = "assignment.withdrawn"
+	ActionAssignmentFailed            Action = "assignment.failed"
+	ActionAssignmentUnassignRequested Action = "assignment.unassign_requested"
+	ActionAccessReady                 Action = "access.ready"
+	ActionAccessExpired               Action = "access.expired"
+	ActionAccessRevoked               Action = "access.revoked"
+	ActionAccessFailed                Action = "access.failed"
+	ActionAccessProvisioned           Action = "access.provisioned"
+	ActionAccessReconciled            Action = "access.reconciled"
+	ActionRevocationProven            Action = "revocation.proven"
+	ActionExtensionRequested          Action = "extension.requested"
+	ActionExtensionApproved           Action = "extension.approved"
+	ActionExtensionDenied             Action = "extension.denied"
+	ActionExtensionLapsed             Action = "extension.lapsed"
+	ActionDriftRemoved                Action = "drift.removed"
+	ActionDriftRestored               Action = "drift.restored"
+	ActionCredentialViewed            Action = "credential.viewed"
+	ActionCredentialReissued          Action = "credential.reissued"
+)
+
+// ExtensionSettled is the step that settles an extension request in state
+// (ExtensionApproved, ExtensionDenied or ExtensionLapsed).
+func ExtensionSettled(state string) Action { return Action("extension." + state) }
+
+// Refusals: what was tried and changed nothing.
+const (
+	ActionAssignmentRefused         Action = "assignment.refused"
+	ActionAssignmentUnassignRefused Action = "assignment.unassign_refused"
+	ActionApprovalRefused           Action = "approval.refused"
+	ActionApprovalLinkRefused       Action = "approval.link_refused"
+	ActionExtensionRefused          Action = "extension.refused"
+	ActionCredentialRefused         Action = "credential.refused"
+	ActionCredentialReissueRefused  Action = "credential.reissue_refused"
+	ActionAccessRefused             Action = "access.refused"
+	ActionPermissionRefused         Action = "permission.refused"
+	ActionRequestRefused            Action = "request.refused"
+	ActionSessionRefused            Action = "session.refused"
+	ActionUserRefused               Action = "user.refused"
+	ActionRegistrationRefused       Action = "registration.refused"
+	ActionPasswordResetRefused      Action = "password_reset.refused"
+	ActionSSORefused                Action = "sso.refused"
+)
+
+// SignalRefused is the refusal of a signal (SignalApproval, …) that was
+// vouched for but could not count.
+func SignalRefused(signal string) Action { return Action(signal + ".refused") }
+
+// Inputs the store does not justify: a start, a signal, an email or a
+// reissue nobody vouched for, or claiming what is not so (SPEC §7).
+const (
+	ActionStartForged   Action = "start.forged"
+	ActionSignalForged  Action = "signal.forged"
+	ActionEmailForged   Action = "email.forged"
+	ActionReissueForged Action = "reissue.forged"
+)
+
+// Permissions, users and sign-in.
+const (
+	ActionPermissionGranted        Action = "permission.granted"
+	ActionPermissionWithdrawn      Action = "permission.withdrawn"
+	ActionUserInvited              Action = "user.invited"
+	ActionUserInvitationSent       Action = "user.invitation_sent"
+	ActionUserInvitationFailed     Action = "user.invitation_failed"
+	ActionUserInvitationSuppressed Action = "user.invitation_suppressed"
+	ActionUserInvitationWithdrawn  Action = "user.invitation_withdrawn"
+	ActionUserRegistered           Action = "user.registered"
+	ActionUserSuspended            Action = "user.suspended"
+	ActionUserReactivated          Action = "user.reactivated"
+	ActionUserRolesSet             Action = "user.roles_set"
+	ActionPasswordResetRequested   Action = "password_reset.requested"
+	ActionPasswordResetCompleted   Action = "password_reset.completed"
+	ActionPasswordResetMailFailed  Action = "password_reset.email_failed"
+	ActionSSOSignedIn              Action = "sso.signed_in"
+	ActionSSOBound                 Action = "sso.bound"
+)
+
+// The operator's directory file (directory apply).
+const (
+	ActionPartnerCreated        Action = "partner.created"
+	ActionPartnerRenamed        Action = "partner.renamed"
+	ActionCustomerCreated       Action = "customer.created"
+	ActionCustomerRenamed       Action = "customer.renamed"
+	ActionSiteCreated           Action = "site.created"
+	ActionSiteRenamed           Action = "site.renamed"
+	ActionSiteAccessGroupSet    Action = "site.access_group_set"
+	ActionCustomerTargetSet     Action = "customer.target_set"
+	ActionCustomerTargetRemoved Action = "customer.target_removed"
+	ActionOrgSSOSet             Action = "org.sso_set"
+	ActionOrgSSORemoved         Action = "org.sso_removed"
+)
