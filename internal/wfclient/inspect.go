@@ -34,13 +34,32 @@ type Execution struct {
 	Status string // Temporal's status in lower case: running, completed, …
 }
 
+// listedWithin is how long Find waits for a run to be listed: Temporal's
+// visibility store is written after the run, so a run started a moment ago
+// may not be listed yet (seen here on a loaded machine).
+const listedWithin = 3 * time.Second
+
 // Find looks up the run with ID runID; ok is false when Temporal keeps none
 // (never started here, or closed longer ago than the retention).
 func (i *Inspector) Find(ctx context.Context, runID string) (ex Execution, ok bool, err error) {
-	list, err := i.tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: i.namespace, Query: fmt.Sprintf("RunId = %q", runID), PageSize: 2})
-	if err != nil || len(list.Executions) == 0 {
-		return Execution{}, false, err
+	var list *workflowservice.ListWorkflowExecutionsResponse
+	for deadline := time.Now().Add(listedWithin); ; {
+		list, err = i.tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: i.namespace, Query: fmt.Sprintf("RunId = %q", runID), PageSize: 2})
+		if err != nil {
+			return Execution{}, false, err
+		}
+		if len(list.Executions) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return Execution{}, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return Execution{}, false, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	e := list.Executions[0]
 	return Execution{
