@@ -438,7 +438,7 @@ func TestR10_AssignBuildsTheInputFromThePolicyInForce(t *testing.T) {
 	ctx := context.Background()
 	if err := st.SetPolicies(ctx, demo.Contoso, `{"approvals":2,"approver_roles":["Customer Administrator"],"access_duration":"8h","max_duration":"24h",`+
 		`"max_extensions":1,"approval_timeout":"48h","auto_approve":[{"users":["nobody"]},{"roles":["Partner Consultant"],"max_duration":"4h"}]}`,
-		map[string]string{demo.ContosoFinance: `{"approver_roles":["Customer Administrator","Customer Operations Agent"],"access_duration":"8h",`+
+		map[string]string{demo.ContosoFinance: `{"approver_roles":["Customer Administrator","Customer Operations Agent"],"access_duration":"8h",` +
 			`"reason_pattern":"^CS-","reason_example":"CS-1234: month-end"}`}); err != nil {
 		t.Fatal(err)
 	}
