@@ -218,10 +218,11 @@ func (c *checker) whole(e Effective) []Problem {
 			c.bad(fmt.Sprintf("auto_approve[%d].max_duration", i), "%s is more than max_duration (%s): no request may ask for that long", Duration(r.MaxDuration), Duration(e.MaxDuration))
 		}
 	}
-	if e.ReasonPattern == "" {
+	re, err := regexp.Compile(e.ReasonPattern)
+	if e.ReasonPattern == "" || err != nil { // an inherited pattern at fault is its own policy's problem
 		return c.problems
 	}
-	switch re := regexp.MustCompile(e.ReasonPattern); {
+	switch {
 	case e.ReasonExample == "":
 		c.bad("reason_example", "is required with reason_pattern: it is shown on the form and with a refusal")
 	case !re.MatchString(e.ReasonExample):
