@@ -94,7 +94,7 @@ func dropMaintainerNotes(doc ast.Node, source []byte) {
 	}
 }
 
-var ruleHeading = regexp.MustCompile(`^R([1-9])\b`)
+var ruleHeading = regexp.MustCompile(`^R([1-9][0-9]?)\b`)
 
 // ruleIDs gives a rule's heading ("R4 · …") the stable id "r4"; other
 // headings get goldmark's usual ids.

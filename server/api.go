@@ -91,6 +91,10 @@ type assignRequest struct {
 	UserID string `json:"user_id"`
 	Role   string `json:"role"`
 	Reason string `json:"reason"`
+	// Duration (a Go duration, as an extension's) and StartsAt (RFC
+	// 3339) are optional; the site's policy bounds them (R10).
+	Duration string `json:"duration"`
+	StartsAt string `json:"starts_at"`
 }
 
 func (s *Server) apiAssign(c *gin.Context) {
@@ -100,11 +104,12 @@ func (s *Server) apiAssign(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := boundedIDs(map[string]string{"user_id": req.UserID, "role": req.Role}); err != nil {
+	if err := boundedIDs(map[string]string{"user_id": req.UserID, "role": req.Role, "duration": req.Duration, "starts_at": req.StartsAt}); err != nil {
 		s.fail(c, err)
 		return
 	}
-	a, created, err := s.svc.Assign(c.Request.Context(), u, rules.AssignRequest{SiteID: c.Param("site"), UserID: req.UserID, Role: req.Role, Reason: req.Reason})
+	a, created, err := s.svc.Assign(c.Request.Context(), u, rules.AssignRequest{SiteID: c.Param("site"), UserID: req.UserID, Role: req.Role, Reason: req.Reason,
+		Duration: req.Duration, StartsAt: req.StartsAt})
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -141,6 +141,16 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if p.Field != "" {
 		body["field"] = p.Field
 	}
+	if len(p.Allowed) > 0 {
+		body["allowed"] = p.Allowed
+	}
+	if len(p.Fields) > 0 {
+		errs := make([]gin.H, len(p.Fields))
+		for i, f := range p.Fields {
+			errs[i] = gin.H{"field": f.Field, "detail": f.Detail}
+		}
+		body["errors"] = errs
+	}
 	c.Header("Content-Type", "application/problem+json")
 	c.Status(st)
 	json.NewEncoder(c.Writer).Encode(body)

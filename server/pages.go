@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/policy"
 	"github.com/partneraccess/partneraccess/internal/rules"
 )
 
@@ -44,6 +45,7 @@ func mustParsePages() *pages {
 		"kind":     emailKindText,
 		"delivery": deliveryText,
 		"name":     nameOf,
+		"duration": policy.Human,
 	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {

@@ -43,7 +43,7 @@ func ruleLink(rule string) template.HTML {
 		template.HTMLEscapeString(docs.RuleURL(rule)), template.HTMLEscapeString(rule)))
 }
 
-var ruleRE = regexp.MustCompile(`\((R[1-9])\)`)
+var ruleRE = regexp.MustCompile(`\((R10|R[1-9])\)`)
 
 // withRuleLinks escapes text and links each "(Rn)" in it to the rule.
 func withRuleLinks(text string) template.HTML {

@@ -47,12 +47,14 @@ func (s *Server) renderSite(c *gin.Context, status int, data gin.H) {
 		data["NoPermission"] = d.NoPermission
 	}
 	data["CanAssign"] = u.Kind == store.KindPartner && d.Site.Permitted
+	data["Policy"], data["PolicyWords"] = d.Policy, d.PolicyWords
 	s.render(c, status, "site", data)
 }
 
 func (s *Server) pageAssignPost(c *gin.Context) {
 	u, _ := actor(c)
-	req := rules.AssignRequest{SiteID: c.Param("site"), UserID: c.PostForm("user_id"), Role: c.PostForm("role"), Reason: c.PostForm("reason")}
+	req := rules.AssignRequest{SiteID: c.Param("site"), UserID: c.PostForm("user_id"), Role: c.PostForm("role"), Reason: c.PostForm("reason"),
+		Duration: c.PostForm("duration"), StartsAt: c.PostForm("starts_at")}
 	a, created, err := s.svc.Assign(c.Request.Context(), u, req)
 	if p := problem.As(err); p != nil && p.Kind != problem.KindNotFound {
 		s.renderSite(c, status(p), gin.H{"Error": p, "Form": req})

@@ -140,6 +140,11 @@ func TestEveryRefusalNamesItsRuleOrADocumentedType(t *testing.T) {
 		{"R6: a customer invites a partner user", customerAdmin, "POST", "/api/v1/partners/" + demo.Northwind + "/users", `{"email":"x@partner.example","name":"X","roles":["Partner Consultant"]}`, 403, "R6"},
 		{"R7: an unassign reason of two lines", agent, "DELETE", "/api/v1/assignments/" + pending.ID, `{"reason":"a\nb"}`, 422, "R7"},
 		{"R9: no reason", agent, "POST", "/api/v1/sites/" + demo.FabrikamSite + "/assignments", `{"user_id":"northwind-admin"}`, 422, "R9"},
+		{"R10: a reason without the policy's ticket", agent, "POST", "/api/v1/sites/" + demo.ContosoFinance + "/assignments", `{"user_id":"northwind-solo","reason":"month-end"}`, 422, "R10"},
+		{"R10: a duration over max_duration", agent, "POST", assign, `{"user_id":"northwind-solo","reason":"x","duration":"1000h"}`, 422, "R10"},
+		{"R10: a start in the past", agent, "POST", "/api/v1/sites/" + demo.ContosoFinance + "/assignments", `{"user_id":"northwind-solo","reason":"CS-1234","starts_at":"2020-01-01T00:00:00Z"}`, 422, "R10"},
+		{"R10: a policy with a field at fault", customerAdmin, "PUT", "/api/v1/customers/" + demo.Contoso + "/policy", `{"policy":{"approvals":0}}`, 422, "R10"},
+		{"R6: a partner sets a customer's policy", agent, "PUT", "/api/v1/customers/" + demo.Contoso + "/policy", `{"policy":{}}`, 403, "R6"},
 		{"no rule: an administrator removes their own administrator role", partnerAdmin, "PATCH", "/api/v1/users/" + demo.PartnerAdmin, `{"roles":["Partner Consultant"]}`, 422, ""},
 		{"no rule: an invitation to an email that has an account", partnerAdmin, "POST", "/api/v1/partners/" + demo.Northwind + "/users", `{"email":"solo@partner.example","name":"X","roles":["Partner Consultant"]}`, 409, ""},
 	} {

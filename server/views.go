@@ -240,6 +240,8 @@ type siteDetailView struct {
 	siteView
 	AssignableUsers []assignableView `json:"assignable_users"`
 	Assignments     []assignmentView `json:"assignments"`
+	// Policy is the customer's policy in force at the site (R10).
+	Policy policyView `json:"policy"`
 }
 
 type assignableView struct {
@@ -255,7 +257,7 @@ func newSiteDetailView(d service.SiteDetail) siteDetailView {
 		AssignableUsers: mapViews(d.Assignable, func(u store.User) assignableView {
 			return assignableView{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Status: u.Status}
 		}),
-		Assignments: assignmentViews(d.Assignments)}
+		Assignments: assignmentViews(d.Assignments), Policy: newPolicyView(d.Policy, d.PolicyWords)}
 }
 
 // mapViews maps rows to views; never nil, so a list is [] rather than null.

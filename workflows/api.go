@@ -123,6 +123,35 @@ type Input struct {
 	// versionVouchedStart): its MAC covers SignedFields. A start without a
 	// valid one grants nothing.
 	Vouch Vouch
+	// Policy is what the customer's policy (R10) asks of this request, as
+	// in force when it was made (since versionPolicy); its zero value is
+	// the seed's behaviour. Timing carries the policy's durations.
+	Policy RequestPolicy `json:",omitzero"`
+}
+
+// RequestPolicy is what a customer's policy asks of one request, fixed
+// when the request is made, so a later change never reaches a run under
+// way.
+type RequestPolicy struct {
+	// Approvals is how many distinct approvers must approve (0 or 1: the
+	// first decision settles it); the first denial denies.
+	Approvals int `json:",omitempty"`
+	// StartsAt is when access begins, once approved (nil: at approval).
+	StartsAt *time.Time `json:",omitempty"`
+	// AutoApproved names the policy's rule that approved the request in
+	// advance, e.g. "auto_approve[1]: role Partner Consultant" ("": none).
+	AutoApproved string `json:",omitempty"`
+	// ProfessionalApproval: a Professional request waits for approval too.
+	ProfessionalApproval bool `json:",omitempty"`
+}
+
+// signedFields are what the MAC of a start covers of the policy.
+func (p RequestPolicy) signedFields() []string {
+	starts := ""
+	if p.StartsAt != nil {
+		starts = p.StartsAt.UTC().Format(time.RFC3339Nano)
+	}
+	return []string{"policy", strconv.Itoa(p.Approvals), starts, p.AutoApproved, strconv.FormatBool(p.ProfessionalApproval)}
 }
 
 // SignedFields are what the MAC of a start covers: everything the run
@@ -141,7 +170,8 @@ func (in Input) SignedFields(workflowID string) []string {
 		t.ExpiryWarning, t.ProfessionalReminder} {
 		f = append(f, d.String())
 	}
-	return append(f, strconv.Itoa(t.MaxExtensions))
+	f = append(f, strconv.Itoa(t.MaxExtensions))
+	return append(f, in.Policy.signedFields()...)
 }
 
 // Vouch is how a server vouches for a signal it sends: a unique ID (whose

@@ -284,7 +284,7 @@ func (p *process) serveHTTP(context.Context) error {
 		TaskQueue: cfg.TaskQueue,
 		Service: service.Config{
 			PublicURL: cfg.PublicURL, Mail: p.sender, MailFrom: p.mailFrom, InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL,
-			EntraLoginURL: cfg.EntraLoginURL,
+			EntraLoginURL: cfg.EntraLoginURL, PolicyCeiling: cfg.PolicyMaxDuration,
 			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
 				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor,
 				ExpiryWarning: cfg.ExpiryWarning, MaxExtensions: cfg.MaxExtensions, ProfessionalReminder: cfg.ProfessionalReminder,

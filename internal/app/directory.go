@@ -12,6 +12,8 @@ import (
 	"github.com/partneraccess/partneraccess/internal/directory"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail"
+	"github.com/partneraccess/partneraccess/internal/policy"
+	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/sso"
 )
@@ -52,7 +54,9 @@ func runDirectory(ctx context.Context, cfg config.Config, out io.Writer, log *sl
 		MailFrom: mail.Address{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
 	}, st, nil, nil, log, nil)
 	report, err := directory.Apply(ctx, st, svc, f, directory.Options{Resend: cfg.DirectoryResend,
-		Discover: (&sso.Client{EntraLoginURL: cfg.EntraLoginURL}).Discover})
+		Discover: (&sso.Client{EntraLoginURL: cfg.EntraLoginURL}).Discover,
+		Policy: directory.PolicyLimits{Ceiling: cfg.PolicyMaxDuration,
+			Defaults: policy.Defaults(cfg.AccessDuration, cfg.ApprovalTimeout, cfg.MaxExtensions, rules.ApproverRoles)}})
 	var problems directory.Problems
 	if errors.As(err, &problems) {
 		return fmt.Errorf("%s: %w", cfg.DirectoryFile, err)

@@ -61,6 +61,8 @@ type Config struct {
 	ExpiryWarning        time.Duration
 	MaxExtensions        int
 	ProfessionalReminder time.Duration
+	// PolicyMaxDuration is the ceiling of every customer's policy (R10).
+	PolicyMaxDuration time.Duration
 	// TemporalRetention is how long Temporal keeps a closed workflow's
 	// history (the embedded server's namespace); the store keeps its own record.
 	TemporalRetention time.Duration

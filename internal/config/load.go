@@ -91,6 +91,7 @@ func (c *Config) loadTimings(get getter, bad reporter) {
 	c.PasswordResetTTL = duration(get, bad, "PASSWORD_RESET_TTL", time.Minute)
 	c.TemporalRetention = duration(get, bad, "TEMPORAL_RETENTION", 24*time.Hour) // Temporal's own minimum is a day
 	c.ProfessionalReminder = duration(get, bad, "PROFESSIONAL_REMINDER", 0)
+	c.PolicyMaxDuration = duration(get, bad, "POLICY_MAX_DURATION", time.Second)
 	if c.MaxExtensions, err = strconv.Atoi(get("MAX_EXTENSIONS")); err != nil || c.MaxExtensions < 0 {
 		bad("MAX_EXTENSIONS", "%q is not a number from 0 up", get("MAX_EXTENSIONS"))
 	}

@@ -34,6 +34,7 @@ var Vars = []Var{
 	{"APPROVAL_REMINDER", "approval-reminder", "", "remind approvers this long before the deadline (default: 24h, or a quarter of a shorter APPROVAL_TIMEOUT; 0: no reminder)"},
 	{"EXPIRY_WARNING", "expiry-warning", "", "warn the partner user this long before Standard access ends, with a link to ask for more time (default: 12h, or a quarter of a shorter ACCESS_DURATION; 0: no warning)"},
 	{"MAX_EXTENSIONS", "max-extensions", "2", "extension requests one Standard assignment may make (0: none)"},
+	{"POLICY_MAX_DURATION", "policy-max-duration", "720h", "the most any customer's policy may give: no duration of a policy (access, approval, scheduling) passes it"},
 	{"PROFESSIONAL_REMINDER", "professional-reminder", "168h", "remind the partner user of open Professional access this often, with a link to unassign (0: never)"},
 	{"READY_WAIT", "ready-wait", "15m", "Professional: wait before the partner user logs in"},
 	{"EMAIL_RETRY_FOR", "email-retry-for", "24h", "how long one email is retried before it is recorded as failed on its assignment"},

@@ -31,6 +31,9 @@ const (
 	FabrikamSite = "fabrikam-professional"
 	LitwareSite  = "litware-standard"
 	AdatumSite   = "adatum-standard"
+	// ContosoFinance is under a policy of its own (R10): two approvals and
+	// a ticket reference, beside ContosoSite under the seed's rules.
+	ContosoFinance = "contoso-finance"
 
 	PartnerAdmin  = "northwind-admin"
 	Agent         = "northwind-agent"
@@ -62,7 +65,8 @@ var Logins = []Login{
 	{"admin@litware.example", "Litware administrator (has not given permission)"},
 }
 
-// The demo directory: two partners, four customers with a site each.
+// The demo directory: two partners, four customers with a site each, and
+// a second Contoso site under a policy of its own.
 var (
 	partners  = []store.Partner{{ID: Northwind, Name: "Northwind Partners"}, {ID: Tailspin, Name: "Tailspin Partners"}}
 	customers = []store.Customer{
@@ -76,6 +80,8 @@ var (
 		{ID: FabrikamSite, Name: "Fabrikam Sage 200 Professional", CustomerID: Fabrikam, Edition: domain.EditionProfessional},
 		{ID: LitwareSite, Name: "Litware Sage 200 Standard", CustomerID: Litware, Edition: domain.EditionStandard},
 		{ID: AdatumSite, Name: "Adatum Sage 200 Standard", CustomerID: Adatum, Edition: domain.EditionStandard},
+		{ID: ContosoFinance, Name: "Contoso Sage 200 Finance", CustomerID: Contoso, Edition: domain.EditionStandard,
+			Policy: FinancePolicy},
 	}
 	// permissions: the customers that have given their partner permission
 	// (R1), and which of their administrators did. Litware has not.
@@ -83,6 +89,9 @@ var (
 		{Contoso, Northwind, ContosoAdmin}, {Fabrikam, Northwind, FabrikamAdmin}, {Adatum, Tailspin, AdatumAdmin},
 	}
 )
+
+// FinancePolicy is ContosoFinance's own policy, as stored (R10).
+const FinancePolicy = `{"approvals":2,"reason_pattern":"^(CS|INC)-[0-9]{4,}","reason_example":"CS-1234: month-end upgrade"}`
 
 // user is a demo user before its password and registration are filled in.
 type user struct {
@@ -176,6 +185,12 @@ func loadDirectory(ctx context.Context, s *store.Store) error {
 	}
 	for _, site := range sites {
 		if err := s.CreateSite(ctx, site); err != nil {
+			return err
+		}
+		if site.Policy == "" {
+			continue
+		}
+		if err := s.SetSitePolicy(ctx, site.ID, site.Policy); err != nil {
 			return err
 		}
 	}

@@ -39,6 +39,7 @@ type Reader interface {
 	UserByEmail(ctx context.Context, email string) (store.User, error)
 	CustomerTarget(ctx context.Context, customerID string) (store.Target, error)
 	AccessHolds(ctx context.Context, customerID string) (map[string]store.Holds, error)
+	PartnerUsers(ctx context.Context, partnerID string) ([]store.User, error)
 	SSODomains(ctx context.Context) ([]store.SSODomain, error)
 	SSOProviderOf(ctx context.Context, kind, orgID string) (store.SSOProvider, error)
 }
@@ -56,6 +57,8 @@ type Store interface {
 	SetPartnerPermission(ctx context.Context, customerID, partnerID string, granted bool, by string, at time.Time) error
 	SetCustomerTarget(ctx context.Context, customerID string, t *store.Target) error
 	SetSiteAccessGroup(ctx context.Context, siteID, group string) error
+	SetCustomerPolicy(ctx context.Context, customerID, policy string) error
+	SetSitePolicy(ctx context.Context, siteID, policy string) error
 	SetSSOProvider(ctx context.Context, kind, orgID string, p *store.SSOProvider) error
 	ReleaseSSODomains(ctx context.Context, domains []string) error
 	Audit(ctx context.Context, e store.AuditEntry) error
@@ -71,6 +74,9 @@ type Options struct {
 	// each sso block's issuer before anything is written (nil: not
 	// checked).
 	Discover func(ctx context.Context, issuer string) error
+	// Policy is what the file's policies are checked against (zero:
+	// POLICY_MAX_DURATION's and the settings' defaults).
+	Policy PolicyLimits
 }
 
 // Count is what happened to the entries of one kind.
@@ -92,7 +98,10 @@ type Report struct {
 	EntraTargets, LDAPTargets, AccessGroups Count
 	// SSO: the organizations' sign-in providers (Created: added, Updated:
 	// changed or removed).
-	SSO         Count
+	SSO Count
+	// Policies: the customers' and sites' policies (Created: set where
+	// none was, Updated: changed or removed).
+	Policies    Count
 	Invitations []Invitation
 }
 
@@ -123,7 +132,7 @@ func Apply(ctx context.Context, st Store, inv Inviter, f *File, opts Options) (R
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	pl, ps, err := f.against(ctx, st, opts.Resend)
+	pl, ps, err := f.against(ctx, st, opts.Resend, opts.Policy.limits())
 	if err != nil {
 		return Report{}, err
 	}
@@ -150,6 +159,7 @@ func Apply(ctx context.Context, st Store, inv Inviter, f *File, opts Options) (R
 	a.report.LDAPTargets.Unchanged += pl.unchanged[store.TargetLDAP]
 	a.report.AccessGroups.Unchanged += pl.unchanged[kindAccessGroup]
 	a.report.SSO.Unchanged += pl.unchanged[kindSSO]
+	a.report.Policies.Unchanged += pl.unchanged[kindPolicy]
 	return a.report, nil
 }
 
@@ -161,6 +171,7 @@ const (
 	kindPermission  = "permission"
 	kindAccessGroup = "access group"
 	kindSSO         = "sso"
+	kindPolicy      = "policy"
 )
 
 // plan is the writes a checked file needs, in order: an organization
@@ -418,6 +429,7 @@ func (r Report) Write(w io.Writer) {
 	row("ldap targets", r.LDAPTargets, "added", "changed")
 	row("access groups", r.AccessGroups, "added", "changed")
 	row("sign-in (sso)", r.SSO, "added", "changed")
+	row("policies", r.Policies, "set", "changed")
 	if len(r.Invitations) == 0 {
 		fmt.Fprintln(w, "No invitation sent.")
 		return

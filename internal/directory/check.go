@@ -11,6 +11,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/emailaddr"
+	"github.com/partneraccess/partneraccess/internal/policy"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/textcheck"
 )
@@ -218,7 +219,7 @@ func (c *checker) permission(entry, permission string) {
 // against checks the file against the store: a customer stays under its
 // partner, a site under its customer and with its edition, and an email
 // belongs to one organization. It returns the plan of what to write.
-func (f *File) against(ctx context.Context, st Reader, resend bool) (*plan, Problems, error) {
+func (f *File) against(ctx context.Context, st Reader, resend bool, limits policy.Limits) (*plan, Problems, error) {
 	c := &checker{f: f}
 	pl := &plan{}
 	moves, err := f.ssoOwners(ctx, st, c)
@@ -235,6 +236,9 @@ func (f *File) against(ctx context.Context, st Reader, resend bool) (*plan, Prob
 			return nil, nil, err
 		}
 		if err := pl.sso(ctx, st, store.KindPartner, p.ID, p.SSO, moves[store.KindPartner+":"+p.ID], p.ID, ""); err != nil {
+			return nil, nil, err
+		}
+		if limits.PartnerUsers, err = partnerUserIDs(ctx, st, p.ID); err != nil {
 			return nil, nil, err
 		}
 		for j, cu := range p.Customers {
@@ -273,6 +277,12 @@ func (f *File) against(ctx context.Context, st Reader, resend bool) (*plan, Prob
 			if err := c.target(ctx, st, pl, cp, cu, p.ID, exists, holds); err != nil {
 				return nil, nil, err
 			}
+			inForce, err := c.policy(pl, cp, cu.Policy, old.Policy, limits, store.KindCustomer, cu.ID, cu.ID, p.ID)
+			if err != nil {
+				return nil, nil, err
+			}
+			siteLimits := limits
+			siteLimits.Inherited = inForce
 			for k, s := range cu.Sites {
 				sp := fmt.Sprintf("%s.sites[%d]", cp, k)
 				old, err := st.SiteByID(ctx, s.ID)
@@ -286,6 +296,9 @@ func (f *File) against(ctx context.Context, st Reader, resend bool) (*plan, Prob
 						return nil, nil, err
 					}
 					c.siteGroup(pl, sp, s, old, err == nil, holds[s.ID], cu.ID, p.ID)
+					if _, err := c.policy(pl, sp, s.Policy, old.Policy, siteLimits, kindSite, s.ID, cu.ID, p.ID); err != nil {
+						return nil, nil, err
+					}
 				}
 			}
 		}

@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/partneraccess/partneraccess/internal/policy"
 )
 
 // File is a directory file: the partners, each with its administrators and
@@ -39,14 +41,17 @@ type Partner struct {
 // "granted", or empty to leave the permission as it is (not granted for a
 // new customer).
 type Customer struct {
-	ID             string   `yaml:"id"`
-	Name           string   `yaml:"name"`
-	Permission     string   `yaml:"permission"`
-	Entra          *Entra   `yaml:"entra"`
-	LDAP           *LDAP    `yaml:"ldap"`
-	SSO            *SSO     `yaml:"sso"`
-	Administrators []Person `yaml:"administrators"`
-	Sites          []Site   `yaml:"sites"`
+	ID         string `yaml:"id"`
+	Name       string `yaml:"name"`
+	Permission string `yaml:"permission"`
+	Entra      *Entra `yaml:"entra"`
+	LDAP       *LDAP  `yaml:"ldap"`
+	SSO        *SSO   `yaml:"sso"`
+	// Policy is the customer's own policy (R10) for all its sites; nil
+	// leaves the stored one as it is (its administrators may set it too).
+	Policy         *policy.Written `yaml:"policy"`
+	Administrators []Person        `yaml:"administrators"`
+	Sites          []Site          `yaml:"sites"`
 }
 
 // Entra names the customer's Microsoft Entra ID tenant, where its sites'
@@ -70,6 +75,9 @@ type Site struct {
 	Name        string `yaml:"name"`
 	Edition     string `yaml:"edition"`
 	AccessGroup string `yaml:"access_group"`
+	// Policy overrides the customer's field by field; nil leaves the
+	// stored one as it is.
+	Policy *policy.Written `yaml:"policy"`
 }
 
 // Person is an administrator of a partner or a customer.
@@ -122,16 +130,21 @@ type shape struct {
 
 var (
 	personShape = &shape{what: "an administrator", fields: []string{"email", "name"}}
-	siteShape   = &shape{what: "a site", fields: []string{"id", "name", "edition", "access_group"}}
-	entraShape  = &shape{what: "an entra block", fields: []string{"tenant_id", "client_id", "client_secret_env", "client_secret_file", "user_domain"}}
+	ruleShape   = &shape{what: "an auto_approve rule", fields: policy.RuleFields, values: []string{"users", "roles"}}
+	policyShape = &shape{what: "a policy block", fields: policy.Fields, values: []string{"approver_roles"},
+		lists: map[string]*shape{"auto_approve": ruleShape}}
+	siteShape = &shape{what: "a site", fields: []string{"id", "name", "edition", "access_group", "policy"},
+		maps: map[string]*shape{"policy": policyShape}}
+	entraShape = &shape{what: "an entra block", fields: []string{"tenant_id", "client_id", "client_secret_env", "client_secret_file", "user_domain"}}
 
 	ssoShape = &shape{what: "an sso block", fields: []string{"issuer", "client_id", "client_secret_env", "client_secret_file", "local_passwords", "domains"},
 		values: []string{"domains"}}
 
 	ldapShape = &shape{what: "an ldap block", fields: []string{"url", "start_tls", "insecure", "ca_file", "bind_dn", "bind_password_env", "bind_password_file", "users_dn"}}
 
-	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "administrators", "sites"},
-		lists: map[string]*shape{"administrators": personShape, "sites": siteShape}, maps: map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape}}
+	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "policy", "administrators", "sites"},
+		lists: map[string]*shape{"administrators": personShape, "sites": siteShape},
+		maps:  map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape, "policy": policyShape}}
 	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "administrators", "customers"},
 		lists: map[string]*shape{"administrators": personShape, "customers": customerShape}, maps: map[string]*shape{"sso": ssoShape}}
 	fileShape = &shape{what: "the file", fields: []string{"partners"}, lists: map[string]*shape{"partners": partnerShape}}

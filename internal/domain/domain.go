@@ -17,10 +17,15 @@ const (
 //	                                |-> denied | approval_expired | withdrawn
 //	Professional: requested -> provisioning -> active -> revoked
 //
+// A request a customer's policy schedules (R10) is scheduled between its
+// approval and its start: pending_approval -> scheduled -> active, and for
+// Professional requested -> scheduled -> provisioning.
+//
 // failed is reached when the request could not be delivered to anyone.
 const (
 	StateRequested       = "requested"
 	StatePendingApproval = "pending_approval"
+	StateScheduled       = "scheduled"
 	StateProvisioning    = "provisioning"
 	StateActive          = "active"
 	StateExpired         = "expired"

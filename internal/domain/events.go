@@ -48,6 +48,7 @@ const (
 	ActionCredentialReissueRefused  Action = "credential.reissue_refused"
 	ActionAccessRefused             Action = "access.refused"
 	ActionPermissionRefused         Action = "permission.refused"
+	ActionPolicyRefused             Action = "policy.refused"
 	ActionRequestRefused            Action = "request.refused"
 	ActionSessionRefused            Action = "session.refused"
 	ActionUserRefused               Action = "user.refused"
@@ -73,6 +74,7 @@ const (
 const (
 	ActionPermissionGranted        Action = "permission.granted"
 	ActionPermissionWithdrawn      Action = "permission.withdrawn"
+	ActionPolicyChanged            Action = "policy.changed" // a customer's or site's policy (R10), by its administrator or the directory file
 	ActionUserInvited              Action = "user.invited"
 	ActionUserInvitationSent       Action = "user.invitation_sent"
 	ActionUserInvitationFailed     Action = "user.invitation_failed"

@@ -65,6 +65,18 @@ type Error struct {
 	// RetryAfter, when set, is how long the caller should wait
 	// (KindTooManyRequests, KindUnavailable).
 	RetryAfter time.Duration
+	// Allowed is what the rule would accept, by name (R10: the longest
+	// duration, the latest start, the example reason).
+	Allowed map[string]string
+	// Fields are every field at fault when a whole document was checked
+	// (a policy): each with what is wrong there. Field names the first.
+	Fields []FieldProblem
+}
+
+// FieldProblem is what is wrong with one field of a document.
+type FieldProblem struct {
+	Field  string
+	Detail string
 }
 
 func (e *Error) Error() string {

@@ -1,7 +1,7 @@
 // Package rules holds the checks of docs/rules.md that the store can answer
 // before anything is started: R1 (customer permission), R2 (active users
-// only), R3 (role), R6 (no circumvention), R8 (one open assignment) and R9
-// (reason), and who may see or act on what. Each refusal is a
+// only), R3 (role), R6 (no circumvention), R8 (one open assignment), R9
+// (reason) and R10 (the customer's policy), and who may see or act on what. Each refusal is a
 // *problem.Error naming its rule and the field at fault.
 package rules
 
@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/policy"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/textcheck"
@@ -25,14 +27,21 @@ const MaxReasonLen = 500
 // Checker reads the directory to apply the rules.
 type Checker struct {
 	Store *store.Store
+	// Defaults is the policy a site is under when neither it nor its
+	// customer set one (R10): the seed's behaviour, from the settings.
+	Defaults policy.Effective
+	Now      func() time.Time
 }
 
-// AssignRequest is what a partner user asks for.
+// AssignRequest is what a partner user asks for. Duration (a Go duration)
+// and StartsAt (RFC 3339) are optional (R10).
 type AssignRequest struct {
-	SiteID string
-	UserID string
-	Role   string
-	Reason string
+	SiteID   string
+	UserID   string
+	Role     string
+	Reason   string
+	Duration string
+	StartsAt string
 }
 
 // Plan is an assignment that passed every rule, with what the workflow needs.
@@ -44,13 +53,20 @@ type Plan struct {
 	Reason        string
 	Approvers     []store.User // Standard: who may decide (R4)
 	CustomerUsers []store.User // told of the assignment
+	// Policy is the customer's policy in force at the site (R10), and
+	// Scheduled what it allows this request.
+	Policy    policy.Effective
+	Scheduled Scheduled
+	// AutoApproved names the policy's rule that approves the request in
+	// advance ("": none).
+	AutoApproved string
 	// Open is the assignment already open for this site and user (R8); the
 	// caller returns it instead of starting another.
 	Open *store.Assignment
 }
 
-// CheckAssign applies R1, R2, R3, R6, R8 and R9 to an assignment request by
-// actor. It reads the store in one plan (store.AssignFacts), and the
+// CheckAssign applies R1, R2, R3, R6, R8, R9 and R10 to an assignment
+// request by actor. It reads the store in one plan (store.AssignFacts), and the
 // customer's users only for a request that passed. On a refusal, the plan
 // still carries the site when the actor may see it, for the audit log.
 func (c *Checker) CheckAssign(ctx context.Context, actor store.User, req AssignRequest) (Plan, error) {
@@ -79,6 +95,12 @@ func (c *Checker) CheckAssign(ctx context.Context, actor store.User, req AssignR
 	if plan.Reason, err = Reason(req.Reason); err != nil {
 		return plan, err
 	}
+	if plan.Policy, err = InForce(c.Defaults, f.Site); err != nil {
+		return plan, err
+	}
+	if plan.Scheduled, err = CheckPolicy(plan.Policy, f.Site.Edition, plan.Reason, req.Duration, req.StartsAt, c.Now()); err != nil {
+		return plan, err
+	}
 	if f.Open != nil { // R8
 		plan.Open = f.Open
 		return plan, nil
@@ -88,15 +110,14 @@ func (c *Checker) CheckAssign(ctx context.Context, actor store.User, req AssignR
 		return plan, err
 	}
 	plan.CustomerUsers = activeOnly(users)
-	if f.Site.Edition == domain.EditionStandard {
-		for _, u := range plan.CustomerUsers {
-			if u.IsApprover() {
-				plan.Approvers = append(plan.Approvers, u)
-			}
-		}
-		if len(plan.Approvers) == 0 {
-			return plan, problem.Unprocessable("R4", "site_id", "%s has no active Customer Administrator or Customer Operations Agent to approve the request",
-				f.Site.CustomerName)
+	if f.Site.Edition == domain.EditionStandard || plan.Policy.ProfessionalApproval {
+		plan.Approvers = Approvers(plan.Policy, plan.CustomerUsers)
+		plan.AutoApproved = AutoApproved(plan.Policy, plan.User.ID, plan.Role, plan.Scheduled.Duration)
+		switch {
+		case len(plan.Approvers) == 0:
+			return plan, noApprovers(f.Site.CustomerName, plan.Policy.ApproverRoles)
+		case plan.AutoApproved == "" && len(plan.Approvers) < plan.Policy.Approvals:
+			return plan, tooFewApprovers(f.Site.CustomerName, plan.Policy.Approvals, len(plan.Approvers))
 		}
 	}
 	return plan, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/policy"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -25,7 +26,7 @@ func setup(t *testing.T) (*rules.Checker, *store.Store) {
 	if err := demo.Load(context.Background(), s, bcrypt.MinCost); err != nil {
 		t.Fatal(err)
 	}
-	return &rules.Checker{Store: s}, s
+	return &rules.Checker{Store: s, Defaults: policy.Defaults(72*time.Hour, 168*time.Hour, 2, rules.ApproverRoles), Now: time.Now}, s
 }
 
 func user(t *testing.T, s *store.Store, id string) store.User {
@@ -52,22 +53,22 @@ func TestCheckAssignRules(t *testing.T) {
 		field string
 		role  string // the role assigned when allowed
 	}{
-		{"allowed with an explicit role", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Agent, store.RolePartnerConsultant, "case 1"}, allowed, "", "", store.RolePartnerConsultant},
-		{"R3 single role is implied", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case 1"}, allowed, "", "", store.RolePartnerSupportAgent},
-		{"R3 several roles need a choice", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Agent, "", "case 1"}, problem.KindUnprocessable, "R3", "role", ""},
-		{"R3 role not held", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, store.RolePartnerConsultant, "case 1"}, problem.KindUnprocessable, "R3", "role", ""},
-		{"R1 customer has not given permission", demo.Agent, rules.AssignRequest{demo.LitwareSite, demo.Solo, "", "case 1"}, problem.KindForbidden, "R1", "", ""},
-		{"R2 invited user", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Invited, "", "case 1"}, problem.KindUnprocessable, "R2", "user_id", ""},
-		{"R2 suspended user", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Suspended, "", "case 1"}, problem.KindUnprocessable, "R2", "user_id", ""},
-		{"R6 customer user cannot be assigned", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.ContosoAdmin, "", "case 1"}, problem.KindUnprocessable, "R6", "user_id", ""},
-		{"R6 customer user cannot assign", demo.ContosoAdmin, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case 1"}, problem.KindForbidden, "R6", "", ""},
-		{"another partner's user is not found", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.TailspinAgent, "", "case 1"}, problem.KindNotFound, "", "user_id", ""},
-		{"another partner's site is not found", demo.Agent, rules.AssignRequest{demo.AdatumSite, demo.Solo, "", "case 1"}, problem.KindNotFound, "", "site", ""},
-		{"unknown site", demo.Agent, rules.AssignRequest{"nope", demo.Solo, "", "case 1"}, problem.KindNotFound, "", "site", ""},
-		{"unknown user", demo.Agent, rules.AssignRequest{demo.ContosoSite, "nope", "", "case 1"}, problem.KindNotFound, "", "user_id", ""},
-		{"R9 reason required", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "  "}, problem.KindUnprocessable, "R9", "reason", ""},
-		{"R9 reason on one line", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "a\nb"}, problem.KindUnprocessable, "R9", "reason", ""},
-		{"R2 suspended actor", demo.Suspended, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case"}, problem.KindForbidden, "R2", "", ""},
+		{"allowed with an explicit role", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Agent, store.RolePartnerConsultant, "case 1", "", ""}, allowed, "", "", store.RolePartnerConsultant},
+		{"R3 single role is implied", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case 1", "", ""}, allowed, "", "", store.RolePartnerSupportAgent},
+		{"R3 several roles need a choice", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Agent, "", "case 1", "", ""}, problem.KindUnprocessable, "R3", "role", ""},
+		{"R3 role not held", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, store.RolePartnerConsultant, "case 1", "", ""}, problem.KindUnprocessable, "R3", "role", ""},
+		{"R1 customer has not given permission", demo.Agent, rules.AssignRequest{demo.LitwareSite, demo.Solo, "", "case 1", "", ""}, problem.KindForbidden, "R1", "", ""},
+		{"R2 invited user", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Invited, "", "case 1", "", ""}, problem.KindUnprocessable, "R2", "user_id", ""},
+		{"R2 suspended user", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Suspended, "", "case 1", "", ""}, problem.KindUnprocessable, "R2", "user_id", ""},
+		{"R6 customer user cannot be assigned", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.ContosoAdmin, "", "case 1", "", ""}, problem.KindUnprocessable, "R6", "user_id", ""},
+		{"R6 customer user cannot assign", demo.ContosoAdmin, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case 1", "", ""}, problem.KindForbidden, "R6", "", ""},
+		{"another partner's user is not found", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.TailspinAgent, "", "case 1", "", ""}, problem.KindNotFound, "", "user_id", ""},
+		{"another partner's site is not found", demo.Agent, rules.AssignRequest{demo.AdatumSite, demo.Solo, "", "case 1", "", ""}, problem.KindNotFound, "", "site", ""},
+		{"unknown site", demo.Agent, rules.AssignRequest{"nope", demo.Solo, "", "case 1", "", ""}, problem.KindNotFound, "", "site", ""},
+		{"unknown user", demo.Agent, rules.AssignRequest{demo.ContosoSite, "nope", "", "case 1", "", ""}, problem.KindNotFound, "", "user_id", ""},
+		{"R9 reason required", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "  ", "", ""}, problem.KindUnprocessable, "R9", "reason", ""},
+		{"R9 reason on one line", demo.Agent, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "a\nb", "", ""}, problem.KindUnprocessable, "R9", "reason", ""},
+		{"R2 suspended actor", demo.Suspended, rules.AssignRequest{demo.ContosoSite, demo.Solo, "", "case", "", ""}, problem.KindForbidden, "R2", "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
@@ -27,11 +28,12 @@ func (s *Service) Assign(ctx context.Context, actor store.User, req rules.Assign
 	if plan.Open != nil {
 		return *plan.Open, false, nil
 	}
+	timing, asks := s.requestPolicy(plan)
 	in := workflows.Input{
 		SiteID: plan.Site.ID, SiteName: plan.Site.Name, CustomerID: plan.Site.CustomerID, CustomerName: plan.Site.CustomerName,
 		PartnerID: plan.Partner.ID, PartnerName: plan.Partner.Name, Edition: plan.Site.Edition,
 		PartnerUser: person(plan.User), Role: plan.Role, Reason: plan.Reason, RequestedBy: person(actor),
-		Approvers: persons(plan.Approvers), CustomerUsers: persons(plan.CustomerUsers), Timing: s.cfg.Timing,
+		Approvers: persons(plan.Approvers), CustomerUsers: persons(plan.CustomerUsers), Timing: timing, Policy: asks,
 	}
 	// The summary names IDs only; the details (a person's email, the
 	// reason) are encrypted with every payload, and the Temporal UI shows
@@ -68,6 +70,29 @@ func (s *Service) Assign(ctx context.Context, actor store.User, req rules.Assign
 	a.State = domain.StateRequested
 	a.UpdatedAt = a.RequestedAt
 	return a, true, nil
+}
+
+// requestPolicy is what the policy in force asks of this request (R10),
+// fixed in the start input so a later change never reaches the run: its
+// durations, approvals, start and auto-approval. Approvers must decide
+// before access starts, so the approval deadline is the earlier of
+// approval_timeout and starts_at. Without a policy it is the settings'
+// timing and the zero RequestPolicy, as before policies existed.
+func (s *Service) requestPolicy(plan rules.Plan) (workflows.Timing, workflows.RequestPolicy) {
+	e, at := plan.Policy, plan.Scheduled
+	t := s.cfg.Timing
+	t.AccessDuration, t.ApprovalTimeout, t.MaxExtensions = at.Duration, e.ApprovalTimeout, e.MaxExtensions
+	if at.StartsAt != nil {
+		if until := at.StartsAt.Sub(s.now()); until < t.ApprovalTimeout {
+			t.ApprovalTimeout = max(until.Truncate(time.Second), time.Second) // whole seconds: the run starts a moment after now
+		}
+	}
+	asks := workflows.RequestPolicy{StartsAt: at.StartsAt, AutoApproved: plan.AutoApproved,
+		ProfessionalApproval: e.ProfessionalApproval && plan.Site.Edition == domain.EditionProfessional}
+	if e.Approvals > 1 {
+		asks.Approvals = e.Approvals
+	}
+	return t, asks
 }
 
 // waitForAssignment reads an assignment that a workflow is about to write.

@@ -42,7 +42,8 @@ type extensionAsk struct {
 }
 
 // checkExtension applies the rules before anything is sent: who asks, the
-// state, the duration, one request at a time and MAX_EXTENSIONS, and that
+// state, the duration, one request at a time and MAX_EXTENSIONS (or the
+// policy's max_duration and max_extensions), and that
 // the run takes extension requests at all (runs started before they
 // existed do not).
 func (s *Service) checkExtension(ctx context.Context, actor store.User, id, duration, reason string) (store.Assignment, extensionAsk, error) {
@@ -54,7 +55,17 @@ func (s *Service) checkExtension(ctx context.Context, actor store.User, id, dura
 	if err := rules.CanAskExtension(actor, a); err != nil {
 		return a, ask, err
 	}
-	if ask.d, err = rules.ExtensionDuration(duration, s.cfg.Timing.AccessDuration); err != nil {
+	// The site's policy caps the time asked for and the number of asks
+	// (R10); without one they are ACCESS_DURATION and MAX_EXTENSIONS.
+	site, err := s.store.SiteByID(ctx, a.SiteID)
+	if err != nil {
+		return a, ask, err
+	}
+	pol, err := s.sitePolicy(site)
+	if err != nil {
+		return a, ask, err
+	}
+	if ask.d, err = rules.ExtensionDuration(duration, pol.MaxDuration); err != nil {
 		return a, ask, err
 	}
 	if ask.reason, err = rules.Reason(reason); err != nil {
@@ -64,7 +75,7 @@ func (s *Service) checkExtension(ctx context.Context, actor store.User, id, dura
 	if err != nil {
 		return a, ask, err
 	}
-	if err := rules.ExtensionsLeft(es, s.cfg.Timing.MaxExtensions); err != nil {
+	if err := rules.ExtensionsLeft(es, pol.MaxExtensions); err != nil {
 		return a, ask, err
 	}
 	ask.n = len(es) + 1

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/policy"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -26,6 +27,10 @@ type SiteDetail struct {
 	Assignments []store.Assignment
 	// NoPermission, for a partner user, says why nobody can be assigned (R1).
 	NoPermission *problem.Error
+	// Policy is the customer's policy in force at the site (R10), and
+	// PolicyWords what it asks of a request, in words.
+	Policy      policy.Effective
+	PolicyWords string
 }
 
 // Site is one site the user may see, with its assignments.
@@ -35,6 +40,10 @@ func (s *Service) Site(ctx context.Context, u store.User, siteID string) (SiteDe
 		return SiteDetail{}, err
 	}
 	d := SiteDetail{Site: site}
+	if d.Policy, err = s.sitePolicy(site); err != nil {
+		return d, err
+	}
+	d.PolicyWords = policyWords(site, d.Policy)
 	f := store.AssignmentFilter{SiteID: site.ID, Limit: 50}
 	if u.Kind == store.KindPartner {
 		f.PartnerID = u.PartnerID

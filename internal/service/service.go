@@ -18,6 +18,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/metrics"
+	"github.com/partneraccess/partneraccess/internal/policy"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -49,6 +50,9 @@ type Config struct {
 	// EntraLoginURL is Entra ID's sign-in host (empty: Microsoft's public
 	// cloud), whose issuers' preferred_username names the user.
 	EntraLoginURL string
+	// PolicyCeiling is POLICY_MAX_DURATION: no customer's policy passes it
+	// (0: policy.DefaultCeiling).
+	PolicyCeiling time.Duration
 }
 
 // Workflows is what the service asks of the assignment workflows;
@@ -109,13 +113,17 @@ func New(cfg Config, st *store.Store, wf Workflows, keys *secret.Keys, log *slog
 	if cfg.MailFrom.Email == "" {
 		cfg.MailFrom = mail.Address{Name: "Partner Access", Email: "partner-access@provisioning.example"}
 	}
+	if cfg.PolicyCeiling == 0 {
+		cfg.PolicyCeiling = policy.DefaultCeiling
+	}
 	if m == nil {
 		m = metrics.New(nil, st)
 	}
 	s := &Service{
-		cfg: cfg, store: st, wf: wf, rules: &rules.Checker{Store: st}, keys: keys, log: log,
+		cfg: cfg, store: st, wf: wf, keys: keys, log: log,
 		metrics: m, now: time.Now, anonymous: newSampler(time.Minute), resets: make(chan string, resetQueue),
 	}
+	s.rules = &rules.Checker{Store: st, Defaults: s.policyDefaults(), Now: func() time.Time { return s.now() }}
 	s.Limits = newLimiters(cfg.Limits, nil, m)
 	s.SSO = &sso.Client{RedirectURL: strings.TrimRight(cfg.PublicURL, "/") + "/sso/callback", EntraLoginURL: cfg.EntraLoginURL}
 	return s

@@ -432,3 +432,59 @@ func TestTimelineShowsARestoredMembership(t *testing.T) {
 		t.Fatalf("timeline %+v has no %q", events, want)
 	}
 }
+
+func TestR10_AssignBuildsTheInputFromThePolicyInForce(t *testing.T) {
+	svc, st, wf := newService(t)
+	ctx := context.Background()
+	if err := st.SetPolicies(ctx, demo.Contoso, `{"approvals":2,"approver_roles":["Customer Administrator"],"access_duration":"8h","max_duration":"24h",`+
+		`"max_extensions":1,"approval_timeout":"48h","auto_approve":[{"users":["nobody"]},{"roles":["Partner Consultant"],"max_duration":"4h"}]}`,
+		map[string]string{demo.ContosoFinance: `{"approver_roles":["Customer Administrator","Customer Operations Agent"],"access_duration":"8h",` +
+			`"reason_pattern":"^CS-","reason_example":"CS-1234: month-end"}`}); err != nil {
+		t.Fatal(err)
+	}
+	agent := user(t, st, demo.Agent)
+	startsAt := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+	if _, _, err := svc.Assign(ctx, agent, rules.AssignRequest{SiteID: demo.ContosoSite, UserID: demo.Agent, Role: store.RolePartnerConsultant,
+		Reason: "upgrade", Duration: "3h", StartsAt: startsAt.Format(time.RFC3339)}); err != nil {
+		t.Fatal(err)
+	}
+	// The site's own policy (two approvals, a ticket) over the customer's.
+	if _, _, err := svc.Assign(ctx, agent, rules.AssignRequest{SiteID: demo.ContosoFinance, UserID: demo.Solo, Reason: "CS-1234: month-end"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(wf.started) != 2 {
+		t.Fatalf("%d starts", len(wf.started))
+	}
+	in := wf.started[0]
+	if in.Timing.AccessDuration != 3*time.Hour || in.Timing.MaxExtensions != 1 {
+		t.Errorf("timing = %+v, want the request's 3h and the policy's one extension", in.Timing)
+	}
+	// The approvers decide before access starts.
+	if in.Timing.ApprovalTimeout > 2*time.Hour || in.Timing.ApprovalTimeout < 2*time.Hour-time.Minute {
+		t.Errorf("approval timeout = %s, want the time until starts_at (2h), not approval_timeout (48h)", in.Timing.ApprovalTimeout)
+	}
+	if in.Policy.Approvals != 2 || in.Policy.StartsAt == nil || !in.Policy.StartsAt.Equal(startsAt) ||
+		in.Policy.AutoApproved != "auto_approve[1]: role Partner Consultant" {
+		t.Errorf("policy = %+v", in.Policy)
+	}
+	if len(in.Approvers) != 1 || in.Approvers[0].ID != demo.ContosoAdmin {
+		t.Errorf("approvers = %+v, want the Customer Administrator only", in.Approvers)
+	}
+	fin := wf.started[1]
+	if fin.Timing.AccessDuration != 8*time.Hour || fin.Timing.ApprovalTimeout != 48*time.Hour || fin.Policy.Approvals != 2 ||
+		fin.Policy.StartsAt != nil || fin.Policy.AutoApproved != "" {
+		t.Errorf("finance input: timing %+v, policy %+v", fin.Timing, fin.Policy)
+	}
+}
+
+func TestR10_WithoutAPolicyTheInputIsTodays(t *testing.T) {
+	svc, st, wf := newService(t)
+	agent := user(t, st, demo.Agent)
+	if _, _, err := svc.Assign(context.Background(), agent, rules.AssignRequest{SiteID: demo.ContosoSite, UserID: demo.Solo, Reason: "case 1"}); err != nil {
+		t.Fatal(err)
+	}
+	in := wf.started[0]
+	if in.Timing != svc.Config().Timing || in.Policy != (workflows.RequestPolicy{}) || len(in.Approvers) != 2 {
+		t.Fatalf("timing %+v (want %+v), policy %+v, %d approvers", in.Timing, svc.Config().Timing, in.Policy, len(in.Approvers))
+	}
+}

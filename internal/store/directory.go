@@ -39,6 +39,8 @@ type Customer struct {
 	ID        string `db:"id"`
 	Name      string `db:"name"`
 	PartnerID string `db:"partner_id"`
+	// Policy is the customer's policy as written (R10; "": none).
+	Policy string `db:"policy"`
 }
 
 // User is a partner user or a customer user.
@@ -90,6 +92,10 @@ type Site struct {
 	Permitted bool `db:"permitted"`
 	// OpenAssignments counts assignments not yet ended.
 	OpenAssignments int `db:"open_assignments"`
+	// Policy is the site's own policy as written, over its customer's
+	// (R10; "": none); CustomerPolicy is the customer's.
+	Policy         string `db:"policy"`
+	CustomerPolicy string `db:"customer_policy"`
 }
 
 // CreatePartner adds a partner.
@@ -262,11 +268,12 @@ func (s *Store) PartnerByID(ctx context.Context, id string) (Partner, error) {
 // CustomerByID returns a customer.
 func (s *Store) CustomerByID(ctx context.Context, id string) (Customer, error) {
 	var c Customer
-	err := s.r.get(ctx, &c, `SELECT id, name, partner_id FROM customers WHERE id = ?`, id)
+	err := s.r.get(ctx, &c, `SELECT id, name, partner_id, policy FROM customers WHERE id = ?`, id)
 	return c, notFound(err, "customer")
 }
 
 var siteColumns = `s.id, s.name, s.customer_id, c.name AS customer_name, c.partner_id, s.edition, s.access_group,
+	s.policy, c.policy AS customer_policy,
 	EXISTS (SELECT 1 FROM partner_permissions p WHERE p.customer_id = c.id
 		AND p.partner_id = c.partner_id AND p.granted = TRUE) AS permitted,
 	(SELECT COUNT(*) FROM assignments a WHERE a.site_id = s.id
@@ -295,7 +302,8 @@ func (s *Store) SitesForCustomer(ctx context.Context, customerID string) ([]Site
 }
 
 // AssignFacts is what the rules of an assign request read from the store,
-// in four reads: the site with its partner's name and the permission (not
+// in four reads: the site with its partner's name, the permission and the
+// policies (not
 // its count of open assignments, which grows with them), the user to
 // assign, and that user's open assignment to the site (R8).
 type AssignFacts struct {
@@ -318,6 +326,7 @@ func (s *Store) AssignFacts(ctx context.Context, siteID, userID string) (AssignF
 		PartnerName string `db:"partner_name"`
 	}
 	err := s.r.get(ctx, &site, `SELECT s.id, s.name, s.customer_id, c.name AS customer_name, c.partner_id, s.edition,
+		s.policy, c.policy AS customer_policy,
 		EXISTS (SELECT 1 FROM partner_permissions p WHERE p.customer_id = c.id
 			AND p.partner_id = c.partner_id AND p.granted = TRUE) AS permitted,
 		pa.name AS partner_name

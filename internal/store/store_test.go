@@ -84,8 +84,8 @@ func TestMigrationsFromEmptyAndReopen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(sites) != 3 {
-			t.Fatalf("Northwind sees %d sites, want 3", len(sites))
+		if len(sites) != 4 { // Contoso's two, Fabrikam's and Litware's
+			t.Fatalf("Northwind sees %d sites, want 4", len(sites))
 		}
 		perm := map[string]bool{}
 		for _, site := range sites {
