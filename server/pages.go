@@ -44,6 +44,7 @@ func mustParsePages() *pages {
 		"kind":     emailKindText,
 		"delivery": deliveryText,
 		"name":     nameOf,
+		"progress": approvalProgress,
 	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
