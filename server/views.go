@@ -60,7 +60,8 @@ func newAssignmentView(a store.Assignment) assignmentView {
 		RequestedBy: a.RequestedBy, RequestedAt: a.RequestedAt, ApprovalDeadline: a.ApprovalDeadline, DecidedBy: a.DecidedBy,
 		Decision: a.Decision, DecidedAt: a.DecidedAt, ActivatedAt: a.ActivatedAt, AccessEndsAt: a.AccessEndsAt,
 		EndedAt: a.EndedAt, EndedBy: a.EndedBy, EndReason: a.EndReason, Failure: a.Failure, UpdatedAt: a.UpdatedAt,
-		ApprovalsRequired: a.ApprovalsRequired, StartsAt: a.StartsAt,
+		// 0 is an assignment the store has not yet filled in: the default, one.
+		ApprovalsRequired: max(a.ApprovalsRequired, 1), StartsAt: a.StartsAt,
 	}
 }
 
