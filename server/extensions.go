@@ -33,7 +33,7 @@ func (s *Server) apiRequestExtension(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/api/v1/assignments/"+url.PathEscape(c.Param("id")))
-	c.JSON(http.StatusAccepted, gin.H{"assignment_id": c.Param("id"), "extension": newExtensionView(e),
+	c.JSON(http.StatusAccepted, gin.H{"assignment_id": c.Param("id"), "extension": newExtensionView(e, nil),
 		"detail": "the approvers have been asked; GET the assignment to follow"})
 }
 

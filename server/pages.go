@@ -45,6 +45,7 @@ func mustParsePages() *pages {
 		"kind":     emailKindText,
 		"delivery": deliveryText,
 		"name":     nameOf,
+		"progress": approvalProgress,
 		"duration": policy.Human,
 	}
 	p := &pages{byName: map[string]*template.Template{}}

@@ -20,9 +20,11 @@ func (s *Server) pageApproval(c *gin.Context) {
 	}
 	d := l.AccessDuration
 	data := gin.H{"A": l.Assignment, "Approver": l.Approver, "Expires": l.Token.ExpiresAt, "Token": c.Param("token"),
-		"Duration": domain.HumanDuration(d), "EndsIfNow": time.Now().Add(d)}
+		"Duration": domain.HumanDuration(d), "EndsIfNow": time.Now().Add(d), "Approvals": l.Approvals}
 	if l.Extension != nil {
 		data["Extension"], data["RequestedByName"] = *l.Extension, l.RequestedByName
+	} else if at := l.Assignment.StartsAt; at != nil && at.After(time.Now()) {
+		data["StartsAt"], data["EndsIfNow"] = *at, at.Add(d) // approved now, access still waits for its start
 	}
 	s.render(c, http.StatusOK, "approval", data)
 }

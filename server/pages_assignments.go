@@ -56,6 +56,7 @@ func (s *Server) pageAssignment(c *gin.Context) {
 	// partner's administrators, never the customer's users.
 	data["ShowTemporalLink"] = u.Kind == store.KindPartner && u.HasRole(store.RolePartnerAdmin)
 	data["Names"] = r.Names
+	data["Approvals"] = service.ApprovalsOfRequest(r.Approvals, 0)
 	s.render(c, http.StatusOK, "assignment", data)
 }
 

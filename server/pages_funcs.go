@@ -106,3 +106,14 @@ func nameOf(names map[string]string, id string) string {
 	}
 	return id
 }
+
+// approvalProgress is how far a request that needs several approvals has
+// come, naming who approved: "1 of 2 approvals: Casey Contoso"; empty when
+// one approval settles it.
+func approvalProgress(required int, approvals []store.Approval) string {
+	names := make([]string, len(approvals))
+	for i, a := range approvals {
+		names[i] = a.ApproverName
+	}
+	return domain.ApprovalProgress(required, names)
+}

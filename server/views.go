@@ -46,6 +46,10 @@ type assignmentView struct {
 	EndReason        string     `json:"end_reason,omitempty"`
 	Failure          string     `json:"failure,omitempty"`
 	UpdatedAt        time.Time  `json:"updated_at"`
+	// What the customer's policy asked (R10): how many approvals settle the
+	// request, and when access starts if not once approved.
+	ApprovalsRequired int        `json:"approvals_required"`
+	StartsAt          *time.Time `json:"starts_at,omitempty"`
 }
 
 func newAssignmentView(a store.Assignment) assignmentView {
@@ -56,6 +60,8 @@ func newAssignmentView(a store.Assignment) assignmentView {
 		RequestedBy: a.RequestedBy, RequestedAt: a.RequestedAt, ApprovalDeadline: a.ApprovalDeadline, DecidedBy: a.DecidedBy,
 		Decision: a.Decision, DecidedAt: a.DecidedAt, ActivatedAt: a.ActivatedAt, AccessEndsAt: a.AccessEndsAt,
 		EndedAt: a.EndedAt, EndedBy: a.EndedBy, EndReason: a.EndReason, Failure: a.Failure, UpdatedAt: a.UpdatedAt,
+		// 0 is an assignment the store has not yet filled in: the default, one.
+		ApprovalsRequired: max(a.ApprovalsRequired, 1), StartsAt: a.StartsAt,
 	}
 }
 
@@ -70,6 +76,7 @@ func assignmentViews(as []store.Assignment) []assignmentView {
 // assignmentDetailView is GET /api/v1/assignments/{id}.
 type assignmentDetailView struct {
 	assignmentView
+	Approvals         []approvalView         `json:"approvals"` // of the request, oldest first
 	Extensions        []extensionView        `json:"extensions"`
 	Emails            []emailView            `json:"emails"`
 	RevocationPending *revocationPendingView `json:"revocation_pending,omitempty"`
@@ -82,25 +89,41 @@ type revocationPendingView struct {
 	LastError string    `json:"last_error"`
 }
 
-// extensionView is a request for more time.
-type extensionView struct {
-	N                int        `json:"n"`
-	Duration         string     `json:"duration"` // a Go duration, as asked for
-	Reason           string     `json:"reason"`
-	RequestedBy      string     `json:"requested_by"`
-	RequestedAt      time.Time  `json:"requested_at"`
-	ApprovalDeadline time.Time  `json:"approval_deadline"`
-	State            string     `json:"state"`
-	DecidedBy        string     `json:"decided_by,omitempty"`
-	DecidedAt        *time.Time `json:"decided_at,omitempty"`
-	EndsBefore       time.Time  `json:"access_ends_before"`
-	EndsAfter        *time.Time `json:"access_ends_after,omitempty"`
+// approvalView is an approval that counted, by the approver's email as
+// decided_by names them.
+type approvalView struct {
+	By string    `json:"by"`
+	At time.Time `json:"at"`
 }
 
-func newExtensionView(e store.Extension) extensionView {
+func approvalViews(as []store.Approval) []approvalView {
+	out := make([]approvalView, len(as))
+	for i, a := range as {
+		out[i] = approvalView{By: a.ApproverEmail, At: a.At}
+	}
+	return out
+}
+
+// extensionView is a request for more time.
+type extensionView struct {
+	N                int            `json:"n"`
+	Duration         string         `json:"duration"` // a Go duration, as asked for
+	Reason           string         `json:"reason"`
+	RequestedBy      string         `json:"requested_by"`
+	RequestedAt      time.Time      `json:"requested_at"`
+	ApprovalDeadline time.Time      `json:"approval_deadline"`
+	State            string         `json:"state"`
+	DecidedBy        string         `json:"decided_by,omitempty"`
+	DecidedAt        *time.Time     `json:"decided_at,omitempty"`
+	EndsBefore       time.Time      `json:"access_ends_before"`
+	EndsAfter        *time.Time     `json:"access_ends_after,omitempty"`
+	Approvals        []approvalView `json:"approvals"`
+}
+
+func newExtensionView(e store.Extension, approvals []store.Approval) extensionView {
 	return extensionView{N: e.N, Duration: e.Duration, Reason: e.Reason, RequestedBy: e.RequestedBy, RequestedAt: e.RequestedAt,
 		ApprovalDeadline: e.ApprovalDeadline, State: e.State, DecidedBy: e.DecidedBy, DecidedAt: e.DecidedAt,
-		EndsBefore: e.EndsBefore, EndsAfter: e.EndsAfter}
+		EndsBefore: e.EndsBefore, EndsAfter: e.EndsAfter, Approvals: approvalViews(service.ApprovalsOfRequest(approvals, e.N))}
 }
 
 // emailView is an email of an assignment as the API shows it: its
@@ -133,7 +156,11 @@ func newEmailView(e store.Email) emailView {
 
 func newAssignmentDetailView(d service.AssignmentDetail) assignmentDetailView {
 	v := assignmentDetailView{assignmentView: newAssignmentView(d.Assignment),
-		Extensions: mapViews(d.Extensions, newExtensionView), Emails: mapViews(d.Emails, newEmailView)}
+		Approvals: approvalViews(service.ApprovalsOfRequest(d.Approvals, 0)), Emails: mapViews(d.Emails, newEmailView)}
+	v.Extensions = make([]extensionView, len(d.Extensions))
+	for i, e := range d.Extensions {
+		v.Extensions[i] = newExtensionView(e, d.Approvals)
+	}
 	if p := d.RevocationPending; p != nil {
 		v.RevocationPending = &revocationPendingView{Since: p.Since, Attempts: p.Attempts, LastError: p.LastError}
 	}

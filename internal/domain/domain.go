@@ -12,14 +12,14 @@ const (
 
 // Assignment states (docs/workflow.md).
 //
-//	Standard:     requested -> pending_approval -> active -> expired
-//	                                |               \-> revoked
+//	Standard:     requested -> pending_approval -> [scheduled ->] active -> expired
+//	                                |                               \-> revoked
 //	                                |-> denied | approval_expired | withdrawn
-//	Professional: requested -> provisioning -> active -> revoked
+//	Professional: requested -> [scheduled ->] provisioning -> active -> revoked
 //
-// A request a customer's policy schedules (R10) is scheduled between its
-// approval and its start: pending_approval -> scheduled -> active, and for
-// Professional requested -> scheduled -> provisioning.
+// scheduled is a request with a later start (R10): approved, its access not
+// yet made; every end (unassign, R1, R2, cancel) applies to it as to any
+// open state.
 //
 // failed is reached when the request could not be delivered to anyone.
 const (
@@ -39,11 +39,11 @@ const (
 // OpenStates are the states of an assignment that may still change; the
 // others are final. This is the one list: the store's queries are made
 // from it.
-var OpenStates = []string{StateRequested, StatePendingApproval, StateProvisioning, StateActive}
+var OpenStates = []string{StateRequested, StatePendingApproval, StateScheduled, StateProvisioning, StateActive}
 
 // States lists every state, in the order of the diagrams.
-var States = []string{StateRequested, StatePendingApproval, StateProvisioning, StateActive, StateExpired, StateRevoked,
-	StateDenied, StateApprovalExpired, StateWithdrawn, StateFailed}
+var States = []string{StateRequested, StatePendingApproval, StateScheduled, StateProvisioning, StateActive, StateExpired,
+	StateRevoked, StateDenied, StateApprovalExpired, StateWithdrawn, StateFailed}
 
 // OpenState reports whether an assignment in state may still change.
 func OpenState(state string) bool {

@@ -11,12 +11,15 @@ type Action string
 const (
 	ActionAssignmentRequested         Action = "assignment.requested"
 	ActionAssignmentApproved          Action = "assignment.approved"
+	ActionApprovalCounted             Action = "approval.counted"     // counted, but the policy asks for more (R10)
+	ActionAssignmentScheduled         Action = "assignment.scheduled" // approved; access from a later start (R10)
 	ActionAssignmentDenied            Action = "assignment.denied"
 	ActionAssignmentApprovalExpired   Action = "assignment.approval_expired"
 	ActionAssignmentWithdrawn         Action = "assignment.withdrawn"
 	ActionAssignmentFailed            Action = "assignment.failed"
 	ActionAssignmentUnassignRequested Action = "assignment.unassign_requested"
 	ActionAccessReady                 Action = "access.ready"
+	ActionAccessStarted               Action = "access.started" // a scheduled start came
 	ActionAccessExpired               Action = "access.expired"
 	ActionAccessRevoked               Action = "access.revoked"
 	ActionAccessFailed                Action = "access.failed"

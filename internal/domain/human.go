@@ -58,3 +58,17 @@ func HumanEndReason(reason string) string {
 	}
 	return "access expired after " + HumanDuration(d)
 }
+
+// ApprovalProgress says how far a request that needs several approvals
+// (R10) has come: "1 of 2 approvals: Casey Contoso". It is empty when one
+// approval settles the request, as before policies.
+func ApprovalProgress(required int, approvers []string) string {
+	if required <= 1 {
+		return ""
+	}
+	s := fmt.Sprintf("%d of %d approvals", len(approvers), required)
+	if len(approvers) > 0 {
+		s += ": " + strings.Join(approvers, ", ")
+	}
+	return s
+}

@@ -42,3 +42,21 @@ func TestHumanEndReasonRewritesOnlyTheExpiry(t *testing.T) {
 		}
 	}
 }
+
+func TestApprovalProgressNamesWhoApprovedOnlyWhenSeveralAreNeeded(t *testing.T) {
+	for _, tc := range []struct {
+		required  int
+		approvers []string
+		want      string
+	}{
+		{1, nil, ""},
+		{1, []string{"Casey Contoso"}, ""},
+		{2, nil, "0 of 2 approvals"},
+		{2, []string{"Casey Contoso"}, "1 of 2 approvals: Casey Contoso"},
+		{3, []string{"Casey Contoso", "Olu Ops"}, "2 of 3 approvals: Casey Contoso, Olu Ops"},
+	} {
+		if got := ApprovalProgress(tc.required, tc.approvers); got != tc.want {
+			t.Errorf("ApprovalProgress(%d, %v) = %q, want %q", tc.required, tc.approvers, got, tc.want)
+		}
+	}
+}

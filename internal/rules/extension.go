@@ -28,6 +28,8 @@ func CanAskExtension(actor store.User, a store.Assignment) error {
 		return problem.Settled("R5", "Professional access has no end to extend: it lasts until someone unassigns it")
 	case a.State == domain.StatePendingApproval:
 		return problem.Settled("R4", "access has not started: the request still waits for approval")
+	case a.State == domain.StateScheduled:
+		return problem.Settled("R4", "access has not started: it is scheduled; ask once it has begun")
 	case !a.Open():
 		return problem.Conflict("access has already ended (%s); assign again if more time is needed", StateText(a.State))
 	}

@@ -264,8 +264,11 @@ func canDecide(actor store.User, a store.Assignment) error {
 // (R4): who decided and when, and where the assignment stands now.
 func Settled(a store.Assignment) *problem.Error {
 	now := "it is " + StateText(a.State)
-	if a.State == domain.StateActive && a.AccessEndsAt != nil {
+	switch {
+	case a.State == domain.StateActive && a.AccessEndsAt != nil:
 		now = "access lasts until " + a.AccessEndsAt.UTC().Format(timeLayout)
+	case a.State == domain.StateScheduled && a.StartsAt != nil:
+		now = "access starts at " + a.StartsAt.UTC().Format(timeLayout)
 	}
 	if a.Decision != "" && a.DecidedAt != nil {
 		return problem.Settled("R4", "already %s by %s on %s; %s", a.Decision, a.DecidedBy, a.DecidedAt.UTC().Format(timeLayout), now)

@@ -246,6 +246,9 @@ type ApprovalLink struct {
 	RequestedByName string
 	// AccessDuration is how long access lasts once approved.
 	AccessDuration time.Duration
+	// Approvals are those that counted so far towards the request the
+	// link decides (R10).
+	Approvals []store.Approval
 }
 
 // ApprovalRequest resolves an approval link for its page. It changes
@@ -257,6 +260,13 @@ func (s *Service) ApprovalRequest(ctx context.Context, raw string) (ApprovalLink
 		return l, err
 	}
 	l.AccessDuration = s.accessDuration(ctx, l.Assignment)
+	if l.Assignment.ApprovalsRequired > 1 {
+		all, err := s.store.ApprovalsOf(ctx, l.Assignment.ID)
+		if err != nil {
+			return l, err
+		}
+		l.Approvals = ApprovalsOfRequest(all, l.Token.Extension)
+	}
 	return l, nil
 }
 

@@ -93,7 +93,9 @@ func (s *Service) Customer(ctx context.Context, u store.User) (CustomerView, err
 		return v, err
 	}
 	v.CanSetPermission = rules.CanSetPermission(u, v.Customer.ID) == nil
-	for _, state := range []string{domain.StateActive, domain.StateProvisioning} {
+	// Scheduled access is listed with the access in force: it is given
+	// already, and the customer may end it before it starts.
+	for _, state := range []string{domain.StateActive, domain.StateProvisioning, domain.StateScheduled} {
 		as, err := s.store.Assignments(ctx, store.AssignmentFilter{CustomerID: u.CustomerID, State: state})
 		if err != nil {
 			return v, err
@@ -121,12 +123,34 @@ func (s *Service) Assignments(ctx context.Context, u store.User, q AssignmentQue
 	return s.store.Assignments(ctx, f)
 }
 
+// PendingRequest is an assignment waiting for decisions, with the
+// approvals it has so far.
+type PendingRequest struct {
+	store.Assignment
+	Approvals []store.Approval
+}
+
 // PendingRequests are a customer's assignments waiting for a decision.
-func (s *Service) PendingRequests(ctx context.Context, u store.User) ([]store.Assignment, error) {
+func (s *Service) PendingRequests(ctx context.Context, u store.User) ([]PendingRequest, error) {
 	if u.Kind != store.KindCustomer {
 		return nil, problem.NotFound("", "pending requests are for customer users")
 	}
-	return s.store.Assignments(ctx, store.AssignmentFilter{CustomerID: u.CustomerID, State: domain.StatePendingApproval})
+	as, err := s.store.Assignments(ctx, store.AssignmentFilter{CustomerID: u.CustomerID, State: domain.StatePendingApproval})
+	if err != nil {
+		return nil, err
+	}
+	rs := make([]PendingRequest, len(as))
+	for i, a := range as {
+		rs[i].Assignment = a
+		// Only a request that needs several approvals has any to show
+		// before it is settled; the others cost no read.
+		if a.ApprovalsRequired > 1 {
+			if rs[i].Approvals, err = s.store.ApprovalsOf(ctx, a.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return rs, nil
 }
 
 // PendingExtensions lists the requests for more time at the customer user's
@@ -145,6 +169,9 @@ type AssignmentDetail struct {
 	store.Assignment
 	Emails     []store.Email
 	Extensions []store.Extension
+	// Approvals are the approvals that counted, of the request and of
+	// each extension request, oldest first.
+	Approvals []store.Approval
 	// RevocationPending says what keeps the customer's directory from
 	// letting the access go, while it does (nil otherwise).
 	RevocationPending *store.PendingRevocation
@@ -166,6 +193,9 @@ func (s *Service) Assignment(ctx context.Context, u store.User, id string) (Assi
 		return d, err
 	}
 	if d.Extensions, err = s.store.Extensions(ctx, a.ID); err != nil {
+		return d, err
+	}
+	if d.Approvals, err = s.store.ApprovalsOf(ctx, a.ID); err != nil {
 		return d, err
 	}
 	d.Names = map[string]string{}
@@ -245,4 +275,16 @@ func (s *Service) Mailbox(ctx context.Context, reader *store.User, to string) ([
 		}
 	}
 	return s.store.Emails(ctx, f)
+}
+
+// ApprovalsOfRequest are the approvals of one request of an assignment:
+// the first (extension 0) or an extension request.
+func ApprovalsOfRequest(all []store.Approval, extension int) []store.Approval {
+	var of []store.Approval
+	for _, a := range all {
+		if a.Extension == extension {
+			of = append(of, a)
+		}
+	}
+	return of
 }

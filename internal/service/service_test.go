@@ -433,6 +433,49 @@ func TestTimelineShowsARestoredMembership(t *testing.T) {
 	}
 }
 
+// A request that needs two approvals and starts later says so in words:
+// who approved and how far it has come, when access starts, and that it began.
+func TestTimelineWordsApprovalsThatCountedAndScheduledAccess(t *testing.T) {
+	svc, st, _ := newService(t)
+	ctx := context.Background()
+	now := time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC)
+	starts := now.Add(48 * time.Hour)
+	if err := st.CreateAssignment(ctx, store.Assignment{ID: "a1", WorkflowID: "w", SiteID: demo.ContosoSite, PartnerUserID: demo.Solo,
+		Role: store.RolePartnerConsultant, Reason: "CS-1234", Edition: domain.EditionStandard, RequestedBy: demo.Agent, RequestedAt: now,
+		ApprovalsRequired: 2, StartsAt: &starts}); err != nil {
+		t.Fatal(err)
+	}
+	for i, tr := range []store.Transition{
+		{State: domain.StatePendingApproval, Actor: demo.Agent, Action: domain.ActionAssignmentRequested},
+		{State: domain.StatePendingApproval, Actor: demo.ContosoAdmin, Action: domain.ActionApprovalCounted},
+		{State: domain.StateScheduled, Actor: demo.ContosoOps, Action: domain.ActionAssignmentScheduled,
+			Decision: domain.DecisionApproved, DecidedBy: "ops@contoso.example"},
+		{State: domain.StateActive, Actor: "system", Action: domain.ActionAccessStarted},
+	} {
+		tr.AssignmentID, tr.Seq, tr.At = "a1", i+2, now.Add(time.Duration(i)*time.Minute)
+		if err := st.ApplyTransition(ctx, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := st.AssignmentByID(ctx, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := svc.Timeline(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, e := range events {
+		texts = append(texts, e.Text)
+	}
+	want := []string{"Casey Contoso approved (1 of 2)", user(t, st, demo.ContosoOps).Name + " approved the request; access starts Wed 6 May 2026 08:00 UTC",
+		"Scheduled access began"}
+	if len(texts) != 4 || !slices.Equal(texts[1:], want) {
+		t.Fatalf("timeline %q, want the request, then %q", texts, want)
+	}
+}
+
 func TestR10_AssignBuildsTheInputFromThePolicyInForce(t *testing.T) {
 	svc, st, wf := newService(t)
 	ctx := context.Background()

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -38,6 +39,13 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 		return n
 	}
 	ending := domain.HumanEndReason(a.EndReason)
+	starts := ""
+	if a.StartsAt != nil {
+		starts = a.StartsAt.UTC().Format(time.RFC3339) // humanDetail writes it for people
+	}
+	// counted numbers the approvals of the request under way; an extension
+	// request starts its own count, since it needs as many (R10).
+	counted := 0
 	events := make([]Event, 0, len(entries))
 	for _, e := range entries {
 		ev := Event{At: e.At, Refused: e.Outcome == store.OutcomeRefused}
@@ -52,6 +60,17 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 			ev.Detail = "Reason: " + a.Reason
 		case domain.ActionAssignmentApproved:
 			ev.Text = by + " approved the request; access began"
+		case domain.ActionApprovalCounted:
+			counted++
+			ev.Text, ev.Detail = fmt.Sprintf("%s approved (%d of %d)", by, counted, a.ApprovalsRequired), e.Detail
+		case domain.ActionAssignmentScheduled:
+			if a.Decision == "" { // Professional, which needs no approval, waits for its start
+				ev.Text = "Access is scheduled; it starts " + starts
+			} else {
+				ev.Text = by + " approved the request; access starts " + starts
+			}
+		case domain.ActionAccessStarted:
+			ev.Text = "Scheduled access began"
 		case domain.ActionAssignmentDenied:
 			ev.Text = by + " denied the request"
 		case domain.ActionAssignmentApprovalExpired:
@@ -74,6 +93,7 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 		case domain.ActionAccessReconciled:
 			ev.Text, ev.Detail = "The reconciler removed access whose workflow had ended", e.Detail
 		case domain.ActionExtensionRequested:
+			counted = 0
 			ev.Text, ev.Detail = by+" asked for more time", e.Detail
 		case domain.ActionExtensionApproved:
 			ev.Text, ev.Detail = by+" approved more time; access now ends later", e.Detail

@@ -38,6 +38,10 @@ type Assignment struct {
 	EndReason        string     `db:"end_reason"`
 	Failure          string     `db:"failure"`
 	UpdatedAt        time.Time  `db:"updated_at"`
+	// What the customer's policy asked of it (R10): how many approvals
+	// settle the request, and when access starts (nil: once approved).
+	ApprovalsRequired int        `db:"approvals_required"`
+	StartsAt          *time.Time `db:"starts_at"`
 }
 
 // Open reports whether the assignment may still change.
@@ -47,19 +51,22 @@ const assignmentColumns = `a.id, a.workflow_id, a.site_id, s.name AS site_name, 
 	c.name AS customer_name, u.partner_id, a.partner_user_id, u.name AS partner_user_name,
 	u.email AS partner_user_email, a.role, a.reason, a.edition, a.state, a.seq, a.requested_by,
 	a.requested_at, a.approval_deadline, a.decided_by, a.decision, a.decided_at, a.activated_at,
-	a.access_ends_at, a.ended_at, a.ended_by, a.end_reason, a.failure, a.updated_at
+	a.access_ends_at, a.ended_at, a.ended_by, a.end_reason, a.failure, a.updated_at,
+	a.approvals_required, a.starts_at
 	FROM assignments a JOIN sites s ON s.id = a.site_id JOIN customers c ON c.id = s.customer_id
 	JOIN users u ON u.id = a.partner_user_id`
 
 // CreateAssignment records a new assignment in state requested. It is
 // idempotent: both the server and the workflow's first step call it.
 func (s *Store) CreateAssignment(ctx context.Context, a Assignment) error {
-	a.RequestedAt = utc(a.RequestedAt)
+	a.RequestedAt, a.StartsAt = utc(a.RequestedAt), utcPtr(a.StartsAt)
 	a.State = domain.StateRequested
+	a.ApprovalsRequired = max(a.ApprovalsRequired, 1)
 	_, err := s.w.namedExec(ctx, `INSERT INTO assignments
-		(id, workflow_id, site_id, partner_user_id, role, reason, edition, state, requested_by, requested_at, updated_at)
+		(id, workflow_id, site_id, partner_user_id, role, reason, edition, state, requested_by, requested_at, updated_at,
+		 approvals_required, starts_at)
 		VALUES (:id, :workflow_id, :site_id, :partner_user_id, :role, :reason, :edition, :state,
-		        :requested_by, :requested_at, :requested_at)
+		        :requested_by, :requested_at, :requested_at, :approvals_required, :starts_at)
 		ON CONFLICT (id) DO NOTHING`, a)
 	return wrap(err, "create assignment %s", a.ID)
 }
@@ -139,6 +146,9 @@ type Transition struct {
 	EndedBy          string        `db:"ended_by"`
 	EndReason        string        `db:"end_reason"`
 	Failure          string        `db:"failure"`
+	// Set once the workflow knows them; zero keeps what is recorded.
+	ApprovalsRequired int        `db:"approvals_required"`
+	StartsAt          *time.Time `db:"starts_at"`
 }
 
 // ApplyTransition moves the projection to the transition's state and appends
@@ -146,6 +156,7 @@ type Transition struct {
 func (s *Store) ApplyTransition(ctx context.Context, t Transition) error {
 	t.At = utc(t.At)
 	t.ApprovalDeadline, t.ActivatedAt, t.AccessEndsAt = utcPtr(t.ApprovalDeadline), utcPtr(t.ActivatedAt), utcPtr(t.AccessEndsAt)
+	t.StartsAt = utcPtr(t.StartsAt)
 	return wrap(s.inTx(ctx, func(tx conn) error {
 		res, err := tx.namedExec(ctx, `UPDATE assignments SET state = :state, seq = :seq, updated_at = :at,
 			approval_deadline = COALESCE(:approval_deadline, approval_deadline),
@@ -155,6 +166,8 @@ func (s *Store) ApplyTransition(ctx context.Context, t Transition) error {
 			decision_signal = CASE WHEN :decision <> '' THEN :decision_signal ELSE decision_signal END,
 			activated_at = COALESCE(:activated_at, activated_at),
 			access_ends_at = COALESCE(:access_ends_at, access_ends_at),
+			approvals_required = CASE WHEN :approvals_required > 0 THEN :approvals_required ELSE approvals_required END,
+			starts_at = COALESCE(:starts_at, starts_at),
 			ended_at = CASE WHEN :state IN `+openStates+`
 				THEN ended_at ELSE :at END,
 			ended_by = CASE WHEN :ended_by <> '' THEN :ended_by ELSE ended_by END,

@@ -7,10 +7,19 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-// ExecForTest runs raw SQL, for tests that check the schema's own guards.
-func ExecForTest(ctx context.Context, s *Store, query string) error {
-	_, err := s.w.exec(ctx, query)
+// ExecForTest runs raw SQL, for tests that check the schema's own guards
+// or write rows as an older schema had them.
+func ExecForTest(ctx context.Context, s *Store, query string, args ...any) error {
+	_, err := s.w.exec(ctx, query, args...)
 	return err
+}
+
+// CountForTest runs a query that answers one number, on the writer
+// connection (where SQLite's foreign_keys pragma is set).
+func CountForTest(ctx context.Context, s *Store, query string, args ...any) (int, error) {
+	var n int
+	err := s.w.get(ctx, &n, query, args...)
+	return n, err
 }
 
 // MigrationFilesForTest lists the migrations of a dialect.
