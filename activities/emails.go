@@ -74,6 +74,11 @@ type EmailData struct {
 	PreviousEndsAt       time.Time     `json:",omitzero"`
 	Remaining            time.Duration `json:",omitempty"` // expiry warning: access left
 	ActiveFor            time.Duration `json:",omitempty"` // Professional reminder: access so far
+	// Approvals is the progress of a request that needs several (R10):
+	// "1 of 2 approvals: Casey Contoso"; StartsAt when scheduled access
+	// starts.
+	Approvals string    `json:",omitempty"`
+	StartsAt  time.Time `json:",omitzero"`
 }
 
 // templateData maps the request to the templates' model, links included.
@@ -86,7 +91,7 @@ func (a *Activities) templateData(r EmailRequest) mail.Data {
 		ApprovalDeadline: d.ApprovalDeadline, EndedBy: d.EndedBy, EndReason: domain.HumanEndReason(d.EndReason), ReadyAfter: d.ReadyAfter,
 		FailedRecipient: d.FailedRecipient, FailureReason: d.FailureReason,
 		ExtensionDuration: d.ExtensionDuration, ExtensionReason: d.ExtensionReason, ExtensionRequestedBy: d.ExtensionRequestedBy,
-		PreviousEndsAt: d.PreviousEndsAt, Remaining: d.Remaining, ActiveFor: d.ActiveFor,
+		PreviousEndsAt: d.PreviousEndsAt, Remaining: d.Remaining, ActiveFor: d.ActiveFor, Approvals: d.Approvals, StartsAt: d.StartsAt,
 		AssignmentURL: a.link("assignments", r.AssignmentID),
 		ForRequester:  !strings.EqualFold(r.To.Email, d.PartnerUserEmail),
 		ReaderDecided: d.DecidedBy != "" && strings.EqualFold(r.To.Email, d.DecidedBy),

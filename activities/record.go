@@ -28,6 +28,10 @@ type BeginInput struct {
 	ApprovalDeadline *time.Time
 	ApproverIDs      []string
 	Detail           string
+	// What the customer's policy asks (R10): approvals when more than one,
+	// and when scheduled access starts.
+	ApprovalsRequired int        `json:",omitempty"`
+	StartsAt          *time.Time `json:",omitempty"`
 }
 
 // Begin records the assignment in the store (the server may have done so
@@ -54,7 +58,7 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) error {
 	return a.Store.ApplyTransition(ctx, store.Transition{
 		AssignmentID: in.AssignmentID, Seq: 1, State: in.State, At: in.RequestedAt,
 		Actor: in.RequestedBy, Action: domain.ActionAssignmentRequested, Detail: in.Detail,
-		ApprovalDeadline: in.ApprovalDeadline,
+		ApprovalDeadline: in.ApprovalDeadline, ApprovalsRequired: in.ApprovalsRequired, StartsAt: in.StartsAt,
 	})
 }
 

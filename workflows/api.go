@@ -143,6 +143,8 @@ type RequestPolicy struct {
 	AutoApproved string `json:",omitempty"`
 	// ProfessionalApproval: a Professional request waits for approval too.
 	ProfessionalApproval bool `json:",omitempty"`
+	// MaxDuration caps an extension (0: Timing.AccessDuration, as before).
+	MaxDuration time.Duration `json:",omitempty"`
 }
 
 // signedFields are what the MAC of a start covers of the policy.
@@ -151,7 +153,7 @@ func (p RequestPolicy) signedFields() []string {
 	if p.StartsAt != nil {
 		starts = p.StartsAt.UTC().Format(time.RFC3339Nano)
 	}
-	return []string{"policy", strconv.Itoa(p.Approvals), starts, p.AutoApproved, strconv.FormatBool(p.ProfessionalApproval)}
+	return []string{"policy", strconv.Itoa(p.Approvals), starts, p.AutoApproved, strconv.FormatBool(p.ProfessionalApproval), p.MaxDuration.String()}
 }
 
 // SignedFields are what the MAC of a start covers: everything the run
@@ -244,6 +246,8 @@ type SignalOutcome struct {
 	Conflict bool
 	Gone     bool
 	Detail   string
+	// Awaiting: the approval counted, and this many more are needed (R10).
+	Awaiting int `json:",omitempty"`
 }
 
 // EmailsInput is the emails an ended assignment hands over to be delivered
@@ -281,6 +285,21 @@ type Status struct {
 	// (Standard, since versionExtension, MaxExtensions above 0).
 	Extensible bool              `json:",omitempty"`
 	Extensions []ExtensionStatus `json:",omitempty"`
+	// Since versionPolicy: the approvals that counted so far when the
+	// policy asks for more than one, how many it asks for, the rule that
+	// approved the request in advance, and when scheduled access starts.
+	Approvals         []ApprovalStatus `json:",omitempty"`
+	ApprovalsRequired int              `json:",omitempty"`
+	AutoApproved      string           `json:",omitempty"`
+	StartsAt          *time.Time       `json:",omitempty"`
+}
+
+// ApprovalStatus is one approval that counted.
+type ApprovalStatus struct {
+	ByID string
+	By   string // email
+	Name string
+	At   time.Time
 }
 
 // MarshalJSON writes AccessDuration as a duration ("72h0m0s"), readable
@@ -373,5 +392,6 @@ type ExtensionStatus struct {
 	DecidedBy        string     `json:",omitempty"`
 	DecidedAt        *time.Time `json:",omitempty"`
 	EndsBefore       time.Time
-	EndsAfter        *time.Time `json:",omitempty"`
+	EndsAfter        *time.Time       `json:",omitempty"`
+	Approvals        []ApprovalStatus `json:",omitempty"` // under N of M (versionPolicy)
 }

@@ -45,6 +45,7 @@ type assignment struct {
 	// temporary password to show.
 	target         string
 	credential     bool
+	unstarted      bool // scheduled access ended before its start (versionPolicy)
 	decisionSignal string
 	access         accessTimers // Standard access while it lasts (extended runs)
 	pending        *pendingExtension
@@ -78,6 +79,9 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 		return w.status, err
 	}
 	w.versions = readVersions(ctx)
+	if n := w.approvalsNeeded(); n > 1 {
+		w.status.ApprovalsRequired = n
+	}
 	ctx = w.detachFromCancel(ctx)
 	w.seen = map[string]bool{}
 	if w.vouched {
@@ -113,12 +117,36 @@ func assignmentID(info *workflow.Info) string {
 }
 
 // standard: approval by the customer (R4), then access for the configured
-// duration, then automatic removal.
+// duration, then automatic removal. Since versionPolicy the customer's
+// policy may ask for several approvals, approve in advance, or schedule the
+// access for later (R10).
 func (w *assignment) standard(ctx workflow.Context) error {
+	d, err := w.requestApproval(ctx, FirstState(w.in.Edition))
+	if d == nil || err != nil {
+		return err
+	}
+	scheduled := false
+	if w.policy {
+		ended, err := w.awaitStart(ctx, d)
+		if ended || err != nil {
+			return err
+		}
+		scheduled = w.in.Policy.StartsAt != nil && w.status.State == domain.StateScheduled
+	}
+	return w.standardAccess(ctx, d, scheduled)
+}
+
+// requestApproval asks the approvers (R4) and waits for their decision. It
+// returns the approval, or nil once the request ended otherwise (withdrawn,
+// undeliverable, lapsed, denied: recorded and told).
+func (w *assignment) requestApproval(ctx workflow.Context, state string) (*ApprovalSignal, error) {
 	deadline := w.status.RequestedAt.Add(w.in.Timing.ApprovalTimeout)
 	w.status.ApprovalDeadline = &deadline
-	if err := w.begin(ctx, FirstState(w.in.Edition), w.in.Approvers); err != nil {
-		return err
+	if w.policy && w.in.Policy.AutoApproved != "" {
+		return w.autoApprove(ctx, state)
+	}
+	if err := w.begin(ctx, state, w.in.Approvers); err != nil {
+		return nil, err
 	}
 	requests := make([]*email, len(w.in.Approvers))
 	for i, p := range w.in.Approvers {
@@ -138,34 +166,37 @@ func (w *assignment) standard(ctx workflow.Context) error {
 		if w.justified {
 			told = append(w.partnerSide(), w.in.CustomerUsers...)
 		}
-		return w.end(ctx, domain.StateWithdrawn, domain.ActionAssignmentWithdrawn, outcome.unassigned, domain.EmailRequestWithdrawn, told)
+		return nil, w.end(ctx, domain.StateWithdrawn, domain.ActionAssignmentWithdrawn, outcome.unassigned, domain.EmailRequestWithdrawn, told)
 	case outcome.undeliverable:
 		w.status.Failure = "the approval request could not be delivered to any approver"
-		if err := w.record(ctx, activities.Transition{State: domain.StateFailed, Action: domain.ActionAssignmentFailed, Detail: w.status.Failure, Failure: w.status.Failure}); err != nil {
-			return err
-		}
-		return nil // the partner has been told by awaitDecision
+		// the partner has been told by awaitDecision
+		return nil, w.record(ctx, activities.Transition{State: domain.StateFailed, Action: domain.ActionAssignmentFailed, Detail: w.status.Failure, Failure: w.status.Failure})
 	case outcome.decision == nil:
 		w.status.EndReason = "no approver decided before the deadline"
 		if err := w.record(ctx, activities.Transition{State: domain.StateApprovalExpired, Action: domain.ActionAssignmentApprovalExpired,
 			EndReason: w.status.EndReason}); err != nil {
-			return err
+			return nil, err
 		}
 		w.sendAll(ctx, domain.EmailApprovalExpired, append(w.partnerSide(), w.in.Approvers...))
-		return nil
+		return nil, nil
 	case !outcome.decision.Approve:
 		d := outcome.decision
 		w.decided(ctx, domain.DecisionDenied, d.By)
 		if err := w.record(ctx, activities.Transition{State: domain.StateDenied, Action: domain.ActionAssignmentDenied, Actor: d.By.ID,
 			Decision: domain.DecisionDenied, DecidedBy: d.By.Email, DecisionSignal: d.ID}); err != nil {
-			return err
+			return nil, err
 		}
 		w.sendAll(ctx, domain.EmailApprovalConfirmation, w.in.Approvers)
 		w.sendAll(ctx, domain.EmailAccessDenied, w.partnerSide())
-		return nil
+		return nil, nil
 	}
+	return outcome.decision, nil
+}
 
-	d := outcome.decision
+// standardAccess makes approved Standard access real, for its duration.
+// scheduled: the approval was recorded and told when the access was
+// scheduled; now only its start is.
+func (w *assignment) standardAccess(ctx workflow.Context, d *ApprovalSignal, scheduled bool) error {
 	w.decided(ctx, domain.DecisionApproved, d.By)
 	now := workflow.Now(ctx)
 	if w.inDirectory() { // active only once the directory holds the membership
@@ -180,11 +211,20 @@ func (w *assignment) standard(ctx workflow.Context) error {
 	if err := w.activate(ctx, now, &ends); err != nil {
 		return err
 	}
-	if err := w.record(ctx, activities.Transition{State: domain.StateActive, Action: domain.ActionAssignmentApproved, Actor: d.By.ID,
-		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, DecisionSignal: d.ID, ActivatedAt: &now, AccessEndsAt: &ends}); err != nil {
+	t := activities.Transition{State: domain.StateActive, Action: domain.ActionAssignmentApproved, Actor: d.By.ID,
+		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, DecisionSignal: d.ID, ActivatedAt: &now, AccessEndsAt: &ends}
+	switch {
+	case scheduled:
+		t.Action = domain.ActionAccessStarted
+	case w.policy && (d.By == byPolicy || len(w.status.Approvals) > 1):
+		t.Detail = "approved by " + w.approvedBy(d) + "; reason: " + w.in.Reason
+	}
+	if err := w.record(ctx, t); err != nil {
 		return err
 	}
-	w.sendAll(ctx, domain.EmailApprovalConfirmation, w.in.Approvers)
+	if !scheduled {
+		w.sendAll(ctx, domain.EmailApprovalConfirmation, w.confirmed())
+	}
 	w.sendAll(ctx, domain.EmailAccessGranted, w.partnerSide())
 	if w.credential { // a new directory account: its first password, shown once
 		w.send(ctx, domain.EmailCredentialLink, w.in.PartnerUser)
@@ -204,7 +244,11 @@ func (w *assignment) standard(ctx workflow.Context) error {
 // gets the AVD instructions and a temporary credential, a ready email after
 // the wait, and keeps access until unassigned.
 func (w *assignment) professional(ctx workflow.Context) error {
-	if err := w.begin(ctx, FirstState(w.in.Edition), nil); err != nil {
+	if w.policy {
+		if ended, err := w.professionalStart(ctx); ended || err != nil {
+			return err
+		}
+	} else if err := w.begin(ctx, FirstState(w.in.Edition), nil); err != nil {
 		return err
 	}
 	w.sendAll(ctx, domain.EmailProfessionalNotice, w.in.CustomerUsers)
@@ -269,7 +313,7 @@ func (w *assignment) awaitDecision(ctx workflow.Context, requests []*email) deci
 		case w.extended && s.Extension > 0: // no extension can be pending before access
 			w.lateExtensionDecision(ctx, s)
 		case w.justified:
-			if w.decisionCounts(ctx, s) {
+			if w.decisionCounts(ctx, s) && (!s.Approve || w.approvalsNeeded() == 1 || w.countApproval(ctx, s, &w.status.Approvals)) {
 				out.decision = &s
 			}
 		case w.isApprover(s.By.ID):
@@ -294,7 +338,7 @@ func (w *assignment) awaitDecision(ctx workflow.Context, requests []*email) deci
 				return
 			}
 			for _, req := range requests {
-				if !req.settled || req.err == nil {
+				if (!req.settled || req.err == nil) && !w.hasApproved(req.req.To.ID) {
 					w.send(ctx, domain.EmailApprovalReminder, Person(req.req.To))
 				}
 			}
@@ -337,6 +381,7 @@ func (w *assignment) begin(ctx workflow.Context, state string, approvers []Perso
 		SiteID: w.in.SiteID, PartnerUserID: w.in.PartnerUser.ID, Role: w.in.Role, Reason: w.in.Reason,
 		Edition: w.in.Edition, RequestedBy: w.in.RequestedBy.ID, RequestedAt: w.status.RequestedAt,
 		State: state, ApprovalDeadline: w.status.ApprovalDeadline, ApproverIDs: ids,
+		ApprovalsRequired: w.status.ApprovalsRequired, StartsAt: w.startsAt(),
 		Detail: fmt.Sprintf("%s assigned %s (%s) to %s: %s", w.in.RequestedBy.Email, w.in.PartnerUser.Email,
 			w.in.Role, w.in.SiteName, w.in.Reason),
 	}).Get(ctx, nil)
@@ -394,7 +439,7 @@ func (w *assignment) activate(ctx workflow.Context, at time.Time, until *time.Ti
 
 // end revokes access if any, records the final state, and tells who must know.
 func (w *assignment) end(ctx workflow.Context, state string, action domain.Action, by *UnassignSignal, kind domain.EmailKind, to []Person) error {
-	if state == domain.StateRevoked || state == domain.StateExpired {
+	if (state == domain.StateRevoked || state == domain.StateExpired) && !w.unstarted {
 		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Revoke,
 			activities.RevokeInput{AssignmentID: w.id, At: workflow.Now(ctx)}).Get(ctx, nil)
 		if err != nil {
@@ -417,7 +462,7 @@ func (w *assignment) end(ctx workflow.Context, state string, action domain.Actio
 	if err := w.record(ctx, t); err != nil {
 		return err
 	}
-	if w.inDirectory() && (state == domain.StateRevoked || state == domain.StateExpired) {
+	if w.inDirectory() && (state == domain.StateRevoked || state == domain.StateExpired) && !w.unstarted {
 		w.deprovision(ctx, workflow.Now(ctx)) // the emails go once the directory has let go
 	}
 	w.sendAll(ctx, kind, to)

@@ -121,6 +121,10 @@ func (w *assignment) mailData() activities.EmailData {
 	if w.status.ApprovalDeadline != nil {
 		d.ApprovalDeadline = *w.status.ApprovalDeadline
 	}
+	d.Approvals = progress(w.status.Approvals, w.approvalsNeeded())
+	if s := w.startsAt(); s != nil {
+		d.StartsAt = *s
+	}
 	return d
 }
 

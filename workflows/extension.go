@@ -169,8 +169,8 @@ func (w *assignment) extensionRefusal(s ExtensionSignal) (SignalOutcome, bool) {
 		return SignalOutcome{Conflict: true, Detail: fmt.Sprintf("extension request %d is already waiting for a decision", w.pending.n)}, false
 	case len(w.status.Extensions) >= limit:
 		return SignalOutcome{Conflict: true, Detail: fmt.Sprintf("this assignment has made %d extension requests; at most %d are allowed", len(w.status.Extensions), limit)}, false
-	case s.Duration <= 0 || s.Duration > w.in.Timing.AccessDuration:
-		return SignalOutcome{Detail: fmt.Sprintf("an extension lasts more than nothing and at most the access duration (%s), not %s", w.in.Timing.AccessDuration, s.Duration)}, false
+	case s.Duration <= 0 || s.Duration > w.maxExtension():
+		return SignalOutcome{Detail: fmt.Sprintf("an extension lasts more than nothing and at most %s, not %s", w.maxExtensionText(), s.Duration)}, false
 	}
 	return SignalOutcome{}, true
 }
@@ -190,10 +190,16 @@ func (w *assignment) extensionDecision(ctx workflow.Context, s ApprovalSignal) {
 	case !v.OK:
 		w.refuse(ctx, SignalApproval, s.By, s.Vouch, v.Forged, SignalOutcome{Detail: v.Why})
 		return
+	case w.policy && !w.isApprover(s.By.ID): // the policy names who may decide (R10)
+		w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, SignalOutcome{Detail: "the customer's policy does not let " + s.By.Email + " decide this request"})
+		return
 	case !workflow.Now(ctx).Before(deadline):
 		w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, SignalOutcome{Gone: true,
 			Detail: "the extension request lapsed at " + deadline.UTC().Format(time.RFC3339) + ", before this decision"})
 		return
+	}
+	if s.Approve && w.approvalsNeeded() > 1 && !w.countApproval(ctx, s, &w.status.Extensions[p.n-1].Approvals) {
+		return // more approvals to come (R10)
 	}
 	state := domain.ExtensionDenied
 	if s.Approve {

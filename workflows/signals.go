@@ -20,6 +20,9 @@ func (w *assignment) decisionCounts(ctx workflow.Context, s ApprovalSignal) bool
 	case !v.OK:
 		w.refuse(ctx, SignalApproval, s.By, s.Vouch, v.Forged, SignalOutcome{Detail: v.Why})
 		return false
+	case w.policy && !w.isApprover(s.By.ID): // the policy names who may decide (R10)
+		w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, SignalOutcome{Detail: "the customer's policy does not let " + s.By.Email + " decide this request"})
+		return false
 	case !workflow.Now(ctx).Before(*w.status.ApprovalDeadline):
 		w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, SignalOutcome{Gone: true,
 			Detail: "the request lapsed at " + w.status.ApprovalDeadline.UTC().Format(time.RFC3339) + ", before this decision"})

@@ -18,6 +18,7 @@ type versions struct {
 	vouched     bool // versionVouchedStart: the start was checked, and a signal counts once, while fresh
 	cancellable bool // versionCancelIsUnassign
 	directory   bool // versionDirectory
+	policy      bool // versionPolicy
 }
 
 // readVersions reads the changes in the order runs have always read them:
@@ -32,5 +33,6 @@ func readVersions(ctx workflow.Context) versions {
 		vouched:     applies(versionVouchedStart),
 		cancellable: applies(versionCancelIsUnassign),
 		directory:   applies(versionDirectory),
+		policy:      applies(versionPolicy),
 	}
 }

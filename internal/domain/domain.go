@@ -92,7 +92,8 @@ const (
 	EmailExtensionGranted     EmailKind = "extension_granted"
 	EmailExtensionDenied      EmailKind = "extension_denied" // denied, or nobody decided in time
 	EmailProfessionalReminder EmailKind = "professional_reminder"
-	EmailAccessFailed         EmailKind = "access_failed" // the customer's directory refused the access
+	EmailAccessFailed         EmailKind = "access_failed"    // the customer's directory refused the access
+	EmailAccessScheduled      EmailKind = "access_scheduled" // approved; access starts later (R10)
 )
 
 // EmailKinds lists every kind.
@@ -101,7 +102,7 @@ var EmailKinds = []EmailKind{EmailApprovalRequest, EmailApprovalReminder, EmailA
 	EmailAVDInstructions, EmailCredentialLink, EmailReadyToLogIn, EmailDeliveryFailed, EmailCustomerNotice, EmailRequestSent,
 	EmailInvitation, EmailPasswordReset,
 	EmailExpiryWarning, EmailExtensionRequest, EmailExtensionGranted, EmailExtensionDenied, EmailProfessionalReminder,
-	EmailAccessFailed}
+	EmailAccessFailed, EmailAccessScheduled}
 
 // Valid reports whether k is a known kind.
 func (k EmailKind) Valid() bool {

@@ -26,6 +26,7 @@ func sample() mail.Data {
 		ReadyAfter: 15 * time.Minute, ExtensionDuration: 24 * time.Hour, ExtensionReason: "more tests",
 		ExtensionRequestedBy: "solo@partner.example", PreviousEndsAt: time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC),
 		Remaining: 12 * time.Hour, ActiveFor: 7 * 24 * time.Hour, FailedRecipient: "admin@contoso.example", FailureReason: "invalid address",
+		StartsAt: time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC), Approvals: "1 of 2 approvals: Casey Contoso",
 	}
 }
 
@@ -52,6 +53,7 @@ func TestEveryKindRendersTheReasonSiteAndItsOwnField(t *testing.T) {
 		domain.EmailExtensionDenied:      "1 day",
 		domain.EmailProfessionalReminder: "7 days",
 		domain.EmailAccessFailed:         "invalid address",
+		domain.EmailAccessScheduled:      "Sat 28 Nov 2026 06:00 UTC",
 	}
 	if len(wants)+len(userKinds) != len(domain.EmailKinds) {
 		t.Fatalf("%d kinds tested, %d exist", len(wants)+len(userKinds), len(domain.EmailKinds))
@@ -258,5 +260,22 @@ func TestSendGridErrorBodyWithoutJSON(t *testing.T) {
 	_, err := mail.NewSendGrid("SG.key", srv.URL).Send(context.Background(), msg())
 	if !mail.IsPermanent(err) || !strings.Contains(err.Error(), "plain failure") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// A reminder of a request that needs several approvals says how far it has
+// come (R10), in both bodies; one that needs one says nothing of it.
+func TestReminderSaysTheApprovalsSoFar(t *testing.T) {
+	d := sample()
+	r, err := mail.Render(domain.EmailApprovalReminder, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Text, "1 of 2 approvals: Casey Contoso") || !strings.Contains(r.HTML, "1 of 2 approvals: Casey Contoso") {
+		t.Fatalf("reminder without the progress:\n%s", r.Text)
+	}
+	d.Approvals = ""
+	if r, _ := mail.Render(domain.EmailApprovalReminder, d); strings.Contains(r.Text, "approvals:") {
+		t.Fatalf("a one-approval reminder speaks of approvals:\n%s", r.Text)
 	}
 }

@@ -53,6 +53,10 @@ type Data struct {
 	// (expiry warning); ActiveFor how long it had lasted (Professional reminder).
 	Remaining time.Duration
 	ActiveFor time.Duration
+	// Approvals is a request's progress when it needs several ("1 of 2
+	// approvals: Casey Contoso"); StartsAt when scheduled access starts.
+	Approvals string
+	StartsAt  time.Time
 	// ForRequester: the reader assigned the partner user and is someone
 	// else, so partner-side emails speak of the partner user, not "you".
 	ForRequester bool

@@ -62,6 +62,8 @@ type Effective struct {
 	ReasonExample        string
 	AutoApprove          []AutoApprove
 	ProfessionalApproval bool
+
+	maxDurationSet bool // a policy named MaxDuration (not only AccessDuration)
 }
 
 // DefaultMaxLead is how far ahead access may be scheduled when no policy
@@ -81,9 +83,9 @@ func Defaults(accessDuration, approvalTimeout time.Duration, maxExtensions int, 
 		MaxExtensions: maxExtensions, ApprovalTimeout: approvalTimeout, MaxLead: DefaultMaxLead}
 }
 
-// With is e with what p sets. A policy that sets AccessDuration but not
-// MaxDuration caps at its AccessDuration (SPEC §13: max_duration defaults
-// to access_duration).
+// With is e with what p sets, field by field. MaxDuration defaults to
+// AccessDuration (SPEC §13) only while no level has named MaxDuration: a
+// site that sets only access_duration keeps its customer's max_duration.
 func (e Effective) With(p Policy) Effective {
 	set := func(dst *int, v *int) {
 		if v != nil {
@@ -101,9 +103,14 @@ func (e Effective) With(p Policy) Effective {
 		e.ApproverRoles = slices.Clone(p.ApproverRoles)
 	}
 	if p.AccessDuration != nil {
-		e.AccessDuration, e.MaxDuration = *p.AccessDuration, *p.AccessDuration
+		e.AccessDuration = *p.AccessDuration
+		if !e.maxDurationSet {
+			e.MaxDuration = *p.AccessDuration
+		}
 	}
-	setD(&e.MaxDuration, p.MaxDuration)
+	if p.MaxDuration != nil {
+		e.MaxDuration, e.maxDurationSet = *p.MaxDuration, true
+	}
 	setD(&e.ApprovalTimeout, p.ApprovalTimeout)
 	setD(&e.MaxLead, p.MaxLead)
 	if p.ReasonPattern != nil {

@@ -92,6 +92,9 @@ func (s *Service) requestPolicy(plan rules.Plan) (workflows.Timing, workflows.Re
 	if e.Approvals > 1 {
 		asks.Approvals = e.Approvals
 	}
+	if e.MaxDuration != t.AccessDuration {
+		asks.MaxDuration = e.MaxDuration
+	}
 	return t, asks
 }
 

@@ -89,6 +89,9 @@ func (s *Service) decide(ctx context.Context, approver store.User, a store.Assig
 	case !o.Accepted:
 		return a, problem.Settled("R4", "your decision did not count: %s", o.Detail)
 	}
+	if o.Awaiting > 0 { // counted; the request waits for more approvals (R10)
+		return s.store.AssignmentByID(after, a.ID)
+	}
 	if extension == 0 {
 		s.metrics.Decided(decisionName(approve), s.now().Sub(a.RequestedAt))
 		// The workflow records an accepted decision in the task that reads

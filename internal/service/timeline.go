@@ -132,6 +132,8 @@ func (s *Service) personName(ctx context.Context, id string) string {
 		return "Partner Access"
 	case "reconciler":
 		return "The reconciler"
+	case "policy": // approved in advance (R10); the detail names the rule
+		return "The customer's policy"
 	case "anonymous":
 		return "Someone without a login"
 	}
