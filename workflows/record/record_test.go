@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,6 +32,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/internal/testenv"
+	"github.com/partneraccess/partneraccess/internal/wfclient"
 	appworker "github.com/partneraccess/partneraccess/worker"
 	"github.com/partneraccess/partneraccess/workflows"
 )
@@ -322,6 +324,102 @@ var entraPaths = []path{
 	}},
 }
 
+// policyPaths follow a customer's own policy (v9, customer-policy): the
+// request's policy is what the service puts in the vouched start input
+// (policyStart), the decisions come through the approval links.
+var policyPaths = []path{
+	{"policy-standard-two-approvals-approved-expired", domain.StateExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := policyStart(t, e, demo.ContosoSite, func(in *workflows.Input) { in.Policy.Approvals = 2 })
+		decide(t, e, a, "admin@contoso.example", "approve")
+		decide(t, e, a, "ops@contoso.example", "approve")
+		return a
+	}},
+	{"policy-standard-denied-after-one-approval", domain.StateDenied, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := policyStart(t, e, demo.ContosoSite, func(in *workflows.Input) { in.Policy.Approvals = 2 })
+		decide(t, e, a, "admin@contoso.example", "approve")
+		decide(t, e, a, "ops@contoso.example", "deny")
+		return a
+	}},
+	{"policy-standard-auto-approved-expired", domain.StateExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
+		return policyStart(t, e, demo.ContosoSite, func(in *workflows.Input) {
+			in.Policy.AutoApproved = "auto_approve[0]: user " + demo.Solo
+		})
+	}},
+	{"policy-standard-scheduled-expired", domain.StateExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := policyStart(t, e, demo.ContosoSite, func(in *workflows.Input) { in.Policy.StartsAt = startsIn(3 * time.Second) })
+		decide(t, e, a, "admin@contoso.example", "approve")
+		e.WaitState(a.ID, domain.StateScheduled, 10*time.Second)
+		return a
+	}},
+	{"policy-standard-scheduled-unassigned", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := policyStart(t, e, demo.ContosoSite, func(in *workflows.Input) { in.Policy.StartsAt = startsIn(time.Minute) })
+		decide(t, e, a, "admin@contoso.example", "approve")
+		e.WaitState(a.ID, domain.StateScheduled, 10*time.Second)
+		unassign(t, e, a)
+		return a
+	}},
+	{"policy-professional-scheduled-unassigned", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := policyStart(t, e, demo.FabrikamSite, func(in *workflows.Input) { in.Policy.StartsAt = startsIn(2 * time.Second) })
+		e.WaitState(a.ID, domain.StateScheduled, 10*time.Second)
+		e.WaitState(a.ID, domain.StateActive, 20*time.Second)
+		unassign(t, e, a)
+		return a
+	}},
+}
+
+func startsIn(d time.Duration) *time.Time {
+	t := time.Now().Add(d)
+	return &t
+}
+
+// policyStart starts Solo's assignment at site as the service does, with
+// the policy edit sets, through the workflow client (vouched and recorded).
+func policyStart(t *testing.T, e *testenv.Env, site string, edit func(*workflows.Input)) store.Assignment {
+	t.Helper()
+	ctx := context.Background()
+	s, err := e.Store.SiteByID(ctx, site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	who := func(id string) workflows.Person {
+		u, err := e.Store.UserByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return workflows.Person{ID: u.ID, Name: u.Name, Email: u.Email}
+	}
+	customers, err := e.Store.CustomerUsers(ctx, s.CustomerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	approvers, err := e.Store.Approvers(ctx, s.CustomerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := workflows.Input{SiteID: s.ID, SiteName: s.Name, CustomerID: s.CustomerID, CustomerName: s.CustomerID, PartnerID: s.PartnerID,
+		PartnerName: s.PartnerID, Edition: s.Edition, PartnerUser: who(demo.Solo), Role: store.RolePartnerSupportAgent,
+		Reason: "Case 4711", RequestedBy: who(demo.Agent), Timing: timing}
+	for _, u := range customers {
+		in.CustomerUsers = append(in.CustomerUsers, who(u.ID))
+	}
+	if s.Edition == domain.EditionStandard {
+		for _, u := range approvers {
+			in.Approvers = append(in.Approvers, who(u.ID))
+		}
+	}
+	edit(&in)
+	r, err := wfclient.New(e.Client, testenv.TaskQueue, e.Keys, e.Store, slog.New(slog.DiscardHandler)).Start(ctx, in, "policy path", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := store.Assignment{ID: r.RunID, WorkflowID: r.WorkflowID}
+	e.Eventually(10*time.Second, "assignment "+a.ID+" recorded", func() bool {
+		_, err := e.Store.AssignmentByID(ctx, a.ID)
+		return err == nil
+	})
+	return a
+}
+
 // reissue asks for a new temporary password as the partner user (access
 // is active), and notes the reissue's workflow for the set.
 func reissue(t *testing.T, e *testenv.Env, a store.Assignment) {
@@ -411,6 +509,9 @@ func TestRecordHistories(t *testing.T) {
 	for _, p := range extensionPaths {
 		run(t, ext, p, dir)
 	}
+	for _, p := range policyPaths {
+		run(t, e, p, dir)
+	}
 	ent := testenv.New(t, testenv.Options{Timing: timing, Entra: true, CodecKey: codectest.Key})
 	for _, p := range entraPaths {
 		run(t, ent, p, dir)
@@ -431,7 +532,7 @@ func TestRecordHistories(t *testing.T) {
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	if want := len(localPaths) + 1 + len(extensionPaths) + len(entraPaths); *recordInto == "" && len(files) != want {
+	if want := len(localPaths) + 1 + len(extensionPaths) + len(policyPaths) + len(entraPaths); *recordInto == "" && len(files) != want {
 		t.Fatalf("%d histories written, want %d", len(files), want)
 	}
 	emails, _ := filepath.Glob(filepath.Join(dir, "emails", "*.json"))
