@@ -348,3 +348,58 @@ func TestBrowserDevDirectoryFollowsAnAssignmentLive(t *testing.T) {
 		t.Fatalf("the page was reloaded to follow the change (%v)", err)
 	}
 }
+
+// R10 as people see it: the assign form states Contoso Finance's policy
+// before anyone submits, and two approvers decide one request from their
+// own approval pages; it is active only after the second.
+func TestBrowserPolicyStatedAndTwoApproversDecide(t *testing.T) {
+	e := testenv.New(t, slow())
+	ctx := browser(t)
+	base := e.HTTP.URL
+	run(t, ctx,
+		login(base, "agent@partner.example"),
+		chromedp.Click(`//a[contains(., "Contoso Sage 200 Finance")]`),
+		chromedp.WaitVisible(chromedp.ID("policy-words")),
+	)
+	words := text(t, ctx, chromedp.ID("policy-words"))
+	if !strings.Contains(words, "2 approvals") || !strings.Contains(words, "CS-1234") {
+		t.Fatalf("the form states %q, want the two approvals and the ticket example", words)
+	}
+	run(t, ctx,
+		chromedp.SetValue(chromedp.ID("user_id"), demo.Solo),
+		chromedp.SendKeys(chromedp.ID("reason"), "CS-4711: month-end upgrade"),
+		chromedp.Click(chromedp.ID("assign")),
+		chromedp.WaitVisible(chromedp.ID("state")),
+	)
+	a := e.WaitState(mustOpen(t, e, demo.ContosoFinance, demo.Solo), domain.StatePendingApproval, 10*time.Second)
+	decide := func(approver string) string {
+		run(t, ctx,
+			chromedp.Navigate(base+e.ApprovalPath(a.ID, approver)),
+			chromedp.WaitVisible(chromedp.ID("approve")),
+			chromedp.Click(chromedp.ID("approve")),
+			chromedp.WaitVisible(chromedp.ID("outcome")),
+		)
+		return text(t, ctx, chromedp.ID("outcome"))
+	}
+	run(t, ctx, logout())
+	decide("admin@contoso.example")
+	if got := e.WaitState(a.ID, domain.StatePendingApproval, time.Second); got.State != domain.StatePendingApproval {
+		t.Fatalf("after the first approval: %s", got.State)
+	}
+	if out := decide("ops@contoso.example"); !strings.Contains(out, "Approved by") {
+		t.Fatalf("second approver's page says %q", out)
+	}
+	e.WaitState(a.ID, domain.StateActive, 10*time.Second)
+}
+
+// mustOpen is the ID of the open assignment of user at site.
+func mustOpen(t *testing.T, e *testenv.Env, site, user string) string {
+	t.Helper()
+	var id string
+	e.Eventually(10*time.Second, "an open assignment", func() bool {
+		a, err := e.Store.OpenAssignment(context.Background(), site, user)
+		id = a.ID
+		return err == nil
+	})
+	return id
+}

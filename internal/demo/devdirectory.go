@@ -17,6 +17,7 @@ const (
 	DevFabrikamTenant = "fab01ca0-0000-4000-8000-000000000002"
 	devApp            = "9a7e0000-0000-4000-8000-00000000000a"
 	devContosoGroup   = "c0470500-0000-4000-8000-0000000000a1"
+	devFinanceGroup   = "c0470500-0000-4000-8000-0000000000a3"
 	devFabrikamGroup  = "fab01ca0-0000-4000-8000-0000000000a2"
 	// DevSecretEnv is the variable the demo's targets name for their
 	// client secret; DevSecret answers for it instead of the environment.
@@ -66,6 +67,32 @@ func DevDirectory(ctx context.Context, st *store.Store, g *devgraph.Directory, n
 				if gr.UserID == a.UserID {
 					g.AddToGroup(c.Tenant, c.Group, a.ObjectID)
 				}
+			}
+		}
+	}
+	return financeGroup(ctx, st, g, now)
+}
+
+// financeGroup gives Contoso's Finance site an access group of its own in
+// Contoso's tenant (one group per site: a member of another site's group
+// would be drift), with the memberships of its grants still in force.
+func financeGroup(ctx context.Context, st *store.Store, g *devgraph.Directory, now time.Time) error {
+	g.AddGroup(DevContosoTenant, devFinanceGroup, "Sage 200 Finance AVD users")
+	if err := st.SetSiteAccessGroup(ctx, ContosoFinance, devFinanceGroup); err != nil {
+		return err
+	}
+	accounts, err := st.DirectoryAccounts(ctx, Contoso)
+	if err != nil {
+		return err
+	}
+	grants, err := st.GrantsOnSite(ctx, ContosoFinance, now)
+	if err != nil {
+		return err
+	}
+	for _, a := range accounts {
+		for _, gr := range grants {
+			if gr.UserID == a.UserID && a.TenantID == DevContosoTenant {
+				g.AddToGroup(DevContosoTenant, devFinanceGroup, a.ObjectID)
 			}
 		}
 	}
