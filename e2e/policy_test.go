@@ -166,6 +166,10 @@ func TestR10AutoApprovedWithoutAnApprover(t *testing.T) {
 	if ms := e.Mail(a.ID, domain.EmailApprovalRequest, ""); len(ms) != 0 {
 		t.Fatalf("%d approval requests sent", len(ms))
 	}
+	if code, page := e.Login("agent@partner.example").Page("/assignments/" + a.ID); code != http.StatusOK ||
+		!strings.Contains(page, "The customer&#39;s policy approved the request") || !strings.Contains(page, "auto_approve[0]") {
+		t.Fatalf("the timeline does not name the policy's rule (%d):\n%s", code, page)
+	}
 }
 
 // A run keeps the policy it started with: two approvals asked of the site

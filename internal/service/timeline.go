@@ -60,6 +60,9 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 			ev.Detail = "Reason: " + a.Reason
 		case domain.ActionAssignmentApproved:
 			ev.Text = by + " approved the request; access began"
+			if e.ActorID == "policy" { // the rule that approved it in advance (R10)
+				ev.Detail = e.Detail
+			}
 		case domain.ActionApprovalCounted:
 			counted++
 			ev.Text, ev.Detail = fmt.Sprintf("%s approved (%d of %d)", by, counted, a.ApprovalsRequired), e.Detail
