@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
@@ -24,6 +25,9 @@ type SignalCheck struct {
 	Fields       []string // what the server signed, in order
 	MAC          string
 	Decision     bool
+	// Roles, when set, are the customer roles the request's policy lets
+	// decide (R10): the decider must still hold one.
+	Roles []string `json:",omitempty"`
 }
 
 // SignalVerdict is the answer to a SignalCheck.
@@ -49,7 +53,7 @@ func (a *Activities) CheckSignal(ctx context.Context, in SignalCheck) (SignalVer
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return SignalVerdict{}, err
 	}
-	if err != nil || u.CustomerID != in.CustomerID || !u.IsApprover() {
+	if err != nil || !approves(u, in.CustomerID, in.Roles) {
 		return SignalVerdict{Why: "the decider is no longer an active approver of this customer"}, nil
 	}
 	permitted, err := a.Store.PartnerPermitted(ctx, in.CustomerID, in.PartnerID)
@@ -60,6 +64,38 @@ func (a *Activities) CheckSignal(ctx context.Context, in SignalCheck) (SignalVer
 		return SignalVerdict{Why: "the customer has withdrawn the partner's permission"}, nil
 	}
 	return SignalVerdict{OK: true}, nil
+}
+
+// approves reports whether u is an active approver of the customer holding
+// one of roles (any approver's role when roles is empty).
+func approves(u store.User, customerID string, roles []string) bool {
+	return u.CustomerID == customerID && u.IsApprover() && (len(roles) == 0 || slices.ContainsFunc(roles, u.HasRole))
+}
+
+// ApproversCheck asks which of the approvals counted so far still come
+// from current approvers (R10: N distinct current approvers approve).
+type ApproversCheck struct {
+	CustomerID string
+	Roles      []string
+	IDs        []string
+}
+
+// CurrentApprovers answers an ApproversCheck: the IDs that still approve,
+// in order.
+func (a *Activities) CurrentApprovers(ctx context.Context, in ApproversCheck) ([]string, error) {
+	var still []string
+	for _, id := range in.IDs {
+		u, err := a.Store.UserByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if approves(u, in.CustomerID, in.Roles) {
+			still = append(still, id)
+		}
+	}
+	return still, nil
 }
 
 // SignalRecord is a signal the workflow did not act on.
@@ -173,9 +209,12 @@ func (a *Activities) RefuseStart(ctx context.Context, in StartRefusal) error {
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	// A row the server wrote keeps its own role and reason; one a refused
+	// start makes shows none of the start's text, which nobody vouched for.
 	err := a.Store.CreateAssignment(ctx, store.Assignment{
 		ID: in.AssignmentID, WorkflowID: in.WorkflowID, SiteID: in.SiteID, PartnerUserID: in.PartnerUserID,
-		Role: in.Role, Reason: in.Reason, Edition: in.Edition, RequestedBy: in.RequestedBy, RequestedAt: in.RequestedAt,
+		Role: "unknown", Reason: "a start Partner Access did not make (refused)", Edition: in.Edition, RequestedBy: in.RequestedBy,
+		RequestedAt: in.RequestedAt,
 	})
 	if err == nil {
 		return a.Store.ApplyTransition(ctx, store.Transition{AssignmentID: in.AssignmentID, Seq: 1, State: domain.StateFailed,

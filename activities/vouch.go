@@ -24,6 +24,9 @@ const (
 	VouchReconcile = "reconcile"
 )
 
+// ReconcileScheduleID is the Schedule that starts the reconciler's passes.
+const ReconcileScheduleID = "partner-access-reconciler"
+
 // ErrTypeForged is the application error type of a run whose start, or
 // whose request, the store does not justify; it is not retried.
 const ErrTypeForged = "Forged"
@@ -42,6 +45,10 @@ func AssignmentGrants(siteID, userID, edition string) string {
 
 // EmailsGrants is what an emails run may do.
 func EmailsGrants(assignmentID string) string { return "the last emails of assignment " + assignmentID }
+
+// ReconcileGrants is what a reconciler pass may do: a pass of the
+// Schedule that started it (scheduleID "" when none did).
+func ReconcileGrants(scheduleID string) string { return "a pass of schedule " + scheduleID }
 
 // ReissueGrants is what a reissue run may do.
 func ReissueGrants(assignmentID string) string {
@@ -112,7 +119,10 @@ func (a *Activities) checkVouch(ctx context.Context, in VouchCheck) (why string,
 	if in.MAC == "" || !a.Keys.VerifySignal(in.MAC, in.Fields...) {
 		return "the start was not made by a Partner Access server (no valid signature)", nil
 	}
-	if in.Kind == VouchReconcile {
+	if in.Kind == VouchReconcile { // its Schedule's pass, or nobody's
+		if in.Grants != ReconcileGrants(ReconcileScheduleID) {
+			return "a reconciler pass its Schedule did not start", nil
+		}
 		return "", nil
 	}
 	_, err = a.Store.ConsumeVouch(ctx, in.VouchID, in.Kind, in.WorkflowID, in.Grants, in.RunID, time.Now())

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -145,6 +146,16 @@ type RequestPolicy struct {
 	ProfessionalApproval bool `json:",omitempty"`
 	// MaxDuration caps an extension (0: Timing.AccessDuration, as before).
 	MaxDuration time.Duration `json:",omitempty"`
+	// ApproverRoles are the customer roles that may decide (nil: the
+	// approvers' roles as before); an approver who no longer holds one no
+	// longer counts.
+	ApproverRoles []string `json:",omitempty"`
+}
+
+// IsZero reports whether the request asks nothing of the seed's behaviour.
+func (p RequestPolicy) IsZero() bool {
+	return p.Approvals == 0 && p.StartsAt == nil && p.AutoApproved == "" && !p.ProfessionalApproval && p.MaxDuration == 0 &&
+		len(p.ApproverRoles) == 0
 }
 
 // signedFields are what the MAC of a start covers of the policy.
@@ -153,7 +164,8 @@ func (p RequestPolicy) signedFields() []string {
 	if p.StartsAt != nil {
 		starts = p.StartsAt.UTC().Format(time.RFC3339Nano)
 	}
-	return []string{"policy", strconv.Itoa(p.Approvals), starts, p.AutoApproved, strconv.FormatBool(p.ProfessionalApproval), p.MaxDuration.String()}
+	return []string{"policy", strconv.Itoa(p.Approvals), starts, p.AutoApproved, strconv.FormatBool(p.ProfessionalApproval), p.MaxDuration.String(),
+		strings.Join(p.ApproverRoles, "\x00")}
 }
 
 // SignedFields are what the MAC of a start covers: everything the run
@@ -173,6 +185,9 @@ func (in Input) SignedFields(workflowID string) []string {
 		f = append(f, d.String())
 	}
 	f = append(f, strconv.Itoa(t.MaxExtensions))
+	if in.Policy.IsZero() { // as servers signed before policies, so a mixed deploy still verifies
+		return f
+	}
 	return append(f, in.Policy.signedFields()...)
 }
 

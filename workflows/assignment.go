@@ -141,6 +141,9 @@ func (w *assignment) standard(ctx workflow.Context) error {
 // undeliverable, lapsed, denied: recorded and told).
 func (w *assignment) requestApproval(ctx workflow.Context, state string) (*ApprovalSignal, error) {
 	deadline := w.status.RequestedAt.Add(w.in.Timing.ApprovalTimeout)
+	if s := w.startsAt(); s != nil && s.After(w.status.RequestedAt) && s.Before(deadline) {
+		deadline = *s // decided before access is to start, or not at all (R10)
+	}
 	w.status.ApprovalDeadline = &deadline
 	if w.policy && w.in.Policy.AutoApproved != "" {
 		return w.autoApprove(ctx, state)
@@ -197,7 +200,9 @@ func (w *assignment) requestApproval(ctx workflow.Context, state string) (*Appro
 // scheduled: the approval was recorded and told when the access was
 // scheduled; now only its start is.
 func (w *assignment) standardAccess(ctx workflow.Context, d *ApprovalSignal, scheduled bool) error {
-	w.decided(ctx, domain.DecisionApproved, d.By)
+	if !scheduled { // a scheduled request was decided when it was scheduled
+		w.decided(ctx, domain.DecisionApproved, d.By)
+	}
 	now := workflow.Now(ctx)
 	if w.inDirectory() { // active only once the directory holds the membership
 		w.decisionSignal = d.ID
@@ -214,8 +219,8 @@ func (w *assignment) standardAccess(ctx workflow.Context, d *ApprovalSignal, sch
 	t := activities.Transition{State: domain.StateActive, Action: domain.ActionAssignmentApproved, Actor: d.By.ID,
 		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, DecisionSignal: d.ID, ActivatedAt: &now, AccessEndsAt: &ends}
 	switch {
-	case scheduled:
-		t.Action = domain.ActionAccessStarted
+	case scheduled: // the decision, recorded when scheduled, keeps its time
+		t.Action, t.Actor, t.Decision, t.DecidedBy, t.DecisionSignal = domain.ActionAccessStarted, "", "", "", ""
 	case w.policy && (d.By == byPolicy || len(w.status.Approvals) > 1):
 		t.Detail = "approved by " + w.approvedBy(d) + "; reason: " + w.in.Reason
 	}

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +49,6 @@ func (w *assignment) autoApprove(ctx workflow.Context, state string) (*ApprovalS
 	if err := w.begin(ctx, state, nil); err != nil {
 		return nil, err
 	}
-	w.sendAll(ctx, domain.EmailCustomerNotice, w.in.CustomerUsers)
 	if w.requesterIsOther() {
 		w.send(ctx, domain.EmailRequestSent, w.in.RequestedBy)
 	}
@@ -78,11 +78,48 @@ func (w *assignment) countApproval(ctx workflow.Context, s ApprovalSignal, appro
 	if err != nil { // retried without limit, so only a cancelled run gets here
 		workflow.GetLogger(ctx).Error("approval not recorded", "error", err)
 	}
+	if got == need && need > 1 { // the others must still be current approvers
+		got = w.stillCounting(ctx, approvals)
+	}
 	if got < need {
 		w.outcomes[s.ID] = SignalOutcome{Accepted: true, Awaiting: need - got}
 		return false
 	}
 	return true
+}
+
+// stillCounting keeps of the approvals only those whose approvers still
+// approve (suspended, or no longer in an approver's role: they no longer
+// count), and returns how many are left.
+func (w *assignment) stillCounting(ctx workflow.Context, approvals *[]ApprovalStatus) int {
+	ids := make([]string, len(*approvals))
+	for i, p := range *approvals {
+		ids[i] = p.ByID
+	}
+	var still []string
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.CurrentApprovers, activities.ApproversCheck{
+		CustomerID: w.in.CustomerID, Roles: w.approverRoles(), IDs: ids,
+	}).Get(ctx, &still)
+	if err != nil { // retried without limit, so only a cancelled run gets here
+		return len(*approvals)
+	}
+	kept := (*approvals)[:0]
+	for _, p := range *approvals {
+		if slices.Contains(still, p.ByID) {
+			kept = append(kept, p)
+		}
+	}
+	*approvals = kept
+	return len(kept)
+}
+
+// approverRoles are the roles the request's policy lets decide (nil: any
+// approver's, as before).
+func (w *assignment) approverRoles() []string {
+	if w.policy {
+		return w.in.Policy.ApproverRoles
+	}
+	return nil
 }
 
 // awaitStart holds approved access that the request scheduled for later:
@@ -105,8 +142,9 @@ func (w *assignment) awaitStart(ctx workflow.Context, d *ApprovalSignal) (bool, 
 		ends = time.Time{}
 	}
 	t := activities.Transition{State: domain.StateScheduled, Action: domain.ActionAssignmentScheduled,
-		Detail: fmt.Sprintf("approved by %s; access starts at %s", w.approvedBy(d), starts.UTC().Format(time.RFC3339))}
+		Detail: fmt.Sprintf("access starts at %s", starts.UTC().Format(time.RFC3339))}
 	if asked {
+		t.Detail = fmt.Sprintf("approved by %s; %s", w.approvedBy(d), t.Detail)
 		t.Actor, t.Decision, t.DecidedBy, t.DecisionSignal = d.By.ID, domain.DecisionApproved, d.By.Email, d.ID
 	}
 	if err := w.record(ctx, t); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/workflows"
 )
 
@@ -255,5 +256,45 @@ func TestR10ProfessionalApprovalWaitsForTheApprover(t *testing.T) {
 	f.at(4*time.Hour, f.signal(workflows.SignalUnassign, workflows.UnassignSignal{By: person(t, f.store, demo.Solo)}))
 	if st := f.run(in); st.State != domain.StateRevoked {
 		t.Fatalf("final %s", st.State)
+	}
+}
+
+// N distinct *current* approvers: an approval whose approver was suspended
+// before the last one came no longer counts, and the request waits.
+func TestR10ApprovalOfANoLongerCurrentApproverStopsCounting(t *testing.T) {
+	f := newFixture(t, nil)
+	f.at(time.Hour, f.signal(workflows.SignalApproval, approve(f, demo.ContosoOps, true)))
+	f.at(2*time.Hour, func() {
+		if _, err := f.store.SuspendUser(context.Background(), demo.ContosoOps, f.env.Now()); err != nil {
+			t.Error(err)
+		}
+	})
+	f.at(3*time.Hour, f.signal(workflows.SignalApproval, approve(f, demo.ContosoAdmin, true)))
+	f.at(4*time.Hour, func() {
+		if st := f.query(); st.State != domain.StatePendingApproval || len(st.Approvals) != 1 || st.Approvals[0].ByID != demo.ContosoAdmin {
+			t.Errorf("after a suspended approver's approval and another: %s with %+v", st.State, st.Approvals)
+		}
+	})
+	if st := f.run(f.twoApprovals()); st.State != domain.StateApprovalExpired {
+		t.Fatalf("final %s, want the request lapsed", st.State)
+	}
+}
+
+// The policy names who decides: with approver_roles [Customer
+// Administrator] an operations agent's decision does not count.
+func TestR10OnlyThePolicysRolesDecide(t *testing.T) {
+	f := newFixture(t, nil)
+	in := f.standardInput()
+	in.Policy.ApproverRoles = []string{store.RoleCustomerAdmin}
+	in.Approvers = []workflows.Person{person(t, f.store, demo.ContosoAdmin)}
+	f.at(time.Hour, f.signal(workflows.SignalApproval, approve(f, demo.ContosoOps, true)))
+	f.at(2*time.Hour, func() {
+		if st := f.query(); st.State != domain.StatePendingApproval {
+			t.Errorf("after the ops agent's approval: %s", st.State)
+		}
+	})
+	f.at(3*time.Hour, f.signal(workflows.SignalApproval, approve(f, demo.ContosoAdmin, true)))
+	if st := f.run(in); st.State != domain.StateExpired || st.DecidedBy != "admin@contoso.example" {
+		t.Fatalf("final %s by %s, want expired after the admin's approval", st.State, st.DecidedBy)
 	}
 }

@@ -13,8 +13,19 @@ import (
 // RECONCILE_EVERY.
 const (
 	ReconcileWorkflowName = "Reconcile"
-	ReconcileScheduleID   = "partner-access-reconciler"
+	ReconcileScheduleID   = activities.ReconcileScheduleID
 )
+
+// attrScheduledBy is the search attribute Temporal sets on a run a
+// Schedule started, and refuses from anyone starting a run.
+var attrScheduledBy = temporal.NewSearchAttributeKeyKeyword("TemporalScheduledById")
+
+// scheduledBy is what a reconciler pass may do: a pass of the Schedule that
+// started it ("" when none did).
+func scheduledBy(ctx workflow.Context) string {
+	id, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(attrScheduledBy)
+	return activities.ReconcileGrants(id)
+}
 
 // Reconcile runs one pass of the reconciler: any grant whose assignment
 // workflow is closed, terminated or missing is revoked. Since
@@ -22,7 +33,7 @@ const (
 func Reconcile(ctx workflow.Context, in ReconcileInput) (activities.ReconcileResult, error) {
 	var res activities.ReconcileResult
 	if workflow.GetVersion(ctx, versionVouchedReconcile, workflow.DefaultVersion, 1) == 1 {
-		if err := checkVouched(ctx, activities.VouchReconcile, "", "", in.SignedFields(), in.Vouch); err != nil {
+		if err := checkVouched(ctx, activities.VouchReconcile, scheduledBy(ctx), "", in.SignedFields(), in.Vouch); err != nil {
 			return res, err
 		}
 	}

@@ -57,7 +57,7 @@ func (w *assignment) check(ctx workflow.Context, v Vouch, fields []string, by st
 	var verdict activities.SignalVerdict
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.CheckSignal, activities.SignalCheck{
 		AssignmentID: w.id, CustomerID: w.in.CustomerID, PartnerID: w.in.PartnerID, ByID: by,
-		Fields: fields, MAC: v.MAC, Decision: decision,
+		Fields: fields, MAC: v.MAC, Decision: decision, Roles: w.approverRoles(),
 	}).Get(ctx, &verdict)
 	if err != nil { // retried without limit, so only a cancelled run gets here
 		return activities.SignalVerdict{Why: "the signal could not be checked: " + err.Error()}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
+	"slices"
 
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
@@ -81,12 +81,9 @@ func (s *Service) Assign(ctx context.Context, actor store.User, req rules.Assign
 func (s *Service) requestPolicy(plan rules.Plan) (workflows.Timing, workflows.RequestPolicy) {
 	e, at := plan.Policy, plan.Scheduled
 	t := s.cfg.Timing
+	// The run caps the first request's deadline at its start; extensions
+	// keep the policy's whole approval_timeout.
 	t.AccessDuration, t.ApprovalTimeout, t.MaxExtensions = at.Duration, e.ApprovalTimeout, e.MaxExtensions
-	if at.StartsAt != nil {
-		if until := at.StartsAt.Sub(s.now()); until < t.ApprovalTimeout {
-			t.ApprovalTimeout = max(until.Truncate(time.Second), time.Second) // whole seconds: the run starts a moment after now
-		}
-	}
 	asks := workflows.RequestPolicy{StartsAt: at.StartsAt, AutoApproved: plan.AutoApproved,
 		ProfessionalApproval: e.ProfessionalApproval && plan.Site.Edition == domain.EditionProfessional}
 	if e.Approvals > 1 {
@@ -94,6 +91,9 @@ func (s *Service) requestPolicy(plan rules.Plan) (workflows.Timing, workflows.Re
 	}
 	if e.MaxDuration != t.AccessDuration {
 		asks.MaxDuration = e.MaxDuration
+	}
+	if !slices.Equal(e.ApproverRoles, rules.ApproverRoles) {
+		asks.ApproverRoles = slices.Clone(e.ApproverRoles)
 	}
 	return t, asks
 }
