@@ -382,7 +382,9 @@ func TestBrowserPolicyStatedAndTwoApproversDecide(t *testing.T) {
 		return text(t, ctx, chromedp.ID("outcome"))
 	}
 	run(t, ctx, logout())
-	decide("admin@contoso.example")
+	if out := decide("admin@contoso.example"); !strings.Contains(out, "Your approval counts") {
+		t.Fatalf("first approver's page says %q", out)
+	}
 	if got := e.WaitState(a.ID, domain.StatePendingApproval, time.Second); got.State != domain.StatePendingApproval {
 		t.Fatalf("after the first approval: %s", got.State)
 	}

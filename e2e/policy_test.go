@@ -125,7 +125,10 @@ func TestR10ScheduledAccessInTheDirectory(t *testing.T) {
 	var a store.Assignment
 	json.Unmarshal(b, &a)
 	e.WaitState(a.ID, domain.StatePendingApproval, 10*time.Second)
-	e.Anonymous().Form(e.ApprovalPath(a.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	_, done, _ := e.Anonymous().Form(e.ApprovalPath(a.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	if !strings.Contains(string(done), "access to Contoso Sage 200 Standard starts") {
+		t.Fatalf("the approver's page does not say when access starts:\n%s", done)
+	}
 	e.WaitState(a.ID, domain.StateScheduled, 10*time.Second)
 	if slices.Contains(e.members(contosoTenant), soloContosoUPN) {
 		t.Fatal("a member before the start")
