@@ -72,23 +72,24 @@ func (a *Activities) justifyGrant(ctx context.Context, step string, c claim) err
 // the store's, open, as claimed, with its own grant in force at now.
 func (a *Activities) justifyReissue(ctx context.Context, in target.Input, now time.Time) (store.Assignment, error) {
 	as, why, ended, err := a.openAssignment(ctx, claim{in.AssignmentID, in.SiteID, in.UserID, in.CustomerID, in.PartnerID})
-	switch {
-	case err != nil:
+	if err != nil {
 		return as, err
-	case ended:
-		return as, temporal.NewNonRetryableApplicationError("access is not in force", ErrTypeNoAccess, nil)
-	case why == "":
-		g, gerr := a.Store.GrantByAssignment(ctx, as.ID)
+	}
+	if why == "" {
+		g, err := a.Store.GrantByAssignment(ctx, as.ID)
 		switch {
-		case errors.Is(gerr, store.ErrNotFound):
+		case errors.Is(err, store.ErrNotFound):
 			why = "assignment " + as.ID + " has no grant"
-		case gerr != nil:
-			return as, gerr
-		case g.RevokedAt != nil || g.ExpiresAt != nil && !g.ExpiresAt.After(now):
-			return as, temporal.NewNonRetryableApplicationError("access is not in force", ErrTypeNoAccess, nil)
+		case err != nil:
+			return as, err
+		default:
+			ended = g.RevokedAt != nil || g.ExpiresAt != nil && !g.ExpiresAt.After(now)
 		}
 	}
-	if why != "" {
+	switch {
+	case ended:
+		return as, temporal.NewNonRetryableApplicationError("access is not in force", ErrTypeNoAccess, nil)
+	case why != "":
 		return as, a.refuse(ctx, domain.ActionReissueForged, in.AssignmentID, "a new password refused: "+why,
 			"reissue.forged/"+in.AssignmentID+"/"+now.UTC().Format(time.RFC3339Nano))
 	}
@@ -127,7 +128,7 @@ func (a *Activities) linkRecipient(ctx context.Context, r EmailRequest, subject 
 	if !strings.EqualFold(u.Email, r.To.Email) {
 		return forged(fmt.Sprintf("the address %q is not the approver's", r.To.Email))
 	}
-	if u.CustomerID != as.CustomerID || !u.IsApprover() || !as.Open() || extension == 0 && as.State != domain.StatePendingApproval {
+	if !approves(u, as.CustomerID, nil) || !as.Open() || extension == 0 && as.State != domain.StatePendingApproval {
 		return to, true, nil
 	}
 	return Recipient{ID: u.ID, Name: u.Name, Email: u.Email}, false, nil

@@ -343,7 +343,7 @@ func (w *assignment) awaitDecision(ctx workflow.Context, requests []*email) deci
 				return
 			}
 			for _, req := range requests {
-				if (!req.settled || req.err == nil) && !w.hasApproved(req.req.To.ID) {
+				if (!req.settled || req.err == nil) && !approvedBy(w.status.Approvals, req.req.To.ID) {
 					w.send(ctx, domain.EmailApprovalReminder, Person(req.req.To))
 				}
 			}

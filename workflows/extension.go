@@ -164,13 +164,14 @@ func (w *assignment) extensionRequest(ctx workflow.Context, s ExtensionSignal) {
 // extensionRefusal says why a vouched-for request may not be made, if so.
 func (w *assignment) extensionRefusal(s ExtensionSignal) (SignalOutcome, bool) {
 	limit := w.in.Timing.MaxExtensions
+	longest, inWords := w.maxExtension()
 	switch {
 	case w.pending != nil:
 		return SignalOutcome{Conflict: true, Detail: fmt.Sprintf("extension request %d is already waiting for a decision", w.pending.n)}, false
 	case len(w.status.Extensions) >= limit:
 		return SignalOutcome{Conflict: true, Detail: fmt.Sprintf("this assignment has made %d extension requests; at most %d are allowed", len(w.status.Extensions), limit)}, false
-	case s.Duration <= 0 || s.Duration > w.maxExtension():
-		return SignalOutcome{Detail: fmt.Sprintf("an extension lasts more than nothing and at most %s, not %s", w.maxExtensionText(), s.Duration)}, false
+	case s.Duration <= 0 || s.Duration > longest:
+		return SignalOutcome{Detail: fmt.Sprintf("an extension lasts more than nothing and at most %s, not %s", inWords, s.Duration)}, false
 	}
 	return SignalOutcome{}, true
 }

@@ -62,11 +62,9 @@ func (w *assignment) autoApprove(ctx workflow.Context, state string) (*ApprovalS
 // approval of theirs is answered as such and changes nothing.
 func (w *assignment) countApproval(ctx workflow.Context, s ApprovalSignal, approvals *[]ApprovalStatus) bool {
 	need := w.approvalsNeeded()
-	for _, p := range *approvals {
-		if p.ByID == s.By.ID {
-			w.outcomes[s.ID] = SignalOutcome{Conflict: true, Detail: fmt.Sprintf("you have already approved; %d of %d approvals so far", len(*approvals), need)}
-			return false
-		}
+	if approvedBy(*approvals, s.By.ID) {
+		w.outcomes[s.ID] = SignalOutcome{Conflict: true, Detail: fmt.Sprintf("you have already approved; %d of %d approvals so far", len(*approvals), need)}
+		return false
 	}
 	now := workflow.Now(ctx)
 	*approvals = append(*approvals, ApprovalStatus{ByID: s.By.ID, By: s.By.Email, Name: s.By.Name, At: now})
@@ -183,25 +181,20 @@ func (w *assignment) approvedBy(d *ApprovalSignal) string {
 // when it is scheduled. It reports whether the assignment ended meanwhile.
 func (w *assignment) professionalStart(ctx workflow.Context) (bool, error) {
 	scheduled := w.in.Policy.StartsAt != nil && w.in.Policy.StartsAt.After(workflow.Now(ctx))
-	if !w.in.Policy.ProfessionalApproval {
-		state := domain.StateProvisioning
-		if scheduled {
-			state = domain.StateScheduled
+	asked := w.in.Policy.ProfessionalApproval
+	d := &ApprovalSignal{Approve: true, By: byPolicy} // nobody is asked
+	switch {
+	case asked:
+		var err error
+		if d, err = w.requestApproval(ctx, domain.StatePendingApproval); d == nil || err != nil {
+			return true, err
 		}
-		if err := w.begin(ctx, state, nil); err != nil {
+	case scheduled:
+		if err := w.begin(ctx, domain.StateScheduled, nil); err != nil {
 			return false, err
 		}
-		if !scheduled {
-			return false, nil
-		}
-		if ended, err := w.awaitStart(ctx, &ApprovalSignal{Approve: true, By: byPolicy}); ended || err != nil {
-			return ended, err
-		}
-		return false, w.record(ctx, activities.Transition{State: domain.StateProvisioning, Action: domain.ActionAccessStarted})
-	}
-	d, err := w.requestApproval(ctx, domain.StatePendingApproval)
-	if d == nil || err != nil {
-		return true, err
+	default:
+		return false, w.begin(ctx, domain.StateProvisioning, nil)
 	}
 	if scheduled {
 		if ended, err := w.awaitStart(ctx, d); ended || err != nil {
@@ -219,14 +212,9 @@ func (w *assignment) professionalStart(ctx workflow.Context) (bool, error) {
 	return false, nil
 }
 
-// hasApproved reports whether the approver's approval already counted.
-func (w *assignment) hasApproved(id string) bool {
-	for _, p := range w.status.Approvals {
-		if p.ByID == id {
-			return true
-		}
-	}
-	return false
+// approvedBy reports whether the approver's approval is among approvals.
+func approvedBy(approvals []ApprovalStatus, id string) bool {
+	return slices.ContainsFunc(approvals, func(p ApprovalStatus) bool { return p.ByID == id })
 }
 
 // progress is the N-of-M progress in words: "1 of 2 approvals: Casey
@@ -248,18 +236,11 @@ func (w *assignment) startsAt() *time.Time {
 	return nil
 }
 
-// maxExtension is the most one extension may add: the policy's
-// max_duration, or the access duration as before.
-func (w *assignment) maxExtension() time.Duration {
+// maxExtension is the most one extension may add, and what it is in
+// words: the policy's max_duration, or the access duration as before.
+func (w *assignment) maxExtension() (time.Duration, string) {
 	if w.policy && w.in.Policy.MaxDuration > 0 {
-		return w.in.Policy.MaxDuration
+		return w.in.Policy.MaxDuration, fmt.Sprintf("the policy's longest access (%s)", w.in.Policy.MaxDuration)
 	}
-	return w.in.Timing.AccessDuration
-}
-
-func (w *assignment) maxExtensionText() string {
-	if w.policy && w.in.Policy.MaxDuration > 0 {
-		return fmt.Sprintf("the policy's longest access (%s)", w.in.Policy.MaxDuration)
-	}
-	return fmt.Sprintf("the access duration (%s)", w.in.Timing.AccessDuration)
+	return w.in.Timing.AccessDuration, fmt.Sprintf("the access duration (%s)", w.in.Timing.AccessDuration)
 }
