@@ -202,7 +202,7 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 		paths  []string
 		states []state // pages reached through a form
 	}{
-		{"agent@partner.example", []string{"/sites", "/sites/" + demo.ContosoSite, "/assignments/" + pending.ID, "/assignments/" + pro.ID,
+		{"agent@partner.example", []string{"/sites", "/sites/" + demo.ContosoSite, "/sites/" + demo.ContosoFinance, "/assignments/" + pending.ID, "/assignments/" + pro.ID,
 			"/assignments/" + pro.ID + "/unassign", "/assignments/" + more.ID, "/assignments/" + ended.ID, "/assignments/no-such-assignment",
 			"/users", "/docs/rules", "/docs/api"}, []state{
 			{"assignment refused: several roles, none chosen", chromedp.Steps(chromedp.Navigate(base+"/sites/"+demo.FabrikamSite),
@@ -215,8 +215,12 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 		}},
 		{"admin@partner.example", []string{"/users", "/sites", "/sites/" + demo.FabrikamSite, "/assignments/" + pro.ID, "/assignments/" + ended.ID,
 			"/dev/mail", "/dev/directory"}, nil},
-		{"admin@contoso.example", []string{"/sites", "/sites/" + demo.ContosoSite, "/requests", "/assignments/" + pending.ID,
-			"/assignments/" + more.ID, "/users", "/dev/mail"}, nil},
+		{"admin@contoso.example", []string{"/sites", "/sites/" + demo.ContosoSite, "/sites/" + demo.ContosoFinance, "/requests",
+			"/assignments/" + pending.ID, "/assignments/" + more.ID, "/users", "/dev/mail", "/customers/" + demo.Contoso + "/policy"}, []state{
+			{"policy refused: a field at fault", chromedp.Steps(chromedp.Navigate(base+"/customers/"+demo.Contoso+"/policy"),
+				chromedp.WaitVisible(chromedp.ID("policy-form")), chromedp.SetValue(chromedp.ID("policy"), `{"policy":{"approvals":0}}`),
+				chromedp.Submit(chromedp.ID("policy-form")), chromedp.WaitVisible(chromedp.ID("policy-error")))},
+		}},
 		{"ops@contoso.example", []string{"/sites", "/requests", "/assignments/" + pending.ID, "/assignments/" + more.ID, "/users"}, nil},
 		{"admin@fabrikam.example", []string{"/sites", "/sites/" + demo.FabrikamSite, "/assignments/" + pro.ID, "/assignments/" + pro.ID + "/unassign",
 			"/assignments/" + ended.ID, "/requests"}, nil},

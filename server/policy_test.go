@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,41 @@ func TestR10_APartnerSeesThePolicyInForce(t *testing.T) {
 	// The assign form says it before anyone submits.
 	if _, page := agent.Page("/sites/" + demo.ContosoFinance); !strings.Contains(page, "Contoso asks for 2 approvals, at most 72 h") {
 		t.Fatalf("the assign form does not state the policy:\n%s", page)
+	}
+}
+
+// The Policy page: a customer administrator reads the policy in force at
+// each site, saves a change through the form (audited as through the
+// API), and sees a refused one with every field at fault; a partner user
+// does not reach it.
+func TestR10_PolicyPage(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	admin := e.Login("admin@contoso.example")
+	path := "/customers/" + demo.Contoso + "/policy"
+	code, page := admin.Page(path)
+	if code != http.StatusOK || !strings.Contains(page, `id="policy-in-force"`) || !strings.Contains(page, "Contoso Sage 200 Finance") {
+		t.Fatalf("GET %s: %d\n%s", path, code, page)
+	}
+	code, body, to := admin.Form(path, map[string]string{"policy": `{"policy":{"max_duration":"96h"},"sites":{"` + demo.ContosoFinance + `":{"approvals":2}}}`})
+	if code != http.StatusSeeOther || to != path+"?notice=saved" {
+		t.Fatalf("save: %d to %q\n%s", code, to, body)
+	}
+	if _, page := admin.Page(to); !strings.Contains(page, "96h") {
+		t.Fatalf("the saved policy is not shown:\n%s", page)
+	}
+	c, err := e.Store.CustomerByID(t.Context(), demo.Contoso)
+	if err != nil || !strings.Contains(c.Policy, `"max_duration":"96h"`) {
+		t.Fatalf("stored policy %q (%v)", c.Policy, err)
+	}
+	log, _ := e.Store.AuditLog(t.Context(), store.AuditFilter{CustomerID: demo.Contoso})
+	if !slices.ContainsFunc(log, func(r store.AuditEntry) bool { return r.Action == domain.ActionPolicyChanged }) {
+		t.Fatal("the change through the page is not audited")
+	}
+	code, body, _ = admin.Form(path, map[string]string{"policy": `{"policy":{"approvals":0}}`})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), `id="policy-error"`) || !strings.Contains(string(body), "approvals") {
+		t.Fatalf("a refused change: %d\n%s", code, body)
+	}
+	if code, _ := e.Login("agent@partner.example").Page(path); code == http.StatusOK {
+		t.Fatal("a partner user reached the customer's policy page")
 	}
 }
