@@ -42,6 +42,8 @@ type Reader interface {
 	PartnerUsers(ctx context.Context, partnerID string) ([]store.User, error)
 	SSODomains(ctx context.Context) ([]store.SSODomain, error)
 	SSOProviderOf(ctx context.Context, kind, orgID string) (store.SSOProvider, error)
+	SlackWorkspaceOf(ctx context.Context, customerID string) (store.SlackWorkspace, error)
+	SlackWorkspaceByTeam(ctx context.Context, teamID string) (store.SlackWorkspace, error)
 }
 
 // Store is what Apply needs of the store (*store.Store is one): the
@@ -61,6 +63,7 @@ type Store interface {
 	SetSitePolicy(ctx context.Context, siteID, policy string) error
 	SetSSOProvider(ctx context.Context, kind, orgID string, p *store.SSOProvider) error
 	ReleaseSSODomains(ctx context.Context, domains []string) error
+	SetSlackWorkspace(ctx context.Context, customerID string, w *store.SlackWorkspace) error
 	Audit(ctx context.Context, e store.AuditEntry) error
 }
 
@@ -74,6 +77,9 @@ type Options struct {
 	// each sso block's issuer before anything is written (nil: not
 	// checked).
 	Discover func(ctx context.Context, issuer string) error
+	// Secret reads a secret that a block names (nil: secret.ReadNamed),
+	// to check that the slack blocks' secrets can be read here.
+	Secret func(env, file, what string) (string, error)
 	// Policy is what the file's policies are checked against (zero:
 	// POLICY_MAX_DURATION's and the settings' defaults).
 	Policy PolicyLimits
@@ -101,7 +107,10 @@ type Report struct {
 	SSO Count
 	// Policies: the customers' and sites' policies (Created: set where
 	// none was, Updated: changed or removed).
-	Policies    Count
+	Policies Count
+	// Slack: the customers' Slack workspaces (Created: added, Updated:
+	// changed or removed).
+	Slack       Count
 	Invitations []Invitation
 }
 
@@ -137,6 +146,9 @@ func Apply(ctx context.Context, st Store, inv Inviter, f *File, opts Options) (R
 		return Report{}, err
 	}
 	ps = append(f.Check(), ps...)
+	if len(ps) == 0 {
+		ps = f.slackSecrets(opts.Secret)
+	}
 	if len(ps) == 0 && opts.Discover != nil {
 		ps = f.discover(ctx, opts.Discover)
 	}
@@ -160,6 +172,7 @@ func Apply(ctx context.Context, st Store, inv Inviter, f *File, opts Options) (R
 	a.report.AccessGroups.Unchanged += pl.unchanged[kindAccessGroup]
 	a.report.SSO.Unchanged += pl.unchanged[kindSSO]
 	a.report.Policies.Unchanged += pl.unchanged[kindPolicy]
+	a.report.Slack.Unchanged += pl.unchanged[kindSlack]
 	return a.report, nil
 }
 
@@ -172,6 +185,7 @@ const (
 	kindAccessGroup = "access group"
 	kindSSO         = "sso"
 	kindPolicy      = "policy"
+	kindSlack       = "slack"
 )
 
 // plan is the writes a checked file needs, in order: an organization
@@ -430,6 +444,7 @@ func (r Report) Write(w io.Writer) {
 	row("access groups", r.AccessGroups, "added", "changed")
 	row("sign-in (sso)", r.SSO, "added", "changed")
 	row("policies", r.Policies, "set", "changed")
+	row("slack", r.Slack, "added", "changed")
 	if len(r.Invitations) == 0 {
 		fmt.Fprintln(w, "No invitation sent.")
 		return

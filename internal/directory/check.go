@@ -56,6 +56,7 @@ func (f *File) Check() Problems {
 			c.entra(cp+".entra", cu.Entra)
 			c.ldap(cp, cu)
 			c.sso(cp+".sso", cu.SSO)
+			c.slack(cp+".slack", cu.Slack)
 			c.people(cp, cu.Administrators)
 			for k, s := range cu.Sites {
 				sp := fmt.Sprintf("%s.sites[%d]", cp, k)
@@ -148,15 +149,22 @@ var dnsName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{
 // secretSource checks where the process (the "worker" or the "server")
 // reads a block's client secret: one variable or one absolute file.
 func (c *checker) secretSource(path, process, env, file string) {
+	c.namedSecret(path, process, "client_secret", "client secret", env, file)
+}
+
+// namedSecret checks where the process reads a secret that the fields
+// field_env and field_file name (what: "client secret"): one variable or
+// one absolute file.
+func (c *checker) namedSecret(path, process, field, what, env, file string) {
 	switch {
 	case env == "" && file == "":
-		c.bad(path, "names no client secret: give client_secret_env (a variable on the %[1]s) or client_secret_file (a file on the %[1]s); the secret itself never goes in this file", process)
+		c.bad(path, "names no %[3]s: give %[2]s_env (a variable on the %[1]s) or %[2]s_file (a file on the %[1]s); the secret itself never goes in this file", process, field, what)
 	case env != "" && file != "":
-		c.bad(path+".client_secret_file", "give client_secret_env or client_secret_file, not both")
+		c.bad(path+"."+field+"_file", "give %[1]s_env or %[1]s_file, not both", field)
 	case env != "" && !envName.MatchString(env):
-		c.bad(path+".client_secret_env", "%q is not an environment variable's name: capital letters, digits and _ (e.g. CONTOSO_GRAPH_SECRET)", env)
+		c.bad(path+"."+field+"_env", "%q is not an environment variable's name: capital letters, digits and _ (e.g. CONTOSO_GRAPH_SECRET)", env)
 	case file != "" && !filepath.IsAbs(file):
-		c.bad(path+".client_secret_file", "%q must be an absolute path on the %s", file, process)
+		c.bad(path+"."+field+"_file", "%q must be an absolute path on the %s", file, process)
 	}
 }
 
@@ -266,6 +274,9 @@ func (f *File) against(ctx context.Context, st Reader, resend bool, limits polic
 				return nil, nil, err
 			}
 			if err := pl.sso(ctx, st, store.KindCustomer, cu.ID, cu.SSO, moves[store.KindCustomer+":"+cu.ID], p.ID, cu.ID); err != nil {
+				return nil, nil, err
+			}
+			if err := c.slackAgainst(ctx, st, pl, cp+".slack", cu.Slack, cu.ID, p.ID); err != nil {
 				return nil, nil, err
 			}
 			var holds map[string]store.Holds // what holds access in force, per site

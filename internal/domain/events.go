@@ -107,4 +107,6 @@ const (
 	ActionCustomerTargetRemoved Action = "customer.target_removed"
 	ActionOrgSSOSet             Action = "org.sso_set"
 	ActionOrgSSORemoved         Action = "org.sso_removed"
+	ActionCustomerSlackSet      Action = "customer.slack_set"
+	ActionCustomerSlackRemoved  Action = "customer.slack_removed"
 )
