@@ -113,10 +113,12 @@ func decodeJSON(c *gin.Context, v any) error {
 	return jsonin.DecodeStrict(body, v)
 }
 
-// wantsHTML reports whether the request came from a page rather than the API.
+// wantsHTML reports whether the request came from a page rather than the
+// API or a chat service (/integrations/).
 func wantsHTML(c *gin.Context) bool {
 	p := c.Request.URL.Path
-	return !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/codec/") && p != "/healthz" && p != "/readyz"
+	return !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/codec/") && !strings.HasPrefix(p, "/integrations/") &&
+		p != "/healthz" && p != "/readyz"
 }
 
 // fail renders err: problem+json for the API, an error page for the rest.

@@ -20,6 +20,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/service"
+	"github.com/partneraccess/partneraccess/internal/slackchat"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 	// (the server listens on loopback only), else only the operator's token.
 	Codec     converter.PayloadCodec
 	CodecOpen bool
+	// Slack, when set, answers the customers' Slack apps at
+	// /integrations/slack/interactions.
+	Slack *slackchat.Interactions
 }
 
 // Server serves the API and the pages; every use case is the service's.
@@ -168,6 +172,8 @@ func (s *Server) Router() *gin.Engine {
 			getHead(r, "/static/live.js", s.liveJS)
 		}
 	}
+
+	r.POST("/integrations/slack/interactions", s.slackInteractions)
 
 	getHead(r, "/", s.pageHome)
 	getHead(r, "/login", s.pageLogin)

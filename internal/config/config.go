@@ -73,6 +73,8 @@ type Config struct {
 	MailFrom        *mail.Address
 	AVDMailFrom     *mail.Address
 	AVDDownloadURL  string
+	// SlackAPIURL is Slack's Web API base (tests point it at a stand-in).
+	SlackAPIURL string
 
 	CacheSize int
 	DemoData  bool

@@ -54,6 +54,10 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	c.loadMail(get, bad)
 	c.checkAddresses(get, bad)
 	c.loadSwitches(get, bad)
+	c.SlackAPIURL = get("SLACK_API_URL")
+	if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("SLACK_API_URL", "%q is not an http(s) URL", c.SlackAPIURL)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration:\n%w", err)
 	}

@@ -50,6 +50,7 @@ var Vars = []Var{
 	{"MAIL_FROM", "mail-from", "Partner Access <partner-access@provisioning.example>", "sender of the emails"},
 	{"AVD_MAIL_FROM", "avd-mail-from", "No Reply <no-reply@avd.provisioning.example>", "no-reply sender of the Azure Virtual Desktop instructions"},
 	{"AVD_DOWNLOAD_URL", "avd-download-url", "https://learn.microsoft.com/azure/virtual-desktop/users/remote-desktop-clients-overview", "where to download the Azure Virtual Desktop client"},
+	{"SLACK_API_URL", "slack-api-url", "https://slack.com/api/", "Slack's Web API base of the customers' Slack apps (worker: direct messages to approvers; server: their update after a click)"},
 	{"DEMO_DATA", "demo-data", "", "load the demo data (default: on in one-process mode, off otherwise)"},
 	{"SECRET_KEY", "secret-key", "", "base64 key of at least 32 bytes for approval tokens and credential encryption; one-process mode makes one in DATA_DIR"},
 	{"TEMPORAL_CODEC_KEYS", "temporal-codec-keys", "", "keys that encrypt Temporal payloads, id:base64key,... (32 bytes each): the first encrypts, all decrypt (default: one derived from SECRET_KEY)"},

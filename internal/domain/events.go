@@ -58,6 +58,7 @@ const (
 	ActionRegistrationRefused       Action = "registration.refused"
 	ActionPasswordResetRefused      Action = "password_reset.refused"
 	ActionSSORefused                Action = "sso.refused"
+	ActionChatRefused               Action = "chat.refused" // a click in Teams or Slack that decided nothing (its detail names the channel)
 )
 
 // SignalRefused is the refusal of a signal (SignalApproval, …) that was

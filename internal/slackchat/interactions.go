@@ -15,6 +15,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/partneraccess/partneraccess/internal/chat"
+	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
 
@@ -53,35 +54,24 @@ func NewInteractions(st Store, users Users, decider chat.Decider, audit Auditor,
 	return &Interactions{store: st, users: users, decider: decider, audit: audit, channel: NewChannel(st, cfg), cfg: cfg, log: log}
 }
 
-// Refusal is a click refused: Status is 401 when Slack's signature does
-// not prove the request, 403 when it does but the click may not decide,
-// 400 when it is not a click at all. Nothing changed.
-type Refusal struct {
-	Status int
-	Detail string
-}
-
-func (r *Refusal) Error() string { return r.Detail }
-
-func refused(status int, format string, args ...any) *Refusal {
-	return &Refusal{Status: status, Detail: fmt.Sprintf(format, args...)}
-}
-
 // Handle answers one request of Slack's: header and the raw body, as
 // signed. It returns nil when the request is answered (a click decided,
-// a link followed, a replay answered again), a *Refusal (audited) when it
-// is refused, and any other error when it failed here.
+// a link followed, a replay answered again), and a *problem.Error,
+// audited, when it is refused: Unauthorized when Slack's signature does
+// not prove the request, Forbidden when it does but the click may not
+// decide, Invalid when it is not a click at all. Nothing changed then.
+// Any other error is a failure here.
 func (in *Interactions) Handle(ctx context.Context, header http.Header, body []byte) error {
 	cb, err := parsePayload(body)
 	if err != nil {
-		return in.refuse(ctx, "", refused(http.StatusBadRequest, "not a Slack interaction: %v", err))
+		return in.refuse(ctx, "", problem.Invalid("", "not a Slack interaction: %v", err))
 	}
 	// Which workspace's secret signs the request is read from the
 	// payload before it is proven: a payload that names another
 	// workspace fails that workspace's signature.
 	w, err := in.store.SlackWorkspaceByTeam(ctx, cb.Team.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return in.refuse(ctx, "", refused(http.StatusUnauthorized, "Slack workspace %q is no customer's", cb.Team.ID))
+		return in.refuse(ctx, "", problem.Unauthorized("Slack workspace %q is no customer's", cb.Team.ID))
 	} else if err != nil {
 		return err
 	}
@@ -90,12 +80,12 @@ func (in *Interactions) Handle(ctx context.Context, header http.Header, body []b
 		return in.refuse(ctx, "", err)
 	}
 	if cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) != 1 {
-		return in.refuse(ctx, "", refused(http.StatusBadRequest, "a %q interaction is not a click on a request's button", cb.Type))
+		return in.refuse(ctx, "", problem.Invalid("", "a %q interaction is not a click on a request's button", cb.Type))
 	}
 	act := cb.ActionCallback.BlockActions[0]
 	assignmentID, extension, approverID, ok := parseButtonValue(act.Value)
 	if !ok {
-		return in.refuse(ctx, "", refused(http.StatusForbidden, "the button is not one of a request's"))
+		return in.refuse(ctx, "", problem.Forbidden("", "the button is not one of a request's"))
 	}
 	m, err := in.message(ctx, w, cb, assignmentID, extension, approverID)
 	if err != nil {
@@ -108,10 +98,10 @@ func (in *Interactions) Handle(ctx context.Context, header http.Header, body []b
 	case actionApprove, actionDeny:
 		approve = act.ActionID == actionApprove
 	default:
-		return in.refuse(ctx, assignmentID, refused(http.StatusForbidden, "unknown button %q", act.ActionID))
+		return in.refuse(ctx, assignmentID, problem.Forbidden("", "unknown button %q", act.ActionID))
 	}
 	if m.Decisions == chat.SignIn {
-		return in.refuse(ctx, assignmentID, refused(http.StatusForbidden,
+		return in.refuse(ctx, assignmentID, problem.Forbidden("",
 			"customer %s decides its requests on the approval page after signing in (chat_decisions: sign_in), not in Slack", w.CustomerID))
 	}
 	now := in.cfg.Now()
@@ -138,13 +128,13 @@ func (in *Interactions) verify(w store.SlackWorkspace, header http.Header, body 
 	v, err := slack.NewSecretsVerifier(header, secret)
 	switch {
 	case errors.Is(err, slack.ErrExpiredTimestamp):
-		return "", refused(http.StatusUnauthorized, "the request's timestamp is more than %s from now: a stale or replayed request", SignatureWindow)
+		return "", problem.Unauthorized("the request's timestamp is more than %s from now: a stale or replayed request", SignatureWindow)
 	case err != nil:
-		return "", refused(http.StatusUnauthorized, "the request is not signed with customer %s's Slack signing secret", w.CustomerID)
+		return "", problem.Unauthorized("the request is not signed with customer %s's Slack signing secret", w.CustomerID)
 	}
 	v.Write(body)
 	if v.Ensure() != nil {
-		return "", refused(http.StatusUnauthorized, "the request is not signed with customer %s's Slack signing secret", w.CustomerID)
+		return "", problem.Unauthorized("the request is not signed with customer %s's Slack signing secret", w.CustomerID)
 	}
 	sum := sha256.Sum256([]byte(header.Get("X-Slack-Request-Timestamp") + "\x00" + header.Get("X-Slack-Signature")))
 	return hex.EncodeToString(sum[:]), nil
@@ -157,17 +147,17 @@ func (in *Interactions) message(ctx context.Context, w store.SlackWorkspace, cb 
 	m, err := in.store.SlackMessageOf(ctx, assignmentID, extension, approverID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return m, refused(http.StatusForbidden, "no request of assignment %s was sent to that approver in Slack", assignmentID)
+		return m, problem.Forbidden("", "no request of assignment %s was sent to that approver in Slack", assignmentID)
 	case err != nil:
 		return m, err
 	case m.State != store.SlackSent:
-		return m, refused(http.StatusForbidden, "the request of assignment %s was not sent to that approver in Slack", assignmentID)
+		return m, problem.Forbidden("", "the request of assignment %s was not sent to that approver in Slack", assignmentID)
 	case m.CustomerID != w.CustomerID:
-		return m, refused(http.StatusForbidden, "a click in Slack workspace %s (customer %s) on a request of another customer", w.TeamID, w.CustomerID)
+		return m, problem.Forbidden("", "a click in Slack workspace %s (customer %s) on a request of another customer", w.TeamID, w.CustomerID)
 	case cb.User.ID != m.SlackUserID:
-		return m, refused(http.StatusForbidden, "Slack user %s clicked a request sent to Slack user %s: only the approver asked decides", cb.User.ID, m.SlackUserID)
+		return m, problem.Forbidden("", "Slack user %s clicked a request sent to Slack user %s: only the approver asked decides", cb.User.ID, m.SlackUserID)
 	case channelOf(cb) != m.ChannelID || messageTS(cb) != m.TS:
-		return m, refused(http.StatusForbidden, "the click is not on the message sent to that approver")
+		return m, problem.Forbidden("", "the click is not on the message sent to that approver")
 	}
 	return m, nil
 }
@@ -243,9 +233,8 @@ func (in *Interactions) decide(ctx context.Context, m store.SlackMessage, key st
 
 // refuse audits a refusal and returns it.
 func (in *Interactions) refuse(ctx context.Context, assignmentID string, err error) error {
-	var r *Refusal
-	if errors.As(err, &r) {
-		in.audit.RefusedInChat(ctx, chat.ViaSlack, assignmentID, r.Detail)
+	if p := problem.As(err); p != nil {
+		in.audit.RefusedInChat(ctx, chat.ViaSlack, assignmentID, p.Detail)
 	}
 	return err
 }
@@ -265,16 +254,4 @@ func parsePayload(body []byte) (slack.InteractionCallback, error) {
 		return cb, errors.New("the payload is not JSON of an interaction")
 	}
 	return cb, nil
-}
-
-// Status is the HTTP status of err as Handle returned it.
-func Status(err error) int {
-	var r *Refusal
-	switch {
-	case err == nil:
-		return http.StatusOK
-	case errors.As(err, &r):
-		return r.Status
-	}
-	return http.StatusInternalServerError
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/chat"
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/slackchat"
 	"github.com/partneraccess/partneraccess/internal/slackchat/slacktest"
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -343,7 +344,7 @@ func TestRefusedClicksChangeNothing(t *testing.T) {
 	} {
 		h, body := tc.req()
 		err := f.in.Handle(context.Background(), h, body)
-		if got := slackchat.Status(err); got != tc.status {
+		if got := status(err); got != tc.status {
 			t.Errorf("%s: %d (%v), want %d", tc.name, got, err, tc.status)
 		}
 		if a := f.audit.last(); !strings.Contains(a, tc.audit) || !strings.HasPrefix(a, "slack ") {
@@ -374,10 +375,28 @@ func TestSignInMessagesDecideNothing(t *testing.T) {
 		t.Fatalf("following the link: %v", err)
 	}
 	h, body = f.click("T0CONTOSO", casey, casey, demo.ContosoAdmin, "approve", contosoSecret, time.Now())
-	if err := f.in.Handle(context.Background(), h, body); slackchat.Status(err) != 403 {
+	if err := f.in.Handle(context.Background(), h, body); status(err) != 403 {
 		t.Fatalf("an approve click on a sign_in message: %v", err)
 	}
 	if f.decider.count() != 0 {
 		t.Fatal("a sign_in message decided")
 	}
+}
+
+// status is the HTTP status the server answers err with.
+func status(err error) int {
+	p := problem.As(err)
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case p == nil:
+		return http.StatusInternalServerError
+	case p.Kind == problem.KindUnauthorized:
+		return http.StatusUnauthorized
+	case p.Kind == problem.KindForbidden:
+		return http.StatusForbidden
+	case p.Kind == problem.KindInvalid:
+		return http.StatusBadRequest
+	}
+	return 0
 }
