@@ -2,6 +2,7 @@ package slackchat
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,10 @@ func message(r chat.Request, st *chat.State) (text string, blocks []slack.Block)
 	case st != nil && st.Ended != "":
 		text = "This request was " + escape(st.Ended) + "; nothing is left to decide."
 		blocks = append(blocks, slack.NewContextBlock("outcome", mrkdwn(text)))
+	case st != nil && slices.Contains(st.Approvals, r.Approver.Name):
+		// This approver's approval counted; the request waits for others.
+		blocks = append(blocks, slack.NewContextBlock("outcome", mrkdwn(fmt.Sprintf("You approved; the request waits for %s.",
+			plural(max(st.Required-len(st.Approvals), 1), "more approval")))))
 	case r.Decisions == chat.SignIn:
 		open := slack.NewButtonBlockElement(actionOpen, buttonValue(r), plain("Open the request to decide")).
 			WithURL(r.PageURL).WithStyle(slack.StylePrimary)

@@ -64,8 +64,12 @@ func TestMessageShowsProgressWindowAndExtension(t *testing.T) {
 		}
 	}
 	got = render(t, r, &chat.State{Approvals: []string{"Olive Ops", "Vic Viewer"}, Required: 3})
-	if !strings.Contains(got, "2 of 3 (Olive Ops, Vic Viewer)") {
-		t.Errorf("refreshed progress missing: %s", got)
+	if !strings.Contains(got, "2 of 3 (Olive Ops, Vic Viewer)") || !strings.Contains(got, `"action_id":"approve"`) {
+		t.Errorf("refreshed progress, with the buttons of an approver yet to decide, missing: %s", got)
+	}
+	got = render(t, r, &chat.State{Approvals: []string{"Casey Contoso"}, Required: 2})
+	if !strings.Contains(got, "You approved; the request waits for 1 more approval.") || strings.Contains(got, `"type":"button"`) {
+		t.Errorf("an approver whose approval counted is asked again: %s", got)
 	}
 }
 

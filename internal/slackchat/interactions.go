@@ -202,7 +202,7 @@ func (in *Interactions) decide(ctx context.Context, m store.SlackMessage, key st
 	var settled *chat.State
 	switch {
 	case o.Counted && o.Awaiting > 0:
-		line = fmt.Sprintf("You approved at %s; the request waits for %s more.", when(in.cfg.Now(), "15:04 UTC", "{time}"), plural(o.Awaiting, "approval"))
+		line = fmt.Sprintf("You approved at %s; the request waits for %s.", when(in.cfg.Now(), "15:04 UTC", "{time}"), plural(o.Awaiting, "more approval"))
 	case o.Counted:
 		at := o.DecidedAt
 		if at.IsZero() {
