@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"context"
+	"github.com/partneraccess/partneraccess/internal/chat"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -57,6 +58,9 @@ type Options struct {
 	// CodecKey encrypts the environment's Temporal payloads (zero: a key
 	// of its own); the recorder uses a fixed one.
 	CodecKey codec.Key
+	// Chats are the chat channels beside email, for the worker and the
+	// service alike (nil: email alone).
+	Chats chat.Registry
 }
 
 // FastTiming makes every wait short enough for a test.
@@ -135,6 +139,7 @@ func New(t testing.TB, o Options) *Env {
 		MailFrom:    mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
 		AVDMailFrom: mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
 	}, dirs, c, nil)
+	e.Acts.Chats = o.Chats
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.HTTP = httptest.NewUnstartedServer(nil)
 	e.HTTP.Start()
@@ -152,6 +157,7 @@ func New(t testing.TB, o Options) *Env {
 		e.wiring.Server.DevTenants = map[string]string{ContosoTenant: demo.Contoso, FabrikamTenant: demo.Fabrikam}
 	}
 	e.Server, e.Service = wire.Server(e.wiring, st, c, keys, log, nil)
+	e.Service.Chats = o.Chats
 	e.HTTP.Config.Handler = e.Server.Handler()
 	if !o.NoWorker {
 		e.StartWorker()
