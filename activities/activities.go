@@ -5,6 +5,7 @@ package activities
 
 import (
 	"github.com/partneraccess/partneraccess/internal/access"
+	"github.com/partneraccess/partneraccess/internal/chat"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/store"
@@ -37,6 +38,9 @@ type Activities struct {
 	// Drifted counts a drift repaired, by kind of target and of drift (may
 	// be nil).
 	Drifted func(target, kind string)
+	// Chats are the chat channels beside email (Teams, Slack) that
+	// deliver requests to approvers and refresh them (none: email alone).
+	Chats chat.Registry
 }
 
 // New wires the activities with the default provisioner; a nil sender keeps

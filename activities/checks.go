@@ -107,6 +107,7 @@ type SignalRecord struct {
 	Forged       bool
 	Detail       string
 	At           time.Time
+	Via          string `json:",omitempty"` // a decision's channel
 }
 
 // RecordSignal writes a signal the workflow ignored to the audit log, once.
@@ -117,7 +118,7 @@ func (a *Activities) RecordSignal(ctx context.Context, in SignalRecord) error {
 	}
 	key := fmt.Sprintf("signal/%s/%d", in.AssignmentID, in.Seq)
 	return a.Store.Audit(ctx, store.AuditEntry{At: in.At, ActorID: in.ByID, Action: action, Outcome: store.OutcomeRefused,
-		AssignmentID: in.AssignmentID, Detail: in.Detail, EventKey: &key})
+		AssignmentID: in.AssignmentID, Detail: in.Detail, EventKey: &key, Via: in.Via})
 }
 
 // StartCheck asks whether a run was started by a Partner Access server, and

@@ -154,6 +154,9 @@ type Transition struct {
 	EndedBy        string
 	EndReason      string
 	Failure        string
+	// Via is the channel the decision came through (chat.Via…; "" in runs
+	// recorded before channels were told apart).
+	Via string `json:",omitempty"`
 }
 
 func (t Transition) row() store.Transition {
@@ -161,6 +164,6 @@ func (t Transition) row() store.Transition {
 		AssignmentID: t.AssignmentID, Seq: t.Seq, State: t.State, At: t.At, Actor: t.Actor, Action: t.Action,
 		Detail: t.Detail, ApprovalDeadline: t.ApprovalDeadline, DecidedBy: t.DecidedBy, Decision: t.Decision,
 		DecisionSignal: t.DecisionSignal, ActivatedAt: t.ActivatedAt, AccessEndsAt: t.AccessEndsAt,
-		EndedBy: t.EndedBy, EndReason: t.EndReason, Failure: t.Failure,
+		EndedBy: t.EndedBy, EndReason: t.EndReason, Failure: t.Failure, Via: t.Via,
 	}
 }

@@ -42,6 +42,7 @@ type policyView struct {
 	ReasonExample        string            `json:"reason_example,omitempty"`
 	AutoApprove          []autoApproveView `json:"auto_approve"`
 	ProfessionalApproval bool              `json:"professional_approval"`
+	ChatDecisions        string            `json:"chat_decisions"`
 	// Summary says it in words, as the assign form does.
 	Summary string `json:"summary"`
 }
@@ -56,7 +57,7 @@ func newPolicyView(e policy.Effective, summary string) policyView {
 	v := policyView{Approvals: e.Approvals, ApproverRoles: e.ApproverRoles, AccessDuration: policy.Duration(e.AccessDuration),
 		MaxDuration: policy.Duration(e.MaxDuration), MaxExtensions: e.MaxExtensions, ApprovalTimeout: policy.Duration(e.ApprovalTimeout),
 		MaxLead: policy.Duration(e.MaxLead), ReasonPattern: e.ReasonPattern, ReasonExample: e.ReasonExample,
-		ProfessionalApproval: e.ProfessionalApproval, Summary: summary}
+		ProfessionalApproval: e.ProfessionalApproval, ChatDecisions: e.ChatDecisions, Summary: summary}
 	v.AutoApprove = mapViews(e.AutoApprove, func(r policy.AutoApprove) autoApproveView {
 		a := autoApproveView{Users: nonNil(r.Users), Roles: nonNil(r.Roles)}
 		if r.MaxDuration > 0 {

@@ -199,11 +199,12 @@ type auditView struct {
 	CustomerID   string    `json:"customer_id,omitempty"`
 	PartnerID    string    `json:"partner_id,omitempty"`
 	Detail       string    `json:"detail,omitempty"`
+	Via          string    `json:"via,omitempty"`
 }
 
 func newAuditView(e store.AuditEntry) auditView {
 	return auditView{ID: e.ID, At: e.At, ActorID: e.ActorID, Action: string(e.Action), Outcome: e.Outcome, AssignmentID: e.AssignmentID,
-		SiteID: e.SiteID, CustomerID: e.CustomerID, PartnerID: e.PartnerID, Detail: e.Detail}
+		SiteID: e.SiteID, CustomerID: e.CustomerID, PartnerID: e.PartnerID, Detail: e.Detail, Via: e.Via}
 }
 
 // userView is a user.

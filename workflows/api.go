@@ -128,6 +128,10 @@ type Input struct {
 	// in force when it was made (since versionPolicy); its zero value is
 	// the seed's behaviour. Timing carries the policy's durations.
 	Policy RequestPolicy `json:",omitzero"`
+	// Chats are the chat channels (chat.Via…: teams, slack) the customer
+	// opted in to when the request was made, where its approvers are asked
+	// too (since versionChat; nil: email alone).
+	Chats []string `json:",omitempty"`
 }
 
 // RequestPolicy is what a customer's policy asks of one request, fixed
@@ -185,10 +189,13 @@ func (in Input) SignedFields(workflowID string) []string {
 		f = append(f, d.String())
 	}
 	f = append(f, strconv.Itoa(t.MaxExtensions))
-	if in.Policy.IsZero() { // as servers signed before policies, so a mixed deploy still verifies
-		return f
+	if !in.Policy.IsZero() { // as servers signed before policies, so a mixed deploy still verifies
+		f = append(f, in.Policy.signedFields()...)
 	}
-	return append(f, in.Policy.signedFields()...)
+	if len(in.Chats) > 0 { // likewise before channels
+		f = append(f, "chats", strings.Join(in.Chats, "\x00"))
+	}
+	return f
 }
 
 // Vouch is how a server vouches for a signal it sends: a unique ID (whose
@@ -208,16 +215,24 @@ type ApprovalSignal struct {
 	// Extension is the extension request decided (its number); 0 for the
 	// assignment's first request.
 	Extension int `json:",omitempty"`
+	// Via is the channel the decision came through (chat.Via…: email,
+	// page, teams, slack); "" in signals sent before channels were told
+	// apart.
+	Via string `json:",omitempty"`
 	Vouch
 }
 
 // SignedFields are what the MAC of the signal covers. A decision on the
-// first request covers the same fields as before extensions existed.
+// first request covers the same fields as before extensions existed, and
+// one without a channel the same as before channels were told apart.
 func (s ApprovalSignal) SignedFields(assignmentID string) []string {
 	f := []string{assignmentID, SignalApproval, s.ID, s.SentAt.UTC().Format(time.RFC3339Nano),
 		s.By.ID, s.By.Name, s.By.Email, strconv.FormatBool(s.Approve)}
 	if s.Extension > 0 {
 		f = append(f, "extension", strconv.Itoa(s.Extension))
+	}
+	if s.Via != "" {
+		f = append(f, "via", s.Via)
 	}
 	return f
 }
@@ -274,6 +289,9 @@ type EmailsInput struct {
 	// Vouch is how the assignment vouches for the run (since
 	// versionVouchedEmails): its MAC covers SignedFields.
 	Vouch Vouch `json:",omitzero"`
+	// Chats are the refreshes of the ended request's chat messages still
+	// owed (since versionChat).
+	Chats []activities.ChatRefresh `json:",omitempty"`
 }
 
 // Status is what the status query answers.

@@ -49,6 +49,13 @@ type assignment struct {
 	decisionSignal string
 	access         accessTimers // Standard access while it lasts (extended runs)
 	pending        *pendingExtension
+
+	// chat: the run asks in the chats its input names (versionChat);
+	// chatAsked the requests asked there (0: the first, n: extension n);
+	// chatsOwed the refreshes handed over when the run ends.
+	chat      bool
+	chatAsked map[int]bool
+	chatsOwed []activities.ChatRefresh
 }
 
 // Assignment is the workflow of one assignment, Standard or Professional.
@@ -79,6 +86,7 @@ func Assignment(ctx workflow.Context, in Input) (Status, error) {
 		return w.status, err
 	}
 	w.versions = readVersions(ctx)
+	w.chat = len(in.Chats) > 0 && workflow.GetVersion(ctx, versionChat, workflow.DefaultVersion, 1) == 1
 	if n := w.approvalsNeeded(); n > 1 {
 		w.status.ApprovalsRequired = n
 	}
@@ -161,6 +169,7 @@ func (w *assignment) requestApproval(ctx workflow.Context, state string) (*Appro
 			w.send(ctx, domain.EmailRequestSent, w.in.RequestedBy)
 		}
 	}
+	w.askInChats(ctx, 0, w.mailData(), w.status.AccessDuration, w.status.Approvals)
 
 	outcome := w.awaitDecision(ctx, requests)
 	switch {
@@ -186,7 +195,7 @@ func (w *assignment) requestApproval(ctx workflow.Context, state string) (*Appro
 		d := outcome.decision
 		w.decided(ctx, domain.DecisionDenied, d.By)
 		if err := w.record(ctx, activities.Transition{State: domain.StateDenied, Action: domain.ActionAssignmentDenied, Actor: d.By.ID,
-			Decision: domain.DecisionDenied, DecidedBy: d.By.Email, DecisionSignal: d.ID}); err != nil {
+			Decision: domain.DecisionDenied, DecidedBy: d.By.Email, DecisionSignal: d.ID, Via: d.Via}); err != nil {
 			return nil, err
 		}
 		w.sendAll(ctx, domain.EmailApprovalConfirmation, w.in.Approvers)
@@ -217,10 +226,10 @@ func (w *assignment) standardAccess(ctx workflow.Context, d *ApprovalSignal, sch
 		return err
 	}
 	t := activities.Transition{State: domain.StateActive, Action: domain.ActionAssignmentApproved, Actor: d.By.ID,
-		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, DecisionSignal: d.ID, ActivatedAt: &now, AccessEndsAt: &ends}
+		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, DecisionSignal: d.ID, ActivatedAt: &now, AccessEndsAt: &ends, Via: d.Via}
 	switch {
 	case scheduled: // the decision, recorded when scheduled, keeps its time
-		t.Action, t.Actor, t.Decision, t.DecidedBy, t.DecisionSignal = domain.ActionAccessStarted, "", "", "", ""
+		t.Action, t.Actor, t.Decision, t.DecidedBy, t.DecisionSignal, t.Via = domain.ActionAccessStarted, "", "", "", "", ""
 	case w.policy && (d.By == byPolicy || len(w.status.Approvals) > 1):
 		t.Detail = "approved by " + w.approvedBy(d) + "; reason: " + w.in.Reason
 	}
@@ -396,7 +405,13 @@ func (w *assignment) begin(ctx workflow.Context, state string, approvers []Perso
 // and the store's projection and audit log.
 func (w *assignment) record(ctx workflow.Context, t activities.Transition) error {
 	t = w.step(ctx, t)
-	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Record, t).Get(ctx, nil)
+	if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.Record, t).Get(ctx, nil); err != nil {
+		return err
+	}
+	if w.settlesRequest(t) {
+		w.refreshChats(ctx, 0)
+	}
+	return nil
 }
 
 // step numbers a transition and applies it to the workflow's status; the

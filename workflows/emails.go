@@ -150,10 +150,10 @@ func (w *assignment) handOverEmails(ctx workflow.Context) error {
 			owed = append(owed, e.req)
 		}
 	}
-	if len(owed) == 0 {
+	if len(owed) == 0 && len(w.chatsOwed) == 0 {
 		return nil
 	}
-	in := EmailsInput{AssignmentID: w.id, Emails: owed, RetryFor: w.in.Timing.EmailRetryFor}
+	in := EmailsInput{AssignmentID: w.id, Emails: owed, RetryFor: w.in.Timing.EmailRetryFor, Chats: w.chatsOwed}
 	if workflow.GetVersion(ctx, versionVouchedEmails, workflow.DefaultVersion, 1) == 1 {
 		if err := vouchEmails(ctx, &in); err != nil {
 			return err
@@ -195,6 +195,9 @@ func Emails(ctx workflow.Context, in EmailsInput) error {
 		if err := f.Get(ctx, nil); err != nil {
 			giveUp(record, in.Emails[i], err)
 		}
+	}
+	if len(in.Chats) > 0 { // since versionChat: the ended request's messages brought up to date
+		refreshOwed(ctx, in)
 	}
 	if record != ctx && ctx.Err() != nil {
 		return ctx.Err()

@@ -159,6 +159,7 @@ func (w *assignment) extensionRequest(ctx workflow.Context, s ExtensionSignal) {
 	dctx, cancel := workflow.WithCancel(ctx)
 	w.pending = &pendingExtension{n: n, deadline: workflow.NewTimer(dctx, deadline.Sub(now)), cancel: cancel}
 	w.sendEach(ctx, domain.EmailExtensionRequest, w.in.Approvers, w.extensionData(n), n)
+	w.askInChats(ctx, n, w.extensionData(n), s.Duration, nil)
 }
 
 // extensionRefusal says why a vouched-for request may not be made, if so.
@@ -189,13 +190,13 @@ func (w *assignment) extensionDecision(ctx workflow.Context, s ApprovalSignal) {
 	deadline := w.status.Extensions[p.n-1].ApprovalDeadline
 	switch {
 	case !v.OK:
-		w.refuse(ctx, SignalApproval, s.By, s.Vouch, v.Forged, SignalOutcome{Detail: v.Why})
+		w.refuseDecision(ctx, s, v.Forged, SignalOutcome{Detail: v.Why})
 		return
 	case w.policy && !w.isApprover(s.By.ID): // the policy names who may decide (R10)
-		w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, SignalOutcome{Detail: "the customer's policy does not let " + s.By.Email + " decide this request"})
+		w.refuseDecision(ctx, s, false, SignalOutcome{Detail: "the customer's policy does not let " + s.By.Email + " decide this request"})
 		return
 	case !workflow.Now(ctx).Before(deadline):
-		w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, SignalOutcome{Gone: true,
+		w.refuseDecision(ctx, s, false, SignalOutcome{Gone: true,
 			Detail: "the extension request lapsed at " + deadline.UTC().Format(time.RFC3339) + ", before this decision"})
 		return
 	}
@@ -206,7 +207,7 @@ func (w *assignment) extensionDecision(ctx workflow.Context, s ApprovalSignal) {
 	if s.Approve {
 		state = domain.ExtensionApproved
 	}
-	w.settleExtension(ctx, state, &s.By, true)
+	w.settleExtension(ctx, state, &s, true)
 	w.outcomes[s.ID] = SignalOutcome{Accepted: true} // once recorded, so the server reads the new end
 }
 
@@ -223,13 +224,13 @@ func (w *assignment) lateExtensionDecision(ctx workflow.Context, s ApprovalSigna
 			o.Detail = "the extension request has lapsed"
 		}
 	}
-	w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, o)
+	w.refuseDecision(ctx, s, false, o)
 }
 
 // settleExtension ends the pending request: approved moves the end of
 // access and replaces its timers; denied or lapsed keeps the end. Both
 // sides are told when tell is set (not when access ended first).
-func (w *assignment) settleExtension(ctx workflow.Context, state string, by *Person, tell bool) {
+func (w *assignment) settleExtension(ctx workflow.Context, state string, by *ApprovalSignal, tell bool) {
 	p := w.pending
 	w.pending = nil
 	p.cancel()
@@ -238,7 +239,7 @@ func (w *assignment) settleExtension(ctx workflow.Context, state string, by *Per
 	e.State, e.DecidedAt = state, &now
 	t := activities.Transition{State: domain.StateActive, Action: domain.ExtensionSettled(state)}
 	if by != nil {
-		e.DecidedBy, t.Actor = by.Email, by.ID
+		e.DecidedBy, t.Actor, t.Via = by.By.Email, by.By.ID, by.Via
 	}
 	switch state {
 	case domain.ExtensionApproved:
@@ -257,6 +258,7 @@ func (w *assignment) settleExtension(ctx workflow.Context, state string, by *Per
 	if err != nil { // retried without limit, so only a cancelled run gets here
 		workflow.GetLogger(ctx).Warn("extension outcome not recorded", "error", err)
 	}
+	w.refreshChats(ctx, p.n)
 	if state == domain.ExtensionApproved {
 		w.armAccessTimers(ctx)
 	}

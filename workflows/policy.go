@@ -70,8 +70,8 @@ func (w *assignment) countApproval(ctx workflow.Context, s ApprovalSignal, appro
 	*approvals = append(*approvals, ApprovalStatus{ByID: s.By.ID, By: s.By.Email, Name: s.By.Name, At: now})
 	got := len(*approvals)
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.RecordApproval, activities.ApprovalRecord{
-		AssignmentID: w.id, Extension: s.Extension, ApproverID: s.By.ID, At: now,
-		Detail: fmt.Sprintf("%s approved (%d of %d)", s.By.Email, got, need),
+		AssignmentID: w.id, Extension: s.Extension, ApproverID: s.By.ID, At: now, Via: s.Via,
+		Detail: fmt.Sprintf("%s approved (%d of %d)%s", s.By.Email, got, need, domain.ViaWords(s.Via)),
 	}).Get(ctx, nil)
 	if err != nil { // retried without limit, so only a cancelled run gets here
 		workflow.GetLogger(ctx).Error("approval not recorded", "error", err)
@@ -81,6 +81,7 @@ func (w *assignment) countApproval(ctx workflow.Context, s ApprovalSignal, appro
 	}
 	if got < need {
 		w.outcomes[s.ID] = SignalOutcome{Accepted: true, Awaiting: need - got}
+		w.refreshChats(ctx, s.Extension)
 		return false
 	}
 	return true
@@ -143,7 +144,7 @@ func (w *assignment) awaitStart(ctx workflow.Context, d *ApprovalSignal) (bool, 
 		Detail: fmt.Sprintf("access starts at %s", starts.UTC().Format(time.RFC3339))}
 	if asked {
 		t.Detail = fmt.Sprintf("approved by %s; %s", w.approvedBy(d), t.Detail)
-		t.Actor, t.Decision, t.DecidedBy, t.DecisionSignal = d.By.ID, domain.DecisionApproved, d.By.Email, d.ID
+		t.Actor, t.Decision, t.DecidedBy, t.DecisionSignal, t.Via = d.By.ID, domain.DecisionApproved, d.By.Email, d.ID, d.Via
 	}
 	if err := w.record(ctx, t); err != nil {
 		return false, err
@@ -204,7 +205,7 @@ func (w *assignment) professionalStart(ctx workflow.Context) (bool, error) {
 	}
 	w.decided(ctx, domain.DecisionApproved, d.By)
 	if err := w.record(ctx, activities.Transition{State: domain.StateProvisioning, Action: domain.ActionAssignmentApproved, Actor: d.By.ID,
-		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, DecisionSignal: d.ID,
+		Decision: domain.DecisionApproved, DecidedBy: d.By.Email, DecisionSignal: d.ID, Via: d.Via,
 		Detail: "approved by " + w.approvedBy(d)}); err != nil {
 		return false, err
 	}

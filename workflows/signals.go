@@ -18,13 +18,13 @@ func (w *assignment) decisionCounts(ctx workflow.Context, s ApprovalSignal) bool
 	v := w.check(ctx, s.Vouch, s.SignedFields(w.id), s.By.ID, true)
 	switch {
 	case !v.OK:
-		w.refuse(ctx, SignalApproval, s.By, s.Vouch, v.Forged, SignalOutcome{Detail: v.Why})
+		w.refuseDecision(ctx, s, v.Forged, SignalOutcome{Detail: v.Why})
 		return false
 	case w.policy && !w.isApprover(s.By.ID): // the policy names who may decide (R10)
-		w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, SignalOutcome{Detail: "the customer's policy does not let " + s.By.Email + " decide this request"})
+		w.refuseDecision(ctx, s, false, SignalOutcome{Detail: "the customer's policy does not let " + s.By.Email + " decide this request"})
 		return false
 	case !workflow.Now(ctx).Before(*w.status.ApprovalDeadline):
-		w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, SignalOutcome{Gone: true,
+		w.refuseDecision(ctx, s, false, SignalOutcome{Gone: true,
 			Detail: "the request lapsed at " + w.status.ApprovalDeadline.UTC().Format(time.RFC3339) + ", before this decision"})
 		return false
 	}
@@ -76,11 +76,22 @@ const maxSignalAge = 10 * time.Minute
 // refuse records a signal that changes nothing, and its outcome for the
 // server that sent it.
 func (w *assignment) refuse(ctx workflow.Context, signal string, by Person, v Vouch, forged bool, o SignalOutcome) {
+	w.refuseVia(ctx, signal, by, v, forged, o, "")
+}
+
+// refuseDecision records a decision that changes nothing, with the channel
+// it came through.
+func (w *assignment) refuseDecision(ctx workflow.Context, s ApprovalSignal, forged bool, o SignalOutcome) {
+	w.refuseVia(ctx, SignalApproval, s.By, s.Vouch, forged, o, s.Via)
+}
+
+func (w *assignment) refuseVia(ctx workflow.Context, signal string, by Person, v Vouch, forged bool, o SignalOutcome, via string) {
 	if _, told := w.outcomes[v.ID]; v.ID != "" && !(w.vouched && told) { // a replay keeps the first's outcome
 		w.outcomes[v.ID] = o
 	}
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, storeOptions), a.RecordSignal, activities.SignalRecord{
 		AssignmentID: w.id, Seq: w.signals, Signal: signal, ByID: by.ID, Forged: forged, Detail: o.Detail, At: workflow.Now(ctx),
+		Via: via,
 	}).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("refused signal not recorded", "signal", signal, "error", err)
@@ -100,7 +111,7 @@ func (w *assignment) lateDecision(ctx workflow.Context, s ApprovalSignal) {
 	} else if w.in.Edition == domain.EditionProfessional {
 		o.Detail = "a Professional site needs no approval"
 	}
-	w.refuse(ctx, SignalApproval, s.By, s.Vouch, false, o)
+	w.refuseDecision(ctx, s, false, o)
 }
 
 // awaitEnd waits d (forever when d is 0) for an unassign signal that counts.

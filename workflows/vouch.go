@@ -47,7 +47,15 @@ func (in EmailsInput) body() []string {
 	if err != nil { // only plain fields: cannot fail
 		panic(err)
 	}
-	return []string{in.AssignmentID, in.RetryFor.String(), string(emails)}
+	body := []string{in.AssignmentID, in.RetryFor.String(), string(emails)}
+	if len(in.Chats) > 0 { // runs without chats are signed as before them
+		chats, err := json.Marshal(in.Chats)
+		if err != nil {
+			panic(err)
+		}
+		body = append(body, "chats", string(chats))
+	}
+	return body
 }
 
 // EmailsWorkflowID is the emails run of an assignment.

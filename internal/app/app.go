@@ -36,6 +36,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/service"
+	"github.com/partneraccess/partneraccess/internal/slackchat"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
@@ -244,6 +245,7 @@ func (p *process) startWorker(ctx context.Context) error {
 		MailFrom:    p.mailFrom,
 		AVDMailFrom: mail.Address{Name: p.cfg.AVDMailFrom.Name, Email: p.cfg.AVDMailFrom.Address},
 	}, p.directories(), p.tc, p.metrics)
+	acts.Chats = wire.Chats(p.st, slackchat.Config{APIURL: p.cfg.SlackAPIURL}, "the worker")
 	w := worker.New(p.tc, p.cfg.TaskQueue, acts, worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -296,6 +298,8 @@ func (p *process) serveHTTP(context.Context) error {
 			GatewayToken: cfg.GatewayToken, OperatorToken: cfg.OperatorToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
 			DevDirectory: p.devGraph, DevTenants: demo.DevTenants, Codec: p.codec, CodecOpen: cfg.ListensOnLoopback(),
 		},
+		Chats: wire.Chats(p.st, slackchat.Config{APIURL: cfg.SlackAPIURL}, "the server"),
+		Slack: slackchat.Config{APIURL: cfg.SlackAPIURL},
 	}, p.st, p.tc, p.keys, p.log, p.metrics)
 	p.stops = append(p.stops, serve(p.httpLn, srv.Handler(), p.log))
 	return nil

@@ -122,3 +122,30 @@ type Outcome struct {
 type Decider interface {
 	DecideInChat(ctx context.Context, d Decision) (Outcome, error)
 }
+
+// Registry is the channels a deployment has: the worker's activities
+// deliver and refresh through it, and the service asks it which channels a
+// customer opted in to. A new channel is one more entry.
+type Registry []Channel
+
+// Get is the channel named name, or nil.
+func (r Registry) Get(name string) Channel {
+	for _, c := range r {
+		if c.Name() == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Enabled names the channels the customer opted in to, in the registry's
+// order (nil: none, the email alone).
+func (r Registry) Enabled(customerID string) []string {
+	var names []string
+	for _, c := range r {
+		if c.Enabled(customerID) {
+			names = append(names, c.Name())
+		}
+	}
+	return names
+}

@@ -56,6 +56,26 @@ const (
 	DecisionDenied   = "denied"
 )
 
+// ViaWords says where a decision was made, for a record's detail: " in
+// Teams", " from the email link" ("" when the channel is not known, as in
+// runs recorded before channels were told apart). The channels are
+// chat.Via….
+func ViaWords(via string) string {
+	switch via {
+	case "":
+		return ""
+	case "email":
+		return " from the email link"
+	case "page":
+		return " on the approval page"
+	case "teams":
+		return " in Teams"
+	case "slack":
+		return " in Slack"
+	}
+	return " via " + via
+}
+
 // States of an extension request: it waits for a decision, is approved or
 // denied, or lapses when nobody decided before its deadline or access ended.
 const (

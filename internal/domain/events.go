@@ -58,7 +58,7 @@ const (
 	ActionRegistrationRefused       Action = "registration.refused"
 	ActionPasswordResetRefused      Action = "password_reset.refused"
 	ActionSSORefused                Action = "sso.refused"
-	ActionChatRefused               Action = "chat.refused" // a click in Teams or Slack that decided nothing (its detail names the channel)
+	ActionChatRefused               Action = "chat.refused" // a chat's request that did not prove itself (SPEC §14)
 )
 
 // SignalRefused is the refusal of a signal (SignalApproval, …) that was
@@ -93,6 +93,8 @@ const (
 	ActionPasswordResetMailFailed  Action = "password_reset.email_failed"
 	ActionSSOSignedIn              Action = "sso.signed_in"
 	ActionSSOBound                 Action = "sso.bound"
+	ActionTeamsBound               Action = "teams.bound"   // a Teams 1:1 conversation bound to a customer user, or to nobody
+	ActionTeamsUnbound             Action = "teams.unbound" // a suspended user's Teams conversation let go
 )
 
 // The operator's directory file (directory apply).

@@ -26,7 +26,15 @@ type Policy struct {
 	ReasonExample        *string        // shown with a refusal and on the form
 	AutoApprove          []AutoApprove  // nil: inherited; empty: none
 	ProfessionalApproval *bool          // a Professional site waits for approval too
+	ChatDecisions        *string        // ChatInChat or ChatSignIn
 }
+
+// What a chat's buttons do (chat_decisions, SPEC §14); the same words as
+// chat.InChat and chat.SignIn.
+const (
+	ChatInChat = "in_chat"
+	ChatSignIn = "sign_in"
+)
 
 // AutoApprove is a rule that approves a request in advance: for the named
 // partner users and/or the holders of the named roles, up to MaxDuration
@@ -62,6 +70,7 @@ type Effective struct {
 	ReasonExample        string
 	AutoApprove          []AutoApprove
 	ProfessionalApproval bool
+	ChatDecisions        string // ChatInChat (the default) or ChatSignIn
 
 	maxDurationSet bool // a policy named MaxDuration (not only AccessDuration)
 }
@@ -80,7 +89,7 @@ const DefaultCeiling = 720 * time.Hour
 // reason, nobody approved in advance.
 func Defaults(accessDuration, approvalTimeout time.Duration, maxExtensions int, approverRoles []string) Effective {
 	return Effective{Approvals: 1, ApproverRoles: approverRoles, AccessDuration: accessDuration, MaxDuration: accessDuration,
-		MaxExtensions: maxExtensions, ApprovalTimeout: approvalTimeout, MaxLead: DefaultMaxLead}
+		MaxExtensions: maxExtensions, ApprovalTimeout: approvalTimeout, MaxLead: DefaultMaxLead, ChatDecisions: ChatInChat}
 }
 
 // With is e with what p sets, field by field. MaxDuration defaults to
@@ -124,6 +133,9 @@ func (e Effective) With(p Policy) Effective {
 	}
 	if p.ProfessionalApproval != nil {
 		e.ProfessionalApproval = *p.ProfessionalApproval
+	}
+	if p.ChatDecisions != nil {
+		e.ChatDecisions = *p.ChatDecisions
 	}
 	return e
 }

@@ -29,6 +29,9 @@ type Written struct {
 	// advance (omitzero keeps [] apart from absent).
 	AutoApprove          []WrittenRule `json:"auto_approve,omitzero" yaml:"auto_approve"`
 	ProfessionalApproval *bool         `json:"professional_approval,omitempty" yaml:"professional_approval"`
+	// ChatDecisions is what a chat's buttons do (SPEC §14): in_chat
+	// decides there, sign_in opens the approval page behind login.
+	ChatDecisions string `json:"chat_decisions,omitempty" yaml:"chat_decisions"`
 }
 
 // WrittenRule is an auto_approve rule as written.
@@ -41,7 +44,7 @@ type WrittenRule struct {
 // Fields are the written fields in the order SPEC §13 gives them; the
 // directory file's shape and the API document list them so.
 var Fields = []string{"approvals", "approver_roles", "access_duration", "max_duration", "max_extensions", "approval_timeout",
-	"max_lead", "reason_pattern", "reason_example", "auto_approve", "professional_approval"}
+	"max_lead", "reason_pattern", "reason_example", "auto_approve", "professional_approval", "chat_decisions"}
 
 // RuleFields are an auto_approve rule's fields.
 var RuleFields = []string{"users", "roles", "max_duration"}
@@ -142,6 +145,13 @@ func read(w Written, c *checker) (Policy, []Problem) {
 		}
 	}
 	p.ProfessionalApproval = w.ProfessionalApproval
+	if w.ChatDecisions != "" {
+		if w.ChatDecisions != ChatInChat && w.ChatDecisions != ChatSignIn {
+			c.bad("chat_decisions", "must be %s (the buttons decide) or %s (the buttons open the approval page behind login), not %q",
+				ChatInChat, ChatSignIn, w.ChatDecisions)
+		}
+		p.ChatDecisions = &w.ChatDecisions
+	}
 	return p, c.problems
 }
 

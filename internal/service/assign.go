@@ -34,6 +34,7 @@ func (s *Service) Assign(ctx context.Context, actor store.User, req rules.Assign
 		PartnerID: plan.Partner.ID, PartnerName: plan.Partner.Name, Edition: plan.Site.Edition,
 		PartnerUser: person(plan.User), Role: plan.Role, Reason: plan.Reason, RequestedBy: person(actor),
 		Approvers: persons(plan.Approvers), CustomerUsers: persons(plan.CustomerUsers), Timing: timing, Policy: asks,
+		Chats: s.Chats.Enabled(plan.Site.CustomerID),
 	}
 	// The summary names IDs only; the details (a person's email, the
 	// reason) are encrypted with every payload, and the Temporal UI shows

@@ -27,6 +27,8 @@ type refusal struct {
 	Hidden string
 	// Request prefixes the detail with the request refused ("POST /path").
 	Request string
+	// Via is the channel of a refused decision (chat.Via…).
+	Via string
 }
 
 // tenant is where an audit row belongs.
@@ -50,7 +52,7 @@ func (s *Service) refuse(ctx context.Context, r refusal, err error) error {
 		return err
 	}
 	s.metrics.Refused(p.Rule)
-	e := store.AuditEntry{At: s.now(), Action: r.Action, Outcome: store.OutcomeRefused, Detail: p.Error()}
+	e := store.AuditEntry{At: s.now(), Action: r.Action, Outcome: store.OutcomeRefused, Detail: p.Error(), Via: r.Via}
 	if r.Request != "" {
 		e.Detail = r.Request + ": " + e.Detail
 	}

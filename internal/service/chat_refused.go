@@ -15,14 +15,14 @@ import (
 // that assignment's tenant. Without it the request proved nothing, and it
 // is sampled like a random approval link.
 func (s *Service) RefusedInChat(ctx context.Context, via, assignmentID, detail string) {
-	p := problem.Forbidden("", "via %s: %s", via, detail)
+	p := problem.Forbidden("", "%s", detail)
 	if assignmentID == "" {
-		s.refuse(ctx, refusal{Action: domain.ActionChatRefused}, p)
+		s.refuse(ctx, refusal{Action: domain.ActionChatRefused, Via: via}, p)
 		return
 	}
 	s.metrics.Refused(p.Rule)
 	e := store.AuditEntry{At: s.now(), ActorID: via, Action: domain.ActionChatRefused, Outcome: store.OutcomeRefused,
-		AssignmentID: assignmentID, Detail: clip(p.Detail)}
+		AssignmentID: assignmentID, Detail: clip(p.Detail), Via: via}
 	if a, err := s.store.AssignmentByID(ctx, assignmentID); err == nil {
 		t := assignmentTenant(a)
 		e.SiteID, e.CustomerID, e.PartnerID = t.SiteID, t.CustomerID, t.PartnerID

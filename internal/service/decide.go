@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/partneraccess/partneraccess/internal/chat"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/problem"
 	"github.com/partneraccess/partneraccess/internal/rules"
@@ -30,7 +31,7 @@ func (s *Service) Decide(ctx context.Context, u store.User, id string, extension
 	if err != nil {
 		return a, s.refuse(ctx, s.onAssignment(u, domain.ActionApprovalRefused, id, a), err)
 	}
-	return s.decide(ctx, u, a, extension, approve)
+	return s.decide(ctx, u, a, extension, approve, chat.ViaPage)
 }
 
 // DecideByLink applies an approval link's decision. It answers the
@@ -45,7 +46,7 @@ func (s *Service) DecideByLink(ctx context.Context, raw string, approve bool) (s
 	if err := mayDecide(l.Approver, a, l.Extension); err != nil {
 		return a, l.Extension, s.refuse(ctx, s.onAssignment(l.Approver, domain.ActionApprovalRefused, a.ID, a), err)
 	}
-	a, err = s.decide(ctx, l.Approver, a, l.Token.Extension, approve)
+	a, err = s.decide(ctx, l.Approver, a, l.Token.Extension, approve, chat.ViaEmail)
 	return a, l.Extension, err
 }
 
@@ -63,8 +64,8 @@ func (s *Service) refuseLink(ctx context.Context, action domain.Action, a store.
 // waits for its outcome: the assignment once the decision took effect, a
 // conflict or gone when it did not (the workflow has recorded why), or
 // ErrDecisionPending. The first decision that counts wins.
-func (s *Service) decide(ctx context.Context, approver store.User, a store.Assignment, extension int, approve bool) (store.Assignment, error) {
-	id, err := s.wf.Decide(ctx, run(a), person(approver), extension, approve)
+func (s *Service) decide(ctx context.Context, approver store.User, a store.Assignment, extension int, approve bool, via string) (store.Assignment, error) {
+	id, err := s.wf.Decide(ctx, run(a), person(approver), extension, approve, via)
 	if err != nil {
 		return a, engineErr(err)
 	}

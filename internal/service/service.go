@@ -9,6 +9,7 @@ package service
 import (
 	"context"
 	"errors"
+	"github.com/partneraccess/partneraccess/internal/chat"
 	"log/slog"
 	"strings"
 	"sync"
@@ -59,7 +60,7 @@ type Config struct {
 // *wfclient.Client is the real one, and unit tests give a fake.
 type Workflows interface {
 	Start(ctx context.Context, in workflows.Input, summary, details string) (wfclient.Run, error)
-	Decide(ctx context.Context, r wfclient.Run, by workflows.Person, extension int, approve bool) (string, error)
+	Decide(ctx context.Context, r wfclient.Run, by workflows.Person, extension int, approve bool, via string) (string, error)
 	Unassign(ctx context.Context, r wfclient.Run, by workflows.Person, reason, cause string) error
 	RequestExtension(ctx context.Context, r wfclient.Run, by workflows.Person, d time.Duration, reason string) (string, error)
 	Status(ctx context.Context, r wfclient.Run) (workflows.Status, error)
@@ -84,6 +85,9 @@ type Service struct {
 	// SSO reaches the organizations' own sign-in providers; nil: nobody
 	// signs in through one (directory apply, tests of other things).
 	SSO *sso.Client
+	// Chats are the chat channels beside email (Teams, Slack); a request
+	// names those its customer opted in to (none: email alone).
+	Chats chat.Registry
 	// anonymous samples the audit rows of refusals nobody logged in made.
 	anonymous *sampler
 	// resets queues password-reset requests for sendResets, which starts

@@ -49,7 +49,7 @@ func (f *fakeWorkflows) Start(_ context.Context, in workflows.Input, _, _ string
 	return wfclient.Run{WorkflowID: workflows.WorkflowID(in.SiteID, in.PartnerUser.ID), RunID: "run-" + string(rune('a'+f.runs))}, nil
 }
 
-func (f *fakeWorkflows) Decide(_ context.Context, r wfclient.Run, _ workflows.Person, _ int, _ bool) (string, error) {
+func (f *fakeWorkflows) Decide(_ context.Context, r wfclient.Run, _ workflows.Person, _ int, _ bool, _ string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.decisions = append(f.decisions, r.RunID)

@@ -1,8 +1,8 @@
 package slackchat
 
 import (
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"

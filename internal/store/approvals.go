@@ -15,6 +15,7 @@ type Approval struct {
 	ApproverName  string    `db:"approver_name"`
 	ApproverEmail string    `db:"approver_email"`
 	At            time.Time `db:"approved_at"`
+	Via           string    `db:"via"` // the channel it came through
 }
 
 // PutApproval records an approval that counted. An approver counts once per
@@ -22,8 +23,8 @@ type Approval struct {
 // the first time.
 func (s *Store) PutApproval(ctx context.Context, a Approval) error {
 	a.At = utc(a.At)
-	_, err := s.w.namedExec(ctx, `INSERT INTO approvals (assignment_id, extension, approver_id, approved_at)
-		VALUES (:assignment_id, :extension, :approver_id, :approved_at)
+	_, err := s.w.namedExec(ctx, `INSERT INTO approvals (assignment_id, extension, approver_id, approved_at, via)
+		VALUES (:assignment_id, :extension, :approver_id, :approved_at, :via)
 		ON CONFLICT (assignment_id, extension, approver_id) DO NOTHING`, a)
 	return wrap(err, "record approval of assignment %s by %s", a.AssignmentID, a.ApproverID)
 }
@@ -33,7 +34,7 @@ func (s *Store) PutApproval(ctx context.Context, a Approval) error {
 func (s *Store) ApprovalsOf(ctx context.Context, assignmentID string) ([]Approval, error) {
 	var as []Approval
 	err := s.r.sel(ctx, &as, `SELECT p.assignment_id, p.extension, p.approver_id, u.name AS approver_name,
-		u.email AS approver_email, p.approved_at
+		u.email AS approver_email, p.approved_at, p.via
 		FROM approvals p JOIN users u ON u.id = p.approver_id
 		WHERE p.assignment_id = ? ORDER BY p.approved_at, p.extension, p.approver_id`, assignmentID)
 	return as, wrap(err, "list approvals of assignment %s", assignmentID)

@@ -42,6 +42,9 @@ type Assignment struct {
 	// settle the request, and when access starts (nil: once approved).
 	ApprovalsRequired int        `db:"approvals_required"`
 	StartsAt          *time.Time `db:"starts_at"`
+	// DecidedVia is the channel the decision came through (email, page,
+	// teams, slack; "" before channels were told apart, or by policy).
+	DecidedVia string `db:"decided_via"`
 }
 
 // Open reports whether the assignment may still change.
@@ -52,7 +55,7 @@ const assignmentColumns = `a.id, a.workflow_id, a.site_id, s.name AS site_name, 
 	u.email AS partner_user_email, a.role, a.reason, a.edition, a.state, a.seq, a.requested_by,
 	a.requested_at, a.approval_deadline, a.decided_by, a.decision, a.decided_at, a.activated_at,
 	a.access_ends_at, a.ended_at, a.ended_by, a.end_reason, a.failure, a.updated_at,
-	a.approvals_required, a.starts_at
+	a.approvals_required, a.starts_at, a.decided_via
 	FROM assignments a JOIN sites s ON s.id = a.site_id JOIN customers c ON c.id = s.customer_id
 	JOIN users u ON u.id = a.partner_user_id`
 
@@ -149,6 +152,8 @@ type Transition struct {
 	// Set once the workflow knows them; zero keeps what is recorded.
 	ApprovalsRequired int        `db:"approvals_required"`
 	StartsAt          *time.Time `db:"starts_at"`
+	// Via is the channel of the decision the transition records.
+	Via string `db:"via"`
 }
 
 // ApplyTransition moves the projection to the transition's state and appends
@@ -164,6 +169,7 @@ func (s *Store) ApplyTransition(ctx context.Context, t Transition) error {
 			decision = CASE WHEN :decision <> '' THEN :decision ELSE decision END,
 			decided_at = CASE WHEN :decision <> '' THEN :at ELSE decided_at END,
 			decision_signal = CASE WHEN :decision <> '' THEN :decision_signal ELSE decision_signal END,
+			decided_via = CASE WHEN :decision <> '' THEN :via ELSE decided_via END,
 			activated_at = COALESCE(:activated_at, activated_at),
 			access_ends_at = COALESCE(:access_ends_at, access_ends_at),
 			approvals_required = CASE WHEN :approvals_required > 0 THEN :approvals_required ELSE approvals_required END,
@@ -191,7 +197,7 @@ func (s *Store) ApplyTransition(ctx context.Context, t Transition) error {
 		return appendAudit(ctx, tx, AuditEntry{
 			At: t.At, ActorID: t.Actor, Action: t.Action, Outcome: OutcomeOK,
 			AssignmentID: t.AssignmentID, Detail: t.Detail,
-			EventKey: &key,
+			EventKey: &key, Via: t.Via,
 		})
 	}), "record %s of assignment %s", t.State, t.AssignmentID)
 }

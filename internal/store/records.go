@@ -32,6 +32,9 @@ type AuditEntry struct {
 	PartnerID    string        `db:"partner_id"`
 	Detail       string        `db:"detail"`
 	EventKey     *string       `db:"event_key"`
+	// Via is the channel a decision came through (email, page, teams,
+	// slack); "" for everything else.
+	Via string `db:"via"`
 }
 
 // Audit appends an entry to the audit log. The site, customer and partner of
@@ -57,8 +60,8 @@ func appendAudit(ctx context.Context, db conn, e AuditEntry) error {
 		e.SiteID, e.CustomerID, e.PartnerID = cmp.Or(e.SiteID, ids.SiteID), cmp.Or(e.CustomerID, ids.CustomerID), cmp.Or(e.PartnerID, ids.PartnerID)
 	}
 	_, err := db.namedExec(ctx, `INSERT INTO audit_log
-		(at, actor_id, action, outcome, assignment_id, site_id, customer_id, partner_id, detail, event_key)
-		VALUES (:at, :actor_id, :action, :outcome, :assignment_id, :site_id, :customer_id, :partner_id, :detail, :event_key)
+		(at, actor_id, action, outcome, assignment_id, site_id, customer_id, partner_id, detail, event_key, via)
+		VALUES (:at, :actor_id, :action, :outcome, :assignment_id, :site_id, :customer_id, :partner_id, :detail, :event_key, :via)
 		ON CONFLICT (event_key) DO NOTHING`, e)
 	return err
 }
@@ -79,7 +82,7 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 	}
 	var es []AuditEntry
 	err := s.r.namedSel(ctx, &es, `SELECT id, at, actor_id, action, outcome, assignment_id, site_id,
-		customer_id, partner_id, detail FROM audit_log WHERE
+		customer_id, partner_id, detail, via FROM audit_log WHERE
 		(:assignment_id = '' OR assignment_id = :assignment_id) AND (:customer_id = '' OR customer_id = :customer_id)
 		AND (:partner_id = '' OR partner_id = :partner_id) AND (:actor_id = '' OR actor_id = :actor_id)
 		ORDER BY id LIMIT :limit`, f)

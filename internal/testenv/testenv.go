@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"context"
+	"github.com/partneraccess/partneraccess/internal/chat"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +28,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/service"
+	"github.com/partneraccess/partneraccess/internal/slackchat"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
@@ -57,6 +59,12 @@ type Options struct {
 	// CodecKey encrypts the environment's Temporal payloads (zero: a key
 	// of its own); the recorder uses a fixed one.
 	CodecKey codec.Key
+	// Chats are the chat channels beside email, for the worker and the
+	// service alike (nil: email alone).
+	Chats chat.Registry
+	// SlackAPIURL, when set, adds Slack to Chats, at this Web API base
+	// (a slacktest stand-in).
+	SlackAPIURL string
 }
 
 // FastTiming makes every wait short enough for a test.
@@ -135,6 +143,10 @@ func New(t testing.TB, o Options) *Env {
 		MailFrom:    mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
 		AVDMailFrom: mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
 	}, dirs, c, nil)
+	if o.SlackAPIURL != "" {
+		o.Chats = append(o.Chats, wire.Chats(st, slackchat.Config{APIURL: o.SlackAPIURL}, "the worker")...)
+	}
+	e.Acts.Chats = o.Chats
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.HTTP = httptest.NewUnstartedServer(nil)
 	e.HTTP.Start()
@@ -146,6 +158,8 @@ func New(t testing.TB, o Options) *Env {
 			PasswordCost: bcrypt.MinCost},
 		Server: server.Config{PublicURL: e.HTTP.URL, DevMailbox: o.Sender == nil, GatewayToken: GatewayToken,
 			TemporalNamespace: ns, TemporalUIURL: TemporalUIURL, Codec: cd, CodecOpen: true},
+		Chats: o.Chats,
+		Slack: slackchat.Config{APIURL: o.SlackAPIURL},
 	}
 	if o.Entra {
 		e.wiring.Server.DevDirectory = e.Graph

@@ -139,8 +139,8 @@ func (c *Client) vouch() workflows.Vouch {
 // Decide sends an approver's decision on the first request (extension 0) or
 // on extension request n. It returns the signal's ID, whose outcome
 // SignalOutcome answers.
-func (c *Client) Decide(ctx context.Context, r Run, by workflows.Person, extension int, approve bool) (string, error) {
-	sig := workflows.ApprovalSignal{Approve: approve, By: by, Extension: extension, Vouch: c.vouch()}
+func (c *Client) Decide(ctx context.Context, r Run, by workflows.Person, extension int, approve bool, via string) (string, error) {
+	sig := workflows.ApprovalSignal{Approve: approve, By: by, Extension: extension, Via: via, Vouch: c.vouch()}
 	sig.MAC = c.keys.SignSignal(sig.SignedFields(r.RunID)...)
 	return sig.ID, c.signal(ctx, r, workflows.SignalApproval, sig)
 }

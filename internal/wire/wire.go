@@ -11,12 +11,14 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/chat"
 	"github.com/partneraccess/partneraccess/internal/entra"
 	"github.com/partneraccess/partneraccess/internal/ldapdir"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/service"
+	"github.com/partneraccess/partneraccess/internal/slackchat"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/internal/wfclient"
@@ -28,6 +30,11 @@ type HTTP struct {
 	TaskQueue string
 	Service   service.Config
 	Server    server.Config
+	// Chats are the chat channels beside email that requests name (the
+	// worker's must be the same); Slack is how the server reaches Slack to
+	// answer a click.
+	Chats chat.Registry
+	Slack slackchat.Config
 }
 
 // Server builds the HTTP server and the service it calls; m may be nil.
@@ -37,7 +44,18 @@ func Server(h HTTP, st *store.Store, tc client.Client, keys *secret.Keys, log *s
 		wf = wfclient.New(tc, h.TaskQueue, keys, st, log)
 	}
 	svc := service.New(h.Service, st, wf, keys, log, m)
+	svc.Chats = h.Chats
+	h.Slack.Process = "the server"
+	h.Server.Slack = slackchat.NewInteractions(st, st, svc, svc, h.Slack, log)
 	return server.New(h.Server, svc, log), svc
+}
+
+// Chats is the registry of chat channels: Slack, through each customer's
+// own Slack app at slack's Web API base. process names who reads the
+// apps' tokens ("the worker"), for their errors.
+func Chats(st *store.Store, slack slackchat.Config, process string) chat.Registry {
+	slack.Process = process
+	return chat.Registry{slackchat.NewChannel(st, slack)}
 }
 
 // Directories are the settings of the customers' directories.

@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/chat"
 	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/codec/codectest"
 	"github.com/partneraccess/partneraccess/internal/demo"
@@ -516,6 +517,10 @@ func TestRecordHistories(t *testing.T) {
 	for _, p := range entraPaths {
 		run(t, ent, p, dir)
 	}
+	chats := testenv.New(t, testenv.Options{Timing: timing, CodecKey: codectest.Key, Chats: chat.Registry{chatChannel}})
+	for _, p := range chatPaths {
+		run(t, chats, p, dir)
+	}
 	for _, id := range reissued {
 		write(t, filepath.Join(dir, "reissue"), "entra-professional-reissued", history(t, ent, id, ""))
 	}
@@ -532,7 +537,7 @@ func TestRecordHistories(t *testing.T) {
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	if want := len(localPaths) + 1 + len(extensionPaths) + len(policyPaths) + len(entraPaths); *recordInto == "" && len(files) != want {
+	if want := len(localPaths) + 1 + len(extensionPaths) + len(policyPaths) + len(entraPaths) + len(chatPaths); *recordInto == "" && len(files) != want {
 		t.Fatalf("%d histories written, want %d", len(files), want)
 	}
 	emails, _ := filepath.Glob(filepath.Join(dir, "emails", "*.json"))

@@ -235,14 +235,14 @@ type Click struct {
 // Slack posts to the interactivity URL.
 func (c Click) Payload() []byte {
 	p, _ := json.Marshal(map[string]any{
-		"type":         "block_actions",
-		"team":         map[string]any{"id": c.TeamID},
-		"user":         map[string]any{"id": c.UserID, "team_id": c.TeamID},
-		"api_app_id":   "A0STANDIN",
-		"trigger_id":   "trigger-" + c.TS + "-" + c.ActionID,
-		"container":    map[string]any{"type": "message", "message_ts": c.TS, "channel_id": c.Channel, "is_ephemeral": false},
-		"channel":      map[string]any{"id": c.Channel},
-		"message":      map[string]any{"ts": c.TS},
+		"type":       "block_actions",
+		"team":       map[string]any{"id": c.TeamID},
+		"user":       map[string]any{"id": c.UserID, "team_id": c.TeamID},
+		"api_app_id": "A0STANDIN",
+		"trigger_id": "trigger-" + c.TS + "-" + c.ActionID,
+		"container":  map[string]any{"type": "message", "message_ts": c.TS, "channel_id": c.Channel, "is_ephemeral": false},
+		"channel":    map[string]any{"id": c.Channel},
+		"message":    map[string]any{"ts": c.TS},
 		"actions": []map[string]any{{"type": "button", "action_id": c.ActionID, "block_id": "decide", "value": c.Value,
 			"action_ts": c.TS}},
 	})
