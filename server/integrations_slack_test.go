@@ -295,3 +295,33 @@ func TestSlackDownPastTheWindowIsRecordedFailed(t *testing.T) {
 	}
 	e.WaitState(a.ID, domain.StateActive, 10*time.Second)
 }
+
+// Under chat_decisions sign_in the message's one button opens the
+// assignment's page behind login, and a click forged to decide from it is
+// refused and changes nothing.
+func TestSlackSignInPolicyLinksToThePage(t *testing.T) {
+	e := newSlackEnv(t, testenv.FastTiming)
+	if err := e.Store.SetCustomerPolicy(context.Background(), demo.Contoso, `{"chat_decisions":"sign_in"}`); err != nil {
+		t.Fatal(err)
+	}
+	agent := e.Login("agent@partner.example")
+	status, a, body := agent.Assign(demo.ContosoSite, demo.Solo, "", "CS-2004: needs MFA")
+	if status != http.StatusCreated {
+		t.Fatalf("assign: %d %s", status, body)
+	}
+	m := e.dm(slackCasey)
+	if !strings.Contains(string(m.Blocks), `"url":"`+e.HTTP.URL+"/assignments/"+a.ID+`"`) || strings.Contains(string(m.Blocks), `"action_id":"approve"`) {
+		t.Fatalf("a sign_in message: %s", m.Blocks)
+	}
+	h, b := e.click(a.ID, "T0CONTOSO", slackCasey, slackCasey, demo.ContosoAdmin, "open", slackContosoSecret, time.Now())
+	if got := e.post(h, b); got != http.StatusOK {
+		t.Fatalf("following the link: %d", got)
+	}
+	h, b = e.click(a.ID, "T0CONTOSO", slackCasey, slackCasey, demo.ContosoAdmin, "approve", slackContosoSecret, time.Now())
+	if got := e.post(h, b); got != http.StatusForbidden {
+		t.Fatalf("an approve forged on a sign_in message: %d, want 403", got)
+	}
+	if got := e.WaitState(a.ID, domain.StatePendingApproval, time.Second); got.Decision != "" {
+		t.Fatalf("decided from a sign_in message: %+v", got)
+	}
+}
