@@ -58,7 +58,7 @@ const (
 	ActionRegistrationRefused       Action = "registration.refused"
 	ActionPasswordResetRefused      Action = "password_reset.refused"
 	ActionSSORefused                Action = "sso.refused"
-	ActionChatRefused               Action = "chat.refused" // a chat's request that did not prove itself (SPEC §14)
+	ActionChatRefused               Action = "chat.refused" // a chat's request refused before any decision: it proved nothing, or not the approver asked (SPEC §14)
 )
 
 // SignalRefused is the refusal of a signal (SignalApproval, …) that was

@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -214,7 +217,7 @@ func (in *Interactions) decide(ctx context.Context, m store.SlackMessage, key st
 		settled = &chat.State{Decided: true, Decision: o.Decision, DecidedBy: o.DecidedBy, DecidedAt: o.DecidedAt}
 		line = "Already decided: " + outcomeLine(o.Decision, o.DecidedBy, o.DecidedAt) + "."
 	default:
-		line = "Your decision did not count: " + escape(o.Refusal)
+		line = escape(sentence(o.Refusal)) // not counted: the service says why, or that it is on its way
 	}
 	in.store.AnswerSlackClick(ctx, key, line)
 	var errs []error
@@ -254,4 +257,18 @@ func parsePayload(body []byte) (slack.InteractionCallback, error) {
 		return cb, errors.New("the payload is not JSON of an interaction")
 	}
 	return cb, nil
+}
+
+// sentence is s with a capital first letter and a full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "Your decision did not count."
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }

@@ -36,12 +36,16 @@ const (
 type decider struct {
 	mu        sync.Mutex
 	decisions []chat.Decision
+	refusal   string // when set, every decision is refused so
 }
 
 func (d *decider) DecideInChat(_ context.Context, dec chat.Decision) (chat.Outcome, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.decisions = append(d.decisions, dec)
+	if d.refusal != "" {
+		return chat.Outcome{Refusal: d.refusal}, nil
+	}
 	if len(d.decisions) == 1 {
 		return chat.Outcome{Counted: true, Decision: "approved", DecidedAt: time.Now()}, nil
 	}
@@ -399,4 +403,24 @@ func status(err error) int {
 		return http.StatusBadRequest
 	}
 	return 0
+}
+
+// A click the decider does not count (a suspended approver, say) is
+// answered on the clicker's message with why, without buttons; the other
+// approvers' messages are left as they are.
+func TestUncountedClickIsAnsweredWithWhy(t *testing.T) {
+	f := newFixture(t)
+	f.deliverBoth()
+	f.decider.refusal = "you no longer decide requests of Contoso"
+	h, body := f.click("T0CONTOSO", casey, casey, demo.ContosoAdmin, "approve", contosoSecret, time.Now())
+	if err := f.in.Handle(context.Background(), h, body); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := f.slack.Last(slacktest.DM(casey))
+	if !strings.Contains(string(m.Blocks), "You no longer decide requests of Contoso.") || strings.Contains(string(m.Blocks), `"type":"button"`) {
+		t.Fatalf("answered %s", m.Blocks)
+	}
+	if o, _ := f.slack.Last(slacktest.DM(olive)); o.Updates != 0 {
+		t.Fatalf("another approver's message redrawn %d times", o.Updates)
+	}
 }
