@@ -116,7 +116,8 @@ func decodeJSON(c *gin.Context, v any) error {
 // wantsHTML reports whether the request came from a page rather than the API.
 func wantsHTML(c *gin.Context) bool {
 	p := c.Request.URL.Path
-	return !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/codec/") && p != "/healthz" && p != "/readyz"
+	return !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/codec/") && !strings.HasPrefix(p, "/integrations/") &&
+		p != "/healthz" && p != "/readyz"
 }
 
 // fail renders err: problem+json for the API, an error page for the rest.

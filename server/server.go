@@ -59,6 +59,9 @@ type Config struct {
 	// (the server listens on loopback only), else only the operator's token.
 	Codec     converter.PayloadCodec
 	CodecOpen bool
+	// Teams is the Teams bot's messages endpoint (nil: Teams is off, and
+	// the endpoint answers 404).
+	Teams http.Handler
 }
 
 // Server serves the API and the pages; every use case is the service's.
@@ -169,6 +172,7 @@ func (s *Server) Router() *gin.Engine {
 		}
 	}
 
+	r.POST("/integrations/teams/messages", s.teamsMessages)
 	getHead(r, "/", s.pageHome)
 	getHead(r, "/login", s.pageLogin)
 	r.POST("/login", s.pageLoginPost)
@@ -238,4 +242,14 @@ func (s *Server) readyz(c *gin.Context) {
 		checks["temporal"], status = "unavailable", http.StatusServiceUnavailable
 	}
 	c.JSON(status, checks)
+}
+
+// teamsMessages is the Teams bot's messages endpoint (SPEC §14): the bot
+// verifies each activity's Bot Framework token itself.
+func (s *Server) teamsMessages(c *gin.Context) {
+	if s.cfg.Teams == nil {
+		s.fail(c, problem.NotFound("path", "approvals in Teams are not set up on this service"))
+		return
+	}
+	s.cfg.Teams.ServeHTTP(c.Writer, c.Request)
 }

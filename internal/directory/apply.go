@@ -42,6 +42,8 @@ type Reader interface {
 	PartnerUsers(ctx context.Context, partnerID string) ([]store.User, error)
 	SSODomains(ctx context.Context) ([]store.SSODomain, error)
 	SSOProviderOf(ctx context.Context, kind, orgID string) (store.SSOProvider, error)
+	ChatWorkspace(ctx context.Context, customerID, channel string) (store.ChatWorkspace, error)
+	CustomerOfWorkspace(ctx context.Context, channel, workspaceID string) (store.ChatWorkspace, error)
 }
 
 // Store is what Apply needs of the store (*store.Store is one): the
@@ -61,6 +63,7 @@ type Store interface {
 	SetSitePolicy(ctx context.Context, siteID, policy string) error
 	SetSSOProvider(ctx context.Context, kind, orgID string, p *store.SSOProvider) error
 	ReleaseSSODomains(ctx context.Context, domains []string) error
+	SetChatWorkspace(ctx context.Context, customerID, channel, workspaceID string) error
 	Audit(ctx context.Context, e store.AuditEntry) error
 }
 
@@ -99,6 +102,9 @@ type Report struct {
 	// SSO: the organizations' sign-in providers (Created: added, Updated:
 	// changed or removed).
 	SSO Count
+	// Teams: the customers' teams blocks (Created: added, Updated:
+	// changed or removed).
+	Teams Count
 	// Policies: the customers' and sites' policies (Created: set where
 	// none was, Updated: changed or removed).
 	Policies    Count

@@ -47,6 +47,7 @@ type Customer struct {
 	Entra      *Entra `yaml:"entra"`
 	LDAP       *LDAP  `yaml:"ldap"`
 	SSO        *SSO   `yaml:"sso"`
+	Teams      *Teams `yaml:"teams"`
 	// Policy is the customer's own policy (R10) for all its sites; nil
 	// leaves the stored one as it is (its administrators may set it too).
 	Policy         *policy.Written `yaml:"policy"`
@@ -142,9 +143,9 @@ var (
 
 	ldapShape = &shape{what: "an ldap block", fields: []string{"url", "start_tls", "insecure", "ca_file", "bind_dn", "bind_password_env", "bind_password_file", "users_dn"}}
 
-	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "policy", "administrators", "sites"},
+	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "teams", "policy", "administrators", "sites"},
 		lists: map[string]*shape{"administrators": personShape, "sites": siteShape},
-		maps:  map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape, "policy": policyShape}}
+		maps:  map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape, "teams": teamsShape, "policy": policyShape}}
 	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "administrators", "customers"},
 		lists: map[string]*shape{"administrators": personShape, "customers": customerShape}, maps: map[string]*shape{"sso": ssoShape}}
 	fileShape = &shape{what: "the file", fields: []string{"partners"}, lists: map[string]*shape{"partners": partnerShape}}

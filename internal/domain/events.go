@@ -110,4 +110,5 @@ const (
 	ActionCustomerTargetRemoved Action = "customer.target_removed"
 	ActionOrgSSOSet             Action = "org.sso_set"
 	ActionOrgSSORemoved         Action = "org.sso_removed"
+	ActionCustomerTeamsSet      Action = "customer.teams_set" // approvals in Teams set, changed or off
 )

@@ -29,6 +29,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/teams"
 	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
 	"github.com/partneraccess/partneraccess/worker"
@@ -61,6 +62,9 @@ type Options struct {
 	// Chats are the chat channels beside email, for the worker and the
 	// service alike (nil: email alone).
 	Chats chat.Registry
+	// Teams sets up the Teams bot (Env.Teams) with these settings, for the
+	// worker and the server's messages endpoint alike.
+	Teams *teams.Config
 }
 
 // FastTiming makes every wait short enough for a test.
@@ -90,7 +94,9 @@ type Env struct {
 	// Codec encrypts the environment's Temporal payloads.
 	Codec *codec.Codec
 	// Graph is the Entra tenants' stand-in (Options.Entra).
-	Graph    *devgraph.Directory
+	Graph *devgraph.Directory
+	// Teams is the Teams bot (Options.Teams).
+	Teams    *teams.Bot
 	worker   sdkworker.Worker
 	wiring   wire.HTTP
 	workerUp bool
@@ -139,7 +145,10 @@ func New(t testing.TB, o Options) *Env {
 		MailFrom:    mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
 		AVDMailFrom: mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
 	}, dirs, c, nil)
-	e.Acts.Chats = o.Chats
+	if o.Teams != nil {
+		e.Teams = teams.New(*o.Teams, st, slog.New(slog.DiscardHandler))
+	}
+	e.Acts.Chats = append(wire.Chats(e.Teams), o.Chats...)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.HTTP = httptest.NewUnstartedServer(nil)
 	e.HTTP.Start()
@@ -156,8 +165,9 @@ func New(t testing.TB, o Options) *Env {
 		e.wiring.Server.DevDirectory = e.Graph
 		e.wiring.Server.DevTenants = map[string]string{ContosoTenant: demo.Contoso, FabrikamTenant: demo.Fabrikam}
 	}
+	e.wiring.Teams = e.Teams
 	e.Server, e.Service = wire.Server(e.wiring, st, c, keys, log, nil)
-	e.Service.Chats = o.Chats
+	e.Service.Chats = e.Acts.Chats
 	e.HTTP.Config.Handler = e.Server.Handler()
 	if !o.NoWorker {
 		e.StartWorker()

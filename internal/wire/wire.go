@@ -5,12 +5,14 @@
 package wire
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
 	"go.temporal.io/sdk/client"
 
 	"github.com/partneraccess/partneraccess/activities"
+	"github.com/partneraccess/partneraccess/internal/chat"
 	"github.com/partneraccess/partneraccess/internal/entra"
 	"github.com/partneraccess/partneraccess/internal/ldapdir"
 	"github.com/partneraccess/partneraccess/internal/mail"
@@ -19,6 +21,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/target"
+	"github.com/partneraccess/partneraccess/internal/teams"
 	"github.com/partneraccess/partneraccess/internal/wfclient"
 	"github.com/partneraccess/partneraccess/server"
 )
@@ -28,6 +31,20 @@ type HTTP struct {
 	TaskQueue string
 	Service   service.Config
 	Server    server.Config
+	// Teams is the Teams bot (nil: Teams is off); its messages endpoint
+	// decides through the service.
+	Teams *teams.Bot
+}
+
+// Chats are the deployment's chat channels beside email, for the worker's
+// activities and the service alike: each channel that is set up is one
+// entry.
+func Chats(t *teams.Bot) chat.Registry {
+	var r chat.Registry
+	if t != nil {
+		r = append(r, t)
+	}
+	return r
 }
 
 // Server builds the HTTP server and the service it calls; m may be nil.
@@ -37,6 +54,12 @@ func Server(h HTTP, st *store.Store, tc client.Client, keys *secret.Keys, log *s
 		wf = wfclient.New(tc, h.TaskQueue, keys, st, log)
 	}
 	svc := service.New(h.Service, st, wf, keys, log, m)
+	svc.Chats = Chats(h.Teams)
+	if h.Teams != nil {
+		h.Teams.Decider = svc
+		h.Teams.Refused = func(ctx context.Context, detail string) { svc.RefuseChat(ctx, chat.ViaTeams, detail) }
+		h.Server.Teams = h.Teams
+	}
 	return server.New(h.Server, svc, log), svc
 }
 
