@@ -198,6 +198,12 @@ func TestTeams_BindingThenApprovalByClick(t *testing.T) {
 		}
 		return false
 	})
+	_, page := f.e.Login("admin@contoso.example").Page("/assignments/" + a.ID)
+	for _, want := range []string{"approved in Teams by admin@contoso.example", "Asked in chats", "Olive Ops", "Microsoft Teams"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the assignment page lacks %q", want)
+		}
+	}
 	code, r = f.click(olive, hers, "deny")
 	if code != http.StatusOK || !strings.Contains(r.text(), "Already approved by Casey Contoso") {
 		t.Fatalf("Olive's later click: %d\n%s", code, r.text())
