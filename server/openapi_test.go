@@ -30,8 +30,7 @@ func TestEveryAPIRouteIsDocumented(t *testing.T) {
 	}
 	registered := map[string]bool{}
 	for _, r := range e.Server.Router().Routes() {
-		api := strings.HasPrefix(r.Path, "/api/v1/") || strings.HasPrefix(r.Path, "/integrations/")
-		if !api || r.Method == http.MethodHead {
+		if !strings.HasPrefix(r.Path, "/api/v1/") && !strings.HasPrefix(r.Path, "/integrations/") || r.Method == http.MethodHead {
 			continue
 		}
 		registered[r.Method+" "+ginParam.ReplaceAllString(r.Path, "{$1}")] = true

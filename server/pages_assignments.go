@@ -37,7 +37,7 @@ func (s *Server) pageAssignment(c *gin.Context) {
 	}
 	timing := s.svc.Config().Timing
 	data := gin.H{
-		"A": a, "Timeline": timeline, "Emails": r.Emails, "Extensions": r.Extensions, "Notice": notices[c.Query("notice")],
+		"A": a, "Timeline": timeline, "Emails": r.Emails, "Chats": r.Chats, "Extensions": r.Extensions, "Notice": notices[c.Query("notice")],
 		"CanUnassign":       rules.CanUnassign(u, a) == nil,
 		"CanDecide":         rules.CanDecide(u, a) == nil,
 		"CanSeeCredential":  (a.Edition == domain.EditionProfessional || r.Credential) && u.ID == a.PartnerUserID && a.Open(),

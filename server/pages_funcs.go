@@ -117,3 +117,27 @@ func approvalProgress(required int, approvals []store.Approval) string {
 	}
 	return domain.ApprovalProgress(required, names)
 }
+
+// channelName is a chat channel's name for people.
+func channelName(via string) string {
+	switch via {
+	case "teams":
+		return "Microsoft Teams"
+	case "slack":
+		return "Slack"
+	}
+	return via
+}
+
+// chatDeliveryText says how a chat delivery stands.
+func chatDeliveryText(d store.ChatDelivery) string {
+	switch d.State {
+	case store.ChatSending:
+		return "sending (retrying)"
+	case store.ChatUnreachable:
+		return "not reachable there"
+	case store.ChatSkipped:
+		return "not sent"
+	}
+	return d.State
+}

@@ -63,6 +63,9 @@ type Config struct {
 	// Slack, when set, answers the customers' Slack apps at
 	// /integrations/slack/interactions.
 	Slack *slackchat.Interactions
+	// Teams is the Teams bot's messages endpoint (nil: Teams is off, and
+	// the endpoint answers 404).
+	Teams http.Handler
 }
 
 // Server serves the API and the pages; every use case is the service's.
@@ -173,6 +176,7 @@ func (s *Server) Router() *gin.Engine {
 		}
 	}
 
+	r.POST("/integrations/teams/messages", s.teamsMessages)
 	r.POST("/integrations/slack/interactions", s.slackInteractions)
 
 	getHead(r, "/", s.pageHome)
@@ -244,4 +248,14 @@ func (s *Server) readyz(c *gin.Context) {
 		checks["temporal"], status = "unavailable", http.StatusServiceUnavailable
 	}
 	c.JSON(status, checks)
+}
+
+// teamsMessages is the Teams bot's messages endpoint (SPEC §14): the bot
+// verifies each activity's Bot Framework token itself.
+func (s *Server) teamsMessages(c *gin.Context) {
+	if s.cfg.Teams == nil {
+		s.fail(c, problem.NotFound("path", "approvals in Teams are not set up on this service"))
+		return
+	}
+	s.cfg.Teams.ServeHTTP(c.Writer, c.Request)
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/slackchat"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/teams"
 	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
 	"github.com/partneraccess/partneraccess/worker"
@@ -110,7 +111,9 @@ type process struct {
 	// codec encrypts the payloads of every Temporal client and worker.
 	codec *codec.Codec
 	// devGraph is the dev directory (one-process mode with demo data).
-	devGraph    *devgraph.Directory
+	devGraph *devgraph.Directory
+	// teams is the Teams bot, for the worker and the server (nil: off).
+	teams       *teams.Bot
 	devGraphURL string
 }
 
@@ -245,7 +248,7 @@ func (p *process) startWorker(ctx context.Context) error {
 		MailFrom:    p.mailFrom,
 		AVDMailFrom: mail.Address{Name: p.cfg.AVDMailFrom.Name, Email: p.cfg.AVDMailFrom.Address},
 	}, p.directories(), p.tc, p.metrics)
-	acts.Chats = wire.Chats(p.st, slackchat.Config{APIURL: p.cfg.SlackAPIURL}, "the worker")
+	acts.Chats = wire.Chats(p.teamsBot(), p.st, slackchat.Config{APIURL: p.cfg.SlackAPIURL, Process: "the worker"})
 	w := worker.New(p.tc, p.cfg.TaskQueue, acts, worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -298,7 +301,7 @@ func (p *process) serveHTTP(context.Context) error {
 			GatewayToken: cfg.GatewayToken, OperatorToken: cfg.OperatorToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
 			DevDirectory: p.devGraph, DevTenants: demo.DevTenants, Codec: p.codec, CodecOpen: cfg.ListensOnLoopback(),
 		},
-		Chats: wire.Chats(p.st, slackchat.Config{APIURL: cfg.SlackAPIURL}, "the server"),
+		Teams: p.teamsBot(),
 		Slack: slackchat.Config{APIURL: cfg.SlackAPIURL},
 	}, p.st, p.tc, p.keys, p.log, p.metrics)
 	p.stops = append(p.stops, serve(p.httpLn, srv.Handler(), p.log))
@@ -411,4 +414,14 @@ func (p *process) directories() wire.Directories {
 		}
 	}
 	return d
+}
+
+// teamsBot is the process's Teams bot, made once (nil: TEAMS_APP_ID is
+// not set).
+func (p *process) teamsBot() *teams.Bot {
+	if p.teams == nil {
+		p.teams = teams.New(teams.Config{AppID: p.cfg.TeamsAppID, AppSecret: p.cfg.TeamsAppSecret,
+			OpenIDURL: p.cfg.BotFrameworkOpenIDURL, LoginURL: p.cfg.EntraLoginURL}, p.st, p.log)
+	}
+	return p.teams
 }

@@ -55,8 +55,10 @@ type Config struct {
 	// GraphURL and EntraLoginURL are Microsoft Graph's and Entra ID's token
 	// endpoints (other clouds, tests).
 	GraphURL, EntraLoginURL string
-	InvitationTTL           time.Duration
-	PasswordResetTTL        time.Duration
+	// Teams is the Azure Bot of approvals in Teams (TeamsAppID "": off).
+	TeamsAppID, TeamsAppSecret, BotFrameworkOpenIDURL string
+	InvitationTTL                                     time.Duration
+	PasswordResetTTL                                  time.Duration
 	// ExpiryWarning and ProfessionalReminder are 0 when off.
 	ExpiryWarning        time.Duration
 	MaxExtensions        int

@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -91,6 +92,7 @@ func (c *Config) loadTimings(get getter, bad reporter) {
 	c.ProvisionRetryFor = duration(get, bad, "PROVISION_RETRY_FOR", time.Second)
 	c.GraphURL = strings.TrimRight(get("GRAPH_URL"), "/")
 	c.EntraLoginURL = strings.TrimRight(get("ENTRA_LOGIN_URL"), "/")
+	c.loadTeams(get, bad)
 	c.InvitationTTL = duration(get, bad, "INVITATION_TTL", time.Minute)
 	c.PasswordResetTTL = duration(get, bad, "PASSWORD_RESET_TTL", time.Minute)
 	c.TemporalRetention = duration(get, bad, "TEMPORAL_RETENTION", 24*time.Hour) // Temporal's own minimum is a day
@@ -205,4 +207,27 @@ func DefaultApprovalReminder(timeout time.Duration) time.Duration {
 // before access ends, or a quarter of a shorter access.
 func DefaultExpiryWarning(access time.Duration) time.Duration {
 	return min(12*time.Hour, access/4)
+}
+
+// loadTeams reads the Azure Bot's settings; its secret comes from the
+// variable or its file, and never appears in an error.
+func (c *Config) loadTeams(get getter, bad reporter) {
+	c.TeamsAppID, c.BotFrameworkOpenIDURL = strings.TrimSpace(get("TEAMS_APP_ID")), get("BOTFRAMEWORK_OPENID_URL")
+	c.TeamsAppSecret = get("TEAMS_APP_SECRET")
+	if f := get("TEAMS_APP_SECRET_FILE"); f != "" {
+		if c.TeamsAppSecret != "" {
+			bad("TEAMS_APP_SECRET_FILE", "and TEAMS_APP_SECRET are both set; set one")
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			bad("TEAMS_APP_SECRET_FILE", "cannot be read: %v", errors.Unwrap(err))
+		}
+		c.TeamsAppSecret = strings.TrimSpace(string(b))
+	}
+	if c.TeamsAppID != "" && c.TeamsAppSecret == "" {
+		bad("TEAMS_APP_SECRET", "is required with TEAMS_APP_ID (or TEAMS_APP_SECRET_FILE)")
+	}
+	if u, err := url.Parse(c.BotFrameworkOpenIDURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("BOTFRAMEWORK_OPENID_URL", "must be an http(s) URL")
+	}
 }

@@ -44,6 +44,8 @@ type Reader interface {
 	SSOProviderOf(ctx context.Context, kind, orgID string) (store.SSOProvider, error)
 	SlackWorkspaceOf(ctx context.Context, customerID string) (store.SlackWorkspace, error)
 	SlackWorkspaceByTeam(ctx context.Context, teamID string) (store.SlackWorkspace, error)
+	ChatWorkspace(ctx context.Context, customerID, channel string) (store.ChatWorkspace, error)
+	CustomerOfWorkspace(ctx context.Context, channel, workspaceID string) (store.ChatWorkspace, error)
 }
 
 // Store is what Apply needs of the store (*store.Store is one): the
@@ -64,6 +66,7 @@ type Store interface {
 	SetSSOProvider(ctx context.Context, kind, orgID string, p *store.SSOProvider) error
 	ReleaseSSODomains(ctx context.Context, domains []string) error
 	SetSlackWorkspace(ctx context.Context, customerID string, w *store.SlackWorkspace) error
+	SetChatWorkspace(ctx context.Context, customerID, channel, workspaceID string) error
 	Audit(ctx context.Context, e store.AuditEntry) error
 }
 
@@ -105,6 +108,9 @@ type Report struct {
 	// SSO: the organizations' sign-in providers (Created: added, Updated:
 	// changed or removed).
 	SSO Count
+	// Teams: the customers' teams blocks (Created: added, Updated:
+	// changed or removed).
+	Teams Count
 	// Policies: the customers' and sites' policies (Created: set where
 	// none was, Updated: changed or removed).
 	Policies Count

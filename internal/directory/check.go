@@ -57,6 +57,7 @@ func (f *File) Check() Problems {
 			c.ldap(cp, cu)
 			c.sso(cp+".sso", cu.SSO)
 			c.slack(cp+".slack", cu.Slack)
+			c.teams(cp+".teams", cu)
 			c.people(cp, cu.Administrators)
 			for k, s := range cu.Sites {
 				sp := fmt.Sprintf("%s.sites[%d]", cp, k)
@@ -286,6 +287,9 @@ func (f *File) against(ctx context.Context, st Reader, resend bool, limits polic
 				}
 			}
 			if err := c.target(ctx, st, pl, cp, cu, p.ID, exists, holds); err != nil {
+				return nil, nil, err
+			}
+			if err := c.teamsTenant(ctx, st, pl, cp+".teams", cu, p.ID, exists); err != nil {
 				return nil, nil, err
 			}
 			inForce, err := c.policy(pl, cp, cu.Policy, old.Policy, limits, store.KindCustomer, cu.ID, cu.ID, p.ID)

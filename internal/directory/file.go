@@ -48,6 +48,7 @@ type Customer struct {
 	LDAP       *LDAP  `yaml:"ldap"`
 	SSO        *SSO   `yaml:"sso"`
 	Slack      *Slack `yaml:"slack"`
+	Teams      *Teams `yaml:"teams"`
 	// Policy is the customer's own policy (R10) for all its sites; nil
 	// leaves the stored one as it is (its administrators may set it too).
 	Policy         *policy.Written `yaml:"policy"`
@@ -145,9 +146,9 @@ var (
 
 	slackShape = &shape{what: "a slack block", fields: []string{"team_id", "bot_token_env", "bot_token_file", "signing_secret_env", "signing_secret_file"}}
 
-	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "slack", "policy", "administrators", "sites"},
+	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "teams", "slack", "policy", "administrators", "sites"},
 		lists: map[string]*shape{"administrators": personShape, "sites": siteShape},
-		maps:  map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape, "slack": slackShape, "policy": policyShape}}
+		maps:  map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape, "teams": teamsShape, "slack": slackShape, "policy": policyShape}}
 	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "administrators", "customers"},
 		lists: map[string]*shape{"administrators": personShape, "customers": customerShape}, maps: map[string]*shape{"sso": ssoShape}}
 	fileShape = &shape{what: "the file", fields: []string{"partners"}, lists: map[string]*shape{"partners": partnerShape}}

@@ -112,4 +112,5 @@ const (
 	ActionOrgSSORemoved         Action = "org.sso_removed"
 	ActionCustomerSlackSet      Action = "customer.slack_set"
 	ActionCustomerSlackRemoved  Action = "customer.slack_removed"
+	ActionCustomerTeamsSet      Action = "customer.teams_set" // approvals in Teams set, changed or off
 )

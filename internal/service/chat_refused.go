@@ -13,13 +13,13 @@ import (
 // once the chat's own proof held (a Slack signature, a Bot Framework
 // token) and the click named a request: then it is written in full, in
 // that assignment's tenant. Without it the request proved nothing, and it
-// is sampled like a random approval link.
+// is sampled like a random approval link (RefuseChat).
 func (s *Service) RefusedInChat(ctx context.Context, via, assignmentID, detail string) {
-	p := problem.Forbidden("", "%s", detail)
 	if assignmentID == "" {
-		s.refuse(ctx, refusal{Action: domain.ActionChatRefused, Via: via}, p)
+		s.RefuseChat(ctx, via, detail)
 		return
 	}
+	p := problem.Forbidden("", "%s", detail)
 	s.metrics.Refused(p.Rule)
 	e := store.AuditEntry{At: s.now(), ActorID: via, Action: domain.ActionChatRefused, Outcome: store.OutcomeRefused,
 		AssignmentID: assignmentID, Detail: clip(p.Detail), Via: via}

@@ -129,3 +129,10 @@ func (s *Service) chatSettled(ctx context.Context, a store.Assignment, extension
 	}
 	return chat.Outcome{DecidedBy: s.personName(ctx, now.DecidedBy), Decision: now.Decision, DecidedAt: *now.DecidedAt}, true, nil
 }
+
+// RefuseChat audits a request to a chat's endpoint that did not prove
+// itself (a token or signature that does not verify, a click from someone
+// the card was not sent to), sampled as refusals nobody logged in made.
+func (s *Service) RefuseChat(ctx context.Context, via, detail string) {
+	s.refuse(ctx, refusal{Action: domain.ActionChatRefused, Via: via}, problem.Unauthorized("%s", detail))
+}

@@ -169,6 +169,9 @@ type AssignmentDetail struct {
 	store.Assignment
 	Emails     []store.Email
 	Extensions []store.Extension
+	// Chats are the requests delivered to approvers in a chat (Teams,
+	// Slack), each with how its delivery stands.
+	Chats []store.ChatDelivery
 	// Approvals are the approvals that counted, of the request and of
 	// each extension request, oldest first.
 	Approvals []store.Approval
@@ -193,6 +196,9 @@ func (s *Service) Assignment(ctx context.Context, u store.User, id string) (Assi
 		return d, err
 	}
 	if d.Extensions, err = s.store.Extensions(ctx, a.ID); err != nil {
+		return d, err
+	}
+	if d.Chats, err = s.store.ChatDeliveries(ctx, a.ID); err != nil {
 		return d, err
 	}
 	if d.Approvals, err = s.store.ApprovalsOf(ctx, a.ID); err != nil {

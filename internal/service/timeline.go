@@ -59,7 +59,7 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 			}
 			ev.Detail = "Reason: " + a.Reason
 		case domain.ActionAssignmentApproved:
-			ev.Text = by + " approved the request; access began"
+			ev.Text, ev.Detail = by+" approved the request; access began", strings.TrimSpace(domain.ViaWords(e.Via))
 			if e.ActorID == "policy" { // the rule that approved it in advance (R10)
 				ev.Detail = e.Detail
 			}
@@ -75,7 +75,7 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 		case domain.ActionAccessStarted:
 			ev.Text = "Scheduled access began"
 		case domain.ActionAssignmentDenied:
-			ev.Text = by + " denied the request"
+			ev.Text, ev.Detail = by+" denied the request", strings.TrimSpace(domain.ViaWords(e.Via))
 		case domain.ActionAssignmentApprovalExpired:
 			ev.Text = "Nobody decided before the deadline; the request lapsed"
 		case domain.ActionAssignmentWithdrawn:

@@ -94,8 +94,13 @@ func (s *Service) setStatus(ctx context.Context, by store.User, o Org, u store.U
 	if changed {
 		s.auditUser(ctx, by.ID, o, domain.ActionUserSuspended, u, "sessions ended")
 	}
-	if u.Kind != store.KindPartner {
-		return nil // a customer user holds no assignment; CheckSignal stops its decisions
+	if u.Kind != store.KindPartner { // a customer user holds no assignment; CheckSignal stops its decisions
+		if unbound, err := s.store.UnbindTeams(ctx, u.ID); err != nil {
+			return err
+		} else if unbound {
+			s.auditUser(ctx, by.ID, o, domain.ActionTeamsUnbound, u, "suspended: the Teams conversation no longer receives requests")
+		}
+		return nil
 	}
 	if err := s.endOpen(ctx, by, store.AssignmentFilter{PartnerUserID: u.ID}, workflows.CauseUserSuspended); err != nil {
 		return problem.Unavailable("%s is suspended and logged out, but open assignments could not all be ended yet; repeat the request to end them", u.Email)

@@ -30,6 +30,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/slackchat"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/teams"
 	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
 	"github.com/partneraccess/partneraccess/worker"
@@ -62,8 +63,11 @@ type Options struct {
 	// Chats are the chat channels beside email, for the worker and the
 	// service alike (nil: email alone).
 	Chats chat.Registry
-	// SlackAPIURL, when set, adds Slack to Chats, at this Web API base
-	// (a slacktest stand-in).
+	// Teams sets up the Teams bot (Env.Teams) with these settings, for the
+	// worker and the server's messages endpoint alike.
+	Teams *teams.Config
+	// SlackAPIURL is the Slack channel's Web API base (a slacktest
+	// stand-in); Slack is asked only for customers given a workspace.
 	SlackAPIURL string
 }
 
@@ -94,7 +98,9 @@ type Env struct {
 	// Codec encrypts the environment's Temporal payloads.
 	Codec *codec.Codec
 	// Graph is the Entra tenants' stand-in (Options.Entra).
-	Graph    *devgraph.Directory
+	Graph *devgraph.Directory
+	// Teams is the Teams bot (Options.Teams).
+	Teams    *teams.Bot
 	worker   sdkworker.Worker
 	wiring   wire.HTTP
 	workerUp bool
@@ -143,10 +149,10 @@ func New(t testing.TB, o Options) *Env {
 		MailFrom:    mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
 		AVDMailFrom: mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
 	}, dirs, c, nil)
-	if o.SlackAPIURL != "" {
-		o.Chats = append(o.Chats, wire.Chats(st, slackchat.Config{APIURL: o.SlackAPIURL}, "the worker")...)
+	if o.Teams != nil {
+		e.Teams = teams.New(*o.Teams, st, slog.New(slog.DiscardHandler))
 	}
-	e.Acts.Chats = o.Chats
+	e.Acts.Chats = append(wire.Chats(e.Teams, st, slackchat.Config{APIURL: o.SlackAPIURL, Process: "the worker"}), o.Chats...)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.HTTP = httptest.NewUnstartedServer(nil)
 	e.HTTP.Start()
@@ -158,14 +164,15 @@ func New(t testing.TB, o Options) *Env {
 			PasswordCost: bcrypt.MinCost},
 		Server: server.Config{PublicURL: e.HTTP.URL, DevMailbox: o.Sender == nil, GatewayToken: GatewayToken,
 			TemporalNamespace: ns, TemporalUIURL: TemporalUIURL, Codec: cd, CodecOpen: true},
-		Chats: o.Chats,
 		Slack: slackchat.Config{APIURL: o.SlackAPIURL},
 	}
 	if o.Entra {
 		e.wiring.Server.DevDirectory = e.Graph
 		e.wiring.Server.DevTenants = map[string]string{ContosoTenant: demo.Contoso, FabrikamTenant: demo.Fabrikam}
 	}
+	e.wiring.Teams = e.Teams
 	e.Server, e.Service = wire.Server(e.wiring, st, c, keys, log, nil)
+	e.Service.Chats = e.Acts.Chats
 	e.HTTP.Config.Handler = e.Server.Handler()
 	if !o.NoWorker {
 		e.StartWorker()

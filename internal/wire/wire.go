@@ -5,6 +5,7 @@
 package wire
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/slackchat"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/target"
+	"github.com/partneraccess/partneraccess/internal/teams"
 	"github.com/partneraccess/partneraccess/internal/wfclient"
 	"github.com/partneraccess/partneraccess/server"
 )
@@ -30,11 +32,23 @@ type HTTP struct {
 	TaskQueue string
 	Service   service.Config
 	Server    server.Config
-	// Chats are the chat channels beside email that requests name (the
-	// worker's must be the same); Slack is how the server reaches Slack to
-	// answer a click.
-	Chats chat.Registry
+	// Teams is the Teams bot (nil: Teams is off); its messages endpoint
+	// decides through the service.
+	Teams *teams.Bot
+	// Slack is how the server reaches Slack's Web API to answer a click.
 	Slack slackchat.Config
+}
+
+// Chats are the deployment's chat channels beside email, for the worker's
+// activities and the service alike: Teams when its bot is set up, and
+// Slack, where each customer that opts in has its own app (slack.Process
+// names who reads the apps' tokens, for their errors).
+func Chats(t *teams.Bot, st *store.Store, slack slackchat.Config) chat.Registry {
+	var r chat.Registry
+	if t != nil {
+		r = append(r, t)
+	}
+	return append(r, slackchat.NewChannel(st, slack))
 }
 
 // Server builds the HTTP server and the service it calls; m may be nil.
@@ -44,18 +58,15 @@ func Server(h HTTP, st *store.Store, tc client.Client, keys *secret.Keys, log *s
 		wf = wfclient.New(tc, h.TaskQueue, keys, st, log)
 	}
 	svc := service.New(h.Service, st, wf, keys, log, m)
-	svc.Chats = h.Chats
 	h.Slack.Process = "the server"
+	svc.Chats = Chats(h.Teams, st, h.Slack)
+	if h.Teams != nil {
+		h.Teams.Decider = svc
+		h.Teams.Refused = func(ctx context.Context, detail string) { svc.RefuseChat(ctx, chat.ViaTeams, detail) }
+		h.Server.Teams = h.Teams
+	}
 	h.Server.Slack = slackchat.NewInteractions(st, st, svc, svc, h.Slack, log)
 	return server.New(h.Server, svc, log), svc
-}
-
-// Chats is the registry of chat channels: Slack, through each customer's
-// own Slack app at slack's Web API base. process names who reads the
-// apps' tokens ("the worker"), for their errors.
-func Chats(st *store.Store, slack slackchat.Config, process string) chat.Registry {
-	slack.Process = process
-	return chat.Registry{slackchat.NewChannel(st, slack)}
 }
 
 // Directories are the settings of the customers' directories.
