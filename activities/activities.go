@@ -37,6 +37,11 @@ type Activities struct {
 	// Drifted counts a drift repaired, by kind of target and of drift (may
 	// be nil).
 	Drifted func(target, kind string)
+	// Reviews removes what an access review removes, through the service
+	// (nil: a review that removes fails); ReviewDefaults are the review
+	// settings of an organization without its own (SPEC §15).
+	Reviews        ReviewRemovals
+	ReviewDefaults ReviewDefaults
 }
 
 // New wires the activities with the default provisioner; a nil sender keeps

@@ -153,6 +153,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	e.Server, e.Service = wire.Server(e.wiring, st, c, keys, log, nil)
 	e.HTTP.Config.Handler = e.Server.Handler()
+	wire.Reviews(e.Acts, e.Service, 0)
 	if !o.NoWorker {
 		e.StartWorker()
 	}
