@@ -33,20 +33,22 @@ type Partner struct {
 	ID             string     `yaml:"id"`
 	Name           string     `yaml:"name"`
 	SSO            *SSO       `yaml:"sso"`
+	Review         *Review    `yaml:"review"`
 	Administrators []Person   `yaml:"administrators"`
 	Customers      []Customer `yaml:"customers"`
 }
 
 // Customer is a customer under its partner's account. Permission is
-// "granted", or empty to leave the permission as it is (not granted for a
-// new customer).
+// "granted", {granted_until: …} for one that ends, or empty to leave the
+// permission as it is (not granted for a new customer).
 type Customer struct {
-	ID         string `yaml:"id"`
-	Name       string `yaml:"name"`
-	Permission string `yaml:"permission"`
-	Entra      *Entra `yaml:"entra"`
-	LDAP       *LDAP  `yaml:"ldap"`
-	SSO        *SSO   `yaml:"sso"`
+	ID         string     `yaml:"id"`
+	Name       string     `yaml:"name"`
+	Permission Permission `yaml:"permission"`
+	Entra      *Entra     `yaml:"entra"`
+	LDAP       *LDAP      `yaml:"ldap"`
+	SSO        *SSO       `yaml:"sso"`
+	Review     *Review    `yaml:"review"`
 	// Policy is the customer's own policy (R10) for all its sites; nil
 	// leaves the stored one as it is (its administrators may set it too).
 	Policy         *policy.Written `yaml:"policy"`
@@ -126,6 +128,7 @@ type shape struct {
 	lists  map[string]*shape // fields that are lists of mappings
 	maps   map[string]*shape // fields that are one mapping
 	values []string          // fields that are lists of single values
+	either map[string]*shape // fields that are a single value or one mapping
 }
 
 var (
@@ -142,11 +145,13 @@ var (
 
 	ldapShape = &shape{what: "an ldap block", fields: []string{"url", "start_tls", "insecure", "ca_file", "bind_dn", "bind_password_env", "bind_password_file", "users_dn"}}
 
-	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "policy", "administrators", "sites"},
-		lists: map[string]*shape{"administrators": personShape, "sites": siteShape},
-		maps:  map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape, "policy": policyShape}}
-	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "administrators", "customers"},
-		lists: map[string]*shape{"administrators": personShape, "customers": customerShape}, maps: map[string]*shape{"sso": ssoShape}}
+	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "review", "policy", "administrators", "sites"},
+		lists:  map[string]*shape{"administrators": personShape, "sites": siteShape},
+		maps:   map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape, "policy": policyShape, "review": reviewShape},
+		either: map[string]*shape{"permission": permissionShape}}
+	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "review", "administrators", "customers"},
+		lists: map[string]*shape{"administrators": personShape, "customers": customerShape},
+		maps:  map[string]*shape{"sso": ssoShape, "review": reviewShape}}
 	fileShape = &shape{what: "the file", fields: []string{"partners"}, lists: map[string]*shape{"partners": partnerShape}}
 )
 
@@ -228,6 +233,8 @@ func (w *walker) mapping(n *yaml.Node, path string, sh *shape) {
 			w.bad(p, k.Line, "unknown field; %s has %s", sh.what, strings.Join(sh.fields, ", "))
 		case v.Kind == yaml.AliasNode || k.Kind == yaml.AliasNode:
 			w.bad(p, v.Line, "anchors and aliases are not supported; write each entry out")
+		case sh.either[k.Value] != nil && v.Kind == yaml.MappingNode:
+			w.mapping(v, p, sh.either[k.Value])
 		case sub != nil && v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 		case sub != nil:
 			w.mapping(v, p, sub)
