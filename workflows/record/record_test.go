@@ -521,6 +521,11 @@ func TestRecordHistories(t *testing.T) {
 	}
 	write(t, filepath.Join(dir, "reissue"), "forged-on-the-frontend", forgedReissue(t, ent))
 	write(t, filepath.Join(dir, "reconcile"), "scheduled-pass", scheduledPass(t, ent))
+	rev := testenv.New(t, testenv.Options{Timing: timing, CodecKey: codectest.Key})
+	write(t, filepath.Join(dir, "review"), "decided-kept-and-removed", reviewDecided(t, rev))
+	write(t, filepath.Join(dir, "review"), "reminded-then-missed", reviewMissed(t, rev))
+	write(t, filepath.Join(dir, "review"), "forged-on-the-frontend", forgedReview(t, rev))
+	write(t, filepath.Join(dir, "review-pass"), "scheduled-pass", reviewPass(t, testenv.New(t, testenv.Options{Timing: timing, CodecKey: codectest.Key})))
 
 	dc, fc := codec.Converters(ent.Codec)
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc, FailureConverter: fc})
@@ -531,6 +536,8 @@ func TestRecordHistories(t *testing.T) {
 	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Review, workflow.RegisterOptions{Name: workflows.ReviewWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.ReviewPass, workflow.RegisterOptions{Name: workflows.ReviewPassWorkflowName})
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if want := len(localPaths) + 1 + len(extensionPaths) + len(policyPaths) + len(entraPaths); *recordInto == "" && len(files) != want {
 		t.Fatalf("%d histories written, want %d", len(files), want)
@@ -547,7 +554,11 @@ func TestRecordHistories(t *testing.T) {
 	if len(passes) != 1 {
 		t.Fatalf("%d histories of the reconciler, want 1", len(passes))
 	}
-	files = append(append(append(files, emails...), reissues...), passes...)
+	reviews, _ := filepath.Glob(filepath.Join(dir, "review*", "*.json"))
+	if len(reviews) != 4 {
+		t.Fatalf("%d histories of the review workflows, want 4", len(reviews))
+	}
+	files = append(append(append(append(files, emails...), reissues...), passes...), reviews...)
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay: %v", filepath.Base(f), err)
