@@ -36,23 +36,11 @@ func triggerPass(t *testing.T, e *testenv.Env) workflows.ReviewPassResult {
 	if err := worker.EnsureReviewSchedule(ctx, e.Client, testenv.TaskQueue, time.Hour, e.Keys); err != nil {
 		t.Fatal(err)
 	}
-	h := e.Client.ScheduleClient().GetHandle(ctx, workflows.ReviewScheduleID)
-	before, err := h.Describe(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	workflowID, runID := e.TriggerSchedule(workflows.ReviewScheduleID)
 	var res workflows.ReviewPassResult
-	e.Eventually(30*time.Second, "the triggered pass to finish", func() bool {
-		d, err := h.Describe(ctx)
-		if err != nil || len(d.Info.RecentActions) <= len(before.Info.RecentActions) {
-			return false
-		}
-		last := d.Info.RecentActions[len(d.Info.RecentActions)-1].StartWorkflowResult
-		return e.Client.GetWorkflow(ctx, last.WorkflowID, last.FirstExecutionRunID).Get(ctx, &res) == nil
-	})
+	if err := e.Client.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
 	return res
 }
 

@@ -88,15 +88,12 @@ func New(c client.Client, taskQueue string, acts *activities.Activities, o Optio
 // over); a pass without it does nothing.
 func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration, keys *secret.Keys) error {
 	var in workflows.ReconcileInput
-	v, err := activities.NewVouch(ctx, keys, nil, activities.VouchReconcile, workflows.ReconcileScheduleID, "", time.Now(),
-		func(id string, at time.Time) []string {
-			in.Vouch = workflows.Vouch{ID: id, SentAt: at}
-			return in.SignedFields()
-		})
+	v, err := scheduleVouch(ctx, keys, activities.VouchReconcile, workflows.ReconcileScheduleID,
+		func(v workflows.Vouch) []string { in.Vouch = v; return in.SignedFields() })
 	if err != nil {
 		return err
 	}
-	in.Vouch = workflows.Vouch{ID: v.ID, SentAt: v.SentAt, MAC: v.MAC}
+	in.Vouch = v
 	return ensureSchedule(ctx, c, workflows.ReconcileScheduleID, every, &client.ScheduleWorkflowAction{
 		ID: "partner-access-reconcile", Workflow: workflows.ReconcileWorkflowName, TaskQueue: taskQueue,
 		WorkflowRunTimeout: 30 * time.Minute, Args: []any{in},
@@ -108,19 +105,25 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue str
 // came (SPEC §15), vouched for as the reconciler's.
 func EnsureReviewSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration, keys *secret.Keys) error {
 	var in workflows.ReviewPassInput
-	v, err := activities.NewVouch(ctx, keys, nil, activities.VouchReviewPass, workflows.ReviewScheduleID, "", time.Now(),
-		func(id string, at time.Time) []string {
-			in.Vouch = workflows.Vouch{ID: id, SentAt: at}
-			return in.SignedFields()
-		})
+	v, err := scheduleVouch(ctx, keys, activities.VouchReviewPass, workflows.ReviewScheduleID,
+		func(v workflows.Vouch) []string { in.Vouch = v; return in.SignedFields() })
 	if err != nil {
 		return err
 	}
-	in.Vouch = workflows.Vouch{ID: v.ID, SentAt: v.SentAt, MAC: v.MAC}
+	in.Vouch = v
 	return ensureSchedule(ctx, c, workflows.ReviewScheduleID, every, &client.ScheduleWorkflowAction{
 		ID: "partner-access-review-pass", Workflow: workflows.ReviewPassWorkflowName, TaskQueue: taskQueue,
 		WorkflowRunTimeout: 30 * time.Minute, Args: []any{in},
 	})
+}
+
+// scheduleVouch is the workers' vouch for every pass of a Schedule: a MAC
+// over what fields signs, never recorded (every pass has the same input).
+func scheduleVouch(ctx context.Context, keys *secret.Keys, kind, scheduleID string, fields func(workflows.Vouch) []string) (workflows.Vouch, error) {
+	v, err := activities.NewVouch(ctx, keys, nil, kind, scheduleID, "", time.Now(), func(id string, at time.Time) []string {
+		return fields(workflows.Vouch{ID: id, SentAt: at})
+	})
+	return workflows.Vouch{ID: v.ID, SentAt: v.SentAt, MAC: v.MAC}, err
 }
 
 // ensureSchedule creates the Schedule id that starts action every

@@ -457,26 +457,20 @@ func scheduledPass(t *testing.T, e *testenv.Env) *historypb.History {
 	if err := appworker.EnsureReconcileSchedule(ctx, e.Client, testenv.TaskQueue, time.Hour, e.Keys); err != nil {
 		t.Fatal(err)
 	}
-	h := e.Client.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID)
-	t.Cleanup(func() { h.Delete(context.Background()) })
-	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var runID, workflowID string
-	e.Eventually(15*time.Second, "a reconciler pass", func() bool {
-		d, err := h.Describe(ctx)
-		if err != nil || len(d.Info.RecentActions) == 0 {
-			return false
-		}
-		r := d.Info.RecentActions[0].StartWorkflowResult
-		workflowID, runID = r.WorkflowID, r.FirstExecutionRunID
-		return true
-	})
+	workflowID, runID := triggerSchedule(t, e, workflows.ReconcileScheduleID)
 	var res activities.ReconcileResult
 	if err := e.Client.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res); err != nil {
 		t.Fatalf("the scheduled pass: %v", err)
 	}
 	return history(t, e, workflowID, runID)
+}
+
+// triggerSchedule runs the Schedule id's action now, deleting the
+// Schedule when the test ends, and returns the run it started.
+func triggerSchedule(t *testing.T, e *testenv.Env, id string) (workflowID, runID string) {
+	t.Helper()
+	t.Cleanup(func() { e.Client.ScheduleClient().GetHandle(context.Background(), id).Delete(context.Background()) })
+	return e.TriggerSchedule(id)
 }
 
 // reissued are the reissue workflows the paths ran, by workflow ID.

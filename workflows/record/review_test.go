@@ -116,21 +116,7 @@ func reviewPass(t *testing.T, e *testenv.Env) *historypb.History {
 	if err := appworker.EnsureReviewSchedule(ctx, e.Client, testenv.TaskQueue, time.Hour, e.Keys); err != nil {
 		t.Fatal(err)
 	}
-	h := e.Client.ScheduleClient().GetHandle(ctx, workflows.ReviewScheduleID)
-	t.Cleanup(func() { h.Delete(context.Background()) })
-	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var runID, workflowID string
-	e.Eventually(15*time.Second, "a review pass", func() bool {
-		d, err := h.Describe(ctx)
-		if err != nil || len(d.Info.RecentActions) == 0 {
-			return false
-		}
-		r := d.Info.RecentActions[0].StartWorkflowResult
-		workflowID, runID = r.WorkflowID, r.FirstExecutionRunID
-		return true
-	})
+	workflowID, runID := triggerSchedule(t, e, workflows.ReviewScheduleID)
 	var res workflows.ReviewPassResult
 	if err := e.Client.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res); err != nil || res.Permissions.Lapsed != 1 || len(res.Started) == 0 {
 		t.Fatalf("the scheduled pass: %+v %v", res, err)
