@@ -41,6 +41,11 @@ type Activities struct {
 	// Chats are the chat channels beside email (Teams, Slack) that
 	// deliver requests to approvers and refresh them (none: email alone).
 	Chats chat.Registry
+	// Reviews removes what an access review removes, through the service
+	// (nil: a review that removes fails); ReviewDefaults are the review
+	// settings of an organization without its own (SPEC §15).
+	Reviews        ReviewRemovals
+	ReviewDefaults ReviewDefaults
 }
 
 // New wires the activities with the default provisioner; a nil sender keeps

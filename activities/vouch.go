@@ -74,7 +74,7 @@ func NewVouch(ctx context.Context, keys *secret.Keys, vs Vouches, kind, workflow
 	fields func(id string, sentAt time.Time) []string) (StartVouch, error) {
 	v := StartVouch{ID: secret.NewToken(), SentAt: at}
 	v.MAC = keys.SignSignal(fields(v.ID, v.SentAt)...)
-	if kind == VouchReconcile {
+	if kind == VouchReconcile || kind == VouchReviewPass { // a Schedule's, never consumed
 		return v, nil
 	}
 	return v, vs.PutVouch(ctx, v.ID, kind, workflowID, grants, at)
@@ -122,6 +122,12 @@ func (a *Activities) checkVouch(ctx context.Context, in VouchCheck) (why string,
 	if in.Kind == VouchReconcile { // its Schedule's pass, or nobody's
 		if in.Grants != ReconcileGrants(ReconcileScheduleID) {
 			return "a reconciler pass its Schedule did not start", nil
+		}
+		return "", nil
+	}
+	if in.Kind == VouchReviewPass {
+		if in.Grants != ReviewPassGrants(ReviewScheduleID) {
+			return "a review pass its Schedule did not start", nil
 		}
 		return "", nil
 	}

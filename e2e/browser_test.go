@@ -15,6 +15,7 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/testenv"
 )
 
@@ -404,4 +405,54 @@ func mustOpen(t *testing.T, e *testenv.Env, site, user string) string {
 		return err == nil
 	})
 	return id
+}
+
+// TestBrowserReviewKeepOneRemoveAnotherThenTheReport: a partner
+// administrator starts a review from its page, keeps one user, removes
+// another (suspended, their open access ended), keeps the last, and reads
+// the finished review's report.
+func TestBrowserReviewKeepOneRemoveAnotherThenTheReport(t *testing.T) {
+	tm := testenv.FastTiming
+	tm.AccessDuration = time.Hour
+	e := testenv.New(t, testenv.Options{Timing: tm})
+	code, a, body := e.Login("agent@partner.example").Assign(demo.FabrikamSite, demo.Solo, "", "Case 99: support")
+	if code != 201 {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	e.WaitState(a.ID, domain.StateActive, 10*time.Second)
+	ctx := browser(t)
+	base := e.HTTP.URL
+	run(t, ctx,
+		login(base, "admin@partner.example"),
+		chromedp.Click(chromedp.ID("nav-reviews")),
+		chromedp.WaitVisible(chromedp.ID("start-review")),
+		chromedp.SendKeys(chromedp.ID("due_in_days"), "14"),
+		chromedp.Click(chromedp.ID("start-review-button")),
+		chromedp.WaitVisible(chromedp.ID("review-items")),
+	)
+	if state := text(t, ctx, chromedp.ID("review-state")); !strings.Contains(state, "3 of 3 still to decide") {
+		t.Fatalf("review state %q", state)
+	}
+	run(t, ctx, chromedp.Click(chromedp.ID("keep-2")), chromedp.WaitVisible(`//tr[@id="item-2"]/td[contains(@class, "decision") and contains(., "keep")]`))
+	run(t, ctx, chromedp.Click(chromedp.ID("remove-3")), chromedp.WaitVisible(`//tr[@id="item-3"]/td[contains(@class, "decision") and contains(., "remove")]`))
+	if row := text(t, ctx, `//tr[@id="item-3"]`); !strings.Contains(row, "Sam Solo") || !strings.Contains(row, "suspended") {
+		t.Fatalf("removed row %q", row)
+	}
+	e.WaitState(a.ID, domain.StateRevoked, 20*time.Second)
+	run(t, ctx, chromedp.Click(chromedp.ID("keep-1")), chromedp.WaitVisible(`//tr[@id="item-1"]/td[contains(@class, "decision") and contains(., "keep")]`))
+	// The workflow finishes once everything is decided; the page is then its report.
+	e.Eventually(20*time.Second, "the review's report", func() bool {
+		if _, err := chromedp.Run(ctx, chromedp.Steps(chromedp.Navigate(base+"/reviews"), chromedp.Click(`//table[@id="reviews"]//a`),
+			chromedp.WaitVisible(chromedp.ID("review-items")))); err != nil {
+			return false
+		}
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#review-report").length`))
+		return err == nil && n == 1
+	})
+	if report := text(t, ctx, chromedp.ID("review-report")); !strings.Contains(report, "Kept: 2. Removed: 1. Nobody decided: 0") {
+		t.Fatalf("report %q", report)
+	}
+	if u, _ := e.Store.UserByID(context.Background(), demo.Solo); u.Status != store.StatusSuspended {
+		t.Errorf("Sam is %s", u.Status)
+	}
 }

@@ -203,6 +203,10 @@ func parseDecision(d string) (bool, error) {
 func (s *Server) apiSetPermission(granted bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		u, _ := actor(c)
+		if granted && c.Request.ContentLength != 0 { // {"until"}: granted until then (SPEC §15)
+			s.apiSetPermissionUntil(c, u)
+			return
+		}
 		if c.Request.ContentLength > 0 {
 			s.fail(c, problem.Invalid("", "this request takes no body"))
 			return

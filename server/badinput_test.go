@@ -65,7 +65,7 @@ func TestBadInputIsRefusedClearlyAndChangesNothing(t *testing.T) {
 		{"unassign: reason too long", agent, "DELETE", "/api/v1/assignments/" + open.ID, `{"reason":"` + long + `"}`, "", 422, "reason"},
 		{"unassign: unknown field", agent, "DELETE", "/api/v1/assignments/" + open.ID, `{"why":"x"}`, "", 400, "why"},
 		{"permission: unknown customer", admin, "PUT", "/api/v1/customers/nobody/partner-permission", nil, "", 404, "customer"},
-		{"permission: with a body", admin, "PUT", "/api/v1/customers/" + demo.Contoso + "/partner-permission", `{"granted":false}`, "", 400, ""},
+		{"permission: with a body", admin, "PUT", "/api/v1/customers/" + demo.Contoso + "/partner-permission", `{"granted":false}`, "", 400, "granted"},
 		{"customer user: bad email", admin, "POST", "/api/v1/customers/" + demo.Contoso + "/users", `{"email":"not-an-email","name":"X"}`, "", 400, "email"},
 		{"customer user: partner role", admin, "POST", "/api/v1/customers/" + demo.Contoso + "/users", `{"email":"x@contoso.example","name":"X","roles":["Partner Consultant"]}`, "", 400, "roles"},
 		{"customer user: existing email", admin, "POST", "/api/v1/customers/" + demo.Contoso + "/users", `{"email":"ops@contoso.example","name":"X"}`, "", 409, ""},

@@ -27,6 +27,9 @@ func (s *Server) pageSites(c *gin.Context) {
 		}
 		data["Customer"], data["Partner"], data["Permitted"] = v.Customer, v.Partner, v.Permitted
 		data["CanSetPermission"], data["HaveAccess"] = v.CanSetPermission, v.HaveAccess
+		if p, err := s.svc.Permission(c.Request.Context(), v.Customer); err == nil && v.Permitted {
+			data["Until"] = p.GrantedUntil // nil: until withdrawn
+		}
 	}
 	s.render(c, http.StatusOK, "sites", data)
 }

@@ -167,6 +167,10 @@ func (s *Server) Router() *gin.Engine {
 	authed.DELETE("/users/:id/invitation", s.apiWithdrawInvitation)
 	authed.POST("/assignments/:id/credential", s.apiReissueCredential)
 	getHead(authed, "/audit", s.apiAudit)
+	authed.POST("/reviews", s.apiStartReview)
+	getHead(authed, "/reviews", s.apiReviews)
+	getHead(authed, "/reviews/:id", s.apiReview)
+	authed.POST("/reviews/:id/items/:item", s.apiDecideReviewItem)
 	if s.cfg.DevMailbox {
 		getHead(api, "/dev/mail", s.mailboxAdmin, s.apiDevMail)
 		getHead(r, "/dev/mail", s.mailboxAdmin, s.pageDevMail)
@@ -215,6 +219,12 @@ func (s *Server) Router() *gin.Engine {
 	pages.POST("/users/:id/invitation/withdraw", s.pageWithdrawPost)
 	pages.POST("/users/:id/status", s.pageStatusPost)
 	pages.POST("/users/:id/roles", s.pageRolesPost)
+	getHead(pages, "/reviews", s.pageReviews)
+	pages.POST("/reviews", s.pageStartReviewPost)
+	getHead(pages, "/reviews/:id", s.pageReview)
+	pages.POST("/reviews/:id/items/:item", s.pageDecideReviewPost)
+	pages.POST("/customers/:customer/permission/until", s.pagePermissionUntilPost)
+	pages.POST("/customers/:customer/permission/renew", s.pagePermissionRenewPost)
 	for _, rt := range r.Routes() {
 		methods[rt.Method] = true
 	}

@@ -51,6 +51,8 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Review, workflow.RegisterOptions{Name: workflows.ReviewWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.ReviewPass, workflow.RegisterOptions{Name: workflows.ReviewPassWorkflowName})
 	r.RegisterActivity(acts)
 }
 
@@ -86,35 +88,61 @@ func New(c client.Client, taskQueue string, acts *activities.Activities, o Optio
 // over); a pass without it does nothing.
 func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration, keys *secret.Keys) error {
 	var in workflows.ReconcileInput
-	v, err := activities.NewVouch(ctx, keys, nil, activities.VouchReconcile, workflows.ReconcileScheduleID, "", time.Now(),
-		func(id string, at time.Time) []string {
-			in.Vouch = workflows.Vouch{ID: id, SentAt: at}
-			return in.SignedFields()
-		})
+	v, err := scheduleVouch(ctx, keys, activities.VouchReconcile, workflows.ReconcileScheduleID,
+		func(v workflows.Vouch) []string { in.Vouch = v; return in.SignedFields() })
 	if err != nil {
 		return err
 	}
-	in.Vouch = workflows.Vouch{ID: v.ID, SentAt: v.SentAt, MAC: v.MAC}
-	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
-	action := func() *client.ScheduleWorkflowAction {
-		return &client.ScheduleWorkflowAction{
-			ID: "partner-access-reconcile", Workflow: workflows.ReconcileWorkflowName, TaskQueue: taskQueue,
-			WorkflowRunTimeout: 30 * time.Minute, Args: []any{in},
-		}
+	in.Vouch = v
+	return ensureSchedule(ctx, c, workflows.ReconcileScheduleID, every, &client.ScheduleWorkflowAction{
+		ID: "partner-access-reconcile", Workflow: workflows.ReconcileWorkflowName, TaskQueue: taskQueue,
+		WorkflowRunTimeout: 30 * time.Minute, Args: []any{in},
+	})
+}
+
+// EnsureReviewSchedule creates (or updates) the Schedule whose passes
+// start the access reviews that are due and end the permissions whose end
+// came (SPEC §15), vouched for as the reconciler's.
+func EnsureReviewSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration, keys *secret.Keys) error {
+	var in workflows.ReviewPassInput
+	v, err := scheduleVouch(ctx, keys, activities.VouchReviewPass, workflows.ReviewScheduleID,
+		func(v workflows.Vouch) []string { in.Vouch = v; return in.SignedFields() })
+	if err != nil {
+		return err
 	}
-	_, err = c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:      workflows.ReconcileScheduleID,
+	in.Vouch = v
+	return ensureSchedule(ctx, c, workflows.ReviewScheduleID, every, &client.ScheduleWorkflowAction{
+		ID: "partner-access-review-pass", Workflow: workflows.ReviewPassWorkflowName, TaskQueue: taskQueue,
+		WorkflowRunTimeout: 30 * time.Minute, Args: []any{in},
+	})
+}
+
+// scheduleVouch is the workers' vouch for every pass of a Schedule: a MAC
+// over what fields signs, never recorded (every pass has the same input).
+func scheduleVouch(ctx context.Context, keys *secret.Keys, kind, scheduleID string, fields func(workflows.Vouch) []string) (workflows.Vouch, error) {
+	v, err := activities.NewVouch(ctx, keys, nil, kind, scheduleID, "", time.Now(), func(id string, at time.Time) []string {
+		return fields(workflows.Vouch{ID: id, SentAt: at})
+	})
+	return workflows.Vouch{ID: v.ID, SentAt: v.SentAt, MAC: v.MAC}, err
+}
+
+// ensureSchedule creates the Schedule id that starts action every
+// interval, or sets the interval and action of the one that exists.
+func ensureSchedule(ctx context.Context, c client.Client, id string, every time.Duration, action *client.ScheduleWorkflowAction) error {
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:      id,
 		Spec:    spec,
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		Action:  action(),
+		Action:  action,
 	})
 	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 		return err
 	}
-	return c.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID).Update(ctx, client.ScheduleUpdateOptions{
+	return c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
 		DoUpdate: func(u client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			u.Description.Schedule.Spec = &spec
-			u.Description.Schedule.Action = action()
+			u.Description.Schedule.Action = action
 			return &client.ScheduleUpdate{Schedule: &u.Description.Schedule}, nil
 		},
 	})

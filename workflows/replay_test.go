@@ -33,8 +33,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	// every start was vouched for and used once (vouched-emails,
 	// vouched-reissue, vouched-reconcile), v8 before the customer's own
 	// policy (customer-policy), v9 before approvers were asked in chats
-	// (chat-approvals), v10 since.
-	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"} {
+	// (chat-approvals), v10 since; v11 adds the access reviews' workflows
+	// (recorded before chat-approvals, so it replays without it).
+	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11"} {
 		if got, _ := filepath.Glob(filepath.Join("testdata", set, "*.json")); len(got) < 8 {
 			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
 		}
@@ -58,6 +59,12 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil || len(passes) == 0 {
 		t.Fatalf("no recorded history of the reconciler (%v)", err)
 	}
+	// The access reviews' (testdata/<set>/review and review-pass, since v11).
+	reviews, err := filepath.Glob(filepath.Join("testdata", "*", "review*", "*.json"))
+	if err != nil || len(reviews) < 4 {
+		t.Fatalf("%d recorded histories of the review workflows, want at least 4 (%v)", len(reviews), err)
+	}
+	passes = append(passes, reviews...)
 	// Since v7 payloads are encrypted (codectest.Key); the codec passes the
 	// plain ones of the earlier sets through.
 	cd, err := codec.New([]codec.Key{codectest.Key})
@@ -85,6 +92,8 @@ func replay(cd *codec.Codec, file string) error {
 	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Review, workflow.RegisterOptions{Name: workflows.ReviewWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.ReviewPass, workflow.RegisterOptions{Name: workflows.ReviewPassWorkflowName})
 	return r.ReplayWorkflowHistoryFromJSONFile(nil, file)
 }
 

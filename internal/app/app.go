@@ -249,6 +249,8 @@ func (p *process) startWorker(ctx context.Context) error {
 		AVDMailFrom: mail.Address{Name: p.cfg.AVDMailFrom.Name, Email: p.cfg.AVDMailFrom.Address},
 	}, p.directories(), p.tc, p.metrics)
 	acts.Chats = wire.Chats(p.teamsBot(), p.st, slackchat.Config{APIURL: p.cfg.SlackAPIURL, Process: "the worker"})
+	wire.Reviews(acts, wire.WorkerService(p.cfg.TaskQueue, p.st, p.tc, p.keys, p.log, service.Config{
+		PublicURL: p.cfg.PublicURL, Mail: p.sender, MailFrom: p.mailFrom, ReviewEvery: p.cfg.ReviewEvery}), p.cfg.ReviewEvery)
 	w := worker.New(p.tc, p.cfg.TaskQueue, acts, worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -256,6 +258,9 @@ func (p *process) startWorker(ctx context.Context) error {
 	p.stops = append(p.stops, w.Stop)
 	if err := worker.EnsureReconcileSchedule(ctx, p.tc, p.cfg.TaskQueue, p.cfg.ReconcileEvery, acts.Keys); err != nil {
 		return fmt.Errorf("create the reconciler's schedule: %w", err)
+	}
+	if err := worker.EnsureReviewSchedule(ctx, p.tc, p.cfg.TaskQueue, p.cfg.ReviewPassEvery, acts.Keys); err != nil {
+		return fmt.Errorf("create the reviews' schedule: %w", err)
 	}
 	return nil
 }
@@ -289,7 +294,7 @@ func (p *process) serveHTTP(context.Context) error {
 		TaskQueue: cfg.TaskQueue,
 		Service: service.Config{
 			PublicURL: cfg.PublicURL, Mail: p.sender, MailFrom: p.mailFrom, InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL,
-			EntraLoginURL: cfg.EntraLoginURL, PolicyCeiling: cfg.PolicyMaxDuration,
+			EntraLoginURL: cfg.EntraLoginURL, PolicyCeiling: cfg.PolicyMaxDuration, ReviewEvery: cfg.ReviewEvery,
 			Timing: workflows.Timing{ApprovalTimeout: cfg.ApprovalTimeout, ApprovalReminder: cfg.ApprovalReminder,
 				AccessDuration: cfg.AccessDuration, ReadyWait: cfg.ReadyWait, EmailRetryFor: cfg.EmailRetryFor,
 				ExpiryWarning: cfg.ExpiryWarning, MaxExtensions: cfg.MaxExtensions, ProfessionalReminder: cfg.ProfessionalReminder,

@@ -50,6 +50,8 @@ type Config struct {
 	ReadyWait        time.Duration
 	EmailRetryFor    time.Duration
 	ReconcileEvery   time.Duration
+	ReviewEvery      time.Duration // REVIEW_EVERY: each organization's access reviews (SPEC §15)
+	ReviewPassEvery  time.Duration // REVIEW_PASS_EVERY: the pass that starts them and ends permissions
 	// ProvisionRetryFor bounds activation in a customer's directory.
 	ProvisionRetryFor time.Duration
 	// GraphURL and EntraLoginURL are Microsoft Graph's and Entra ID's token

@@ -36,6 +36,7 @@ type Reader interface {
 	CustomerByID(ctx context.Context, id string) (store.Customer, error)
 	SiteByID(ctx context.Context, id string) (store.Site, error)
 	PartnerPermitted(ctx context.Context, customerID, partnerID string) (bool, error)
+	PermissionOf(ctx context.Context, customerID, partnerID string) (store.Permission, error)
 	UserByEmail(ctx context.Context, email string) (store.User, error)
 	CustomerTarget(ctx context.Context, customerID string) (store.Target, error)
 	AccessHolds(ctx context.Context, customerID string) (map[string]store.Holds, error)
@@ -59,6 +60,8 @@ type Store interface {
 	RenameCustomer(ctx context.Context, id, name string) error
 	RenameSite(ctx context.Context, id, name string) error
 	SetPartnerPermission(ctx context.Context, customerID, partnerID string, granted bool, by string, at time.Time) error
+	GrantPermissionUntil(ctx context.Context, customerID, partnerID string, until time.Time, by string, at time.Time) error
+	PutReviewSettings(ctx context.Context, rs store.ReviewSettings) error
 	SetCustomerTarget(ctx context.Context, customerID string, t *store.Target) error
 	SetSiteAccessGroup(ctx context.Context, siteID, group string) error
 	SetCustomerPolicy(ctx context.Context, customerID, policy string) error

@@ -47,12 +47,15 @@ func (f *File) Check() Problems {
 		c.id(pp, "partner", p.ID)
 		c.name(pp, p.Name)
 		c.sso(pp+".sso", p.SSO)
+		c.review(pp+".review", p.Review)
 		c.people(pp, p.Administrators)
 		for j, cu := range p.Customers {
 			cp := fmt.Sprintf("%s.customers[%d]", pp, j)
 			c.id(cp, "customer", cu.ID)
 			c.name(cp, cu.Name)
-			c.permission(cp, cu.Permission)
+			c.permission(cp, cu.Permission.Value)
+			c.permissionUntil(cp+".permission", cu.Permission)
+			c.review(cp+".review", cu.Review)
 			c.entra(cp+".entra", cu.Entra)
 			c.ldap(cp, cu)
 			c.sso(cp+".sso", cu.SSO)
@@ -247,6 +250,7 @@ func (f *File) against(ctx context.Context, st Reader, resend bool, limits polic
 		if err := pl.sso(ctx, st, store.KindPartner, p.ID, p.SSO, moves[store.KindPartner+":"+p.ID], p.ID, ""); err != nil {
 			return nil, nil, err
 		}
+		pl.reviewSettings(p.ID, p.Review)
 		if limits.PartnerUsers, err = partnerUserIDs(ctx, st, p.ID); err != nil {
 			return nil, nil, err
 		}
@@ -262,7 +266,12 @@ func (f *File) against(ctx context.Context, st Reader, resend bool, limits polic
 			}
 			exists := err == nil
 			pl.customerOf[cu.ID] = p.ID
-			if cu.Permission == PermissionGranted {
+			pl.reviewSettings(cu.ID, cu.Review)
+			if cu.Permission.GrantedUntil != "" {
+				if err := c.permissionUntilPlan(ctx, st, pl, cp+".permission", cu.ID, p.ID, cu.Permission, exists); err != nil {
+					return nil, nil, err
+				}
+			} else if cu.Permission.Value == PermissionGranted {
 				granted := false
 				if exists {
 					if granted, err = st.PartnerPermitted(ctx, cu.ID, p.ID); err != nil {

@@ -33,22 +33,24 @@ type Partner struct {
 	ID             string     `yaml:"id"`
 	Name           string     `yaml:"name"`
 	SSO            *SSO       `yaml:"sso"`
+	Review         *Review    `yaml:"review"`
 	Administrators []Person   `yaml:"administrators"`
 	Customers      []Customer `yaml:"customers"`
 }
 
 // Customer is a customer under its partner's account. Permission is
-// "granted", or empty to leave the permission as it is (not granted for a
-// new customer).
+// "granted", {granted_until: …} for one that ends, or empty to leave the
+// permission as it is (not granted for a new customer).
 type Customer struct {
-	ID         string `yaml:"id"`
-	Name       string `yaml:"name"`
-	Permission string `yaml:"permission"`
-	Entra      *Entra `yaml:"entra"`
-	LDAP       *LDAP  `yaml:"ldap"`
-	SSO        *SSO   `yaml:"sso"`
-	Slack      *Slack `yaml:"slack"`
-	Teams      *Teams `yaml:"teams"`
+	ID         string     `yaml:"id"`
+	Name       string     `yaml:"name"`
+	Permission Permission `yaml:"permission"`
+	Entra      *Entra     `yaml:"entra"`
+	LDAP       *LDAP      `yaml:"ldap"`
+	SSO        *SSO       `yaml:"sso"`
+	Slack      *Slack     `yaml:"slack"`
+	Teams      *Teams     `yaml:"teams"`
+	Review     *Review    `yaml:"review"`
 	// Policy is the customer's own policy (R10) for all its sites; nil
 	// leaves the stored one as it is (its administrators may set it too).
 	Policy         *policy.Written `yaml:"policy"`
@@ -128,6 +130,7 @@ type shape struct {
 	lists  map[string]*shape // fields that are lists of mappings
 	maps   map[string]*shape // fields that are one mapping
 	values []string          // fields that are lists of single values
+	either map[string]*shape // fields that are a single value or one mapping
 }
 
 var (
@@ -146,11 +149,13 @@ var (
 
 	slackShape = &shape{what: "a slack block", fields: []string{"team_id", "bot_token_env", "bot_token_file", "signing_secret_env", "signing_secret_file"}}
 
-	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "teams", "slack", "policy", "administrators", "sites"},
-		lists: map[string]*shape{"administrators": personShape, "sites": siteShape},
-		maps:  map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape, "teams": teamsShape, "slack": slackShape, "policy": policyShape}}
-	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "administrators", "customers"},
-		lists: map[string]*shape{"administrators": personShape, "customers": customerShape}, maps: map[string]*shape{"sso": ssoShape}}
+	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "teams", "slack", "review", "policy", "administrators", "sites"},
+		lists:  map[string]*shape{"administrators": personShape, "sites": siteShape},
+		maps:   map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape, "teams": teamsShape, "slack": slackShape, "policy": policyShape, "review": reviewShape},
+		either: map[string]*shape{"permission": permissionShape}}
+	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "review", "administrators", "customers"},
+		lists: map[string]*shape{"administrators": personShape, "customers": customerShape},
+		maps:  map[string]*shape{"sso": ssoShape, "review": reviewShape}}
 	fileShape = &shape{what: "the file", fields: []string{"partners"}, lists: map[string]*shape{"partners": partnerShape}}
 )
 
@@ -232,6 +237,8 @@ func (w *walker) mapping(n *yaml.Node, path string, sh *shape) {
 			w.bad(p, k.Line, "unknown field; %s has %s", sh.what, strings.Join(sh.fields, ", "))
 		case v.Kind == yaml.AliasNode || k.Kind == yaml.AliasNode:
 			w.bad(p, v.Line, "anchors and aliases are not supported; write each entry out")
+		case sh.either[k.Value] != nil && v.Kind == yaml.MappingNode:
+			w.mapping(v, p, sh.either[k.Value])
 		case sub != nil && v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 		case sub != nil:
 			w.mapping(v, p, sub)

@@ -29,7 +29,7 @@ func TestParseGoodFile(t *testing.T) {
 		t.Fatal(ps)
 	}
 	c := f.Partners[0].Customers[0]
-	if c.Sites[0].Edition != "standard" || c.Administrators[0].Email != "admin@contoso.example" || c.Permission != "granted" {
+	if c.Sites[0].Edition != "standard" || c.Administrators[0].Email != "admin@contoso.example" || c.Permission.Value != "granted" {
 		t.Fatalf("decoded %+v", f.Partners[0])
 	}
 }
@@ -47,11 +47,11 @@ func TestBadFiles(t *testing.T) {
 		{"top level not a mapping", "- a\n", "(line 1): must be the file: a mapping with partners"},
 		{"unknown top field", "partner:\n  - id: x\n", "partner (line 1): unknown field; the file has partners"},
 		{"unknown nested field", "partners:\n  - id: n\n    name: N\n    colour: red\n",
-			"partners[0].colour (line 4): unknown field; a partner has id, name, sso, administrators, customers"},
+			"partners[0].colour (line 4): unknown field; a partner has id, name, sso, review, administrators, customers"},
 		{"list expected", "partners:\n  - id: n\n    name: N\n    customers: contoso\n",
 			"partners[0].customers (line 4): must be a list, each item a customer"},
 		{"item not a mapping", "partners:\n  - northwind\n",
-			"partners[0] (line 2): must be a partner: a mapping with id, name, sso, administrators, customers"},
+			"partners[0] (line 2): must be a partner: a mapping with id, name, sso, review, administrators, customers"},
 		{"scalar expected", "partners:\n  - id: [n]\n    name: N\n", "partners[0].id (line 2): must be a single value, not a list or a mapping"},
 		{"alias", "partners:\n  - &p {id: n, name: N}\n  - *p\n", "partners[1] (line 3): anchors and aliases are not supported; write each entry out"},
 		{"duplicate key", "partners:\n  - id: n\n    id: m\n    name: N\n", `not valid YAML: line 3: mapping key "id" already defined at line 2`},

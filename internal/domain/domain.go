@@ -114,6 +114,13 @@ const (
 	EmailProfessionalReminder EmailKind = "professional_reminder"
 	EmailAccessFailed         EmailKind = "access_failed"    // the customer's directory refused the access
 	EmailAccessScheduled      EmailKind = "access_scheduled" // approved; access starts later (R10)
+	// Access reviews and a permission's end (SPEC §15): sent by their
+	// workflows, to no assignment.
+	EmailReviewRequest    EmailKind = "review_request"    // an administrator is asked to confirm
+	EmailReviewReminder   EmailKind = "review_reminder"   // at half time and a day before the deadline
+	EmailReviewRemoved    EmailKind = "review_removed"    // to whom a review removed, and why
+	EmailPermissionEnding EmailKind = "permission_ending" // 14 and 2 days before, with its renewal
+	EmailPermissionLapsed EmailKind = "permission_lapsed" // to both sides
 )
 
 // EmailKinds lists every kind.
@@ -122,7 +129,8 @@ var EmailKinds = []EmailKind{EmailApprovalRequest, EmailApprovalReminder, EmailA
 	EmailAVDInstructions, EmailCredentialLink, EmailReadyToLogIn, EmailDeliveryFailed, EmailCustomerNotice, EmailRequestSent,
 	EmailInvitation, EmailPasswordReset,
 	EmailExpiryWarning, EmailExtensionRequest, EmailExtensionGranted, EmailExtensionDenied, EmailProfessionalReminder,
-	EmailAccessFailed, EmailAccessScheduled}
+	EmailAccessFailed, EmailAccessScheduled,
+	EmailReviewRequest, EmailReviewReminder, EmailReviewRemoved, EmailPermissionEnding, EmailPermissionLapsed}
 
 // Valid reports whether k is a known kind.
 func (k EmailKind) Valid() bool {

@@ -114,3 +114,14 @@ const (
 	ActionCustomerSlackRemoved  Action = "customer.slack_removed"
 	ActionCustomerTeamsSet      Action = "customer.teams_set" // approvals in Teams set, changed or off
 )
+
+// Access reviews and a permission's end (SPEC §15).
+const (
+	ActionReviewStarted    Action = "review.started"
+	ActionReviewKept       Action = "review.kept"    // an administrator confirmed an item
+	ActionReviewRemoved    Action = "review.removed" // an administrator removed it
+	ActionReviewMissed     Action = "review.missed"  // nobody decided by the deadline
+	ActionReviewFinished   Action = "review.finished"
+	ActionReviewRefused    Action = "review.refused"
+	ActionPermissionLapsed Action = "permission.lapsed" // its end came: a withdrawal (R1)
+)

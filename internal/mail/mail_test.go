@@ -88,11 +88,18 @@ func TestEveryKindRendersTheReasonSiteAndItsOwnField(t *testing.T) {
 var userKinds = map[domain.EmailKind][]string{
 	domain.EmailInvitation:    {"Ada Admin has invited you", "Northwind Partners", "/register/TOKEN", "7 days", "Sun 1 Nov 2026 09:00 UTC", "ivy@partner.example", "Partner Support Agent"},
 	domain.EmailPasswordReset: {"reset the password", "/reset/TOKEN", "1 hour", "Sun 1 Nov 2026 09:00 UTC", "logs you out everywhere", "ignore this email"},
+	// Reviews and a permission's end (SPEC §15): an organization's, not an assignment's.
+	domain.EmailReviewRequest:    {"Northwind Partners", "/register/TOKEN", "Sun 1 Nov 2026 09:00 UTC", "3 to decide"},
+	domain.EmailReviewReminder:   {"Northwind Partners", "/register/TOKEN", "Sun 1 Nov 2026 09:00 UTC", "3 to decide"},
+	domain.EmailReviewRemoved:    {"Northwind Partners", "Your account was suspended", "nobody confirmed it"},
+	domain.EmailPermissionEnding: {"Northwind Partners", "Contoso", "/register/TOKEN", "Sun 1 Nov 2026 09:00 UTC", "Renew"},
+	domain.EmailPermissionLapsed: {"Northwind Partners", "Contoso", "Sun 1 Nov 2026 09:00 UTC", "has been ended (R1)"},
 }
 
 func TestUserLifecycleEmailsSpeakToTheReader(t *testing.T) {
 	d := mail.Data{RecipientName: "Ivy", RecipientEmail: "ivy@partner.example", OrganizationName: "Northwind Partners",
-		InvitedBy: "Ada Admin", Roles: "Partner Support Agent", LinkExpiresAt: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+		InvitedBy: "Ada Admin", Roles: "Partner Support Agent", LinkExpiresAt: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
+		PartnerName: "Northwind Partners", CustomerName: "Contoso", Pending: 3, Removed: "Your account was suspended", EndReason: "nobody confirmed it"}
 	for kind, wants := range userKinds {
 		t.Run(string(kind), func(t *testing.T) {
 			d := d

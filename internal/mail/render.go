@@ -73,6 +73,12 @@ type Data struct {
 	LinkExpiresAt    time.Time // when it stops working
 	LinkValidFor     time.Duration
 	LoginURL         string
+
+	// An access review or a permission's end (SPEC §15): LinkURL is its
+	// page, LinkExpiresAt its deadline or end; Pending counts the items
+	// nobody decided yet, Removed says what a review removed and EndReason why.
+	Pending int
+	Removed string
 }
 
 // Rendered is an email's subject and bodies.

@@ -54,6 +54,9 @@ type Config struct {
 	// PolicyCeiling is POLICY_MAX_DURATION: no customer's policy passes it
 	// (0: policy.DefaultCeiling).
 	PolicyCeiling time.Duration
+	// ReviewEvery is REVIEW_EVERY: an organization's review period, unless
+	// its own setting says otherwise (0: DefaultReviewEvery).
+	ReviewEvery time.Duration
 }
 
 // Workflows is what the service asks of the assignment workflows;

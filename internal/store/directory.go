@@ -144,7 +144,7 @@ func (s *Store) SetPartnerPermission(ctx context.Context, customerID, partnerID 
 	_, err := s.w.exec(ctx, `INSERT INTO partner_permissions (customer_id, partner_id, granted, changed_by, changed_at)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (customer_id, partner_id) DO UPDATE SET granted = excluded.granted,
-			changed_by = excluded.changed_by, changed_at = excluded.changed_at`,
+			changed_by = excluded.changed_by, changed_at = excluded.changed_at, granted_until = NULL`,
 		customerID, partnerID, granted, by, utc(at))
 	return wrap(err, "set permission of customer %s for partner %s", customerID, partnerID)
 }
@@ -175,11 +175,13 @@ func oneRow(res sql.Result, err error) error {
 	return nil
 }
 
-// PartnerPermitted reports whether the customer has given the partner permission (R1).
+// PartnerPermitted reports whether the customer has given the partner
+// permission (R1), and it has not reached its end (SPEC §15).
 func (s *Store) PartnerPermitted(ctx context.Context, customerID, partnerID string) (bool, error) {
 	var granted bool
 	err := s.r.get(ctx, &granted, `SELECT EXISTS (SELECT 1 FROM partner_permissions
-		WHERE customer_id = ? AND partner_id = ? AND granted = TRUE)`, customerID, partnerID)
+		WHERE customer_id = ? AND partner_id = ? AND granted = TRUE
+		AND (granted_until IS NULL OR granted_until > ?))`, customerID, partnerID, utc(time.Now()))
 	return granted, wrap(err, "permission of customer %s", customerID)
 }
 

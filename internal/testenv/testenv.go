@@ -174,6 +174,7 @@ func New(t testing.TB, o Options) *Env {
 	e.Server, e.Service = wire.Server(e.wiring, st, c, keys, log, nil)
 	e.Service.Chats = e.Acts.Chats
 	e.HTTP.Config.Handler = e.Server.Handler()
+	wire.Reviews(e.Acts, e.Service, 0)
 	if !o.NoWorker {
 		e.StartWorker()
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -95,4 +96,21 @@ func Activities(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg acti
 		acts.Reconciled, acts.Drifted = m.Reconciled, m.Drifted
 	}
 	return acts
+}
+
+// Reviews gives the worker's activities what access reviews and a
+// permission's end remove with: the service's own operations over the
+// typed workflow client, and the settings of an organization without its
+// own (SPEC §15).
+func Reviews(acts *activities.Activities, svc *service.Service, every time.Duration) {
+	acts.Reviews = svc
+	if every == 0 {
+		every = service.DefaultReviewEvery
+	}
+	acts.ReviewDefaults = activities.ReviewDefaults{Every: every, DueIn: activities.DefaultReviewDueIn, OnMissed: store.OnMissedSuspend}
+}
+
+// WorkerService is the service a worker alone removes with (no HTTP side).
+func WorkerService(taskQueue string, st *store.Store, tc client.Client, keys *secret.Keys, log *slog.Logger, cfg service.Config) *service.Service {
+	return service.New(cfg, st, wfclient.New(tc, taskQueue, keys, st, log), keys, log, nil)
 }

@@ -458,26 +458,20 @@ func scheduledPass(t *testing.T, e *testenv.Env) *historypb.History {
 	if err := appworker.EnsureReconcileSchedule(ctx, e.Client, testenv.TaskQueue, time.Hour, e.Keys); err != nil {
 		t.Fatal(err)
 	}
-	h := e.Client.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID)
-	t.Cleanup(func() { h.Delete(context.Background()) })
-	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var runID, workflowID string
-	e.Eventually(15*time.Second, "a reconciler pass", func() bool {
-		d, err := h.Describe(ctx)
-		if err != nil || len(d.Info.RecentActions) == 0 {
-			return false
-		}
-		r := d.Info.RecentActions[0].StartWorkflowResult
-		workflowID, runID = r.WorkflowID, r.FirstExecutionRunID
-		return true
-	})
+	workflowID, runID := triggerSchedule(t, e, workflows.ReconcileScheduleID)
 	var res activities.ReconcileResult
 	if err := e.Client.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res); err != nil {
 		t.Fatalf("the scheduled pass: %v", err)
 	}
 	return history(t, e, workflowID, runID)
+}
+
+// triggerSchedule runs the Schedule id's action now, deleting the
+// Schedule when the test ends, and returns the run it started.
+func triggerSchedule(t *testing.T, e *testenv.Env, id string) (workflowID, runID string) {
+	t.Helper()
+	t.Cleanup(func() { e.Client.ScheduleClient().GetHandle(context.Background(), id).Delete(context.Background()) })
+	return e.TriggerSchedule(id)
 }
 
 // reissued are the reissue workflows the paths ran, by workflow ID.
@@ -526,6 +520,11 @@ func TestRecordHistories(t *testing.T) {
 	}
 	write(t, filepath.Join(dir, "reissue"), "forged-on-the-frontend", forgedReissue(t, ent))
 	write(t, filepath.Join(dir, "reconcile"), "scheduled-pass", scheduledPass(t, ent))
+	rev := testenv.New(t, testenv.Options{Timing: timing, CodecKey: codectest.Key})
+	write(t, filepath.Join(dir, "review"), "decided-kept-and-removed", reviewDecided(t, rev))
+	write(t, filepath.Join(dir, "review"), "reminded-then-missed", reviewMissed(t, rev))
+	write(t, filepath.Join(dir, "review"), "forged-on-the-frontend", forgedReview(t, rev))
+	write(t, filepath.Join(dir, "review-pass"), "scheduled-pass", reviewPass(t, testenv.New(t, testenv.Options{Timing: timing, CodecKey: codectest.Key})))
 
 	dc, fc := codec.Converters(ent.Codec)
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc, FailureConverter: fc})
@@ -536,6 +535,8 @@ func TestRecordHistories(t *testing.T) {
 	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Review, workflow.RegisterOptions{Name: workflows.ReviewWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.ReviewPass, workflow.RegisterOptions{Name: workflows.ReviewPassWorkflowName})
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if want := len(localPaths) + 1 + len(extensionPaths) + len(policyPaths) + len(entraPaths) + len(chatPaths); *recordInto == "" && len(files) != want {
 		t.Fatalf("%d histories written, want %d", len(files), want)
@@ -552,7 +553,11 @@ func TestRecordHistories(t *testing.T) {
 	if len(passes) != 1 {
 		t.Fatalf("%d histories of the reconciler, want 1", len(passes))
 	}
-	files = append(append(append(files, emails...), reissues...), passes...)
+	reviews, _ := filepath.Glob(filepath.Join(dir, "review*", "*.json"))
+	if len(reviews) != 4 {
+		t.Fatalf("%d histories of the review workflows, want 4", len(reviews))
+	}
+	files = append(append(append(append(files, emails...), reissues...), passes...), reviews...)
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay: %v", filepath.Base(f), err)
