@@ -37,6 +37,8 @@ type Activities struct {
 	// Drifted counts a drift repaired, by kind of target and of drift (may
 	// be nil).
 	Drifted func(target, kind string)
+	// Webhook sends the organizations' events to their webhooks (SPEC §15).
+	Webhook WebhookConfig
 }
 
 // New wires the activities with the default provisioner; a nil sender keeps

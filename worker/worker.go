@@ -51,6 +51,8 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.WebhookDispatch, workflow.RegisterOptions{Name: workflows.WebhookDispatchWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.WebhookEndpoint, workflow.RegisterOptions{Name: workflows.WebhookWorkflowName})
 	r.RegisterActivity(acts)
 }
 
@@ -118,4 +120,15 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue str
 			return &client.ScheduleUpdate{Schedule: &u.Description.Schedule}, nil
 		},
 	})
+}
+
+// EnsureWebhookDispatcher starts the webhooks' dispatcher unless it runs,
+// so every worker may call it at start: it stages each organization's new
+// audit entries for its webhooks and wakes their workflows.
+func EnsureWebhookDispatcher(ctx context.Context, c client.Client, taskQueue string) error {
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.WebhookDispatchWorkflowID, TaskQueue: taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.WebhookDispatchWorkflowName, activities.DispatchState{})
+	return err
 }

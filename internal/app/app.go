@@ -244,6 +244,7 @@ func (p *process) startWorker(ctx context.Context) error {
 		MailFrom:    p.mailFrom,
 		AVDMailFrom: mail.Address{Name: p.cfg.AVDMailFrom.Name, Email: p.cfg.AVDMailFrom.Address},
 	}, p.directories(), p.tc, p.metrics)
+	acts.Webhook.Input = activities.WebhookInput{RetryFor: p.cfg.WebhookRetryFor}
 	w := worker.New(p.tc, p.cfg.TaskQueue, acts, worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -251,6 +252,9 @@ func (p *process) startWorker(ctx context.Context) error {
 	p.stops = append(p.stops, w.Stop)
 	if err := worker.EnsureReconcileSchedule(ctx, p.tc, p.cfg.TaskQueue, p.cfg.ReconcileEvery, acts.Keys); err != nil {
 		return fmt.Errorf("create the reconciler's schedule: %w", err)
+	}
+	if err := worker.EnsureWebhookDispatcher(ctx, p.tc, p.cfg.TaskQueue); err != nil {
+		return fmt.Errorf("start the webhooks' dispatcher: %w", err)
 	}
 	return nil
 }

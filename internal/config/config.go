@@ -50,6 +50,9 @@ type Config struct {
 	ReadyWait        time.Duration
 	EmailRetryFor    time.Duration
 	ReconcileEvery   time.Duration
+	// WebhookRetryFor is how long one event is retried before its webhook
+	// is paused (SPEC §15).
+	WebhookRetryFor time.Duration
 	// ProvisionRetryFor bounds activation in a customer's directory.
 	ProvisionRetryFor time.Duration
 	// GraphURL and EntraLoginURL are Microsoft Graph's and Entra ID's token

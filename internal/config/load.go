@@ -84,6 +84,7 @@ func (c *Config) loadTimings(get getter, bad reporter) {
 	c.ReadyWait = duration(get, bad, "READY_WAIT", time.Second)
 	c.EmailRetryFor = duration(get, bad, "EMAIL_RETRY_FOR", time.Second)
 	c.ReconcileEvery = duration(get, bad, "RECONCILE_EVERY", time.Second)
+	c.WebhookRetryFor = duration(get, bad, "WEBHOOK_RETRY_FOR", time.Second)
 	c.ProvisionRetryFor = duration(get, bad, "PROVISION_RETRY_FOR", time.Second)
 	c.GraphURL = strings.TrimRight(get("GRAPH_URL"), "/")
 	c.EntraLoginURL = strings.TrimRight(get("ENTRA_LOGIN_URL"), "/")

@@ -94,6 +94,7 @@ const (
 	EmailProfessionalReminder EmailKind = "professional_reminder"
 	EmailAccessFailed         EmailKind = "access_failed"    // the customer's directory refused the access
 	EmailAccessScheduled      EmailKind = "access_scheduled" // approved; access starts later (R10)
+	EmailWebhookPaused        EmailKind = "webhook_paused"   // to an organization's administrators (SPEC §15)
 )
 
 // EmailKinds lists every kind.
@@ -102,7 +103,7 @@ var EmailKinds = []EmailKind{EmailApprovalRequest, EmailApprovalReminder, EmailA
 	EmailAVDInstructions, EmailCredentialLink, EmailReadyToLogIn, EmailDeliveryFailed, EmailCustomerNotice, EmailRequestSent,
 	EmailInvitation, EmailPasswordReset,
 	EmailExpiryWarning, EmailExtensionRequest, EmailExtensionGranted, EmailExtensionDenied, EmailProfessionalReminder,
-	EmailAccessFailed, EmailAccessScheduled}
+	EmailAccessFailed, EmailAccessScheduled, EmailWebhookPaused}
 
 // Valid reports whether k is a known kind.
 func (k EmailKind) Valid() bool {

@@ -108,3 +108,13 @@ const (
 	ActionOrgSSOSet             Action = "org.sso_set"
 	ActionOrgSSORemoved         Action = "org.sso_removed"
 )
+
+// Webhooks (SPEC §15), by an organization's administrator, the directory
+// file, or the delivery workflow that gave up on one.
+const (
+	ActionWebhookCreated Action = "webhook.created"
+	ActionWebhookDeleted Action = "webhook.deleted"
+	ActionWebhookPaused  Action = "webhook.paused"
+	ActionWebhookResumed Action = "webhook.resumed"
+	ActionWebhookRefused Action = "webhook.refused"
+)

@@ -73,6 +73,8 @@ type Data struct {
 	LinkExpiresAt    time.Time // when it stops working
 	LinkValidFor     time.Duration
 	LoginURL         string
+	// A webhook paused after failing for LinkValidFor (SPEC §15).
+	WebhookURL string
 }
 
 // Rendered is an email's subject and bodies.
