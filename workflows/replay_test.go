@@ -32,8 +32,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	// (directory-access), v6 before payloads were encrypted, v7 before
 	// every start was vouched for and used once (vouched-emails,
 	// vouched-reissue, vouched-reconcile), v8 before the customer's own
-	// policy (customer-policy), v9 since.
-	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"} {
+	// policy (customer-policy), v9 since, v12 with the webhooks' workflows.
+	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v12"} {
 		if got, _ := filepath.Glob(filepath.Join("testdata", set, "*.json")); len(got) < 8 {
 			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
 		}
@@ -63,7 +63,12 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range append(append(append(files, emails...), reissues...), passes...) {
+	// The webhooks' workflows' (testdata/<set>/webhook/<path>.json, since v12).
+	hooks, err := filepath.Glob(filepath.Join("testdata", "*", "webhook", "*.json"))
+	if err != nil || len(hooks) == 0 {
+		t.Fatalf("no recorded history of the webhook workflows (%v)", err)
+	}
+	for _, f := range append(append(append(append(files, emails...), reissues...), passes...), hooks...) {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			if err := replay(cd, f); err != nil {
 				t.Fatalf("%s: %v", f, err)
@@ -84,6 +89,8 @@ func replay(cd *codec.Codec, file string) error {
 	r.RegisterWorkflowWithOptions(workflows.Emails, workflow.RegisterOptions{Name: workflows.EmailsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.WebhookDispatch, workflow.RegisterOptions{Name: workflows.WebhookDispatchWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.WebhookEndpoint, workflow.RegisterOptions{Name: workflows.WebhookWorkflowName})
 	return r.ReplayWorkflowHistoryFromJSONFile(nil, file)
 }
 
