@@ -693,8 +693,8 @@ func endsAt(t *testing.T, e *testenv.Env, a store.Assignment, d time.Duration) {
 	}
 }
 
-// webhookHistories records the webhooks' workflows (v12): a webhook whose
-// receiver fails, then takes an assignment's events, then is deleted; one
+// webhookHistories records the webhooks' workflows (v12): a webhook that
+// takes an assignment's events, then is deleted; one
 // whose receiver never answers 2xx, paused; and the dispatcher that staged
 // and woke them (its run goes on: its history so far).
 func webhookHistories(t *testing.T, dir string) {
@@ -744,7 +744,7 @@ func webhookHistories(t *testing.T, dir string) {
 	if err := e.Client.GetWorkflow(ctx, activities.WebhookWorkflowID(kept.ID), "").Get(ctx, nil); err != nil {
 		t.Fatalf("the deleted webhook's run: %v", err)
 	}
-	write(t, filepath.Join(dir, "webhook"), "delivered-after-failures-then-deleted", history(t, e, activities.WebhookWorkflowID(kept.ID), ""))
+	write(t, filepath.Join(dir, "webhook"), "delivered-then-deleted", history(t, e, activities.WebhookWorkflowID(kept.ID), ""))
 	write(t, filepath.Join(dir, "webhook"), "paused-after-continued-failure", history(t, e, activities.WebhookWorkflowID(paused.ID), ""))
 	write(t, filepath.Join(dir, "webhook"), "dispatcher-so-far", history(t, e, workflows.WebhookDispatchWorkflowID, ""))
 }
