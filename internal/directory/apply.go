@@ -42,6 +42,7 @@ type Reader interface {
 	PartnerUsers(ctx context.Context, partnerID string) ([]store.User, error)
 	SSODomains(ctx context.Context) ([]store.SSODomain, error)
 	SSOProviderOf(ctx context.Context, kind, orgID string) (store.SSOProvider, error)
+	Webhooks(ctx context.Context, orgKind, orgID string) ([]store.Webhook, error)
 }
 
 // Store is what Apply needs of the store (*store.Store is one): the
@@ -61,6 +62,9 @@ type Store interface {
 	SetSitePolicy(ctx context.Context, siteID, policy string) error
 	SetSSOProvider(ctx context.Context, kind, orgID string, p *store.SSOProvider) error
 	ReleaseSSODomains(ctx context.Context, domains []string) error
+	CreateWebhook(ctx context.Context, w store.Webhook) error
+	UpdateDirectoryWebhook(ctx context.Context, w store.Webhook) error
+	DeleteWebhook(ctx context.Context, id string, at time.Time) (bool, error)
 	Audit(ctx context.Context, e store.AuditEntry) error
 }
 
@@ -101,7 +105,10 @@ type Report struct {
 	SSO Count
 	// Policies: the customers' and sites' policies (Created: set where
 	// none was, Updated: changed or removed).
-	Policies    Count
+	Policies Count
+	// Webhooks: the organizations' webhooks (Created: added, Updated:
+	// changed or removed).
+	Webhooks    Count
 	Invitations []Invitation
 }
 
@@ -160,6 +167,7 @@ func Apply(ctx context.Context, st Store, inv Inviter, f *File, opts Options) (R
 	a.report.AccessGroups.Unchanged += pl.unchanged[kindAccessGroup]
 	a.report.SSO.Unchanged += pl.unchanged[kindSSO]
 	a.report.Policies.Unchanged += pl.unchanged[kindPolicy]
+	a.report.Webhooks.Unchanged += pl.unchanged[kindWebhook]
 	return a.report, nil
 }
 
@@ -430,6 +438,7 @@ func (r Report) Write(w io.Writer) {
 	row("access groups", r.AccessGroups, "added", "changed")
 	row("sign-in (sso)", r.SSO, "added", "changed")
 	row("policies", r.Policies, "set", "changed")
+	row("webhooks", r.Webhooks, "added", "changed")
 	if len(r.Invitations) == 0 {
 		fmt.Fprintln(w, "No invitation sent.")
 		return

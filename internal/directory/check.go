@@ -47,6 +47,7 @@ func (f *File) Check() Problems {
 		c.id(pp, "partner", p.ID)
 		c.name(pp, p.Name)
 		c.sso(pp+".sso", p.SSO)
+		c.webhooks(pp, p.Webhooks)
 		c.people(pp, p.Administrators)
 		for j, cu := range p.Customers {
 			cp := fmt.Sprintf("%s.customers[%d]", pp, j)
@@ -56,6 +57,7 @@ func (f *File) Check() Problems {
 			c.entra(cp+".entra", cu.Entra)
 			c.ldap(cp, cu)
 			c.sso(cp+".sso", cu.SSO)
+			c.webhooks(cp, cu.Webhooks)
 			c.people(cp, cu.Administrators)
 			for k, s := range cu.Sites {
 				sp := fmt.Sprintf("%s.sites[%d]", cp, k)
@@ -238,6 +240,9 @@ func (f *File) against(ctx context.Context, st Reader, resend bool, limits polic
 		if err := pl.sso(ctx, st, store.KindPartner, p.ID, p.SSO, moves[store.KindPartner+":"+p.ID], p.ID, ""); err != nil {
 			return nil, nil, err
 		}
+		if err := pl.webhooks(ctx, st, store.KindPartner, p.ID, p.Webhooks, p.ID, ""); err != nil {
+			return nil, nil, err
+		}
 		if limits.PartnerUsers, err = partnerUserIDs(ctx, st, p.ID); err != nil {
 			return nil, nil, err
 		}
@@ -266,6 +271,9 @@ func (f *File) against(ctx context.Context, st Reader, resend bool, limits polic
 				return nil, nil, err
 			}
 			if err := pl.sso(ctx, st, store.KindCustomer, cu.ID, cu.SSO, moves[store.KindCustomer+":"+cu.ID], p.ID, cu.ID); err != nil {
+				return nil, nil, err
+			}
+			if err := pl.webhooks(ctx, st, store.KindCustomer, cu.ID, cu.Webhooks, "", cu.ID); err != nil {
 				return nil, nil, err
 			}
 			var holds map[string]store.Holds // what holds access in force, per site

@@ -33,6 +33,7 @@ type Partner struct {
 	ID             string     `yaml:"id"`
 	Name           string     `yaml:"name"`
 	SSO            *SSO       `yaml:"sso"`
+	Webhooks       []Webhook  `yaml:"webhooks"`
 	Administrators []Person   `yaml:"administrators"`
 	Customers      []Customer `yaml:"customers"`
 }
@@ -47,6 +48,8 @@ type Customer struct {
 	Entra      *Entra `yaml:"entra"`
 	LDAP       *LDAP  `yaml:"ldap"`
 	SSO        *SSO   `yaml:"sso"`
+	// Webhooks are the customer's (SPEC §15); the partner's are its own.
+	Webhooks []Webhook `yaml:"webhooks"`
 	// Policy is the customer's own policy (R10) for all its sites; nil
 	// leaves the stored one as it is (its administrators may set it too).
 	Policy         *policy.Written `yaml:"policy"`
@@ -142,11 +145,13 @@ var (
 
 	ldapShape = &shape{what: "an ldap block", fields: []string{"url", "start_tls", "insecure", "ca_file", "bind_dn", "bind_password_env", "bind_password_file", "users_dn"}}
 
-	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "policy", "administrators", "sites"},
-		lists: map[string]*shape{"administrators": personShape, "sites": siteShape},
+	webhookShape = &shape{what: "a webhook", fields: []string{"url", "secret_env", "secret_file", "events"}, values: []string{"events"}}
+
+	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "webhooks", "policy", "administrators", "sites"},
+		lists: map[string]*shape{"administrators": personShape, "sites": siteShape, "webhooks": webhookShape},
 		maps:  map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape, "policy": policyShape}}
-	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "administrators", "customers"},
-		lists: map[string]*shape{"administrators": personShape, "customers": customerShape}, maps: map[string]*shape{"sso": ssoShape}}
+	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "webhooks", "administrators", "customers"},
+		lists: map[string]*shape{"administrators": personShape, "customers": customerShape, "webhooks": webhookShape}, maps: map[string]*shape{"sso": ssoShape}}
 	fileShape = &shape{what: "the file", fields: []string{"partners"}, lists: map[string]*shape{"partners": partnerShape}}
 )
 
