@@ -5,9 +5,11 @@
 package receiver
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +37,7 @@ type Receiver struct {
 	down   int           // answer this status (0: accept)
 	hold   time.Duration // wait this long before answering
 	got    []Delivery
+	active int // requests being answered
 	// Refused counts the requests whose check failed, and Failed those
 	// answered with the down status.
 	Refused, Failed int
@@ -76,11 +79,20 @@ func (r *Receiver) Counts() (refused, failed int) {
 	return r.Refused, r.Failed
 }
 
+// Active is how many requests are being answered now.
+func (r *Receiver) Active() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.active
+}
+
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 	r.mu.Lock()
 	secret, down, hold := r.secret, r.down, r.hold
+	r.active++
 	r.mu.Unlock()
+	defer func() { r.mu.Lock(); r.active--; r.mu.Unlock() }()
 	if hold > 0 {
 		select {
 		case <-time.After(hold):
@@ -139,4 +151,38 @@ func Check(secret string, h http.Header, body []byte, now time.Time) error {
 		}
 	}
 	return errors.New("no signature matches")
+}
+
+// Settled checks what a receiver got: each webhook-id the event's own id,
+// one body per id however often it came (at least once: a repeat is the
+// same event), and each subject's events in order of their ids. It returns
+// the bodies by id.
+func Settled(got []Delivery) (map[string][]byte, error) {
+	bodies := map[string][]byte{}
+	last := map[string]int64{}
+	for _, d := range got {
+		var ev struct{ ID, Subject string }
+		if err := json.Unmarshal(d.Body, &ev); err != nil {
+			return nil, fmt.Errorf("delivery %s: %v", d.ID, err)
+		}
+		if ev.ID != d.ID {
+			return nil, fmt.Errorf("delivery %s carries event %s", d.ID, ev.ID)
+		}
+		if prev, ok := bodies[d.ID]; ok {
+			if string(prev) != string(d.Body) {
+				return nil, fmt.Errorf("event %s came again with another body", d.ID)
+			}
+			continue
+		}
+		bodies[d.ID] = d.Body
+		id, err := strconv.ParseInt(ev.ID, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("event id %q", ev.ID)
+		}
+		if prev := last[ev.Subject]; ev.Subject != "" && cmp.Compare(id, prev) < 0 {
+			return nil, fmt.Errorf("%s: event %d came after %d", ev.Subject, id, prev)
+		}
+		last[ev.Subject] = id
+	}
+	return bodies, nil
 }
