@@ -389,11 +389,7 @@ func (a *Activities) PauseWebhook(ctx context.Context, in WebhookPause) error {
 	key := fmt.Sprintf("webhook/paused/%s/%d", w.ID, in.AuditID)
 	e := store.AuditEntry{At: time.Now(), ActorID: "system", Action: domain.ActionWebhookPaused, Outcome: store.OutcomeOK,
 		Detail: "webhook " + w.ID + " paused: " + reason, EventKey: &key}
-	if w.OrgKind == store.KindPartner {
-		e.PartnerID = w.OrgID
-	} else {
-		e.CustomerID = w.OrgID
-	}
+	e.InOrganization(w.OrgKind, w.OrgID)
 	if err := a.Store.Audit(ctx, e); err != nil {
 		return err
 	}
@@ -403,30 +399,12 @@ func (a *Activities) PauseWebhook(ctx context.Context, in WebhookPause) error {
 // tellWebhookPaused emails each active administrator of the webhook's
 // organization, once per pause (the outbox's key).
 func (a *Activities) tellWebhookPaused(ctx context.Context, w store.Webhook, d store.Delivery, retryFor time.Duration) error {
-	var admins []store.User
-	var org string
-	role := store.RoleCustomerAdmin
-	if w.OrgKind == store.KindPartner {
-		role = store.RolePartnerAdmin
-		p, err := a.Store.PartnerByID(ctx, w.OrgID)
-		if err != nil {
-			return err
-		}
-		org = p.Name
-		if admins, err = a.Store.PartnerUsers(ctx, w.OrgID); err != nil {
-			return err
-		}
-	} else {
-		c, err := a.Store.CustomerByID(ctx, w.OrgID)
-		if err != nil {
-			return err
-		}
-		org = c.Name
-		if admins, err = a.Store.CustomerUsers(ctx, w.OrgID); err != nil {
-			return err
-		}
+	org, users, err := a.organization(ctx, w.OrgKind, w.OrgID)
+	if err != nil {
+		return err
 	}
-	for _, u := range admins {
+	role := store.AdminRole(w.OrgKind)
+	for _, u := range users {
 		if u.Status != store.StatusActive || !u.HasRole(role) {
 			continue
 		}
@@ -449,4 +427,22 @@ func (a *Activities) tellWebhookPaused(ctx context.Context, w store.Webhook, d s
 		}
 	}
 	return nil
+}
+
+// organization is a partner's or a customer's name and users.
+func (a *Activities) organization(ctx context.Context, kind, id string) (string, []store.User, error) {
+	if kind == store.KindPartner {
+		p, err := a.Store.PartnerByID(ctx, id)
+		if err != nil {
+			return "", nil, err
+		}
+		us, err := a.Store.PartnerUsers(ctx, id)
+		return p.Name, us, err
+	}
+	c, err := a.Store.CustomerByID(ctx, id)
+	if err != nil {
+		return "", nil, err
+	}
+	us, err := a.Store.CustomerUsers(ctx, id)
+	return c.Name, us, err
 }

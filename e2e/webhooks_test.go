@@ -122,14 +122,21 @@ func checkOncePerIDInOrder(t *testing.T, got []receiver.Delivery, want []store.F
 	}
 }
 
-func TestWebhookSignedEveryEventOnceInOrderAfterAnOutage(t *testing.T) {
-	e, o := webhookEnv(t, time.Minute)
+// contosoWebhook is a receiver of the test's and Contoso's webhook to it,
+// with Contoso's administrator and the audit entry the webhook starts after.
+func contosoWebhook(t *testing.T, e *testenv.Env) (*receiver.Receiver, createdWebhook, *testenv.Session, int64) {
+	t.Helper()
 	r := receiver.New()
 	t.Cleanup(r.Close)
 	admin := e.Login("admin@contoso.example")
 	w := registerWebhook(t, admin, r.URL())
 	r.SetSecret(w.Secret)
-	from := w.cursor(t, e)
+	return r, w, admin, w.cursor(t, e)
+}
+
+func TestWebhookSignedEveryEventOnceInOrderAfterAnOutage(t *testing.T) {
+	e, o := webhookEnv(t, time.Minute)
+	r, w, admin, from := contosoWebhook(t, e)
 
 	// Down for a while: the first assignment's events wait, retried.
 	r.Down(http.StatusServiceUnavailable)
@@ -263,12 +270,7 @@ func TestWebhookSignatureTamperedOrStaleIsRefused(t *testing.T) {
 
 func TestWebhookPausedAfterContinuedFailureThenResumed(t *testing.T) {
 	e, o := webhookEnv(t, 3*time.Second)
-	r := receiver.New()
-	t.Cleanup(r.Close)
-	admin := e.Login("admin@contoso.example")
-	w := registerWebhook(t, admin, r.URL())
-	r.SetSecret(w.Secret)
-	from := w.cursor(t, e)
+	r, w, admin, from := contosoWebhook(t, e)
 	r.Down(http.StatusInternalServerError)
 	a := approved(t, e, demo.Solo, "Case 7020: pause")
 	e.Eventually(30*time.Second, "the webhook paused", func() bool {

@@ -150,15 +150,28 @@ var dnsName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{
 // secretSource checks where the process (the "worker" or the "server")
 // reads a block's client secret: one variable or one absolute file.
 func (c *checker) secretSource(path, process, env, file string) {
+	c.namedSecret(path, secretNames{what: "client secret", field: "client_secret", process: process, itself: "secret",
+		example: "CONTOSO_GRAPH_SECRET"}, env, file)
+}
+
+// secretNames are the words of one kind of secret a block names: what it
+// is, its fields' stem (field_env, field_file), the process that reads it,
+// and a variable's name as an example.
+type secretNames struct{ what, field, process, itself, example string }
+
+// namedSecret checks where a process reads a secret: one variable or one
+// absolute file, never the secret itself.
+func (c *checker) namedSecret(path string, n secretNames, env, file string) {
 	switch {
 	case env == "" && file == "":
-		c.bad(path, "names no client secret: give client_secret_env (a variable on the %[1]s) or client_secret_file (a file on the %[1]s); the secret itself never goes in this file", process)
+		c.bad(path, "names no %[2]s: give %[3]s_env (a variable on the %[1]s) or %[3]s_file (a file on the %[1]s); the %[4]s itself never goes in this file",
+			n.process, n.what, n.field, n.itself)
 	case env != "" && file != "":
-		c.bad(path+".client_secret_file", "give client_secret_env or client_secret_file, not both")
+		c.bad(path+"."+n.field+"_file", "give %[1]s_env or %[1]s_file, not both", n.field)
 	case env != "" && !envName.MatchString(env):
-		c.bad(path+".client_secret_env", "%q is not an environment variable's name: capital letters, digits and _ (e.g. CONTOSO_GRAPH_SECRET)", env)
+		c.bad(path+"."+n.field+"_env", "%q is not an environment variable's name: capital letters, digits and _ (e.g. %s)", env, n.example)
 	case file != "" && !filepath.IsAbs(file):
-		c.bad(path+".client_secret_file", "%q must be an absolute path on the %s", file, process)
+		c.bad(path+"."+n.field+"_file", "%q must be an absolute path on the %s", file, n.process)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -39,16 +38,8 @@ func (c *checker) webhooks(path string, ws []Webhook) {
 			c.bad(wp+".url", "%s is listed twice", w.URL)
 		}
 		seen[w.URL] = true
-		switch {
-		case w.SecretEnv == "" && w.SecretFile == "":
-			c.bad(wp, "names no secret: give secret_env (a variable on the worker) or secret_file (a file on the worker) holding whsec_ and base64; the secret itself never goes in this file")
-		case w.SecretEnv != "" && w.SecretFile != "":
-			c.bad(wp+".secret_file", "give secret_env or secret_file, not both")
-		case w.SecretEnv != "" && !envName.MatchString(w.SecretEnv):
-			c.bad(wp+".secret_env", "%q is not an environment variable's name: capital letters, digits and _ (e.g. CONTOSO_WEBHOOK_SECRET)", w.SecretEnv)
-		case w.SecretFile != "" && !filepath.IsAbs(w.SecretFile):
-			c.bad(wp+".secret_file", "%q must be an absolute path on the worker", w.SecretFile)
-		}
+		c.namedSecret(wp, secretNames{what: "secret (whsec_ and base64)", field: "secret", process: "worker", itself: "secret",
+			example: "CONTOSO_WEBHOOK_SECRET"}, w.SecretEnv, w.SecretFile)
 		if _, err := webhook.ParseTypes(w.Events); err != nil {
 			c.bad(wp+".events", "%s", err)
 		}

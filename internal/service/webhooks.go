@@ -16,10 +16,7 @@ import (
 // webhookAdmin lets only an active administrator of the user's own
 // organization manage its webhooks.
 func webhookAdmin(u store.User) error {
-	role := store.RoleCustomerAdmin
-	if u.Kind == store.KindPartner {
-		role = store.RolePartnerAdmin
-	}
+	role := store.AdminRole(u.Kind)
 	if u.Status != store.StatusActive || !u.HasRole(role) {
 		return problem.Forbidden("R6", "only an active %s can manage the organization's webhooks", role)
 	}
@@ -77,11 +74,7 @@ func (s *Service) CreateWebhook(ctx context.Context, u store.User, rawURL string
 func (s *Service) auditWebhook(ctx context.Context, u store.User, action domain.Action, w store.Webhook) {
 	e := store.AuditEntry{At: s.now(), ActorID: u.ID, Action: action, Outcome: store.OutcomeOK,
 		Detail: "webhook " + w.ID + " to " + webhook.Redact(w.URL)}
-	if w.OrgKind == store.KindPartner {
-		e.PartnerID = w.OrgID
-	} else {
-		e.CustomerID = w.OrgID
-	}
+	e.InOrganization(w.OrgKind, w.OrgID)
 	s.logAuditFailure(s.store.Audit(context.WithoutCancel(ctx), e))
 }
 

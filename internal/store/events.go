@@ -51,3 +51,21 @@ func eventsAfter(ctx context.Context, db conn, org OrgFilter, after int64, limit
 		after, org.ID, limit)
 	return es, err
 }
+
+// AdminRole is the role that administers an organization of kind.
+func AdminRole(kind string) string {
+	if kind == KindPartner {
+		return RolePartnerAdmin
+	}
+	return RoleCustomerAdmin
+}
+
+// InOrganization puts an entry in one organization's log only: its
+// partner's or its customer's column.
+func (e *AuditEntry) InOrganization(kind, id string) {
+	if kind == KindPartner {
+		e.PartnerID = id
+	} else {
+		e.CustomerID = id
+	}
+}
