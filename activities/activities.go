@@ -46,6 +46,8 @@ type Activities struct {
 	// settings of an organization without its own (SPEC §15).
 	Reviews        ReviewRemovals
 	ReviewDefaults ReviewDefaults
+	// Webhook sends the organizations' events to their webhooks (SPEC §15).
+	Webhook WebhookConfig
 }
 
 // New wires the activities with the default provisioner; a nil sender keeps

@@ -81,6 +81,9 @@ func TestMain(m *testing.M) {
 	if shared != nil {
 		shared.close()
 	}
+	if reportShared != nil {
+		reportShared.close()
+	}
 	os.Exit(code)
 }
 

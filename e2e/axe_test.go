@@ -214,9 +214,9 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 				chromedp.WaitVisible(chromedp.ID("password")))},
 		}},
 		{"admin@partner.example", []string{"/users", "/sites", "/sites/" + demo.FabrikamSite, "/assignments/" + pro.ID, "/assignments/" + ended.ID,
-			"/dev/mail", "/dev/directory"}, nil},
+			"/dev/mail", "/dev/directory", "/audit"}, nil},
 		{"admin@contoso.example", []string{"/sites", "/sites/" + demo.ContosoSite, "/sites/" + demo.ContosoFinance, "/requests",
-			"/assignments/" + pending.ID, "/assignments/" + more.ID, "/users", "/dev/mail", "/customers/" + demo.Contoso + "/policy"}, []state{
+			"/assignments/" + pending.ID, "/assignments/" + more.ID, "/users", "/dev/mail", "/customers/" + demo.Contoso + "/policy", "/audit"}, []state{
 			{"policy refused: a field at fault", chromedp.Steps(chromedp.Navigate(base+"/customers/"+demo.Contoso+"/policy"),
 				chromedp.WaitVisible(chromedp.ID("policy-form")), chromedp.SetValue(chromedp.ID("policy"), `{"policy":{"approvals":0}}`),
 				chromedp.Submit(chromedp.ID("policy-form")), chromedp.WaitVisible(chromedp.ID("policy-error")))},

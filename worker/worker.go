@@ -53,6 +53,8 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Reissue, workflow.RegisterOptions{Name: workflows.ReissueWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Review, workflow.RegisterOptions{Name: workflows.ReviewWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.ReviewPass, workflow.RegisterOptions{Name: workflows.ReviewPassWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.WebhookDispatch, workflow.RegisterOptions{Name: workflows.WebhookDispatchWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.WebhookEndpoint, workflow.RegisterOptions{Name: workflows.WebhookWorkflowName})
 	r.RegisterActivity(acts)
 }
 
@@ -146,4 +148,15 @@ func ensureSchedule(ctx context.Context, c client.Client, id string, every time.
 			return &client.ScheduleUpdate{Schedule: &u.Description.Schedule}, nil
 		},
 	})
+}
+
+// EnsureWebhookDispatcher starts the webhooks' dispatcher unless it runs,
+// so every worker may call it at start: it stages each organization's new
+// audit entries for its webhooks and wakes their workflows.
+func EnsureWebhookDispatcher(ctx context.Context, c client.Client, taskQueue string) error {
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.WebhookDispatchWorkflowID, TaskQueue: taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.WebhookDispatchWorkflowName, activities.DispatchState{})
+	return err
 }

@@ -34,8 +34,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	// vouched-reissue, vouched-reconcile), v8 before the customer's own
 	// policy (customer-policy), v9 before approvers were asked in chats
 	// (chat-approvals), v10 since; v11 adds the access reviews' workflows
-	// (recorded before chat-approvals, so it replays without it).
-	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11"} {
+	// and v12 the webhooks' (each recorded before chat-approvals, so it
+	// replays without it).
+	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"} {
 		if got, _ := filepath.Glob(filepath.Join("testdata", set, "*.json")); len(got) < 8 {
 			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
 		}
@@ -71,7 +72,12 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range append(append(append(files, emails...), reissues...), passes...) {
+	// The webhooks' workflows' (testdata/<set>/webhook/<path>.json, since v12).
+	hooks, err := filepath.Glob(filepath.Join("testdata", "*", "webhook", "*.json"))
+	if err != nil || len(hooks) == 0 {
+		t.Fatalf("no recorded history of the webhook workflows (%v)", err)
+	}
+	for _, f := range append(append(append(append(files, emails...), reissues...), passes...), hooks...) {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			if err := replay(cd, f); err != nil {
 				t.Fatalf("%s: %v", f, err)
@@ -94,6 +100,8 @@ func replay(cd *codec.Codec, file string) error {
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Review, workflow.RegisterOptions{Name: workflows.ReviewWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.ReviewPass, workflow.RegisterOptions{Name: workflows.ReviewPassWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.WebhookDispatch, workflow.RegisterOptions{Name: workflows.WebhookDispatchWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.WebhookEndpoint, workflow.RegisterOptions{Name: workflows.WebhookWorkflowName})
 	return r.ReplayWorkflowHistoryFromJSONFile(nil, file)
 }
 

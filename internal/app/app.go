@@ -251,6 +251,7 @@ func (p *process) startWorker(ctx context.Context) error {
 	acts.Chats = wire.Chats(p.teamsBot(), p.st, slackchat.Config{APIURL: p.cfg.SlackAPIURL, Process: "the worker"})
 	wire.Reviews(acts, wire.WorkerService(p.cfg.TaskQueue, p.st, p.tc, p.keys, p.log, service.Config{
 		PublicURL: p.cfg.PublicURL, Mail: p.sender, MailFrom: p.mailFrom, ReviewEvery: p.cfg.ReviewEvery}), p.cfg.ReviewEvery)
+	acts.Webhook.Input = activities.WebhookInput{RetryFor: p.cfg.WebhookRetryFor}
 	w := worker.New(p.tc, p.cfg.TaskQueue, acts, worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -261,6 +262,9 @@ func (p *process) startWorker(ctx context.Context) error {
 	}
 	if err := worker.EnsureReviewSchedule(ctx, p.tc, p.cfg.TaskQueue, p.cfg.ReviewPassEvery, acts.Keys); err != nil {
 		return fmt.Errorf("create the reviews' schedule: %w", err)
+	}
+	if err := worker.EnsureWebhookDispatcher(ctx, p.tc, p.cfg.TaskQueue); err != nil {
+		return fmt.Errorf("start the webhooks' dispatcher: %w", err)
 	}
 	return nil
 }

@@ -52,6 +52,9 @@ type Config struct {
 	ReconcileEvery   time.Duration
 	ReviewEvery      time.Duration // REVIEW_EVERY: each organization's access reviews (SPEC §15)
 	ReviewPassEvery  time.Duration // REVIEW_PASS_EVERY: the pass that starts them and ends permissions
+	// WebhookRetryFor is how long one event is retried before its webhook
+	// is paused (SPEC §15).
+	WebhookRetryFor time.Duration
 	// ProvisionRetryFor bounds activation in a customer's directory.
 	ProvisionRetryFor time.Duration
 	// GraphURL and EntraLoginURL are Microsoft Graph's and Entra ID's token

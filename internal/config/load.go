@@ -91,6 +91,7 @@ func (c *Config) loadTimings(get getter, bad reporter) {
 	c.ReconcileEvery = duration(get, bad, "RECONCILE_EVERY", time.Second)
 	c.ReviewEvery = duration(get, bad, "REVIEW_EVERY", time.Hour)
 	c.ReviewPassEvery = duration(get, bad, "REVIEW_PASS_EVERY", time.Second)
+	c.WebhookRetryFor = duration(get, bad, "WEBHOOK_RETRY_FOR", time.Second)
 	c.ProvisionRetryFor = duration(get, bad, "PROVISION_RETRY_FOR", time.Second)
 	c.GraphURL = strings.TrimRight(get("GRAPH_URL"), "/")
 	c.EntraLoginURL = strings.TrimRight(get("ENTRA_LOGIN_URL"), "/")

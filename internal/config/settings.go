@@ -43,6 +43,7 @@ var Vars = []Var{
 	{"RECONCILE_EVERY", "reconcile-every", "5m", "worker: how often the reconciler revokes grants whose workflow is closed or missing"},
 	{"REVIEW_EVERY", "review-every", "2160h", "worker: how often each organization's access is reviewed (90 days; an organization's review: {every} in the directory file overrides it)"},
 	{"REVIEW_PASS_EVERY", "review-pass-every", "1h", "worker: how often a pass starts the reviews that are due and ends the partner permissions whose end came"},
+	{"WEBHOOK_RETRY_FOR", "webhook-retry-for", "72h", "worker: how long a webhook event is retried, with backoff, before the webhook is paused and its administrators told"},
 	{"PROVISION_RETRY_FOR", "provision-retry-for", "1h", "how long activation in a customer's directory (Entra ID) is retried before the assignment ends failed"},
 	{"GRAPH_URL", "graph-url", "https://graph.microsoft.com", "worker: Microsoft Graph's base URL (requests go to $GRAPH_URL/v1.0/...)"},
 	{"ENTRA_LOGIN_URL", "entra-login-url", "https://login.microsoftonline.com", "worker: Entra ID's token endpoint base (tokens from $ENTRA_LOGIN_URL/<tenant>/oauth2/v2.0/token); server: sign-in issuers under it are Entra's"},

@@ -47,6 +47,7 @@ type Reader interface {
 	SlackWorkspaceByTeam(ctx context.Context, teamID string) (store.SlackWorkspace, error)
 	ChatWorkspace(ctx context.Context, customerID, channel string) (store.ChatWorkspace, error)
 	CustomerOfWorkspace(ctx context.Context, channel, workspaceID string) (store.ChatWorkspace, error)
+	Webhooks(ctx context.Context, orgKind, orgID string) ([]store.Webhook, error)
 }
 
 // Store is what Apply needs of the store (*store.Store is one): the
@@ -70,6 +71,9 @@ type Store interface {
 	ReleaseSSODomains(ctx context.Context, domains []string) error
 	SetSlackWorkspace(ctx context.Context, customerID string, w *store.SlackWorkspace) error
 	SetChatWorkspace(ctx context.Context, customerID, channel, workspaceID string) error
+	CreateWebhook(ctx context.Context, w store.Webhook) error
+	UpdateDirectoryWebhook(ctx context.Context, w store.Webhook) error
+	DeleteWebhook(ctx context.Context, id string, at time.Time) (bool, error)
 	Audit(ctx context.Context, e store.AuditEntry) error
 }
 
@@ -119,7 +123,10 @@ type Report struct {
 	Policies Count
 	// Slack: the customers' Slack workspaces (Created: added, Updated:
 	// changed or removed).
-	Slack       Count
+	Slack Count
+	// Webhooks: the organizations' webhooks (Created: added, Updated:
+	// changed or removed).
+	Webhooks    Count
 	Invitations []Invitation
 }
 
@@ -182,6 +189,7 @@ func Apply(ctx context.Context, st Store, inv Inviter, f *File, opts Options) (R
 	a.report.SSO.Unchanged += pl.unchanged[kindSSO]
 	a.report.Policies.Unchanged += pl.unchanged[kindPolicy]
 	a.report.Slack.Unchanged += pl.unchanged[kindSlack]
+	a.report.Webhooks.Unchanged += pl.unchanged[kindWebhook]
 	return a.report, nil
 }
 
@@ -454,6 +462,7 @@ func (r Report) Write(w io.Writer) {
 	row("sign-in (sso)", r.SSO, "added", "changed")
 	row("policies", r.Policies, "set", "changed")
 	row("slack", r.Slack, "added", "changed")
+	row("webhooks", r.Webhooks, "added", "changed")
 	if len(r.Invitations) == 0 {
 		fmt.Fprintln(w, "No invitation sent.")
 		return

@@ -48,6 +48,7 @@ func (f *File) Check() Problems {
 		c.name(pp, p.Name)
 		c.sso(pp+".sso", p.SSO)
 		c.review(pp+".review", p.Review)
+		c.webhooks(pp, p.Webhooks)
 		c.people(pp, p.Administrators)
 		for j, cu := range p.Customers {
 			cp := fmt.Sprintf("%s.customers[%d]", pp, j)
@@ -61,6 +62,7 @@ func (f *File) Check() Problems {
 			c.sso(cp+".sso", cu.SSO)
 			c.slack(cp+".slack", cu.Slack)
 			c.teams(cp+".teams", cu)
+			c.webhooks(cp, cu.Webhooks)
 			c.people(cp, cu.Administrators)
 			for k, s := range cu.Sites {
 				sp := fmt.Sprintf("%s.sites[%d]", cp, k)
@@ -153,22 +155,28 @@ var dnsName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{
 // secretSource checks where the process (the "worker" or the "server")
 // reads a block's client secret: one variable or one absolute file.
 func (c *checker) secretSource(path, process, env, file string) {
-	c.namedSecret(path, process, "client_secret", "client secret", env, file)
+	c.namedSecret(path, secretNames{what: "client secret", field: "client_secret", process: process, itself: "secret",
+		example: "CONTOSO_GRAPH_SECRET"}, env, file)
 }
 
-// namedSecret checks where the process reads a secret that the fields
-// field_env and field_file name (what: "client secret"): one variable or
-// one absolute file.
-func (c *checker) namedSecret(path, process, field, what, env, file string) {
+// secretNames are the words of one kind of secret a block names: what it
+// is, its fields' stem (field_env, field_file), the process that reads it,
+// and a variable's name as an example.
+type secretNames struct{ what, field, process, itself, example string }
+
+// namedSecret checks where a process reads a secret: one variable or one
+// absolute file, never the secret itself.
+func (c *checker) namedSecret(path string, n secretNames, env, file string) {
 	switch {
 	case env == "" && file == "":
-		c.bad(path, "names no %[3]s: give %[2]s_env (a variable on the %[1]s) or %[2]s_file (a file on the %[1]s); the secret itself never goes in this file", process, field, what)
+		c.bad(path, "names no %[2]s: give %[3]s_env (a variable on the %[1]s) or %[3]s_file (a file on the %[1]s); the %[4]s itself never goes in this file",
+			n.process, n.what, n.field, n.itself)
 	case env != "" && file != "":
-		c.bad(path+"."+field+"_file", "give %[1]s_env or %[1]s_file, not both", field)
+		c.bad(path+"."+n.field+"_file", "give %[1]s_env or %[1]s_file, not both", n.field)
 	case env != "" && !envName.MatchString(env):
-		c.bad(path+"."+field+"_env", "%q is not an environment variable's name: capital letters, digits and _ (e.g. CONTOSO_GRAPH_SECRET)", env)
+		c.bad(path+"."+n.field+"_env", "%q is not an environment variable's name: capital letters, digits and _ (e.g. %s)", env, n.example)
 	case file != "" && !filepath.IsAbs(file):
-		c.bad(path+"."+field+"_file", "%q must be an absolute path on the %s", file, process)
+		c.bad(path+"."+n.field+"_file", "%q must be an absolute path on the %s", file, n.process)
 	}
 }
 
@@ -251,6 +259,9 @@ func (f *File) against(ctx context.Context, st Reader, resend bool, limits polic
 			return nil, nil, err
 		}
 		pl.reviewSettings(p.ID, p.Review)
+		if err := pl.webhooks(ctx, st, store.KindPartner, p.ID, p.Webhooks, p.ID, ""); err != nil {
+			return nil, nil, err
+		}
 		if limits.PartnerUsers, err = partnerUserIDs(ctx, st, p.ID); err != nil {
 			return nil, nil, err
 		}
@@ -287,6 +298,9 @@ func (f *File) against(ctx context.Context, st Reader, resend bool, limits polic
 				return nil, nil, err
 			}
 			if err := c.slackAgainst(ctx, st, pl, cp+".slack", cu.Slack, cu.ID, p.ID); err != nil {
+				return nil, nil, err
+			}
+			if err := pl.webhooks(ctx, st, store.KindCustomer, cu.ID, cu.Webhooks, "", cu.ID); err != nil {
 				return nil, nil, err
 			}
 			var holds map[string]store.Holds // what holds access in force, per site

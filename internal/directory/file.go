@@ -34,6 +34,7 @@ type Partner struct {
 	Name           string     `yaml:"name"`
 	SSO            *SSO       `yaml:"sso"`
 	Review         *Review    `yaml:"review"`
+	Webhooks       []Webhook  `yaml:"webhooks"`
 	Administrators []Person   `yaml:"administrators"`
 	Customers      []Customer `yaml:"customers"`
 }
@@ -51,6 +52,8 @@ type Customer struct {
 	Slack      *Slack     `yaml:"slack"`
 	Teams      *Teams     `yaml:"teams"`
 	Review     *Review    `yaml:"review"`
+	// Webhooks are the customer's (SPEC §15); the partner's are its own.
+	Webhooks []Webhook `yaml:"webhooks"`
 	// Policy is the customer's own policy (R10) for all its sites; nil
 	// leaves the stored one as it is (its administrators may set it too).
 	Policy         *policy.Written `yaml:"policy"`
@@ -147,14 +150,15 @@ var (
 
 	ldapShape = &shape{what: "an ldap block", fields: []string{"url", "start_tls", "insecure", "ca_file", "bind_dn", "bind_password_env", "bind_password_file", "users_dn"}}
 
-	slackShape = &shape{what: "a slack block", fields: []string{"team_id", "bot_token_env", "bot_token_file", "signing_secret_env", "signing_secret_file"}}
+	slackShape   = &shape{what: "a slack block", fields: []string{"team_id", "bot_token_env", "bot_token_file", "signing_secret_env", "signing_secret_file"}}
+	webhookShape = &shape{what: "a webhook", fields: []string{"url", "secret_env", "secret_file", "events"}, values: []string{"events"}}
 
-	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "teams", "slack", "review", "policy", "administrators", "sites"},
-		lists:  map[string]*shape{"administrators": personShape, "sites": siteShape},
+	customerShape = &shape{what: "a customer", fields: []string{"id", "name", "permission", "entra", "ldap", "sso", "teams", "slack", "review", "webhooks", "policy", "administrators", "sites"},
+		lists:  map[string]*shape{"administrators": personShape, "sites": siteShape, "webhooks": webhookShape},
 		maps:   map[string]*shape{"entra": entraShape, "ldap": ldapShape, "sso": ssoShape, "teams": teamsShape, "slack": slackShape, "policy": policyShape, "review": reviewShape},
 		either: map[string]*shape{"permission": permissionShape}}
-	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "review", "administrators", "customers"},
-		lists: map[string]*shape{"administrators": personShape, "customers": customerShape},
+	partnerShape = &shape{what: "a partner", fields: []string{"id", "name", "sso", "review", "webhooks", "administrators", "customers"},
+		lists: map[string]*shape{"administrators": personShape, "customers": customerShape, "webhooks": webhookShape},
 		maps:  map[string]*shape{"sso": ssoShape, "review": reviewShape}}
 	fileShape = &shape{what: "the file", fields: []string{"partners"}, lists: map[string]*shape{"partners": partnerShape}}
 )

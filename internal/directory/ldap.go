@@ -84,16 +84,8 @@ func (c *checker) ldap(entry string, cu Customer) {
 			c.bad(path+"."+f.name, "%q is not a DN like %s", f.value, f.example)
 		}
 	}
-	switch {
-	case l.BindPasswordEnv == "" && l.BindPasswordFile == "":
-		c.bad(path, "names no bind password: give bind_password_env (a variable on the worker) or bind_password_file (a file on the worker); the password itself never goes in this file")
-	case l.BindPasswordEnv != "" && l.BindPasswordFile != "":
-		c.bad(path+".bind_password_file", "give bind_password_env or bind_password_file, not both")
-	case l.BindPasswordEnv != "" && !envName.MatchString(l.BindPasswordEnv):
-		c.bad(path+".bind_password_env", "%q is not an environment variable's name: capital letters, digits and _ (e.g. LITWARE_LDAP_PASSWORD)", l.BindPasswordEnv)
-	case l.BindPasswordFile != "" && !filepath.IsAbs(l.BindPasswordFile):
-		c.bad(path+".bind_password_file", "%q must be an absolute path on the worker", l.BindPasswordFile)
-	}
+	c.namedSecret(path, secretNames{what: "bind password", field: "bind_password", process: "worker", itself: "password",
+		example: "LITWARE_LDAP_PASSWORD"}, l.BindPasswordEnv, l.BindPasswordFile)
 }
 
 func isDN(s string) bool {

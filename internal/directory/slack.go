@@ -46,8 +46,10 @@ func (c *checker) slack(path string, s *Slack) {
 	default:
 		c.once(path+".team_id", "slack team "+t, fmt.Sprintf("the Slack workspace %q", t))
 	}
-	c.namedSecret(path, "worker and the server", "bot_token", "bot token", s.BotTokenEnv, s.BotTokenFile)
-	c.namedSecret(path, "server", "signing_secret", "signing secret", s.SigningSecretEnv, s.SigningSecretFile)
+	c.namedSecret(path, secretNames{what: "bot token", field: "bot_token", process: "worker and the server", itself: "token",
+		example: "CONTOSO_SLACK_BOT_TOKEN"}, s.BotTokenEnv, s.BotTokenFile)
+	c.namedSecret(path, secretNames{what: "signing secret", field: "signing_secret", process: "server", itself: "secret",
+		example: "CONTOSO_SLACK_SIGNING_SECRET"}, s.SigningSecretEnv, s.SigningSecretFile)
 }
 
 // slackSecrets reads each slack block's secrets where it names them: a

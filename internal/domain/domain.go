@@ -121,6 +121,7 @@ const (
 	EmailReviewRemoved    EmailKind = "review_removed"    // to whom a review removed, and why
 	EmailPermissionEnding EmailKind = "permission_ending" // 14 and 2 days before, with its renewal
 	EmailPermissionLapsed EmailKind = "permission_lapsed" // to both sides
+	EmailWebhookPaused        EmailKind = "webhook_paused"   // to an organization's administrators (SPEC §15)
 )
 
 // EmailKinds lists every kind.
@@ -130,7 +131,7 @@ var EmailKinds = []EmailKind{EmailApprovalRequest, EmailApprovalReminder, EmailA
 	EmailInvitation, EmailPasswordReset,
 	EmailExpiryWarning, EmailExtensionRequest, EmailExtensionGranted, EmailExtensionDenied, EmailProfessionalReminder,
 	EmailAccessFailed, EmailAccessScheduled,
-	EmailReviewRequest, EmailReviewReminder, EmailReviewRemoved, EmailPermissionEnding, EmailPermissionLapsed}
+	EmailReviewRequest, EmailReviewReminder, EmailReviewRemoved, EmailPermissionEnding, EmailPermissionLapsed, EmailWebhookPaused}
 
 // Valid reports whether k is a known kind.
 func (k EmailKind) Valid() bool {

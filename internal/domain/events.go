@@ -125,3 +125,13 @@ const (
 	ActionReviewRefused    Action = "review.refused"
 	ActionPermissionLapsed Action = "permission.lapsed" // its end came: a withdrawal (R1)
 )
+
+// Webhooks (SPEC §15), by an organization's administrator, the directory
+// file, or the delivery workflow that gave up on one.
+const (
+	ActionWebhookCreated Action = "webhook.created"
+	ActionWebhookDeleted Action = "webhook.deleted"
+	ActionWebhookPaused  Action = "webhook.paused"
+	ActionWebhookResumed Action = "webhook.resumed"
+	ActionWebhookRefused Action = "webhook.refused"
+)

@@ -87,6 +87,7 @@ func TestEveryKindRendersTheReasonSiteAndItsOwnField(t *testing.T) {
 // userKinds are the emails of the user lifecycle, with what each must say.
 var userKinds = map[domain.EmailKind][]string{
 	domain.EmailInvitation:    {"Ada Admin has invited you", "Northwind Partners", "/register/TOKEN", "7 days", "Sun 1 Nov 2026 09:00 UTC", "ivy@partner.example", "Partner Support Agent"},
+	domain.EmailWebhookPaused: {"https://siem.example/hook", "Northwind Partners", "7 days", "HTTP 503", "Nothing is lost", "/webhooks/TOKEN"},
 	domain.EmailPasswordReset: {"reset the password", "/reset/TOKEN", "1 hour", "Sun 1 Nov 2026 09:00 UTC", "logs you out everywhere", "ignore this email"},
 	// Reviews and a permission's end (SPEC §15): an organization's, not an assignment's.
 	domain.EmailReviewRequest:    {"Northwind Partners", "/register/TOKEN", "Sun 1 Nov 2026 09:00 UTC", "3 to decide"},
@@ -104,8 +105,11 @@ func TestUserLifecycleEmailsSpeakToTheReader(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			d := d
 			d.LinkURL, d.LinkValidFor = "http://127.0.0.1:8080/register/TOKEN", 168*time.Hour
-			if kind == domain.EmailPasswordReset {
+			switch kind {
+			case domain.EmailPasswordReset:
 				d.LinkURL, d.LinkValidFor = "http://127.0.0.1:8080/reset/TOKEN", time.Hour
+			case domain.EmailWebhookPaused:
+				d.LinkURL, d.WebhookURL, d.FailureReason = "http://127.0.0.1:8080/api/v1/webhooks/TOKEN/deliveries", "https://siem.example/hook", "HTTP 503"
 			}
 			r, err := mail.Render(kind, d)
 			if err != nil {

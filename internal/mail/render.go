@@ -79,6 +79,8 @@ type Data struct {
 	// nobody decided yet, Removed says what a review removed and EndReason why.
 	Pending int
 	Removed string
+	// A webhook paused after failing for LinkValidFor (SPEC §15).
+	WebhookURL string
 }
 
 // Rendered is an email's subject and bodies.

@@ -29,6 +29,7 @@ type Metrics struct {
 	rateLimited *prometheus.CounterVec
 	reconcile   prometheus.Counter
 	drift       *prometheus.CounterVec
+	webhooks    *prometheus.CounterVec
 }
 
 // New registers the metrics on reg (a new registry when nil); the
@@ -65,6 +66,10 @@ func New(reg *prometheus.Registry, s *store.Store) *Metrics {
 		drift: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "partner_access_drift_total", Help: "Memberships in customers' directories the reconciler repaired, by target and kind (removed, restored).",
 		}, []string{"target", "kind"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "partner_access_webhook_deliveries_total",
+			Help: "Webhook delivery attempts, by outcome: delivered, failed (retried with backoff), gave_up (the webhook paused).",
+		}, []string{"outcome"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "partner_access_rate_limited_total", Help: "Attempts refused beyond a rate limit (429), by limit; none is written to the audit log.",
 		}, []string{"limit"}),
@@ -92,7 +97,7 @@ func New(reg *prometheus.Registry, s *store.Store) *Metrics {
 		}
 		return float64(n)
 	})
-	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.rateLimited, m.reconcile, m.drift, grants, pending,
+	reg.MustRegister(m.requests, m.latency, m.assigns, m.decisions, m.wait, m.refusals, m.rateLimited, m.reconcile, m.drift, m.webhooks, grants, pending,
 		assignmentsByState{s})
 	return m
 }
@@ -159,3 +164,6 @@ func (m *Metrics) Drifted(target, kind string) { m.drift.WithLabelValues(target,
 
 // Limited counts an attempt refused beyond the named rate limit.
 func (m *Metrics) Limited(name string) { m.rateLimited.WithLabelValues(name).Inc() }
+
+// WebhookDelivery counts a webhook delivery attempt by its outcome.
+func (m *Metrics) WebhookDelivery(outcome string) { m.webhooks.WithLabelValues(outcome).Inc() }

@@ -92,8 +92,12 @@ func Activities(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg acti
 			HTTPClient: dirs.HTTPClient, Secret: dirs.Secret},
 		store.TargetLDAP: &ldapdir.Directory{Base: target.Base{Store: st, Keys: keys}},
 	}
+	if tc != nil {
+		acts.Webhook.Starter = tc
+	}
 	if m != nil {
 		acts.Reconciled, acts.Drifted = m.Reconciled, m.Drifted
+		acts.Webhook.Counted = m.WebhookDelivery
 	}
 	return acts
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/target"
 	"github.com/partneraccess/partneraccess/internal/testenv"
+	"github.com/partneraccess/partneraccess/internal/webhook/receiver"
 	"github.com/partneraccess/partneraccess/internal/wfclient"
 	appworker "github.com/partneraccess/partneraccess/worker"
 	"github.com/partneraccess/partneraccess/workflows"
@@ -525,6 +526,7 @@ func TestRecordHistories(t *testing.T) {
 	write(t, filepath.Join(dir, "review"), "reminded-then-missed", reviewMissed(t, rev))
 	write(t, filepath.Join(dir, "review"), "forged-on-the-frontend", forgedReview(t, rev))
 	write(t, filepath.Join(dir, "review-pass"), "scheduled-pass", reviewPass(t, testenv.New(t, testenv.Options{Timing: timing, CodecKey: codectest.Key})))
+	webhookHistories(t, dir)
 
 	dc, fc := codec.Converters(ent.Codec)
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc, FailureConverter: fc})
@@ -537,6 +539,8 @@ func TestRecordHistories(t *testing.T) {
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Review, workflow.RegisterOptions{Name: workflows.ReviewWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.ReviewPass, workflow.RegisterOptions{Name: workflows.ReviewPassWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.WebhookDispatch, workflow.RegisterOptions{Name: workflows.WebhookDispatchWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.WebhookEndpoint, workflow.RegisterOptions{Name: workflows.WebhookWorkflowName})
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if want := len(localPaths) + 1 + len(extensionPaths) + len(policyPaths) + len(entraPaths) + len(chatPaths); *recordInto == "" && len(files) != want {
 		t.Fatalf("%d histories written, want %d", len(files), want)
@@ -557,7 +561,11 @@ func TestRecordHistories(t *testing.T) {
 	if len(reviews) != 4 {
 		t.Fatalf("%d histories of the review workflows, want 4", len(reviews))
 	}
-	files = append(append(append(append(files, emails...), reissues...), passes...), reviews...)
+	hooks, _ := filepath.Glob(filepath.Join(dir, "webhook", "*.json"))
+	if len(hooks) != 3 {
+		t.Fatalf("%d histories of the webhook workflows, want 3", len(hooks))
+	}
+	files = append(append(append(append(append(files, emails...), reissues...), passes...), reviews...), hooks...)
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay: %v", filepath.Base(f), err)
@@ -693,4 +701,60 @@ func endsAt(t *testing.T, e *testenv.Env, a store.Assignment, d time.Duration) {
 	if err != nil || got.ActivatedAt == nil || got.AccessEndsAt == nil || got.AccessEndsAt.Sub(*got.ActivatedAt) != d {
 		t.Fatalf("access of %s from %v to %v (%v), want %v long", a.ID, got.ActivatedAt, got.AccessEndsAt, err, d)
 	}
+}
+
+// webhookHistories records the webhooks' workflows (v12): a webhook that
+// takes an assignment's events, then is deleted; one
+// whose receiver never answers 2xx, paused; and the dispatcher that staged
+// and woke them (its run goes on: its history so far).
+func webhookHistories(t *testing.T, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	e := testenv.New(t, testenv.Options{Timing: timing, CodecKey: codectest.Key, NoWorker: true})
+	e.Acts.Webhook.Input = activities.WebhookInput{RetryFor: 3 * time.Second, MaxInFlight: 2}
+	e.Acts.Webhook.Poll, e.Acts.Webhook.PollEvery = time.Second, 50*time.Millisecond
+	e.StartWorker()
+	if err := appworker.EnsureWebhookDispatcher(ctx, e.Client, testenv.TaskQueue); err != nil {
+		t.Fatal(err)
+	}
+	ok, down := receiver.New(), receiver.New()
+	t.Cleanup(ok.Close)
+	t.Cleanup(down.Close)
+	down.Down(http.StatusServiceUnavailable)
+	admin, err := e.Store.UserByEmail(ctx, "admin@contoso.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := e.Service.CreateWebhook(ctx, admin, ok.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok.SetSecret(kept.Secret)
+	paused, err := e.Service.CreateWebhook(ctx, admin, down.URL(), []string{"assignment.requested"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := assign(t, e, demo.ContosoSite, demo.Solo)
+	decide(t, e, a, "admin@contoso.example", "approve")
+	e.WaitClosed(e.WaitState(a.ID, domain.StateExpired, 20*time.Second))
+	e.Eventually(20*time.Second, "the events delivered", func() bool {
+		ds, _ := e.Store.PendingDeliveries(ctx, kept.ID, 10)
+		return len(ok.Deliveries()) >= 3 && len(ds) == 0
+	})
+	e.Eventually(20*time.Second, "the failing webhook paused", func() bool {
+		w, err := e.Store.WebhookByID(ctx, paused.ID)
+		return err == nil && w.PausedAt != nil
+	})
+	if err := e.Service.DeleteWebhook(ctx, admin, kept.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Client.SignalWorkflow(ctx, activities.WebhookWorkflowID(kept.ID), "", workflows.SignalWebhookWake, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Client.GetWorkflow(ctx, activities.WebhookWorkflowID(kept.ID), "").Get(ctx, nil); err != nil {
+		t.Fatalf("the deleted webhook's run: %v", err)
+	}
+	write(t, filepath.Join(dir, "webhook"), "delivered-then-deleted", history(t, e, activities.WebhookWorkflowID(kept.ID), ""))
+	write(t, filepath.Join(dir, "webhook"), "paused-after-continued-failure", history(t, e, activities.WebhookWorkflowID(paused.ID), ""))
+	write(t, filepath.Join(dir, "webhook"), "dispatcher-so-far", history(t, e, workflows.WebhookDispatchWorkflowID, ""))
 }
