@@ -121,7 +121,7 @@ const (
 	EmailReviewRemoved    EmailKind = "review_removed"    // to whom a review removed, and why
 	EmailPermissionEnding EmailKind = "permission_ending" // 14 and 2 days before, with its renewal
 	EmailPermissionLapsed EmailKind = "permission_lapsed" // to both sides
-	EmailWebhookPaused        EmailKind = "webhook_paused"   // to an organization's administrators (SPEC §15)
+	EmailWebhookPaused    EmailKind = "webhook_paused"    // to an organization's administrators (SPEC §15)
 )
 
 // EmailKinds lists every kind.
