@@ -55,6 +55,8 @@ type Config struct {
 	// GraphURL and EntraLoginURL are Microsoft Graph's and Entra ID's token
 	// endpoints (other clouds, tests).
 	GraphURL, EntraLoginURL string
+	// GraphWritesPerSecond paces the writes to each tenant.
+	GraphWritesPerSecond float64
 	InvitationTTL           time.Duration
 	PasswordResetTTL        time.Duration
 	// ExpiryWarning and ProfessionalReminder are 0 when off.

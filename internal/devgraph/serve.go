@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // scope is the only scope a client-credentials token is given for here.
@@ -26,6 +28,7 @@ type reply struct {
 	status     int
 	body       any    // sent as JSON; nil for none
 	retryAfter string // the Retry-After header, if any
+	lost       bool   // done, but the connection closes before the answer
 }
 
 // ServeHTTP answers the token endpoint (POST /{tenant}/oauth2/v2.0/token)
@@ -42,8 +45,11 @@ func (d *Directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		rep = d.token(r, body)
 	}
-	d.requests = append(d.requests, Request{Method: r.Method, Path: r.URL.Path, Status: rep.status})
+	d.requests = append(d.requests, Request{Method: r.Method, Path: r.URL.Path, Status: rep.status, Lost: rep.lost})
 	d.mu.Unlock()
+	if rep.lost {
+		panic(http.ErrAbortHandler) // the server closes the connection without an answer
+	}
 	rep.write(w)
 }
 
@@ -134,11 +140,27 @@ func (d *Directory) graph(r *http.Request, body []byte) reply {
 	if t.denied {
 		return odata(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 	}
-	if r.Method != http.MethodGet && d.writes != nil && !d.writes.Allow() {
-		rep := odata(http.StatusTooManyRequests, "TooManyRequests", "Too many requests.")
-		rep.retryAfter = "1"
-		return rep
+	write := r.Method != http.MethodGet
+	if write && d.writeRate > 0 {
+		if t.writes == nil {
+			t.writes = rate.NewLimiter(rate.Limit(d.writeRate), max(1, int(d.writeRate)))
+		}
+		if !t.writes.Allow() {
+			rep := odata(http.StatusTooManyRequests, "TooManyRequests", "Too many requests.")
+			rep.retryAfter = "1"
+			return rep
+		}
 	}
+	rep := d.call(r, t, body)
+	if write && d.lose > 0 && rep.status < 300 {
+		d.lose--
+		rep.lost = true
+	}
+	return rep
+}
+
+// call is the Graph call itself.
+func (d *Directory) call(r *http.Request, t *tenant, body []byte) reply {
 	p := strings.Split(strings.TrimPrefix(r.URL.Path, "/v1.0/"), "/")
 	switch m := r.Method; {
 	case m == http.MethodPost && match(p, "users"):
@@ -293,11 +315,24 @@ func (d *Directory) listMembers(r *http.Request, t *tenant, groupID string) repl
 			return odata(http.StatusBadRequest, "Request_BadRequest", "Invalid paging token.")
 		}
 	}
+	size := 100 // Graph's default
+	if s := q.Get("$top"); s != "" {
+		var err error
+		if size, err = strconv.Atoi(s); err != nil || size < 1 || size > 999 {
+			return odata(http.StatusBadRequest, "Request_BadRequest", "Invalid page size specified: '"+s+"'. Must be between 1 and 999 inclusive.")
+		}
+	}
+	size = min(size, max(1, d.PageSize))
+	idOnly := q.Get("$select") == "id"
 	from := sort.Search(len(g.members), func(i int) bool { return g.members[i].seq > after })
-	to := min(from+max(1, d.PageSize), len(g.members))
+	to := min(from+size, len(g.members))
 	page := make([]memberJSON, 0, to-from)
 	for _, m := range g.members[from:to] {
-		page = append(page, memberJSON{Type: "#microsoft.graph.user", ID: m.userID, UPN: t.users[m.userID].upn})
+		mj := memberJSON{Type: "#microsoft.graph.user", ID: m.userID}
+		if !idOnly {
+			mj.UPN = t.users[m.userID].upn
+		}
+		page = append(page, mj)
 	}
 	out := map[string]any{"value": page}
 	if to < len(g.members) {
@@ -377,7 +412,7 @@ func (u *user) replicating() bool {
 type memberJSON struct {
 	Type string `json:"@odata.type"`
 	ID   string `json:"id"`
-	UPN  string `json:"userPrincipalName"`
+	UPN  string `json:"userPrincipalName,omitempty"`
 }
 
 // userJSON is a user as Graph answers it.

@@ -283,3 +283,45 @@ func (s *Store) GrantsOnSite(ctx context.Context, siteID string, now time.Time) 
 		WHERE site_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY granted_at`, siteID, utc(now))
 	return gs, wrap(err, "grants on %s", siteID)
 }
+
+// Phases of a directory's steps.
+const (
+	PhaseActivate = "activate"
+	PhaseRevoke   = "revoke"
+)
+
+// DirectoryStep is a step of an activation or a revocation that the
+// customer's directory answered.
+type DirectoryStep struct {
+	AssignmentID string    `db:"assignment_id"`
+	Phase        string    `db:"phase"`
+	Step         string    `db:"step"`
+	Detail       string    `db:"detail"`
+	DoneAt       time.Time `db:"done_at"`
+}
+
+// DirectorySteps are the assignment's steps answered in the phase, oldest
+// first.
+func (s *Store) DirectorySteps(ctx context.Context, assignmentID, phase string) ([]DirectoryStep, error) {
+	var steps []DirectoryStep
+	err := s.r.sel(ctx, &steps, `SELECT assignment_id, phase, step, detail, done_at FROM directory_steps
+		WHERE assignment_id = ? AND phase = ? ORDER BY done_at, step`, assignmentID, phase)
+	return steps, wrap(err, "directory steps of %s", assignmentID)
+}
+
+// SaveDirectoryStep records a step answered; a step recorded again keeps
+// its new detail and time.
+func (s *Store) SaveDirectoryStep(ctx context.Context, st DirectoryStep) error {
+	st.DoneAt = utc(st.DoneAt)
+	_, err := s.w.namedExec(ctx, `INSERT INTO directory_steps (assignment_id, phase, step, detail, done_at)
+		VALUES (:assignment_id, :phase, :step, :detail, :done_at)
+		ON CONFLICT (assignment_id, phase, step) DO UPDATE SET detail = excluded.detail, done_at = excluded.done_at`, st)
+	return wrap(err, "save directory step %s of %s", st.Step, st.AssignmentID)
+}
+
+// ClearDirectorySteps forgets the assignment's steps in the phase: a phase
+// that starts again (a run reset to before it) does every step again.
+func (s *Store) ClearDirectorySteps(ctx context.Context, assignmentID, phase string) error {
+	_, err := s.w.exec(ctx, `DELETE FROM directory_steps WHERE assignment_id = ? AND phase = ?`, assignmentID, phase)
+	return wrap(err, "clear directory steps of %s", assignmentID)
+}
