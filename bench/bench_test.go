@@ -40,6 +40,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/engine"
+	"github.com/partneraccess/partneraccess/internal/graph"
 	"github.com/partneraccess/partneraccess/internal/ratelimit"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/service"
@@ -68,6 +69,8 @@ type rig struct {
 	// graph is the Entra tenants' stand-in (BenchmarkEntra…).
 	graph    *devgraph.Directory
 	graphSrv *httptest.Server
+	pace     *graph.Pace                   // the worker's writes to each tenant
+	storms   map[string]map[string]float64 // the figures of each storm run, by benchmark
 }
 
 var (
@@ -142,9 +145,10 @@ func newRig() (*rig, error) {
 	// gateway until a benchmark names it as their target.
 	r.graph = devgraph.New()
 	r.graphSrv = httptest.NewServer(r.graph)
+	r.pace = graph.NewPace(unpaced)
 	acts := wire.Activities(r.store, nil, r.keys, activities.Config{PublicURL: publicURL},
 		wire.Directories{GraphURL: r.graphSrv.URL, LoginURL: r.graphSrv.URL,
-			Secret: func(store.Target) (string, error) { return benchSecret, nil }}, r.client, nil)
+			Secret: func(store.Target) (string, error) { return benchSecret, nil }, Pace: r.pace}, r.client, nil)
 	w := worker.New(r.client, taskQueue, acts, worker.Options{})
 	w.RegisterWorkflow(bareShape)
 	w.RegisterWorkflow(bareEmails)

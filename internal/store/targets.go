@@ -300,12 +300,12 @@ type DirectoryStep struct {
 	DoneAt       time.Time `db:"done_at"`
 }
 
-// DirectorySteps are the assignment's steps answered in the phase, oldest
-// first.
-func (s *Store) DirectorySteps(ctx context.Context, assignmentID, phase string) ([]DirectoryStep, error) {
+// DirectorySteps are the assignment's steps answered, of both phases,
+// oldest first.
+func (s *Store) DirectorySteps(ctx context.Context, assignmentID string) ([]DirectoryStep, error) {
 	var steps []DirectoryStep
 	err := s.r.sel(ctx, &steps, `SELECT assignment_id, phase, step, detail, done_at FROM directory_steps
-		WHERE assignment_id = ? AND phase = ? ORDER BY done_at, step`, assignmentID, phase)
+		WHERE assignment_id = ? ORDER BY done_at, step`, assignmentID)
 	return steps, wrap(err, "directory steps of %s", assignmentID)
 }
 

@@ -23,7 +23,7 @@ type Store interface {
 	GrantsOnSite(ctx context.Context, siteID string, now time.Time) ([]store.Grant, error)
 	OpenAssignment(ctx context.Context, siteID, userID string) (store.Assignment, error)
 	SetCredential(ctx context.Context, c store.Credential) error
-	DirectorySteps(ctx context.Context, assignmentID, phase string) ([]store.DirectoryStep, error)
+	DirectorySteps(ctx context.Context, assignmentID string) ([]store.DirectoryStep, error)
 	SaveDirectoryStep(ctx context.Context, st store.DirectoryStep) error
 	ClearDirectorySteps(ctx context.Context, assignmentID, phase string) error
 }

@@ -35,26 +35,24 @@ type Steps struct {
 // phases start over.
 func (b Base) Steps(ctx context.Context, assignmentID, phase string) (*Steps, error) {
 	s := &Steps{st: b.Store, assignmentID: assignmentID, phase: phase, done: map[string]string{}}
-	if phase == store.PhaseActivate {
-		revoked, err := b.Store.DirectorySteps(ctx, assignmentID, store.PhaseRevoke)
-		if err != nil {
-			return nil, err
-		}
-		if len(revoked) > 0 {
-			for _, p := range []string{store.PhaseRevoke, store.PhaseActivate} {
-				if err := b.Store.ClearDirectorySteps(ctx, assignmentID, p); err != nil {
-					return nil, err
-				}
-			}
-			return s, nil
-		}
-	}
-	steps, err := b.Store.DirectorySteps(ctx, assignmentID, phase)
+	steps, err := b.Store.DirectorySteps(ctx, assignmentID)
 	if err != nil {
 		return nil, err
 	}
+	revoked := false
 	for _, st := range steps {
-		s.done[st.Step] = st.Detail
+		if st.Phase == phase {
+			s.done[st.Step] = st.Detail
+		}
+		revoked = revoked || st.Phase == store.PhaseRevoke
+	}
+	if phase == store.PhaseActivate && revoked {
+		for _, p := range []string{store.PhaseRevoke, store.PhaseActivate} {
+			if err := b.Store.ClearDirectorySteps(ctx, assignmentID, p); err != nil {
+				return nil, err
+			}
+		}
+		clear(s.done)
 	}
 	return s, nil
 }
