@@ -29,7 +29,7 @@ type Pace struct {
 }
 
 // NewPace paces writes at perSecond to each tenant (DefaultWritesPerSecond
-// when it is not above 0), with a burst of one second's worth.
+// when it is not above 0), with a burst of a quarter second's worth.
 func NewPace(perSecond float64) *Pace {
 	p := &Pace{tenants: map[string]*bucket{}}
 	p.SetRate(perSecond)
@@ -63,8 +63,12 @@ type bucket struct {
 	until time.Time
 }
 
+// newLimiter is a bucket of a quarter second's writes: a write that finds
+// the tenant idle goes at once, and a storm keeps a margin below the
+// tenant's own bucket for requests that a busy machine delays unevenly
+// (one held back, the next not, arrive closer together than sent).
 func newLimiter(perSecond float64) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond)))
+	return rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond/4)))
 }
 
 func (b *bucket) setRate(perSecond float64) {

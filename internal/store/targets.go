@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,19 @@ type Target struct {
 	CAFile     string `db:"ca_file"`
 	StartTLS   bool   `db:"start_tls"`
 	Insecure   bool   `db:"insecure"`
+	// AVD names the customer's Azure Virtual Desktop host pools (Entra ID
+	// only; empty: none).
+	AVDSubscription  string `db:"avd_subscription"`
+	AVDResourceGroup string `db:"avd_resource_group"`
+	AVDHostPools     string `db:"avd_host_pools"` // comma-separated
+}
+
+// HostPools are the AVD host pools the target names, nil for none.
+func (t Target) HostPools() []string {
+	if t.AVDHostPools == "" {
+		return nil
+	}
+	return strings.Split(t.AVDHostPools, ",")
 }
 
 // LDAPURL is an LDAP target's server URL (kept in tenant_id).
@@ -54,7 +68,8 @@ func (t Target) UsersDN() string { return t.UserDomain }
 // it names none.
 func (s *Store) CustomerTarget(ctx context.Context, customerID string) (Target, error) {
 	var t Target
-	err := s.r.get(ctx, &t, `SELECT kind, tenant_id, client_id, secret_env, secret_file, user_domain, ca_file, start_tls, insecure
+	err := s.r.get(ctx, &t, `SELECT kind, tenant_id, client_id, secret_env, secret_file, user_domain, ca_file, start_tls, insecure,
+		avd_subscription, avd_resource_group, avd_host_pools
 		FROM access_targets WHERE customer_id = ?`, customerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Target{Kind: TargetGateway}, nil
@@ -96,13 +111,16 @@ func (s *Store) SetCustomerTarget(ctx context.Context, customerID string, t *Tar
 		return wrap(err, "remove access target of %s", customerID)
 	}
 	res, err := s.w.exec(ctx, `INSERT INTO access_targets (customer_id, kind, tenant_id, client_id, secret_env, secret_file, user_domain,
-			ca_file, start_tls, insecure)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ca_file, start_tls, insecure, avd_subscription, avd_resource_group, avd_host_pools)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (customer_id) DO UPDATE SET kind = excluded.kind, tenant_id = excluded.tenant_id,
 			client_id = excluded.client_id, secret_env = excluded.secret_env, secret_file = excluded.secret_file,
-			user_domain = excluded.user_domain, ca_file = excluded.ca_file, start_tls = excluded.start_tls, insecure = excluded.insecure
+			user_domain = excluded.user_domain, ca_file = excluded.ca_file, start_tls = excluded.start_tls, insecure = excluded.insecure,
+			avd_subscription = excluded.avd_subscription, avd_resource_group = excluded.avd_resource_group,
+			avd_host_pools = excluded.avd_host_pools
 		WHERE (access_targets.kind = excluded.kind AND access_targets.tenant_id = excluded.tenant_id) OR NOT `+customerHeld,
-		customerID, t.Kind, t.TenantID, t.ClientID, t.SecretEnv, t.SecretFile, t.UserDomain, t.CAFile, t.StartTLS, t.Insecure, customerID)
+		customerID, t.Kind, t.TenantID, t.ClientID, t.SecretEnv, t.SecretFile, t.UserDomain, t.CAFile, t.StartTLS, t.Insecure,
+		t.AVDSubscription, t.AVDResourceGroup, t.AVDHostPools, customerID)
 	if err == nil && noRow(res) {
 		err = ErrAccessHeld
 	}

@@ -11,6 +11,14 @@ CREATE TABLE directory_steps (
     done_at       TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (assignment_id, phase, step)
 );
+-- A customer on Entra ID may name its Azure Virtual Desktop host pools: the
+-- partner accounts' open sessions there are warned and logged off.
+ALTER TABLE access_targets ADD COLUMN avd_subscription TEXT NOT NULL DEFAULT '';
+ALTER TABLE access_targets ADD COLUMN avd_resource_group TEXT NOT NULL DEFAULT '';
+ALTER TABLE access_targets ADD COLUMN avd_host_pools TEXT NOT NULL DEFAULT '';
 
 -- +goose Down
+ALTER TABLE access_targets DROP COLUMN avd_host_pools;
+ALTER TABLE access_targets DROP COLUMN avd_resource_group;
+ALTER TABLE access_targets DROP COLUMN avd_subscription;
 DROP TABLE directory_steps;
