@@ -79,6 +79,7 @@ type membership struct {
 type token struct {
 	tenant  string
 	expires time.Time
+	scope   string
 }
 
 // fault is n Graph calls to fail with status.

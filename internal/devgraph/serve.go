@@ -15,8 +15,22 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// scope is the only scope a client-credentials token is given for here.
+// scope is Graph's scope; a client-credentials token is given for it or
+// for ARMScope, and works only for the one it was given for.
 const scope = "https://graph.microsoft.com/.default"
+
+// ARMScope is Azure Resource Manager's scope, for the AVD stand-in
+// (internal/devarm), which asks ARMToken whether a token is one.
+const ARMScope = "https://management.azure.com/.default"
+
+// ARMToken reports whether access is a token this directory issued for
+// ARM, unexpired.
+func (d *Directory) ARMToken(access string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	tok, ok := d.tokens[access]
+	return ok && tok.scope == ARMScope && time.Now().Before(tok.expires)
+}
 
 // maxBody bounds a request's body; the calls served send a few hundred
 // bytes.
@@ -80,7 +94,7 @@ func (d *Directory) token(r *http.Request, body []byte) reply {
 		return oauthError(http.StatusBadRequest, "invalid_request", "AADSTS90002: Tenant '"+tenantID+"' not found.")
 	case form.Get("grant_type") != "client_credentials":
 		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
-	case form.Get("scope") != scope:
+	case form.Get("scope") != scope && form.Get("scope") != ARMScope:
 		return oauthError(http.StatusBadRequest, "invalid_scope", "AADSTS1002012: The provided value for scope "+form.Get("scope")+
 			" is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.")
 	case form.Get("client_id") != t.clientID:
@@ -95,7 +109,7 @@ func (d *Directory) token(r *http.Request, body []byte) reply {
 	maps.DeleteFunc(d.tokens, func(_ string, tok token) bool { return now.After(tok.expires) })
 	d.tokenN++
 	access := rand.Text()
-	d.tokens[access] = token{tenant: tenantID, expires: now.Add(d.TokenTTL)}
+	d.tokens[access] = token{tenant: tenantID, expires: now.Add(d.TokenTTL), scope: form.Get("scope")}
 	ttl := max(1, int(d.TokenTTL/time.Second)) // 0 would mean "does not expire" to a client
 	return reply{status: http.StatusOK, body: map[string]any{
 		"token_type": "Bearer", "access_token": access, "expires_in": ttl, "ext_expires_in": ttl}}
@@ -117,7 +131,7 @@ func oauthError(status int, code, desc string) reply {
 func (d *Directory) graph(r *http.Request, body []byte) reply {
 	access := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	tok, ok := d.tokens[access]
-	if !ok {
+	if !ok || tok.scope != scope {
 		return odata(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
 	}
 	if time.Now().After(tok.expires) {
