@@ -86,10 +86,19 @@ func (a *Activities) DeprovisionAccess(ctx context.Context, in target.Input) err
 	if err := a.Store.ClearRevocationPending(ctx, in.AssignmentID); err != nil {
 		return err
 	}
+	detail := fmt.Sprintf("the site's access group in %s no longer holds the account; proven in %s", t.Kind, took.Round(time.Millisecond))
+	steps, err := a.Store.DirectorySteps(ctx, in.AssignmentID)
+	if err != nil {
+		return err
+	}
+	for _, s := range steps {
+		if s.Phase == store.PhaseRevoke && s.Step == target.StepDesktops && s.Detail != "" {
+			detail += "; " + s.Detail // the desktop sessions: how many, how long
+		}
+	}
 	key := "directory/proven/" + in.AssignmentID
 	return a.Store.Audit(ctx, store.AuditEntry{At: time.Now(), ActorID: "system", Action: domain.ActionRevocationProven,
-		Outcome: store.OutcomeOK, AssignmentID: in.AssignmentID, EventKey: &key,
-		Detail: fmt.Sprintf("the site's access group in %s no longer holds the account; proven in %s", t.Kind, took.Round(time.Millisecond))})
+		Outcome: store.OutcomeOK, AssignmentID: in.AssignmentID, EventKey: &key, Detail: detail})
 }
 
 // ReissueDirectoryCredential resets the password of the assignment's

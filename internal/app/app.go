@@ -396,7 +396,7 @@ func serve(ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
 // directories are the settings of the customers' directories: the dev
 // directory's for the demo's customers when it runs.
 func (p *process) directories() wire.Directories {
-	d := wire.Directories{GraphURL: p.cfg.GraphURL, LoginURL: p.cfg.EntraLoginURL, WritesPerSecond: p.cfg.GraphWritesPerSecond}
+	d := wire.Directories{GraphURL: p.cfg.GraphURL, LoginURL: p.cfg.EntraLoginURL, ARMURL: p.cfg.ARMURL, WritesPerSecond: p.cfg.GraphWritesPerSecond}
 	if p.devGraph != nil {
 		d.GraphURL, d.LoginURL = p.devGraphURL, p.devGraphURL
 		d.Secret = func(t store.Target) (string, error) {

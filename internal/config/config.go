@@ -55,6 +55,8 @@ type Config struct {
 	// GraphURL and EntraLoginURL are Microsoft Graph's and Entra ID's token
 	// endpoints (other clouds, tests).
 	GraphURL, EntraLoginURL string
+	// ARMURL is Azure Resource Manager's endpoint (AVD host pools).
+	ARMURL string
 	// GraphWritesPerSecond paces the writes to each tenant.
 	GraphWritesPerSecond float64
 	InvitationTTL           time.Duration

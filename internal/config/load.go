@@ -87,6 +87,7 @@ func (c *Config) loadTimings(get getter, bad reporter) {
 	c.ProvisionRetryFor = duration(get, bad, "PROVISION_RETRY_FOR", time.Second)
 	c.GraphURL = strings.TrimRight(get("GRAPH_URL"), "/")
 	c.EntraLoginURL = strings.TrimRight(get("ENTRA_LOGIN_URL"), "/")
+	c.ARMURL = strings.TrimRight(get("ARM_URL"), "/")
 	if c.GraphWritesPerSecond, err = strconv.ParseFloat(get("GRAPH_WRITES_PER_SECOND"), 64); err != nil ||
 		!(c.GraphWritesPerSecond > 0 && c.GraphWritesPerSecond <= 1000) {
 		bad("GRAPH_WRITES_PER_SECOND", "%q is not a number of writes a second above 0, at most 1000", get("GRAPH_WRITES_PER_SECOND"))

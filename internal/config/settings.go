@@ -43,6 +43,7 @@ var Vars = []Var{
 	{"RECONCILE_EVERY", "reconcile-every", "5m", "worker: how often the reconciler revokes grants whose workflow is closed or missing"},
 	{"PROVISION_RETRY_FOR", "provision-retry-for", "1h", "how long activation in a customer's directory (Entra ID) is retried before the assignment ends failed"},
 	{"GRAPH_URL", "graph-url", "https://graph.microsoft.com", "worker: Microsoft Graph's base URL (requests go to $GRAPH_URL/v1.0/...)"},
+	{"ARM_URL", "arm-url", "https://management.azure.com", "worker: Azure Resource Manager's base URL, for the customers' Azure Virtual Desktop host pools (entra: avd:)"},
 	{"GRAPH_WRITES_PER_SECOND", "graph-writes-per-second", "18", "worker: writes a second to each Entra tenant, shared by all its activities (Graph allows one app 20); a 429 holds the tenant for its Retry-After"},
 	{"ENTRA_LOGIN_URL", "entra-login-url", "https://login.microsoftonline.com", "worker: Entra ID's token endpoint base (tokens from $ENTRA_LOGIN_URL/<tenant>/oauth2/v2.0/token); server: sign-in issuers under it are Entra's"},
 	{"SENDGRID_API_KEY", "sendgrid-api-key", "", "SendGrid API key; empty in one-process mode keeps emails in the local dev mailbox (/dev/mail)"},

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/partneraccess/partneraccess/internal/avd"
 	"github.com/partneraccess/partneraccess/internal/graph"
 	"github.com/partneraccess/partneraccess/internal/membership"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -36,12 +37,16 @@ type Directory struct {
 	// from the environment variable or file the directory file names.
 	Secret func(store.Target) (string, error)
 
+	// ARMURL is Azure Resource Manager's endpoint for the customers' AVD
+	// host pools (ARM_URL); empty: Microsoft's public cloud.
+	ARMURL string
 	// Pace paces the writes to each tenant, shared by every activity of the
 	// worker (GRAPH_WRITES_PER_SECOND); nil: graph.DefaultWritesPerSecond.
 	Pace *graph.Pace
 
 	mu      sync.Mutex
 	clients map[string]*graph.Client // by tenant and client ID
+	pools   map[string]*avd.Client       // by tenant, client ID and pools
 }
 
 var _ target.Directory = (*Directory)(nil)
@@ -220,12 +225,16 @@ func (d *Directory) Deprovision(ctx context.Context, t store.Target, in target.I
 			}
 			return nil
 		}},
+		{target.StepDesktops, func() error { return d.logOff(ctx, t, acct.Login, steps) }},
 	} {
-		if _, done := steps.Done(step.name); done {
+		if _, done := steps.Done(step.name); done || (step.name == target.StepDesktops && t.AVDHostPools == "") {
 			continue
 		}
 		if err := step.do(); err != nil {
 			return 0, err
+		}
+		if _, done := steps.Done(step.name); done {
+			continue // the step recorded itself, with what it did
 		}
 		if err := steps.Mark(ctx, step.name, ""); err != nil {
 			return 0, err
@@ -236,6 +245,85 @@ func (d *Directory) Deprovision(ctx context.Context, t store.Target, in target.I
 		return 0, err
 	}
 	return took, steps.Mark(ctx, target.StepProof, took.String())
+}
+
+// logOff logs off the account's sessions in the customer's AVD host pools,
+// then lists them again until none is left (a user may reconnect while
+// the membership's removal spreads), for at most ProofWithin. The step
+// records how many it ended and how long it took. Only for a customer
+// naming its pools.
+func (d *Directory) logOff(ctx context.Context, t store.Target, upn string, steps *target.Steps) error {
+	c, err := d.desktops(t)
+	if err != nil {
+		return err
+	}
+	within := d.ProofWithin
+	if within <= 0 {
+		within = 30 * time.Second
+	}
+	start, wait, ended := time.Now(), 100*time.Millisecond, 0
+	for {
+		open, err := c.Sessions(ctx, upn)
+		if err != nil {
+			return desktopRefusal(err)
+		}
+		if len(open) == 0 {
+			took := time.Since(start)
+			return steps.Mark(ctx, target.StepDesktops, fmt.Sprintf("%d desktop session(s) logged off, none left after %s", ended, took.Round(time.Millisecond)))
+		}
+		if time.Since(start) > within {
+			return &target.Error{Msg: fmt.Sprintf("%d desktop session(s) of %s still open after %s", len(open), upn, within)}
+		}
+		for _, s := range open {
+			if err := c.LogOff(ctx, s); err != nil {
+				return desktopRefusal(err)
+			}
+			ended++
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// desktops is the client of the customer's host pools, made once.
+func (d *Directory) desktops(t store.Target) (*avd.Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := t.TenantID + "/" + t.ClientID + "/" + t.SecretEnv + "/" + t.SecretFile + "/" + t.AVDSubscription + "/" + t.AVDResourceGroup + "/" + t.AVDHostPools
+	if c := d.pools[key]; c != nil {
+		return c, nil
+	}
+	read := d.Secret
+	if read == nil {
+		read = ReadSecret
+	}
+	c, err := avd.New(avd.Config{ARMURL: d.ARMURL, LoginURL: d.LoginURL, TenantID: t.TenantID, ClientID: t.ClientID,
+		Secret: func() (string, error) { return read(t) }, HTTPClient: d.HTTPClient,
+		Subscription: t.AVDSubscription, ResourceGroup: t.AVDResourceGroup, HostPools: t.HostPools()})
+	if err != nil {
+		return nil, target.Permanent(err.Error())
+	}
+	if d.pools == nil {
+		d.pools = map[string]*avd.Client{}
+	}
+	d.pools[key] = c
+	return c, nil
+}
+
+// desktopRefusal maps an AVD error as refusal maps Graph's: a 403 is
+// permanent and names the role.
+func desktopRefusal(err error) error {
+	switch {
+	case avd.Denied(err):
+		return &target.Error{Msg: err.Error(), Permanent: true, Err: err}
+	case avd.Retryable(err):
+		return &target.Error{Msg: err.Error(), RetryAfter: time.Second, Err: err}
+	}
+	return err
 }
 
 // disable disables the account when no other grant in force needs it.

@@ -14,6 +14,7 @@ const (
 	StepAccount    = "account"    // the account is found or made, enabled, its password set; or, revoking, disabled
 	StepMembership = "membership" // added to, or removed from, the site's access group
 	StepSessions   = "sessions"   // its sign-in sessions ended
+	StepDesktops   = "desktops"   // its desktop sessions logged off, none left (detail: how many, how long)
 	StepProof      = "proof"      // the group read back without it
 )
 

@@ -23,6 +23,7 @@ import (
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/devarm"
 	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -54,6 +55,10 @@ type Options struct {
 	// GraphFront, with Entra, wraps the stand-in: a test sees or holds
 	// Graph's requests on their way.
 	GraphFront func(http.Handler) http.Handler
+	// AVD, with Entra, gives Contoso and Fabrikam AVD host pools on an ARM
+	// stand-in (Env.ARM): the partner accounts' desktop sessions there are
+	// logged off when access ends.
+	AVD bool
 	// CodecKey encrypts the environment's Temporal payloads (zero: a key
 	// of its own); the recorder uses a fixed one.
 	CodecKey codec.Key
@@ -86,7 +91,9 @@ type Env struct {
 	// Codec encrypts the environment's Temporal payloads.
 	Codec *codec.Codec
 	// Graph is the Entra tenants' stand-in (Options.Entra).
-	Graph    *devgraph.Directory
+	Graph *devgraph.Directory
+	// ARM is the AVD host pools' stand-in (Options.AVD).
+	ARM      *devarm.Server
 	worker   sdkworker.Worker
 	wiring   wire.HTTP
 	workerUp bool
@@ -128,7 +135,10 @@ func New(t testing.TB, o Options) *Env {
 	if o.Entra {
 		var secretFile string
 		e.Graph, dirs, secretFile = entra(t, o.GraphFront)
-		e.useEntra(secretFile)
+		if o.AVD {
+			e.ARM, dirs.ARMURL = arm(t, e.Graph)
+		}
+		e.useEntra(secretFile, o.AVD)
 	}
 	e.Acts = wire.Activities(st, o.Sender, keys, activities.Config{
 		PublicURL: "http://placeholder", AVDDownloadURL: "https://avd.example/download",

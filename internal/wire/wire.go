@@ -50,6 +50,9 @@ type Directories struct {
 	// Secret reads a target's client secret (nil: from the variable or
 	// file that the directory file names).
 	Secret func(store.Target) (string, error)
+	// ARMURL is Azure Resource Manager's (ARM_URL; empty: Microsoft's
+	// public cloud), for the customers' AVD host pools.
+	ARMURL string
 	// WritesPerSecond paces the writes to each Entra tenant
 	// (GRAPH_WRITES_PER_SECOND; 0: graph.DefaultWritesPerSecond), unless
 	// Pace is given.
@@ -68,7 +71,7 @@ func Activities(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg acti
 	acts.Workflows = tc
 	acts.Directories = map[string]target.Directory{
 		store.TargetEntra: &entra.Directory{Base: target.Base{Store: st, Keys: keys}, GraphURL: dirs.GraphURL, LoginURL: dirs.LoginURL,
-			HTTPClient: dirs.HTTPClient, Secret: dirs.Secret, Pace: dirs.Pace},
+			HTTPClient: dirs.HTTPClient, Secret: dirs.Secret, Pace: dirs.Pace, ARMURL: dirs.ARMURL},
 		store.TargetLDAP: &ldapdir.Directory{Base: target.Base{Store: st, Keys: keys}},
 	}
 	if m != nil {

@@ -1,0 +1,149 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partneraccess/partneraccess/internal/avd"
+	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/devarm"
+	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/testenv"
+)
+
+func connect(e *entraEnv, pool, host, upn string) string {
+	return e.ARM.Connect(testenv.AVDSubscription, testenv.AVDResourceGroup, pool, host, upn)
+}
+
+// proof is the detail of the assignment's revocation.proven.
+func proof(t *testing.T, e *entraEnv, id string) string {
+	t.Helper()
+	log, err := e.Store.AuditLog(context.Background(), store.AuditFilter{AssignmentID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range log {
+		if en.Action == domain.ActionRevocationProven {
+			return en.Detail
+		}
+	}
+	t.Fatal("no revocation.proven")
+	return ""
+}
+
+// The expiry of a Standard assignment whose partner user has two desktops
+// open, in two pools: both logged off and counted in the proof, no
+// membership, the account disabled; another user's session is left alone.
+func TestAVDExpiryLogsOffEveryOpenSession(t *testing.T) {
+	e := newEntraEnv(t, testenv.Options{AVD: true})
+	code, a, body := e.Login("agent@partner.example").Assign(demo.ContosoSite, demo.Solo, "", "Case 10: deploy")
+	if code != http.StatusCreated {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	e.Anonymous().Form(e.ApprovalPath(a.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+	connect(e, testenv.AVDPoolA, "sh-1", soloContosoUPN)
+	connect(e, testenv.AVDPoolB, "sh-7", soloContosoUPN)
+	connect(e, testenv.AVDPoolA, "sh-1", "alice@contoso.onmicrosoft.com")
+	e.WaitState(a.ID, domain.StateExpired, 20*time.Second)
+	e.WaitClosed(a)
+	if left := e.ARM.Sessions(soloContosoUPN); len(left) != 0 {
+		t.Fatalf("sessions left after expiry: %+v", left)
+	}
+	if n := len(e.ARM.Sessions("alice@contoso.onmicrosoft.com")); n != 1 {
+		t.Fatalf("the customer's own user has %d sessions, want hers kept", n)
+	}
+	u, _ := e.account(contosoTenant, soloContosoUPN)
+	if u.Enabled || slices.Contains(e.members(contosoTenant), soloContosoUPN) {
+		t.Fatalf("after expiry: %+v, members %v", u, e.members(contosoTenant))
+	}
+	if d := proof(t, e, a.ID); !strings.Contains(d, "2 desktop session(s) logged off, none left") {
+		t.Fatalf("revocation.proven says %q, want both sessions counted", d)
+	}
+	for _, r := range e.ARM.Requests() {
+		if r.Method == http.MethodDelete && r.Status != http.StatusOK {
+			t.Fatalf("a logoff answered %d", r.Status)
+		}
+	}
+}
+
+// An unassigned Professional access whose user reconnects at once: the
+// sessions are read back until none is left. Throttling (429) is waited
+// out on the way.
+func TestAVDUnassignReadsBackUntilNoSessionIsLeft(t *testing.T) {
+	e := newEntraEnv(t, testenv.Options{AVD: true})
+	solo := e.Login("solo@partner.example")
+	_, a, _ := solo.Assign(demo.FabrikamSite, demo.Solo, "", "Case 11: support")
+	e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+	connect(e, testenv.AVDPoolA, "sh-2", soloFabrikamUPN)
+	e.ARM.Reappear(soloFabrikamUPN, 2) // two reconnections
+	e.ARM.FailNext(1, http.StatusTooManyRequests)
+	if code, body := solo.Do("DELETE", "/api/v1/assignments/"+a.ID, map[string]string{"reason": "done"}); code != http.StatusAccepted {
+		t.Fatalf("unassign: %d %s", code, body)
+	}
+	e.WaitClosed(a)
+	if left := e.ARM.Sessions(soloFabrikamUPN); len(left) != 0 {
+		t.Fatalf("sessions left: %+v", left)
+	}
+	if d := proof(t, e, a.ID); !strings.Contains(d, "3 desktop session(s) logged off") {
+		t.Fatalf("revocation.proven says %q, want the session and its two reconnections", d)
+	}
+	throttled := slices.ContainsFunc(e.ARM.Requests(), func(r devarm.Request) bool { return r.Status == http.StatusTooManyRequests })
+	if !throttled {
+		t.Fatal("no 429 was answered: the test proves nothing about throttling")
+	}
+}
+
+// A pool that refuses (the role missing) keeps the revocation pending,
+// with the role named in the API and on the page; once the role is given,
+// the session ends and the revocation is proven.
+func TestAVDRefusalNamesTheRoleAndKeepsTheRevocationPending(t *testing.T) {
+	e := newEntraEnv(t, testenv.Options{AVD: true})
+	solo := e.Login("solo@partner.example")
+	_, a, _ := solo.Assign(demo.FabrikamSite, demo.Solo, "", "Case 12: support")
+	e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+	connect(e, testenv.AVDPoolB, "sh-3", soloFabrikamUPN)
+	e.ARM.Deny(true)
+	before := len(e.graph.Requests())
+	if code, body := solo.Do("DELETE", "/api/v1/assignments/"+a.ID, map[string]string{"reason": "done"}); code != http.StatusAccepted {
+		t.Fatalf("unassign: %d %s", code, body)
+	}
+	admin := e.Login("admin@fabrikam.example")
+	var detail struct {
+		RevocationPending *struct {
+			LastError string `json:"last_error"`
+		} `json:"revocation_pending"`
+	}
+	e.Eventually(20*time.Second, "the refusal shown by the API", func() bool {
+		_, body := admin.Do("GET", "/api/v1/assignments/"+a.ID, nil)
+		return json.Unmarshal(body, &detail) == nil && detail.RevocationPending != nil
+	})
+	if !strings.Contains(detail.RevocationPending.LastError, avd.Role) {
+		t.Fatalf("pending because %q, want the role %s named", detail.RevocationPending.LastError, avd.Role)
+	}
+	if code, page := admin.Do("GET", "/assignments/"+a.ID, nil); code != http.StatusOK || !strings.Contains(string(page), avd.Role) {
+		t.Fatalf("the page does not name the role: %d", code)
+	}
+	if n, _ := e.Store.RevocationsPending(context.Background()); n != 1 {
+		t.Fatalf("%d revocations pending, want 1", n)
+	}
+	if slices.Contains(e.members(fabrikamTenant), soloFabrikamUPN) {
+		t.Fatal("the membership should be gone already: the desktops come after it")
+	}
+	e.ARM.Deny(false)
+	e.WaitClosed(a)
+	if left := e.ARM.Sessions(soloFabrikamUPN); len(left) != 0 {
+		t.Fatalf("sessions left: %+v", left)
+	}
+	if n, _ := e.Store.RevocationsPending(context.Background()); n != 0 {
+		t.Fatalf("%d revocations pending once done", n)
+	}
+	// The retries while the pool refused repeated none of Graph's writes.
+	revocationWrites(t, e.graph.Requests()[before:], e.objectID(t, fabrikamTenant, soloFabrikamUPN), testenv.FabrikamGroup)
+}
