@@ -59,8 +59,8 @@ type Config struct {
 	ARMURL string
 	// GraphWritesPerSecond paces the writes to each tenant.
 	GraphWritesPerSecond float64
-	InvitationTTL           time.Duration
-	PasswordResetTTL        time.Duration
+	InvitationTTL        time.Duration
+	PasswordResetTTL     time.Duration
 	// ExpiryWarning and ProfessionalReminder are 0 when off.
 	ExpiryWarning        time.Duration
 	MaxExtensions        int

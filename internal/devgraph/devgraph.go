@@ -31,17 +31,17 @@ type Directory struct {
 	// before serving.
 	TokenTTL time.Duration
 
-	mu       sync.Mutex
-	tenants  map[string]*tenant
-	tokens   map[string]token // by access token
-	tokenN   int
-	requests []Request
+	mu        sync.Mutex
+	tenants   map[string]*tenant
+	tokens    map[string]token // by access token
+	tokenN    int
+	requests  []Request
 	writeRate float64 // writes a second each tenant takes; 0: no limit
 	lose      int     // the next writes to apply but answer with no answer
-	lag      int
-	faults   []fault // the next Graph calls' failures, in order
-	version  uint64
-	changed  chan struct{} // closed at the next change
+	lag       int
+	faults    []fault // the next Graph calls' failures, in order
+	version   uint64
+	changed   chan struct{} // closed at the next change
 }
 
 type tenant struct {

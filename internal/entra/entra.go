@@ -46,7 +46,7 @@ type Directory struct {
 
 	mu      sync.Mutex
 	clients map[string]*graph.Client // by tenant and client ID
-	pools   map[string]*avd.Client       // by tenant, client ID and pools
+	pools   map[string]*avd.Client   // by tenant, client ID and pools
 }
 
 var _ target.Directory = (*Directory)(nil)
