@@ -125,6 +125,44 @@ func (a *Activities) ReissueDirectoryCredential(ctx context.Context, in target.I
 	return nil
 }
 
+// DesktopWarning is a warning to the partner user's open desktop sessions
+// that access ends. It is an activity's input, recorded in histories: its
+// field names stay.
+type DesktopWarning struct {
+	Input    target.Input
+	SiteName string
+	EndsAt   time.Time
+}
+
+// Desktops is a directory target that can reach the partner user's open
+// desktop sessions (Entra ID with AVD host pools).
+type Desktops interface {
+	// WarnDesktops shows title and body in each of the account's open
+	// sessions and returns how many it reached.
+	WarnDesktops(ctx context.Context, t store.Target, in target.Input, title, body string) (int, error)
+}
+
+// WarnDesktops shows the partner user, in each desktop session open on the
+// customer's AVD host pools, when the access to the site ends: "Your access
+// to Contoso Sage 200 ends at 14:00 UTC; save your work". A customer naming
+// no pools has none.
+func (a *Activities) WarnDesktops(ctx context.Context, in DesktopWarning) (int, error) {
+	t, d, err := a.directory(ctx, in.Input.CustomerID)
+	if err != nil || d == nil {
+		return 0, err
+	}
+	dd, ok := d.(Desktops)
+	if !ok || t.AVDHostPools == "" {
+		return 0, nil
+	}
+	body := fmt.Sprintf("Your access to %s ends at %s; save your work.", in.SiteName, in.EndsAt.UTC().Format("15:04 MST on 2 Jan"))
+	n, err := dd.WarnDesktops(ctx, t, in.Input, "Partner Access", body)
+	if err != nil {
+		return n, directoryError(err, false)
+	}
+	return n, nil
+}
+
 // heartbeatEvery is how often a directory step tells Temporal it is alive:
 // a worker that dies mid-step is noticed within the step's
 // HeartbeatTimeout, not its StartToCloseTimeout, and the step is retried on

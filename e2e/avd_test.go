@@ -147,3 +147,77 @@ func TestAVDRefusalNamesTheRoleAndKeepsTheRevocationPending(t *testing.T) {
 	// The retries while the pool refused repeated none of Graph's writes.
 	revocationWrites(t, e.graph.Requests()[before:], e.objectID(t, fabrikamTenant, soloFabrikamUPN), testenv.FabrikamGroup)
 }
+
+// Before Standard access ends, each open desktop session of the partner
+// user is told when, naming the site; the customer's own users' are not.
+func TestAVDWarningNamesTheSiteAndTheTime(t *testing.T) {
+	timing := testenv.FastTiming
+	timing.AccessDuration, timing.ExpiryWarning = 5*time.Second, 3*time.Second
+	e := newEntraEnv(t, testenv.Options{AVD: true, Timing: timing})
+	code, a, body := e.Login("agent@partner.example").Assign(demo.ContosoSite, demo.Solo, "", "Case 13: deploy")
+	if code != http.StatusCreated {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	e.Anonymous().Form(e.ApprovalPath(a.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	active := e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+	connect(e, testenv.AVDPoolA, "sh-1", soloContosoUPN)
+	connect(e, testenv.AVDPoolB, "sh-4", soloContosoUPN)
+	connect(e, testenv.AVDPoolA, "sh-1", "alice@contoso.onmicrosoft.com")
+	e.Eventually(10*time.Second, "both desktops warned", func() bool { return len(e.ARM.Messages()) == 2 })
+	ends := active.AccessEndsAt.UTC().Format("15:04 MST")
+	for _, m := range e.ARM.Messages() {
+		if m.UPN != soloContosoUPN || !strings.Contains(m.Body, "Contoso Sage 200") || !strings.Contains(m.Body, "ends at "+ends) {
+			t.Fatalf("message %+v, want the partner user's, naming the site and %s", m, ends)
+		}
+	}
+	e.WaitClosed(a)
+	if left := e.ARM.Sessions(soloContosoUPN); len(left) != 0 {
+		t.Fatalf("sessions left: %+v", left)
+	}
+}
+
+// The reconciler logs off a desktop session of this product's account
+// whose access ended (opened after its revocation, e.g. on a host the
+// membership's removal had not reached), leaves those of accounts with a
+// grant in force and the customer's own, and audits drift.session_ended.
+func TestAVDReconcilerEndsAStraySession(t *testing.T) {
+	timing := testenv.FastTiming
+	timing.AccessDuration = time.Hour
+	e := newEntraEnv(t, testenv.Options{AVD: true, Timing: timing})
+	ctx := context.Background()
+	agent := e.Login("agent@partner.example")
+	_, ended, _ := agent.Assign(demo.ContosoSite, demo.Agent, store.RolePartnerSupportAgent, "Case 14: done soon")
+	e.Anonymous().Form(e.ApprovalPath(ended.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	e.WaitState(ended.ID, domain.StateActive, 15*time.Second)
+	if code, body := agent.Do("DELETE", "/api/v1/assignments/"+ended.ID, map[string]string{"reason": "done"}); code != http.StatusAccepted {
+		t.Fatalf("unassign: %d %s", code, body)
+	}
+	e.WaitClosed(ended)
+	_, a, _ := agent.Assign(demo.ContosoSite, demo.Solo, "", "Case 15: deploy")
+	e.Anonymous().Form(e.ApprovalPath(a.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+
+	agentUPN := demo.Agent + "." + demo.Northwind + "@contoso.onmicrosoft.com"
+	connect(e, testenv.AVDPoolB, "sh-5", agentUPN) // the stray
+	connect(e, testenv.AVDPoolA, "sh-1", soloContosoUPN)
+	connect(e, testenv.AVDPoolA, "sh-1", "alice@contoso.onmicrosoft.com")
+	res, err := e.Acts.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DriftSessionsEnded != 1 || len(e.ARM.Sessions(agentUPN)) != 0 {
+		t.Fatalf("reconciled %+v, %d sessions of the agent left; want its one session ended", res, len(e.ARM.Sessions(agentUPN)))
+	}
+	if len(e.ARM.Sessions(soloContosoUPN)) != 1 || len(e.ARM.Sessions("alice@contoso.onmicrosoft.com")) != 1 {
+		t.Fatal("a session with a grant in force, or the customer's own, was ended")
+	}
+	log, err := e.Store.AuditLog(ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(log, func(en store.AuditEntry) bool {
+		return en.Action == domain.ActionDriftSessionEnded && strings.Contains(en.Detail, agentUPN)
+	}) {
+		t.Fatal("no drift.session_ended naming the agent's account")
+	}
+}

@@ -103,12 +103,17 @@ func isLoopback(host string) bool {
 	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
 }
 
-// Sessions lists the user's sessions in every pool, following each page.
+// Sessions lists the user's sessions in every pool ("": everyone's),
+// following each page.
 func (c *Client) Sessions(ctx context.Context, upn string) ([]Session, error) {
 	var out []Session
-	filter := "userprincipalname eq '" + strings.ReplaceAll(upn, "'", "''") + "'"
+	opts := &armdv.UserSessionsClientListByHostPoolOptions{}
+	if upn != "" {
+		filter := "userprincipalname eq '" + strings.ReplaceAll(upn, "'", "''") + "'"
+		opts.Filter = &filter
+	}
 	for _, pool := range c.pools {
-		pager := c.sessions.NewListByHostPoolPager(c.rg, pool, &armdv.UserSessionsClientListByHostPoolOptions{Filter: &filter})
+		pager := c.sessions.NewListByHostPoolPager(c.rg, pool, opts)
 		for pager.More() {
 			page, err := pager.NextPage(ctx)
 			if err != nil {
@@ -116,7 +121,7 @@ func (c *Client) Sessions(ctx context.Context, upn string) ([]Session, error) {
 			}
 			for _, us := range page.Value {
 				s, ok := parse(pool, us)
-				if ok && strings.EqualFold(s.UPN, upn) { // the filter, checked
+				if ok && (upn == "" || strings.EqualFold(s.UPN, upn)) { // the filter, checked
 					out = append(out, s)
 				}
 			}

@@ -289,6 +289,31 @@ func (d *Directory) logOff(ctx context.Context, t store.Target, upn string, step
 	}
 }
 
+// WarnDesktops implements activities.Desktops: title and body shown in each
+// of the account's open sessions on the customer's host pools.
+func (d *Directory) WarnDesktops(ctx context.Context, t store.Target, in target.Input, title, body string) (int, error) {
+	acct, err := d.Store.DirectoryAccount(ctx, in.UserID, in.CustomerID)
+	if errors.Is(err, store.ErrNotFound) || t.AVDHostPools == "" {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	c, err := d.desktops(t)
+	if err != nil {
+		return 0, err
+	}
+	open, err := c.Sessions(ctx, acct.Login)
+	if err != nil {
+		return 0, desktopRefusal(err)
+	}
+	for _, s := range open {
+		if err := c.Message(ctx, s, title, body); err != nil {
+			return 0, desktopRefusal(err)
+		}
+	}
+	return len(open), nil
+}
+
 // desktops is the client of the customer's host pools, made once.
 func (d *Directory) desktops(t store.Target) (*avd.Client, error) {
 	d.mu.Lock()
@@ -340,9 +365,73 @@ func (d *Directory) disable(ctx context.Context, c *graph.Client, in target.Inpu
 	return d.Store.SaveDirectoryAccount(ctx, acct)
 }
 
-// Drift implements target.Directory.
+// Drift implements target.Directory. With AVD host pools, it also logs
+// off the desktop sessions of this product's accounts that hold no grant
+// in force on any of the customer's sites.
 func (d *Directory) Drift(ctx context.Context, t store.Target, customerID string, now time.Time) ([]target.DriftRepair, error) {
-	return membership.Repair(ctx, d.Store, groups{d.client(t)}, t.TenantID, customerID, now)
+	repairs, err := membership.Repair(ctx, d.Store, groups{d.client(t)}, t.TenantID, customerID, now)
+	if err != nil || t.AVDHostPools == "" {
+		return repairs, err
+	}
+	ended, err := d.strays(ctx, t, customerID, now)
+	return append(repairs, ended...), err
+}
+
+// strays logs off the sessions, in the customer's pools, of this product's
+// accounts that hold no grant in force and have no assignment in flight
+// (an activation or a revocation settles those).
+func (d *Directory) strays(ctx context.Context, t store.Target, customerID string, now time.Time) ([]target.DriftRepair, error) {
+	accounts, err := d.Store.DirectoryAccounts(ctx, customerID)
+	if err != nil || len(accounts) == 0 {
+		return nil, err
+	}
+	c, err := d.desktops(t)
+	if err != nil {
+		return nil, err
+	}
+	open, err := c.Sessions(ctx, "")
+	if err != nil {
+		return nil, desktopRefusal(err)
+	}
+	byLogin := map[string]store.DirectoryAccount{}
+	for _, a := range accounts {
+		if a.TenantID == t.TenantID {
+			byLogin[strings.ToLower(a.Login)] = a
+		}
+	}
+	sites, err := d.Store.SitesForCustomer(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	var repairs []target.DriftRepair
+	for _, s := range open {
+		a, ours := byLogin[strings.ToLower(s.UPN)]
+		if !ours {
+			continue // the customer's own user
+		}
+		if n, err := d.Store.DirectoryGrantsInForce(ctx, customerID, a.UserID, "", now); err != nil || n > 0 {
+			if err != nil {
+				return repairs, err
+			}
+			continue
+		}
+		inFlight := false
+		for _, site := range sites {
+			if _, err := d.Store.OpenAssignment(ctx, site.ID, a.UserID); err == nil {
+				inFlight = true
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return repairs, err
+			}
+		}
+		if inFlight {
+			continue
+		}
+		if err := c.LogOff(ctx, s); err != nil {
+			return repairs, desktopRefusal(err)
+		}
+		repairs = append(repairs, target.DriftRepair{Kind: target.DriftSessionEnded, UserID: a.UserID, Login: a.Login})
+	}
+	return repairs, nil
 }
 
 // prove reads the group back until the account is gone (Graph is
