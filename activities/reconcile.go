@@ -26,12 +26,12 @@ type ReconcileResult struct {
 	Revoked int
 	// Drift repaired in customers' directories, and the directories that
 	// could not be read (tried again at the next pass).
-	DriftRemoved  int      `json:",omitempty"`
-	DriftRestored int      `json:",omitempty"`
+	DriftRemoved  int `json:",omitempty"`
+	DriftRestored int `json:",omitempty"`
 	// DriftSessionsEnded counts desktop sessions of accounts holding no
 	// grant, logged off.
-	DriftSessionsEnded int `json:",omitempty"`
-	DriftFailed   []string `json:",omitempty"`
+	DriftSessionsEnded int      `json:",omitempty"`
+	DriftFailed        []string `json:",omitempty"`
 }
 
 // reconcileBatch bounds one pass; the next pass takes the rest.
