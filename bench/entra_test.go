@@ -175,7 +175,7 @@ func (r *rig) storm(b *testing.B, sites []stormSite, n int, withDesktops bool) {
 	r.settle(b)
 	ids := make([]store.Assignment, n)
 	setup := time.Now()
-	runFlows(b, n, inFlight, 0, func(i int) (time.Duration, error) {
+	runFlows(b, n, startsInFlight, 0, func(i int) (time.Duration, error) {
 		c := sites[i%len(sites)]
 		a, err := r.assignAt(c.site, users[i])
 		ids[i] = a

@@ -221,3 +221,40 @@ func TestAVDReconcilerEndsAStraySession(t *testing.T) {
 		t.Fatal("no drift.session_ended naming the agent's account")
 	}
 }
+
+// The dev directory's "connect" opens a desktop session for a partner
+// account while it is a member of a site's group, and the session ends
+// when the access does; an account without access cannot connect.
+func TestAVDDevDirectoryConnectThenAccessEnds(t *testing.T) {
+	e := newEntraEnv(t, testenv.Options{AVD: true})
+	solo := e.Login("solo@partner.example")
+	_, a, _ := solo.Assign(demo.FabrikamSite, demo.Solo, "", "Case 16: support")
+	e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+	admin := e.Login("admin@partner.example")
+	code, page := admin.Do("GET", "/dev/directory", nil)
+	if code != http.StatusOK || !strings.Contains(string(page), "Connect as "+soloFabrikamUPN) {
+		t.Fatalf("dev directory: %d, no connect button for %s", code, soloFabrikamUPN)
+	}
+	if code, body, _ := admin.Form("/dev/directory/connect", map[string]string{"tenant": fabrikamTenant, "upn": soloFabrikamUPN}); code != http.StatusSeeOther {
+		t.Fatalf("connect: %d %s", code, body)
+	}
+	if n := len(e.ARM.Sessions(soloFabrikamUPN)); n != 1 {
+		t.Fatalf("%d sessions after connect, want 1", n)
+	}
+	if _, page := admin.Do("GET", "/dev/directory", nil); !strings.Contains(string(page), `class="session"`) {
+		t.Fatal("the page does not show the open session")
+	}
+	if code, body := solo.Do("DELETE", "/api/v1/assignments/"+a.ID, map[string]string{"reason": "done"}); code != http.StatusAccepted {
+		t.Fatalf("unassign: %d %s", code, body)
+	}
+	e.WaitClosed(a)
+	if n := len(e.ARM.Sessions(soloFabrikamUPN)); n != 0 {
+		t.Fatalf("%d sessions after the access ended", n)
+	}
+	if code, _, _ := admin.Form("/dev/directory/connect", map[string]string{"tenant": fabrikamTenant, "upn": soloFabrikamUPN}); code != http.StatusForbidden {
+		t.Fatalf("connect without access: %d, want 403", code)
+	}
+	if n := len(e.ARM.Sessions(soloFabrikamUPN)); n != 0 {
+		t.Fatalf("%d sessions opened without access", n)
+	}
+}

@@ -26,6 +26,9 @@ type Server struct {
 	Authorized func(token string) bool
 	// PageSize is how many sessions one page lists (default 2, to page).
 	PageSize int
+	// OnChange, when set, is called at each change of the sessions (under
+	// the server's lock: it must not call back).
+	OnChange func()
 
 	mu       sync.Mutex
 	sessions []*session
@@ -55,6 +58,9 @@ type Request struct {
 type Message struct {
 	SessionID, UPN, Title, Body string
 }
+
+// Pool names a host pool: where the dev page's "connect" opens sessions.
+type Pool struct{ Subscription, ResourceGroup, Name string }
 
 // Session is an open session, for tests and the dev page.
 type Session struct {
@@ -146,6 +152,9 @@ func (s *Server) Changed() <-chan struct{} {
 func (s *Server) touch() {
 	close(s.changed)
 	s.changed = make(chan struct{})
+	if s.OnChange != nil {
+		s.OnChange()
+	}
 }
 
 // ServeHTTP answers the userSessions calls under

@@ -285,6 +285,14 @@ func (d *Directory) Snapshot(tenantID string) Tenant {
 	return out
 }
 
+// Poke marks a change made elsewhere (the dev directory's desktop
+// sessions): waiters on Changed wake up.
+func (d *Directory) Poke() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.touch()
+}
+
 // touch marks a change: waiters on Changed wake up.
 func (d *Directory) touch() {
 	d.version++

@@ -159,6 +159,10 @@ func New(t testing.TB, o Options) *Env {
 	}
 	if o.Entra {
 		e.wiring.Server.DevDirectory = e.Graph
+		if e.ARM != nil {
+			e.wiring.Server.DevDesktops = e.ARM
+			e.wiring.Server.DevPool = devarm.Pool{Subscription: AVDSubscription, ResourceGroup: AVDResourceGroup, Name: AVDPoolA}
+		}
 		e.wiring.Server.DevTenants = map[string]string{ContosoTenant: demo.Contoso, FabrikamTenant: demo.Fabrikam}
 	}
 	e.Server, e.Service = wire.Server(e.wiring, st, c, keys, log, nil)
