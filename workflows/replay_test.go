@@ -32,8 +32,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	// (directory-access), v6 before payloads were encrypted, v7 before
 	// every start was vouched for and used once (vouched-emails,
 	// vouched-reissue, vouched-reconcile), v8 before the customer's own
-	// policy (customer-policy), v9 since.
-	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"} {
+	// policy (customer-policy), v9 since; v13 since the desktop sessions
+	// are warned (desktop-warning).
+	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v13"} {
 		if got, _ := filepath.Glob(filepath.Join("testdata", set, "*.json")); len(got) < 8 {
 			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
 		}
