@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -212,8 +213,17 @@ func (r *rig) storm(b *testing.B, sites []stormSite, n int, withDesktops bool) {
 	start := time.Now()
 	var failed atomic.Int64
 	runFlows(b, n, n, 0, func(i int) (time.Duration, error) { // all at once
+		// Like a client, repeat after a 503 (Temporal too busy to answer
+		// in time): safe, an unassign counts once.
 		rec := r.do("DELETE", "/api/v1/assignments/"+ids[i].ID, `{"reason":"storm"}`, r.token)
-		if rec.Code != 202 {
+		repeated := false
+		for try := 0; rec.Code == http.StatusServiceUnavailable && try < 10; try++ {
+			r.retries.Add(1)
+			time.Sleep(time.Second)
+			rec, repeated = r.do("DELETE", "/api/v1/assignments/"+ids[i].ID, `{"reason":"storm"}`, r.token), true
+		}
+		// A repeat may find the first one's end already recorded (409).
+		if rec.Code != http.StatusAccepted && !(repeated && rec.Code == http.StatusConflict) {
 			return 0, fmt.Errorf("unassign %s: %d %s", ids[i].ID, rec.Code, rec.Body)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
