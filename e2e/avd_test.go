@@ -258,3 +258,55 @@ func TestAVDDevDirectoryConnectThenAccessEnds(t *testing.T) {
 		t.Fatalf("%d sessions opened without access", n)
 	}
 }
+
+// A cancel from Temporal, a withdrawn permission (R1) and a suspension
+// (R2) each log off the partner user's desktop sessions where the access
+// ended, and only there.
+func TestAVDCancelWithdrawalAndSuspensionLogOff(t *testing.T) {
+	timing := testenv.FastTiming
+	timing.AccessDuration = time.Hour
+	e := newEntraEnv(t, testenv.Options{AVD: true, Timing: timing})
+	solo := e.Login("solo@partner.example")
+	agent := e.Login("agent@partner.example")
+	agentUPN := demo.Agent + "." + demo.Northwind + "@contoso.onmicrosoft.com"
+	_, std, _ := solo.Assign(demo.ContosoSite, demo.Solo, "", "Case 17: Standard")
+	e.Anonymous().Form(e.ApprovalPath(std.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	_, pro, _ := solo.Assign(demo.FabrikamSite, demo.Solo, "", "Case 18: Professional")
+	_, ag, _ := agent.Assign(demo.ContosoSite, demo.Agent, store.RolePartnerSupportAgent, "Case 19: Standard")
+	e.Anonymous().Form(e.ApprovalPath(ag.ID, "admin@contoso.example"), map[string]string{"decision": "approve"})
+	for _, a := range []store.Assignment{std, pro, ag} {
+		e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+	}
+	connect(e, testenv.AVDPoolA, "sh-1", soloContosoUPN)
+	connect(e, testenv.AVDPoolA, "sh-1", soloFabrikamUPN)
+	connect(e, testenv.AVDPoolB, "sh-2", agentUPN)
+	left := func() [3]int {
+		return [3]int{len(e.ARM.Sessions(soloContosoUPN)), len(e.ARM.Sessions(soloFabrikamUPN)), len(e.ARM.Sessions(agentUPN))}
+	}
+	if err := e.Client.CancelWorkflow(context.Background(), std.WorkflowID, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.WaitClosed(std)
+	if got := left(); got != [3]int{0, 1, 1} {
+		t.Fatalf("sessions after the cancel %v, want [0 1 1]", got)
+	}
+	if code, body := e.Login("admin@fabrikam.example").Do("DELETE", "/api/v1/customers/"+demo.Fabrikam+"/partner-permission", nil); code != http.StatusOK {
+		t.Fatalf("withdraw: %d %s", code, body)
+	}
+	e.WaitClosed(pro)
+	if got := left(); got != [3]int{0, 0, 1} {
+		t.Fatalf("sessions after the withdrawal %v, want [0 0 1]", got)
+	}
+	if code, body := e.Login("admin@partner.example").Do("PATCH", "/api/v1/users/"+demo.Agent, map[string]any{"status": "suspended"}); code != http.StatusOK {
+		t.Fatalf("suspend: %d %s", code, body)
+	}
+	e.WaitClosed(ag)
+	if got := left(); got != [3]int{0, 0, 0} {
+		t.Fatalf("sessions after the suspension %v, want none", got)
+	}
+	for _, id := range []string{std.ID, pro.ID, ag.ID} {
+		if d := proof(t, e, id); !strings.Contains(d, "1 desktop session(s) logged off") {
+			t.Fatalf("revocation.proven of %s says %q", id, d)
+		}
+	}
+}
