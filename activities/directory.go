@@ -86,10 +86,19 @@ func (a *Activities) DeprovisionAccess(ctx context.Context, in target.Input) err
 	if err := a.Store.ClearRevocationPending(ctx, in.AssignmentID); err != nil {
 		return err
 	}
+	detail := fmt.Sprintf("the site's access group in %s no longer holds the account; proven in %s", t.Kind, took.Round(time.Millisecond))
+	steps, err := a.Store.DirectorySteps(ctx, in.AssignmentID)
+	if err != nil {
+		return err
+	}
+	for _, s := range steps {
+		if s.Phase == store.PhaseRevoke && s.Step == target.StepDesktops && s.Detail != "" {
+			detail += "; " + s.Detail // the desktop sessions: how many, how long
+		}
+	}
 	key := "directory/proven/" + in.AssignmentID
 	return a.Store.Audit(ctx, store.AuditEntry{At: time.Now(), ActorID: "system", Action: domain.ActionRevocationProven,
-		Outcome: store.OutcomeOK, AssignmentID: in.AssignmentID, EventKey: &key,
-		Detail: fmt.Sprintf("the site's access group in %s no longer holds the account; proven in %s", t.Kind, took.Round(time.Millisecond))})
+		Outcome: store.OutcomeOK, AssignmentID: in.AssignmentID, EventKey: &key, Detail: detail})
 }
 
 // ReissueDirectoryCredential resets the password of the assignment's
@@ -114,6 +123,44 @@ func (a *Activities) ReissueDirectoryCredential(ctx context.Context, in target.I
 		return directoryError(err, true)
 	}
 	return nil
+}
+
+// DesktopWarning is a warning to the partner user's open desktop sessions
+// that access ends. It is an activity's input, recorded in histories: its
+// field names stay.
+type DesktopWarning struct {
+	Input    target.Input
+	SiteName string
+	EndsAt   time.Time
+}
+
+// Desktops is a directory target that can reach the partner user's open
+// desktop sessions (Entra ID with AVD host pools).
+type Desktops interface {
+	// WarnDesktops shows title and body in each of the account's open
+	// sessions and returns how many it reached.
+	WarnDesktops(ctx context.Context, t store.Target, in target.Input, title, body string) (int, error)
+}
+
+// WarnDesktops shows the partner user, in each desktop session open on the
+// customer's AVD host pools, when the access to the site ends: "Your access
+// to Contoso Sage 200 ends at 14:00 UTC; save your work". A customer naming
+// no pools has none.
+func (a *Activities) WarnDesktops(ctx context.Context, in DesktopWarning) (int, error) {
+	t, d, err := a.directory(ctx, in.Input.CustomerID)
+	if err != nil || d == nil {
+		return 0, err
+	}
+	dd, ok := d.(Desktops)
+	if !ok || t.AVDHostPools == "" {
+		return 0, nil
+	}
+	body := fmt.Sprintf("Your access to %s ends at %s; save your work.", in.SiteName, in.EndsAt.UTC().Format("15:04 MST on 2 Jan"))
+	n, err := dd.WarnDesktops(ctx, t, in.Input, "Partner Access", body)
+	if err != nil {
+		return n, directoryError(err, false)
+	}
+	return n, nil
 }
 
 // heartbeatEvery is how often a directory step tells Temporal it is alive:

@@ -26,9 +26,12 @@ type ReconcileResult struct {
 	Revoked int
 	// Drift repaired in customers' directories, and the directories that
 	// could not be read (tried again at the next pass).
-	DriftRemoved  int      `json:",omitempty"`
-	DriftRestored int      `json:",omitempty"`
-	DriftFailed   []string `json:",omitempty"`
+	DriftRemoved  int `json:",omitempty"`
+	DriftRestored int `json:",omitempty"`
+	// DriftSessionsEnded counts desktop sessions of accounts holding no
+	// grant, logged off.
+	DriftSessionsEnded int      `json:",omitempty"`
+	DriftFailed        []string `json:",omitempty"`
 }
 
 // reconcileBatch bounds one pass; the next pass takes the rest.
@@ -91,16 +94,20 @@ func (a *Activities) repairDrift(ctx context.Context, now time.Time, res *Reconc
 				res.DriftFailed = append(res.DriftFailed, fmt.Sprintf("%s: %v", id, err))
 			}
 			for _, r := range repairs {
-				if r.Kind == target.DriftRemoved {
-					res.DriftRemoved++
-				} else {
-					res.DriftRestored++
-				}
 				if a.Drifted != nil {
 					a.Drifted(kind, r.Kind)
 				}
-				action, detail := domain.ActionDriftRemoved, fmt.Sprintf("%s, in %s's group without a grant in force, was removed from it", r.Login, r.SiteID)
-				if r.Kind == target.DriftRestored {
+				var action domain.Action
+				var detail string
+				switch r.Kind {
+				case target.DriftRemoved:
+					res.DriftRemoved++
+					action, detail = domain.ActionDriftRemoved, fmt.Sprintf("%s, in %s's group without a grant in force, was removed from it", r.Login, r.SiteID)
+				case target.DriftSessionEnded:
+					res.DriftSessionsEnded++
+					action, detail = domain.ActionDriftSessionEnded, fmt.Sprintf("%s holds no grant in force but had a desktop session open: logged off", r.Login)
+				default:
+					res.DriftRestored++
 					action, detail = domain.ActionDriftRestored, fmt.Sprintf("%s has a grant in force on %s but was not in its group: added back", r.Login, r.SiteID)
 				}
 				if err := a.Store.Audit(ctx, store.AuditEntry{At: now, ActorID: "reconciler", Action: action,

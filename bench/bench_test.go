@@ -37,9 +37,11 @@ import (
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/devarm"
 	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/engine"
+	"github.com/partneraccess/partneraccess/internal/graph"
 	"github.com/partneraccess/partneraccess/internal/ratelimit"
 	"github.com/partneraccess/partneraccess/internal/secret"
 	"github.com/partneraccess/partneraccess/internal/service"
@@ -68,6 +70,10 @@ type rig struct {
 	// graph is the Entra tenants' stand-in (BenchmarkEntra…).
 	graph    *devgraph.Directory
 	graphSrv *httptest.Server
+	pace     *graph.Pace    // the worker's writes to each tenant
+	arm      *devarm.Server // the AVD host pools' stand-in
+	armSrv   *httptest.Server
+	storms   map[string]map[string]float64 // the figures of each storm run, by benchmark
 }
 
 var (
@@ -145,9 +151,13 @@ func newRig() (*rig, error) {
 	// gateway until a benchmark names it as their target.
 	r.graph = devgraph.New()
 	r.graphSrv = httptest.NewServer(r.graph)
+	r.pace = graph.NewPace(unpaced)
+	r.arm = devarm.New()
+	r.arm.Authorized, r.arm.PageSize = r.graph.ARMToken, 100
+	r.armSrv = httptest.NewServer(r.arm)
 	acts := wire.Activities(r.store, nil, r.keys, activities.Config{PublicURL: publicURL},
 		wire.Directories{GraphURL: r.graphSrv.URL, LoginURL: r.graphSrv.URL,
-			Secret: func(store.Target) (string, error) { return benchSecret, nil }}, r.client, nil)
+			Secret: func(store.Target) (string, error) { return benchSecret, nil }, Pace: r.pace, ARMURL: r.armSrv.URL}, r.client, nil)
 	w := worker.New(r.client, taskQueue, acts, worker.Options{})
 	w.RegisterWorkflow(bareShape)
 	w.RegisterWorkflow(bareEmails)
@@ -173,6 +183,7 @@ func newRig() (*rig, error) {
 
 func (r *rig) close() {
 	r.graphSrv.Close()
+	r.armSrv.Close()
 	r.client.Close()
 	r.eng.Stop()
 	r.store.Close()

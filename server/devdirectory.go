@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/partneraccess/partneraccess/internal/devarm"
 	"github.com/partneraccess/partneraccess/internal/devgraph"
 )
 
@@ -15,6 +17,16 @@ import (
 type devTenant struct {
 	CustomerID string
 	devgraph.Tenant
+	Desktops bool
+	Accounts []devAccount // the partner accounts, with their desktop sessions
+}
+
+// devAccount is a partner account made by this product: it may connect
+// while a member of a site's group.
+type devAccount struct {
+	UPN      string
+	Member   bool
+	Sessions []devarm.Session
 }
 
 // devWait bounds how long the page's script waits for a change.
@@ -46,7 +58,7 @@ func (s *Server) pageDevDirectory(c *gin.Context) {
 	var tenants []devTenant
 	for tenant, customer := range s.cfg.DevTenants {
 		if visible == nil || visible[customer] {
-			tenants = append(tenants, devTenant{CustomerID: customer, Tenant: g.Snapshot(tenant)})
+			tenants = append(tenants, s.devTenant(tenant, customer))
 		}
 	}
 	slices.SortFunc(tenants, func(a, b devTenant) int {
@@ -57,6 +69,54 @@ func (s *Server) pageDevDirectory(c *gin.Context) {
 	})
 	c.Header("Cache-Control", "no-store")
 	s.render(c, http.StatusOK, "devdirectory", gin.H{"Tenants": tenants, "Version": version})
+}
+
+// devTenant is the tenant now, with its partner accounts' desktop
+// sessions when the dev directory has them.
+func (s *Server) devTenant(tenant, customer string) devTenant {
+	t := devTenant{CustomerID: customer, Tenant: s.cfg.DevDirectory.Snapshot(tenant), Desktops: s.cfg.DevDesktops != nil}
+	if !t.Desktops {
+		return t
+	}
+	member := map[string]bool{}
+	for _, g := range t.Groups {
+		for _, m := range g.Members {
+			member[m] = true
+		}
+	}
+	for _, u := range t.Users {
+		if local, _, _ := strings.Cut(u.UPN, "@"); !strings.Contains(local, ".") {
+			continue // the customer's own user
+		}
+		t.Accounts = append(t.Accounts, devAccount{UPN: u.UPN, Member: member[u.UPN] && u.Enabled, Sessions: s.cfg.DevDesktops.Sessions(u.UPN)})
+	}
+	return t
+}
+
+// devConnect is POST /dev/directory/connect: the partner account (upn, in
+// tenant) opens a desktop session on the dev host pool, as the Remote
+// Desktop client would, only while it is an enabled member of a site's
+// group; then the page again.
+func (s *Server) devConnect(c *gin.Context) {
+	tenant, upn := c.PostForm("tenant"), c.PostForm("upn")
+	customer, ok := s.cfg.DevTenants[tenant]
+	visible, err := s.devCustomers(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !ok || (visible != nil && !visible[customer]) {
+		c.String(http.StatusNotFound, "no such tenant in the dev directory")
+		return
+	}
+	acct := slices.IndexFunc(s.devTenant(tenant, customer).Accounts, func(a devAccount) bool { return a.UPN == upn && a.Member })
+	if acct < 0 {
+		c.String(http.StatusForbidden, "%s is not an enabled member of a site's group: Azure Virtual Desktop refuses the connection", upn)
+		return
+	}
+	p := s.cfg.DevPool
+	s.cfg.DevDesktops.Connect(p.Subscription, p.ResourceGroup, p.Name, "sage200-sh-1", upn)
+	c.Redirect(http.StatusSeeOther, "/dev/directory")
 }
 
 // devCustomers are the customers whose tenants the reader may see: nil for

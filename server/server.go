@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/partneraccess/partneraccess/docs"
+	"github.com/partneraccess/partneraccess/internal/devarm"
 	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/metrics"
 	"github.com/partneraccess/partneraccess/internal/problem"
@@ -56,6 +57,11 @@ type Config struct {
 	// tenants to their customers.
 	DevDirectory *devgraph.Directory
 	DevTenants   map[string]string
+	// DevDesktops, with DevDirectory, are its desktop sessions: the page
+	// shows them, and its "connect" opens one for a partner account that
+	// is a member of a site's group.
+	DevDesktops *devarm.Server
+	DevPool     devarm.Pool // where "connect" opens a session
 	// Codec, when set, is served at /codec/encode and /codec/decode for
 	// the Temporal UI and CLI; CodecOpen lets a caller on loopback use it
 	// (the server listens on loopback only), else only the operator's token.
@@ -187,6 +193,9 @@ func (s *Server) Router() *gin.Engine {
 		getHead(r, "/dev/mail", s.mailboxAdmin, s.pageDevMail)
 		if s.cfg.DevDirectory != nil {
 			getHead(r, "/dev/directory", s.mailboxAdmin, s.pageDevDirectory)
+			if s.cfg.DevDesktops != nil {
+				r.POST("/dev/directory/connect", s.mailboxAdmin, s.devConnect)
+			}
 			getHead(r, "/static/live.js", s.liveJS)
 		}
 		if s.cfg.DevChat != nil {

@@ -51,6 +51,38 @@ var (
 	}
 )
 
+// versionDesktopWarning marks the change that warns the partner user's
+// open desktop sessions (the customer's AVD host pools, SPEC §16) before
+// Standard access ends: at EXPIRY_WARNING, and desktopLastWarning before
+// the end. Runs started before it warn by email alone.
+const versionDesktopWarning = "desktop-warning"
+
+// desktopLastWarning is how long before the end of Standard access the
+// open desktop sessions get their last warning.
+const desktopLastWarning = 10 * time.Minute
+
+// desktopWarningOptions: a warning is worth a few tries, not holding the
+// access: after a minute it is given up (and logged).
+var desktopWarningOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    30 * time.Second,
+	ScheduleToCloseTimeout: time.Minute,
+	RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second},
+}
+
+// warnDesktops shows the partner user, in each desktop session open on the
+// customer's host pools, when the access ends (since versionDesktopWarning,
+// for access in a directory).
+func (w *assignment) warnDesktops(ctx workflow.Context) {
+	if !w.desktops || !w.inDirectory() || w.status.AccessEndsAt == nil {
+		return
+	}
+	in := activities.DesktopWarning{Input: w.directoryInput(workflow.Now(ctx)), SiteName: w.in.SiteName, EndsAt: *w.status.AccessEndsAt}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, desktopWarningOptions), a.WarnDesktops, in).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("desktop sessions not warned", "error", err)
+	}
+}
+
 // defaultProvisionRetryFor bounds activation when the input names no bound.
 const defaultProvisionRetryFor = time.Hour
 

@@ -32,6 +32,7 @@ const maxProfessionalReminders = 1000
 type accessTimers struct {
 	ends    workflow.Future
 	warning workflow.Future // nil once fired, or when there is no warning
+	desktop workflow.Future // the desktops' last warning (versionDesktopWarning); nil once fired, or none
 	cancel  workflow.CancelFunc
 }
 
@@ -81,6 +82,15 @@ func (w *assignment) awaitAccessEnd(ctx workflow.Context) *UnassignSignal {
 				w.access.warning = nil
 				if f.Get(ctx, nil) == nil {
 					w.warnExpiry(ctx)
+					w.warnDesktops(ctx)
+				}
+			})
+		}
+		if f := w.access.desktop; f != nil {
+			sel.AddFuture(f, func(workflow.Future) {
+				w.access.desktop = nil
+				if f.Get(ctx, nil) == nil {
+					w.warnDesktops(ctx)
 				}
 			})
 		}
@@ -108,6 +118,9 @@ func (w *assignment) armAccessTimers(ctx workflow.Context) {
 	w.access = accessTimers{ends: workflow.NewTimer(tctx, ends.Sub(now)), cancel: cancel}
 	if d := w.in.Timing.ExpiryWarning; d > 0 && ends.Add(-d).After(now) {
 		w.access.warning = workflow.NewTimer(tctx, ends.Add(-d).Sub(now))
+	}
+	if w.desktops && w.inDirectory() && ends.Add(-desktopLastWarning).After(now) {
+		w.access.desktop = workflow.NewTimer(tctx, ends.Add(-desktopLastWarning).Sub(now))
 	}
 }
 

@@ -33,10 +33,11 @@ func TestReplayRecordedHistories(t *testing.T) {
 	// every start was vouched for and used once (vouched-emails,
 	// vouched-reissue, vouched-reconcile), v8 before the customer's own
 	// policy (customer-policy), v9 before approvers were asked in chats
-	// (chat-approvals), v10 since; v11 adds the access reviews' workflows
-	// and v12 the webhooks' (each recorded before chat-approvals, so it
-	// replays without it).
-	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"} {
+	// (chat-approvals), v10 since; v11 adds the access reviews' workflows,
+	// v12 the webhooks' and v13 the desktop sessions' warning
+	// (desktop-warning); each was recorded without the others' versions,
+	// so each replays without them.
+	for _, set := range []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13"} {
 		if got, _ := filepath.Glob(filepath.Join("testdata", set, "*.json")); len(got) < 8 {
 			t.Fatalf("set %s has %d histories, want at least 8", set, len(got))
 		}

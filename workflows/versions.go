@@ -19,6 +19,7 @@ type versions struct {
 	cancellable bool // versionCancelIsUnassign
 	directory   bool // versionDirectory
 	policy      bool // versionPolicy
+	desktops    bool // versionDesktopWarning
 }
 
 // readVersions reads the changes in the order runs have always read them:
@@ -34,5 +35,6 @@ func readVersions(ctx workflow.Context) versions {
 		cancellable: applies(versionCancelIsUnassign),
 		directory:   applies(versionDirectory),
 		policy:      applies(versionPolicy),
+		desktops:    applies(versionDesktopWarning),
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/config"
 	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/devarm"
 	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/engine"
 	"github.com/partneraccess/partneraccess/internal/entra"
@@ -118,6 +119,7 @@ type process struct {
 	teams       *teams.Bot
 	devChat     *teamstest.DevChat
 	devGraphURL string
+	devDesktops *devarm.Server
 }
 
 func (p *process) stop() {
@@ -166,10 +168,15 @@ func (p *process) startDevDirectory(ctx context.Context) error {
 		return fmt.Errorf("dev directory: %w", err)
 	}
 	g := devgraph.New()
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
+	desktops := devarm.New()
+	desktops.Authorized, desktops.OnChange = g.ARMToken, g.Poke
+	mux := http.NewServeMux()
+	mux.Handle("/", g)
+	mux.Handle("/subscriptions/", desktops) // ARM's userSessions: the desktop sessions
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	p.stops = append(p.stops, func() { srv.Close() })
-	p.devGraph, p.devGraphURL = g, "http://"+ln.Addr().String()
+	p.devGraph, p.devGraphURL, p.devDesktops = g, "http://"+ln.Addr().String(), desktops
 	if err := demo.DevDirectory(ctx, p.st, g, time.Now()); err != nil {
 		return fmt.Errorf("dev directory: %w", err)
 	}
@@ -314,7 +321,8 @@ func (p *process) serveHTTP(context.Context) error {
 			PublicURL: cfg.PublicURL, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly, TrustedProxies: cfg.TrustedProxies,
 			TemporalNamespace: cfg.TemporalNamespace, TemporalUIURL: temporalUIURL(cfg, p.uiURL),
 			GatewayToken: cfg.GatewayToken, OperatorToken: cfg.OperatorToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
-			DevDirectory: p.devGraph, DevTenants: demo.DevTenants, DevChat: p.devChat, Codec: p.codec, CodecOpen: cfg.ListensOnLoopback(),
+			DevDirectory: p.devGraph, DevDesktops: p.devDesktops, DevTenants: demo.DevTenants, DevChat: p.devChat,
+			DevPool: devarm.Pool{Subscription: demo.DevSubscription, ResourceGroup: demo.DevResourceGroup, Name: demo.DevHostPool}, Codec: p.codec, CodecOpen: cfg.ListensOnLoopback(),
 		},
 		Teams: p.teamsBot(),
 		Slack: slackchat.Config{APIURL: cfg.SlackAPIURL},
@@ -418,9 +426,9 @@ func serve(ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
 // directories are the settings of the customers' directories: the dev
 // directory's for the demo's customers when it runs.
 func (p *process) directories() wire.Directories {
-	d := wire.Directories{GraphURL: p.cfg.GraphURL, LoginURL: p.cfg.EntraLoginURL}
+	d := wire.Directories{GraphURL: p.cfg.GraphURL, LoginURL: p.cfg.EntraLoginURL, ARMURL: p.cfg.ARMURL, WritesPerSecond: p.cfg.GraphWritesPerSecond}
 	if p.devGraph != nil {
-		d.GraphURL, d.LoginURL = p.devGraphURL, p.devGraphURL
+		d.GraphURL, d.LoginURL, d.ARMURL = p.devGraphURL, p.devGraphURL, p.devGraphURL
 		d.Secret = func(t store.Target) (string, error) {
 			if s, ok := demo.DevSecret(t); ok {
 				return s, nil

@@ -62,8 +62,12 @@ type Config struct {
 	GraphURL, EntraLoginURL string
 	// Teams is the Azure Bot of approvals in Teams (TeamsAppID "": off).
 	TeamsAppID, TeamsAppSecret, BotFrameworkOpenIDURL string
-	InvitationTTL                                     time.Duration
-	PasswordResetTTL                                  time.Duration
+	// ARMURL is Azure Resource Manager's endpoint (AVD host pools).
+	ARMURL string
+	// GraphWritesPerSecond paces the writes to each tenant.
+	GraphWritesPerSecond float64
+	InvitationTTL        time.Duration
+	PasswordResetTTL     time.Duration
 	// ExpiryWarning and ProfessionalReminder are 0 when off.
 	ExpiryWarning        time.Duration
 	MaxExtensions        int

@@ -96,6 +96,11 @@ func (c *Config) loadTimings(get getter, bad reporter) {
 	c.GraphURL = strings.TrimRight(get("GRAPH_URL"), "/")
 	c.EntraLoginURL = strings.TrimRight(get("ENTRA_LOGIN_URL"), "/")
 	c.loadTeams(get, bad)
+	c.ARMURL = strings.TrimRight(get("ARM_URL"), "/")
+	if c.GraphWritesPerSecond, err = strconv.ParseFloat(get("GRAPH_WRITES_PER_SECOND"), 64); err != nil ||
+		!(c.GraphWritesPerSecond > 0 && c.GraphWritesPerSecond <= 1000) {
+		bad("GRAPH_WRITES_PER_SECOND", "%q is not a number of writes a second above 0, at most 1000", get("GRAPH_WRITES_PER_SECOND"))
+	}
 	c.InvitationTTL = duration(get, bad, "INVITATION_TTL", time.Minute)
 	c.PasswordResetTTL = duration(get, bad, "PASSWORD_RESET_TTL", time.Minute)
 	c.TemporalRetention = duration(get, bad, "TEMPORAL_RETENTION", 24*time.Hour) // Temporal's own minimum is a day

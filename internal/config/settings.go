@@ -46,6 +46,8 @@ var Vars = []Var{
 	{"WEBHOOK_RETRY_FOR", "webhook-retry-for", "72h", "worker: how long a webhook event is retried, with backoff, before the webhook is paused and its administrators told"},
 	{"PROVISION_RETRY_FOR", "provision-retry-for", "1h", "how long activation in a customer's directory (Entra ID) is retried before the assignment ends failed"},
 	{"GRAPH_URL", "graph-url", "https://graph.microsoft.com", "worker: Microsoft Graph's base URL (requests go to $GRAPH_URL/v1.0/...)"},
+	{"ARM_URL", "arm-url", "https://management.azure.com", "worker: Azure Resource Manager's base URL, for the customers' Azure Virtual Desktop host pools (entra: avd:)"},
+	{"GRAPH_WRITES_PER_SECOND", "graph-writes-per-second", "18", "worker: writes a second to each Entra tenant, shared by all its activities (Graph allows one app 20); a 429 holds the tenant for its Retry-After"},
 	{"ENTRA_LOGIN_URL", "entra-login-url", "https://login.microsoftonline.com", "worker: Entra ID's token endpoint base (tokens from $ENTRA_LOGIN_URL/<tenant>/oauth2/v2.0/token); server: sign-in issuers under it are Entra's"},
 	{"TEAMS_APP_ID", "teams-app-id", "", "the Azure Bot's Microsoft App ID for approvals in Teams (empty: Teams is off)"},
 	{"TEAMS_APP_SECRET", "teams-app-secret", "", "the Azure Bot's client secret (or TEAMS_APP_SECRET_FILE)"},

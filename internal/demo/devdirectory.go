@@ -23,6 +23,12 @@ const (
 	// client secret; DevSecret answers for it instead of the environment.
 	DevSecretEnv = "PARTNER_ACCESS_DEV_DIRECTORY_SECRET"
 	devSecret    = "dev-directory-secret"
+	// DevSubscription, DevResourceGroup and DevHostPool are where the dev
+	// directory's desktop sessions are (internal/devarm, on the same
+	// loopback port): each dev tenant's customer names this pool.
+	DevSubscription  = "de5c0000-0000-4000-8000-0000000000d1"
+	DevResourceGroup = "rg-dev-avd"
+	DevHostPool      = "sage200-pool"
 )
 
 // DevTenants maps each dev tenant to its customer.
@@ -47,7 +53,8 @@ func DevDirectory(ctx context.Context, st *store.Store, g *devgraph.Directory, n
 		{Customer: Contoso, Site: ContosoSite, Tenant: DevContosoTenant, Group: devContosoGroup, Domain: "contoso.onmicrosoft.com", Own: []string{"it-admin", "accounts"}},
 		{Customer: Fabrikam, Site: FabrikamSite, Tenant: DevFabrikamTenant, Group: devFabrikamGroup, Domain: "fabrikam.onmicrosoft.com", Own: []string{"it-admin", "accounts"}},
 	} {
-		if err := StandIn(ctx, st, g, c, store.Target{ClientID: devApp, SecretEnv: DevSecretEnv}, devSecret); err != nil {
+		if err := StandIn(ctx, st, g, c, store.Target{ClientID: devApp, SecretEnv: DevSecretEnv,
+			AVDSubscription: DevSubscription, AVDResourceGroup: DevResourceGroup, AVDHostPools: DevHostPool}, devSecret); err != nil {
 			return err
 		}
 		accounts, err := st.DirectoryAccounts(ctx, c.Customer)

@@ -24,23 +24,24 @@ import (
 // and groups. It is an http.Handler, safe for concurrent use; its knobs
 // (Deny, WriteRate, Lag, FailNext) may be turned while it serves.
 type Directory struct {
-	// PageSize is how many members one page lists (Graph's default, 100).
-	// Set it before serving.
+	// PageSize is the most members one page lists (999, Graph's most for
+	// $top; a page without $top lists 100). Set it before serving.
 	PageSize int
 	// TokenTTL is how long a token works (an hour, as Entra's). Set it
 	// before serving.
 	TokenTTL time.Duration
 
-	mu       sync.Mutex
-	tenants  map[string]*tenant
-	tokens   map[string]token // by access token
-	tokenN   int
-	requests []Request
-	writes   *rate.Limiter // nil: writes are not limited
-	lag      int
-	faults   []fault // the next Graph calls' failures, in order
-	version  uint64
-	changed  chan struct{} // closed at the next change
+	mu        sync.Mutex
+	tenants   map[string]*tenant
+	tokens    map[string]token // by access token
+	tokenN    int
+	requests  []Request
+	writeRate float64 // writes a second each tenant takes; 0: no limit
+	lose      int     // the next writes to apply but answer with no answer
+	lag       int
+	faults    []fault // the next Graph calls' failures, in order
+	version   uint64
+	changed   chan struct{} // closed at the next change
 }
 
 type tenant struct {
@@ -49,6 +50,7 @@ type tenant struct {
 	users            map[string]*user // by object ID
 	upns             map[string]*user // by lower-case UPN: UPNs are unique regardless of case
 	groups           map[string]*group
+	writes           *rate.Limiter // nil: writes are not limited
 }
 
 type user struct {
@@ -77,6 +79,7 @@ type membership struct {
 type token struct {
 	tenant  string
 	expires time.Time
+	scope   string
 }
 
 // fault is n Graph calls to fail with status.
@@ -85,7 +88,7 @@ type fault struct{ n, status int }
 // New returns an empty directory.
 func New() *Directory {
 	return &Directory{
-		PageSize: 100,
+		PageSize: 999,
 		TokenTTL: time.Hour,
 		tenants:  map[string]*tenant{},
 		tokens:   map[string]token{},
@@ -163,16 +166,25 @@ func (d *Directory) Deny(tenantID string, denied bool) {
 	d.tenant(tenantID).denied = denied
 }
 
-// WriteRate limits Graph writes (anything but GET) to perSecond, with a
-// burst of a second's worth; beyond it they answer 429 TooManyRequests
-// with Retry-After: 1. Zero lifts the limit.
+// WriteRate limits each tenant's Graph writes (anything but GET) to
+// perSecond, with a burst of a second's worth, as Graph limits one app in
+// one tenant; beyond it they answer 429 TooManyRequests with
+// Retry-After: 1. Zero lifts the limit.
 func (d *Directory) WriteRate(perSecond float64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.writes = nil
-	if perSecond > 0 {
-		d.writes = rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond)))
+	d.writeRate = perSecond
+	for _, t := range d.tenants {
+		t.writes = nil
 	}
+}
+
+// LoseNext makes the next n Graph writes happen but their answers never
+// arrive (the connection closes first), as when a network drops an answer.
+func (d *Directory) LoseNext(n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lose += n
 }
 
 // Lag makes each user created from now on answer 404 to its next n reads
@@ -199,6 +211,7 @@ type Request struct {
 	Method string
 	Path   string // without the query
 	Status int
+	Lost   bool // done, but its answer never reached the client (LoseNext)
 }
 
 // Requests lists the requests answered so far, in order.
@@ -270,6 +283,14 @@ func (d *Directory) Snapshot(tenantID string) Tenant {
 	}
 	slices.SortFunc(out.Groups, func(a, b Group) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 	return out
+}
+
+// Poke marks a change made elsewhere (the dev directory's desktop
+// sessions): waiters on Changed wake up.
+func (d *Directory) Poke() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.touch()
 }
 
 // touch marks a change: waiters on Changed wake up.

@@ -11,10 +11,26 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// scope is the only scope a client-credentials token is given for here.
+// scope is Graph's scope; a client-credentials token is given for it or
+// for ARMScope, and works only for the one it was given for.
 const scope = "https://graph.microsoft.com/.default"
+
+// ARMScope is Azure Resource Manager's scope, for the AVD stand-in
+// (internal/devarm), which asks ARMToken whether a token is one.
+const ARMScope = "https://management.azure.com/.default"
+
+// ARMToken reports whether access is a token this directory issued for
+// ARM, unexpired.
+func (d *Directory) ARMToken(access string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	tok, ok := d.tokens[access]
+	return ok && tok.scope == ARMScope && time.Now().Before(tok.expires)
+}
 
 // maxBody bounds a request's body; the calls served send a few hundred
 // bytes.
@@ -26,6 +42,7 @@ type reply struct {
 	status     int
 	body       any    // sent as JSON; nil for none
 	retryAfter string // the Retry-After header, if any
+	lost       bool   // done, but the connection closes before the answer
 }
 
 // ServeHTTP answers the token endpoint (POST /{tenant}/oauth2/v2.0/token)
@@ -42,8 +59,11 @@ func (d *Directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		rep = d.token(r, body)
 	}
-	d.requests = append(d.requests, Request{Method: r.Method, Path: r.URL.Path, Status: rep.status})
+	d.requests = append(d.requests, Request{Method: r.Method, Path: r.URL.Path, Status: rep.status, Lost: rep.lost})
 	d.mu.Unlock()
+	if rep.lost {
+		panic(http.ErrAbortHandler) // the server closes the connection without an answer
+	}
 	rep.write(w)
 }
 
@@ -74,7 +94,7 @@ func (d *Directory) token(r *http.Request, body []byte) reply {
 		return oauthError(http.StatusBadRequest, "invalid_request", "AADSTS90002: Tenant '"+tenantID+"' not found.")
 	case form.Get("grant_type") != "client_credentials":
 		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
-	case form.Get("scope") != scope:
+	case form.Get("scope") != scope && form.Get("scope") != ARMScope:
 		return oauthError(http.StatusBadRequest, "invalid_scope", "AADSTS1002012: The provided value for scope "+form.Get("scope")+
 			" is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.")
 	case form.Get("client_id") != t.clientID:
@@ -89,7 +109,7 @@ func (d *Directory) token(r *http.Request, body []byte) reply {
 	maps.DeleteFunc(d.tokens, func(_ string, tok token) bool { return now.After(tok.expires) })
 	d.tokenN++
 	access := rand.Text()
-	d.tokens[access] = token{tenant: tenantID, expires: now.Add(d.TokenTTL)}
+	d.tokens[access] = token{tenant: tenantID, expires: now.Add(d.TokenTTL), scope: form.Get("scope")}
 	ttl := max(1, int(d.TokenTTL/time.Second)) // 0 would mean "does not expire" to a client
 	return reply{status: http.StatusOK, body: map[string]any{
 		"token_type": "Bearer", "access_token": access, "expires_in": ttl, "ext_expires_in": ttl}}
@@ -111,7 +131,7 @@ func oauthError(status int, code, desc string) reply {
 func (d *Directory) graph(r *http.Request, body []byte) reply {
 	access := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	tok, ok := d.tokens[access]
-	if !ok {
+	if !ok || tok.scope != scope {
 		return odata(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
 	}
 	if time.Now().After(tok.expires) {
@@ -134,11 +154,27 @@ func (d *Directory) graph(r *http.Request, body []byte) reply {
 	if t.denied {
 		return odata(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 	}
-	if r.Method != http.MethodGet && d.writes != nil && !d.writes.Allow() {
-		rep := odata(http.StatusTooManyRequests, "TooManyRequests", "Too many requests.")
-		rep.retryAfter = "1"
-		return rep
+	write := r.Method != http.MethodGet
+	if write && d.writeRate > 0 {
+		if t.writes == nil {
+			t.writes = rate.NewLimiter(rate.Limit(d.writeRate), max(1, int(d.writeRate)))
+		}
+		if !t.writes.Allow() {
+			rep := odata(http.StatusTooManyRequests, "TooManyRequests", "Too many requests.")
+			rep.retryAfter = "1"
+			return rep
+		}
 	}
+	rep := d.call(r, t, body)
+	if write && d.lose > 0 && rep.status < 300 {
+		d.lose--
+		rep.lost = true
+	}
+	return rep
+}
+
+// call is the Graph call itself.
+func (d *Directory) call(r *http.Request, t *tenant, body []byte) reply {
 	p := strings.Split(strings.TrimPrefix(r.URL.Path, "/v1.0/"), "/")
 	switch m := r.Method; {
 	case m == http.MethodPost && match(p, "users"):
@@ -293,11 +329,24 @@ func (d *Directory) listMembers(r *http.Request, t *tenant, groupID string) repl
 			return odata(http.StatusBadRequest, "Request_BadRequest", "Invalid paging token.")
 		}
 	}
+	size := 100 // Graph's default
+	if s := q.Get("$top"); s != "" {
+		var err error
+		if size, err = strconv.Atoi(s); err != nil || size < 1 || size > 999 {
+			return odata(http.StatusBadRequest, "Request_BadRequest", "Invalid page size specified: '"+s+"'. Must be between 1 and 999 inclusive.")
+		}
+	}
+	size = min(size, max(1, d.PageSize))
+	idOnly := q.Get("$select") == "id"
 	from := sort.Search(len(g.members), func(i int) bool { return g.members[i].seq > after })
-	to := min(from+max(1, d.PageSize), len(g.members))
+	to := min(from+size, len(g.members))
 	page := make([]memberJSON, 0, to-from)
 	for _, m := range g.members[from:to] {
-		page = append(page, memberJSON{Type: "#microsoft.graph.user", ID: m.userID, UPN: t.users[m.userID].upn})
+		mj := memberJSON{Type: "#microsoft.graph.user", ID: m.userID}
+		if !idOnly {
+			mj.UPN = t.users[m.userID].upn
+		}
+		page = append(page, mj)
 	}
 	out := map[string]any{"value": page}
 	if to < len(g.members) {
@@ -377,7 +426,7 @@ func (u *user) replicating() bool {
 type memberJSON struct {
 	Type string `json:"@odata.type"`
 	ID   string `json:"id"`
-	UPN  string `json:"userPrincipalName"`
+	UPN  string `json:"userPrincipalName,omitempty"`
 }
 
 // userJSON is a user as Graph answers it.

@@ -201,6 +201,44 @@ func (c *checker) entra(path string, e *Entra) {
 	case len(d) > 253 || !dnsName.MatchString(d):
 		c.bad(path+".user_domain", "%q is not a domain name like contoso.onmicrosoft.com", e.UserDomain)
 	}
+	c.avd(path+".avd", e.AVD)
+}
+
+// armName is what Azure accepts as a resource group's or host pool's name.
+var armName = regexp.MustCompile(`^[A-Za-z0-9_.()-]{1,90}$`)
+
+// avd checks an entra block's avd block: the subscription by its ID, the
+// resource group and at least one host pool by their names, each once.
+func (c *checker) avd(path string, a *AVD) {
+	if a == nil {
+		return
+	}
+	switch {
+	case a.SubscriptionID == "":
+		c.bad(path+".subscription_id", "is required: the ID (a GUID) of the subscription that holds the host pools")
+	case !guid.MatchString(a.SubscriptionID):
+		c.bad(path+".subscription_id", "%q is not a subscription ID: a GUID like 9a1c0000-0000-0000-0000-000000000001", a.SubscriptionID)
+	}
+	switch {
+	case a.ResourceGroup == "":
+		c.bad(path+".resource_group", "is required: the resource group of the host pools")
+	case !armName.MatchString(a.ResourceGroup) || strings.HasSuffix(a.ResourceGroup, "."):
+		c.bad(path+".resource_group", "%q is not a resource group's name (letters, digits, _ . ( ) -, at most 90)", a.ResourceGroup)
+	}
+	if len(a.HostPools) == 0 {
+		c.bad(path+".host_pools", "is required: the names of the host pools whose sessions are logged off when access ends")
+	}
+	seen := map[string]bool{}
+	for i, p := range a.HostPools {
+		at := fmt.Sprintf("%s.host_pools[%d]", path, i)
+		switch {
+		case !armName.MatchString(p) || strings.ContainsAny(p, "()") || strings.HasSuffix(p, "."):
+			c.bad(at, "%q is not a host pool's name (letters, digits, _ . -, at most 90)", p)
+		case seen[strings.ToLower(p)]:
+			c.bad(at, "%q is named twice", p)
+		}
+		seen[strings.ToLower(p)] = true
+	}
 }
 
 // accessGroup checks a site's group: required, a GUID, with an entra
@@ -393,6 +431,10 @@ func (c *checker) target(ctx context.Context, st Reader, pl *plan, entry string,
 	if e := cu.Entra; e != nil {
 		want = store.Target{Kind: store.TargetEntra, TenantID: strings.ToLower(e.TenantID), ClientID: strings.ToLower(e.ClientID),
 			SecretEnv: e.ClientSecretEnv, SecretFile: e.ClientSecretFile, UserDomain: strings.ToLower(e.UserDomain)}
+		if a := e.AVD; a != nil {
+			want.AVDSubscription, want.AVDResourceGroup = strings.ToLower(a.SubscriptionID), a.ResourceGroup
+			want.AVDHostPools = strings.Join(a.HostPools, ",")
+		}
 	} else if l := cu.LDAP; l != nil {
 		want = l.target()
 	}

@@ -76,3 +76,61 @@ func TestEntraBlockProblemsAllAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// An avd block names its subscription by ID, its resource group and at
+// least one host pool by their names, each once; the target keeps them.
+func TestAVDBlockIsChecked(t *testing.T) {
+	const bad = `
+partners:
+  - id: northwind
+    name: Northwind
+    customers:
+      - id: contoso
+        name: Contoso
+        entra:
+          tenant_id: 6f1c0000-0000-0000-0000-000000000001
+          client_id: 0a7e0000-0000-0000-0000-000000000002
+          client_secret_env: GRAPH_SECRET
+          user_domain: contoso.onmicrosoft.com
+          avd:
+            subscription_id: "not-a-guid"
+            resource_group: "rg with spaces"
+            host_pools: [pool-a, Pool-A, "bad/pool"]
+        sites:
+          - id: contoso-standard
+            name: Contoso Sage 200
+            edition: standard
+            access_group: 3b7f0000-0000-0000-0000-000000000003
+`
+	f, err := Parse([]byte(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := f.Check()
+	if len(problems) == 0 {
+		t.Fatal("a bad avd block passed")
+	}
+	err = problems
+	for _, want := range []string{
+		`entra.avd.subscription_id (line 14): "not-a-guid" is not a subscription ID`,
+		`entra.avd.resource_group (line 15): "rg with spaces" is not a resource group's name`,
+		`entra.avd.host_pools[1]`, `"Pool-A" is named twice`,
+		`entra.avd.host_pools[2]`, `"bad/pool" is not a host pool's name`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	good := strings.NewReplacer(`"not-a-guid"`, "9a1c0000-0000-0000-0000-000000000001", `"rg with spaces"`, "rg-avd",
+		`[pool-a, Pool-A, "bad/pool"]`, "[pool-a, pool-b]").Replace(bad)
+	if f, err = Parse([]byte(good)); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.Check(); len(p) > 0 {
+		t.Fatal(p)
+	}
+	a := f.Partners[0].Customers[0].Entra.AVD
+	if a == nil || a.SubscriptionID != "9a1c0000-0000-0000-0000-000000000001" || a.ResourceGroup != "rg-avd" || strings.Join(a.HostPools, ",") != "pool-a,pool-b" {
+		t.Fatalf("avd block %+v", a)
+	}
+}

@@ -72,6 +72,18 @@ type Entra struct {
 	ClientSecretFile string `yaml:"client_secret_file"`
 	// UserDomain is the UPN suffix of the partner accounts made there.
 	UserDomain string `yaml:"user_domain"`
+	// AVD names the customer's Azure Virtual Desktop host pools, whose
+	// sessions of the partner accounts are warned and logged off (SPEC §16).
+	AVD *AVD `yaml:"avd"`
+}
+
+// AVD is where the customer's Azure Virtual Desktop host pools are: the same
+// app registration holds Desktop Virtualization User Session Operator on
+// them.
+type AVD struct {
+	SubscriptionID string   `yaml:"subscription_id"`
+	ResourceGroup  string   `yaml:"resource_group"`
+	HostPools      []string `yaml:"host_pools"`
 }
 
 // Site is a customer's Sage 200 site. AccessGroup is the object ID of its
@@ -143,7 +155,9 @@ var (
 		lists: map[string]*shape{"auto_approve": ruleShape}}
 	siteShape = &shape{what: "a site", fields: []string{"id", "name", "edition", "access_group", "policy"},
 		maps: map[string]*shape{"policy": policyShape}}
-	entraShape = &shape{what: "an entra block", fields: []string{"tenant_id", "client_id", "client_secret_env", "client_secret_file", "user_domain"}}
+	avdShape   = &shape{what: "an avd block", fields: []string{"subscription_id", "resource_group", "host_pools"}, values: []string{"host_pools"}}
+	entraShape = &shape{what: "an entra block", fields: []string{"tenant_id", "client_id", "client_secret_env", "client_secret_file", "user_domain", "avd"},
+		maps: map[string]*shape{"avd": avdShape}}
 
 	ssoShape = &shape{what: "an sso block", fields: []string{"issuer", "client_id", "client_secret_env", "client_secret_file", "local_passwords", "domains"},
 		values: []string{"domains"}}

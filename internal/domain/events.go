@@ -32,6 +32,7 @@ const (
 	ActionExtensionLapsed             Action = "extension.lapsed"
 	ActionDriftRemoved                Action = "drift.removed"
 	ActionDriftRestored               Action = "drift.restored"
+	ActionDriftSessionEnded           Action = "drift.session_ended"
 	ActionCredentialViewed            Action = "credential.viewed"
 	ActionCredentialReissued          Action = "credential.reissued"
 )

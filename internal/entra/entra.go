@@ -8,6 +8,7 @@ package entra
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/partneraccess/partneraccess/internal/avd"
 	"github.com/partneraccess/partneraccess/internal/graph"
 	"github.com/partneraccess/partneraccess/internal/membership"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -35,8 +37,16 @@ type Directory struct {
 	// from the environment variable or file the directory file names.
 	Secret func(store.Target) (string, error)
 
+	// ARMURL is Azure Resource Manager's endpoint for the customers' AVD
+	// host pools (ARM_URL); empty: Microsoft's public cloud.
+	ARMURL string
+	// Pace paces the writes to each tenant, shared by every activity of the
+	// worker (GRAPH_WRITES_PER_SECOND); nil: graph.DefaultWritesPerSecond.
+	Pace *graph.Pace
+
 	mu      sync.Mutex
 	clients map[string]*graph.Client // by tenant and client ID
+	pools   map[string]*avd.Client   // by tenant, client ID and pools
 }
 
 var _ target.Directory = (*Directory)(nil)
@@ -50,54 +60,97 @@ func UPN(userID, partnerID, domain string) string {
 // upnLocal is what Entra accepts before the @ of a UPN (at most 64).
 var upnLocal = regexp.MustCompile(`^[A-Za-z0-9'._!#^~-]{1,64}$`)
 
-// Provision implements target.Directory.
+// Provision implements target.Directory. Each write is recorded once it
+// is answered (target.Steps): a retried activation neither makes the
+// account again nor resets its password again nor adds it again.
 func (d *Directory) Provision(ctx context.Context, t store.Target, in target.Input) (target.ProvisionResult, error) {
 	c, group, upn, err := d.prepare(ctx, t, in)
 	if err != nil {
 		return target.ProvisionResult{}, err
 	}
-	res := target.ProvisionResult{Login: upn}
-	u, err := c.UserByUPN(ctx, upn)
-	switch {
-	case errors.Is(err, graph.ErrNotFound):
-		if u, err = d.create(ctx, c, t, in, upn); err != nil {
-			return res, err
-		}
-		res.Created, res.Credential = true, true
-	case err != nil:
-		return res, refusal(err)
-	default:
-		if !u.AccountEnabled {
-			if err := c.SetEnabled(ctx, u.ID, true); err != nil {
-				return res, refusal(err)
-			}
-		}
-		if in.Edition == "professional" { // a fresh password at every activation (R5)
-			if err := d.resetPassword(ctx, c, in.AssignmentID, upn, u.ID, in.At); err != nil {
-				return res, err
-			}
-			res.Credential = true
-		}
+	steps, err := d.Steps(ctx, in.AssignmentID, store.PhaseActivate)
+	if err != nil {
+		return target.ProvisionResult{}, err
 	}
-	if err := d.Store.SaveDirectoryAccount(ctx, store.DirectoryAccount{UserID: in.UserID, CustomerID: in.CustomerID,
-		Kind: store.TargetEntra, TenantID: t.TenantID, ObjectID: u.ID, Login: upn, Enabled: true, CreatedAt: in.At, UpdatedAt: time.Now()}); err != nil {
+	res := target.ProvisionResult{Login: upn}
+	var acct accountStep
+	if detail, done := steps.Done(target.StepAccount); done {
+		if err := json.Unmarshal([]byte(detail), &acct); err != nil {
+			return res, fmt.Errorf("the recorded account step of %s: %w", in.AssignmentID, err)
+		}
+	} else if acct, err = d.account(ctx, c, steps, t, in, upn); err != nil {
 		return res, err
 	}
-	if err := c.AddMember(ctx, group, u.ID); err != nil {
-		if errors.Is(err, graph.ErrNotFound) && res.Created {
+	res.Created, res.Credential = acct.Created, acct.Credential
+	if _, done := steps.Done(target.StepMembership); done {
+		return res, nil
+	}
+	if err := c.AddMember(ctx, group, acct.ObjectID); err != nil {
+		if errors.Is(err, graph.ErrNotFound) && acct.Created {
 			return res, lag("the new account is not visible to its group yet")
 		}
 		return res, refusal(err)
 	}
-	return res, nil
+	return res, steps.Mark(ctx, target.StepMembership, "")
+}
+
+// accountStep is what activation recorded of the account.
+type accountStep struct {
+	ObjectID   string `json:"object_id"`
+	Created    bool   `json:"created"`
+	Credential bool   `json:"credential"`
+}
+
+// account finds or makes the partner user's account, enabled, with a fresh
+// password when it is new or the access is Professional, and records it
+// in the store and as the step done.
+func (d *Directory) account(ctx context.Context, c *graph.Client, steps *target.Steps, t store.Target, in target.Input, upn string) (accountStep, error) {
+	var acct accountStep
+	_, sent := steps.Done(target.StepCreate)
+	u, err := c.UserByUPN(ctx, upn)
+	switch {
+	case errors.Is(err, graph.ErrNotFound):
+		if u, err = d.create(ctx, c, steps, in, upn); err != nil {
+			return acct, err
+		}
+		acct.Created, acct.Credential = true, true
+	case err != nil:
+		return acct, refusal(err)
+	case sent:
+		// An earlier attempt's create was made, its answer lost: the
+		// account is new, with the password sealed before it.
+		acct.Created, acct.Credential = true, true
+	default:
+		if !u.AccountEnabled {
+			if err := c.SetEnabled(ctx, u.ID, true); err != nil {
+				return acct, refusal(err)
+			}
+		}
+		if in.Edition == "professional" { // a fresh password at every activation (R5)
+			if err := d.resetPassword(ctx, c, in.AssignmentID, upn, u.ID, in.At); err != nil {
+				return acct, err
+			}
+			acct.Credential = true
+		}
+	}
+	acct.ObjectID = u.ID
+	if err := d.Store.SaveDirectoryAccount(ctx, store.DirectoryAccount{UserID: in.UserID, CustomerID: in.CustomerID,
+		Kind: store.TargetEntra, TenantID: t.TenantID, ObjectID: u.ID, Login: upn, Enabled: true, CreatedAt: in.At, UpdatedAt: time.Now()}); err != nil {
+		return acct, err
+	}
+	detail, _ := json.Marshal(acct)
+	return acct, steps.Mark(ctx, target.StepAccount, string(detail))
 }
 
 // create makes the account with a temporary password that must be changed
 // at its first sign-in, sealed in the store first: whatever the directory
 // ends up holding, a retry seals and sets a new one.
-func (d *Directory) create(ctx context.Context, c *graph.Client, t store.Target, in target.Input, upn string) (graph.User, error) {
+func (d *Directory) create(ctx context.Context, c *graph.Client, steps *target.Steps, in target.Input, upn string) (graph.User, error) {
 	password := secret.NewPassword()
 	if err := d.Seal(ctx, in.AssignmentID, upn, password, in.At); err != nil {
+		return graph.User{}, err
+	}
+	if err := steps.Mark(ctx, target.StepCreate, ""); err != nil {
 		return graph.User{}, err
 	}
 	local, _, _ := strings.Cut(upn, "@")
@@ -138,7 +191,9 @@ func (d *Directory) Reissue(ctx context.Context, t store.Target, in target.Input
 	return d.resetPassword(ctx, c, in.AssignmentID, acct.Login, acct.ObjectID, time.Now())
 }
 
-// Deprovision implements target.Directory.
+// Deprovision implements target.Directory. Each step is recorded once it
+// is answered (target.Steps), and a retry resumes after the last: no
+// removal, disable or revocation of sessions is sent twice.
 func (d *Directory) Deprovision(ctx context.Context, t store.Target, in target.Input) (time.Duration, error) {
 	acct, err := d.Store.DirectoryAccount(ctx, in.UserID, in.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -150,32 +205,233 @@ func (d *Directory) Deprovision(ctx context.Context, t store.Target, in target.I
 	if err != nil {
 		return 0, err
 	}
-	if err := c.RemoveMember(ctx, group, acct.ObjectID); err != nil {
-		return 0, refusal(err)
-	}
-	others, err := d.Store.DirectoryGrantsInForce(ctx, in.CustomerID, in.UserID, in.AssignmentID, time.Now())
+	steps, err := d.Steps(ctx, in.AssignmentID, store.PhaseRevoke)
 	if err != nil {
 		return 0, err
 	}
-	if others == 0 && acct.Enabled {
-		// An account the customer deleted has nothing left to disable.
-		if err := c.SetEnabled(ctx, acct.ObjectID, false); err != nil && !errors.Is(err, graph.ErrNotFound) {
-			return 0, refusal(err)
+	if detail, done := steps.Done(target.StepProof); done {
+		took, _ := time.ParseDuration(detail)
+		return took, nil
+	}
+	for _, step := range []struct {
+		name string
+		do   func() error
+	}{
+		{target.StepMembership, func() error { return refusal(c.RemoveMember(ctx, group, acct.ObjectID)) }},
+		{target.StepAccount, func() error { return d.disable(ctx, c, in, acct) }},
+		{target.StepSessions, func() error {
+			if err := c.RevokeSessions(ctx, acct.ObjectID); err != nil && !errors.Is(err, graph.ErrNotFound) {
+				return refusal(err)
+			}
+			return nil
+		}},
+		{target.StepDesktops, func() error { return d.logOff(ctx, t, acct.Login, steps) }},
+	} {
+		if _, done := steps.Done(step.name); done || (step.name == target.StepDesktops && t.AVDHostPools == "") {
+			continue
 		}
-		acct.Enabled, acct.UpdatedAt = false, time.Now()
-		if err := d.Store.SaveDirectoryAccount(ctx, acct); err != nil {
+		if err := step.do(); err != nil {
+			return 0, err
+		}
+		if _, done := steps.Done(step.name); done {
+			continue // the step recorded itself, with what it did
+		}
+		if err := steps.Mark(ctx, step.name, ""); err != nil {
 			return 0, err
 		}
 	}
-	if err := c.RevokeSessions(ctx, acct.ObjectID); err != nil && !errors.Is(err, graph.ErrNotFound) {
-		return 0, refusal(err)
+	took, err := d.prove(ctx, c, group, acct.ObjectID)
+	if err != nil {
+		return 0, err
 	}
-	return d.prove(ctx, c, group, acct.ObjectID)
+	return took, steps.Mark(ctx, target.StepProof, took.String())
 }
 
-// Drift implements target.Directory.
+// logOff logs off the account's sessions in the customer's AVD host pools,
+// then lists them again until none is left (a user may reconnect while
+// the membership's removal spreads), for at most ProofWithin. The step
+// records how many it ended and how long it took. Only for a customer
+// naming its pools.
+func (d *Directory) logOff(ctx context.Context, t store.Target, upn string, steps *target.Steps) error {
+	c, err := d.desktops(t)
+	if err != nil {
+		return err
+	}
+	within := d.ProofWithin
+	if within <= 0 {
+		within = 30 * time.Second
+	}
+	start, wait, ended := time.Now(), 100*time.Millisecond, 0
+	for {
+		open, err := c.Sessions(ctx, upn)
+		if err != nil {
+			return desktopRefusal(err)
+		}
+		if len(open) == 0 {
+			took := time.Since(start)
+			return steps.Mark(ctx, target.StepDesktops, fmt.Sprintf("%d desktop session(s) logged off, none left after %s", ended, took.Round(time.Millisecond)))
+		}
+		if time.Since(start) > within {
+			return &target.Error{Msg: fmt.Sprintf("%d desktop session(s) of %s still open after %s", len(open), upn, within)}
+		}
+		for _, s := range open {
+			if err := c.LogOff(ctx, s); err != nil {
+				return desktopRefusal(err)
+			}
+			ended++
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// WarnDesktops implements activities.Desktops: title and body shown in each
+// of the account's open sessions on the customer's host pools.
+func (d *Directory) WarnDesktops(ctx context.Context, t store.Target, in target.Input, title, body string) (int, error) {
+	acct, err := d.Store.DirectoryAccount(ctx, in.UserID, in.CustomerID)
+	if errors.Is(err, store.ErrNotFound) || t.AVDHostPools == "" {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	c, err := d.desktops(t)
+	if err != nil {
+		return 0, err
+	}
+	open, err := c.Sessions(ctx, acct.Login)
+	if err != nil {
+		return 0, desktopRefusal(err)
+	}
+	for _, s := range open {
+		if err := c.Message(ctx, s, title, body); err != nil {
+			return 0, desktopRefusal(err)
+		}
+	}
+	return len(open), nil
+}
+
+// desktops is the client of the customer's host pools, made once.
+func (d *Directory) desktops(t store.Target) (*avd.Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := t.TenantID + "/" + t.ClientID + "/" + t.SecretEnv + "/" + t.SecretFile + "/" + t.AVDSubscription + "/" + t.AVDResourceGroup + "/" + t.AVDHostPools
+	if c := d.pools[key]; c != nil {
+		return c, nil
+	}
+	read := d.Secret
+	if read == nil {
+		read = ReadSecret
+	}
+	c, err := avd.New(avd.Config{ARMURL: d.ARMURL, LoginURL: d.LoginURL, TenantID: t.TenantID, ClientID: t.ClientID,
+		Secret: func() (string, error) { return read(t) }, HTTPClient: d.HTTPClient,
+		Subscription: t.AVDSubscription, ResourceGroup: t.AVDResourceGroup, HostPools: t.HostPools()})
+	if err != nil {
+		return nil, target.Permanent(err.Error())
+	}
+	if d.pools == nil {
+		d.pools = map[string]*avd.Client{}
+	}
+	d.pools[key] = c
+	return c, nil
+}
+
+// desktopRefusal maps an AVD error as refusal maps Graph's: a 403 is
+// permanent and names the role.
+func desktopRefusal(err error) error {
+	switch {
+	case avd.Denied(err):
+		return &target.Error{Msg: err.Error(), Permanent: true, Err: err}
+	case avd.Retryable(err):
+		return &target.Error{Msg: err.Error(), RetryAfter: time.Second, Err: err}
+	}
+	return err
+}
+
+// disable disables the account when no other grant in force needs it.
+func (d *Directory) disable(ctx context.Context, c *graph.Client, in target.Input, acct store.DirectoryAccount) error {
+	others, err := d.Store.DirectoryGrantsInForce(ctx, in.CustomerID, in.UserID, in.AssignmentID, time.Now())
+	if err != nil || others > 0 || !acct.Enabled {
+		return err
+	}
+	// An account the customer deleted has nothing left to disable.
+	if err := c.SetEnabled(ctx, acct.ObjectID, false); err != nil && !errors.Is(err, graph.ErrNotFound) {
+		return refusal(err)
+	}
+	acct.Enabled, acct.UpdatedAt = false, time.Now()
+	return d.Store.SaveDirectoryAccount(ctx, acct)
+}
+
+// Drift implements target.Directory. With AVD host pools, it also logs
+// off the desktop sessions of this product's accounts that hold no grant
+// in force on any of the customer's sites.
 func (d *Directory) Drift(ctx context.Context, t store.Target, customerID string, now time.Time) ([]target.DriftRepair, error) {
-	return membership.Repair(ctx, d.Store, groups{d.client(t)}, t.TenantID, customerID, now)
+	repairs, err := membership.Repair(ctx, d.Store, groups{d.client(t)}, t.TenantID, customerID, now)
+	if err != nil || t.AVDHostPools == "" {
+		return repairs, err
+	}
+	ended, err := d.strays(ctx, t, customerID, now)
+	return append(repairs, ended...), err
+}
+
+// strays logs off the sessions, in the customer's pools, of this product's
+// accounts that hold no grant in force and have no assignment in flight
+// (an activation or a revocation settles those).
+func (d *Directory) strays(ctx context.Context, t store.Target, customerID string, now time.Time) ([]target.DriftRepair, error) {
+	accounts, err := d.Store.DirectoryAccounts(ctx, customerID)
+	if err != nil || len(accounts) == 0 {
+		return nil, err
+	}
+	c, err := d.desktops(t)
+	if err != nil {
+		return nil, err
+	}
+	open, err := c.Sessions(ctx, "")
+	if err != nil {
+		return nil, desktopRefusal(err)
+	}
+	byLogin := map[string]store.DirectoryAccount{}
+	for _, a := range accounts {
+		if a.TenantID == t.TenantID {
+			byLogin[strings.ToLower(a.Login)] = a
+		}
+	}
+	sites, err := d.Store.SitesForCustomer(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	var repairs []target.DriftRepair
+	for _, s := range open {
+		a, ours := byLogin[strings.ToLower(s.UPN)]
+		if !ours {
+			continue // the customer's own user
+		}
+		if n, err := d.Store.DirectoryGrantsInForce(ctx, customerID, a.UserID, "", now); err != nil || n > 0 {
+			if err != nil {
+				return repairs, err
+			}
+			continue
+		}
+		inFlight := false
+		for _, site := range sites {
+			if _, err := d.Store.OpenAssignment(ctx, site.ID, a.UserID); err == nil {
+				inFlight = true
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return repairs, err
+			}
+		}
+		if inFlight {
+			continue
+		}
+		if err := c.LogOff(ctx, s); err != nil {
+			return repairs, desktopRefusal(err)
+		}
+		repairs = append(repairs, target.DriftRepair{Kind: target.DriftSessionEnded, UserID: a.UserID, Login: a.Login})
+	}
+	return repairs, nil
 }
 
 // prove reads the group back until the account is gone (Graph is
@@ -236,8 +492,11 @@ func (d *Directory) client(t store.Target) *graph.Client {
 	if read == nil {
 		read = ReadSecret
 	}
+	if d.Pace == nil {
+		d.Pace = graph.NewPace(graph.DefaultWritesPerSecond)
+	}
 	c := graph.New(graph.Config{LoginURL: d.LoginURL, GraphURL: d.GraphURL, TenantID: t.TenantID, ClientID: t.ClientID,
-		Secret: func() (string, error) { return read(t) }, HTTPClient: d.HTTPClient})
+		Secret: func() (string, error) { return read(t) }, HTTPClient: d.HTTPClient, Pace: d.Pace})
 	d.clients[key] = c
 	return c
 }

@@ -15,7 +15,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -36,7 +38,16 @@ type Config struct {
 	Secret func() (string, error)
 	// HTTPClient makes the requests; nil means one with RequestTimeout.
 	HTTPClient *http.Client
+	// Pace paces the writes to the tenant, shared with every other client
+	// of the worker; nil: a pace of this client's own at
+	// DefaultWritesPerSecond.
+	Pace *Pace
 }
+
+// maxThrottled is how many 429s one call waits out (each holding the
+// tenant's writes for its Retry-After) before it fails, to be retried by
+// Temporal.
+const maxThrottled = 8
 
 // RequestTimeout bounds one request when Config.HTTPClient is nil, and
 // every token request: a directory that does not answer is retried, not
@@ -47,8 +58,13 @@ const RequestTimeout = 30 * time.Second
 // its calls share one token until it expires.
 type Client struct {
 	base   string // $GraphURL/v1.0
+	tenant string
 	http   *http.Client
 	tokens oauth2.TokenSource
+	pace   *Pace
+
+	mu    sync.Mutex
+	reads map[string]*groupReads // by group ID
 }
 
 // New returns a client for the tenant; nothing is called, and the secret
@@ -63,10 +79,16 @@ func New(cfg Config) *Client {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: RequestTimeout}
 	}
+	if cfg.Pace == nil {
+		cfg.Pace = NewPace(DefaultWritesPerSecond)
+	}
 	return &Client{
 		base:   strings.TrimRight(cfg.GraphURL, "/") + "/v1.0",
+		tenant: cfg.TenantID,
 		http:   cfg.HTTPClient,
 		tokens: oauth2.ReuseTokenSource(nil, tokenSource{cfg}),
+		pace:   cfg.Pace,
+		reads:  map[string]*groupReads{},
 	}
 }
 
@@ -89,11 +111,9 @@ type NewUser struct {
 	Password string
 }
 
-// Member is a direct member of a group. UPN is empty for a member that is
-// not a user (a device, a group).
+// Member is a direct member of a group, by its object ID.
 type Member struct {
-	ID  string `json:"id"`
-	UPN string `json:"userPrincipalName"`
+	ID string `json:"id"`
 }
 
 // UserByUPN finds an account by its sign-in name (or object ID);
@@ -160,11 +180,79 @@ func (c *Client) RemoveMember(ctx context.Context, groupID, userID string) error
 	return err
 }
 
-// Members lists the group's direct members, following @odata.nextLink
-// through every page.
+// membersPage is how many members one page asks for: Graph's most.
+const membersPage = 999
+
+// Members lists the group's direct members by their IDs alone, following
+// @odata.nextLink through every page. Calls for one group share reads: at
+// most one is in flight, and a call is answered by a read that started
+// after it did, so a proof never reads a page from before its removal.
+// The answer is shared between the calls: do not change it.
 func (c *Client) Members(ctx context.Context, groupID string) ([]Member, error) {
+	c.mu.Lock()
+	g := c.reads[groupID]
+	if g == nil {
+		g = &groupReads{}
+		c.reads[groupID] = g
+	}
+	c.mu.Unlock()
+	r := g.join(func(r *groupRead) { r.members, r.err = c.readMembers(context.WithoutCancel(ctx), groupID) })
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-r.done:
+		return r.members, r.err
+	}
+}
+
+// groupReads are the reads of one group: the one in flight, and the next,
+// which the calls arriving meanwhile wait for together.
+type groupReads struct {
+	mu      sync.Mutex
+	running bool
+	next    *groupRead
+}
+
+type groupRead struct {
+	done    chan struct{}
+	members []Member
+	err     error
+}
+
+// join returns the read that will answer a call made now: the next one,
+// started at once when none is in flight.
+func (g *groupReads) join(read func(*groupRead)) *groupRead {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.next == nil {
+		g.next = &groupRead{done: make(chan struct{})}
+	}
+	r := g.next
+	if !g.running {
+		g.running, g.next = true, nil
+		go g.run(r, read)
+	}
+	return r
+}
+
+// run makes r's read, then the next one while calls wait for it.
+func (g *groupReads) run(r *groupRead, read func(*groupRead)) {
+	for r != nil {
+		read(r)
+		close(r.done)
+		g.mu.Lock()
+		r, g.next = g.next, nil
+		g.running = r != nil
+		g.mu.Unlock()
+	}
+}
+
+// readMembers reads every page of the group's members.
+func (c *Client) readMembers(ctx context.Context, groupID string) ([]Member, error) {
+	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
+	defer cancel()
 	var all []Member
-	next := c.base + groupPath(groupID) + "/members?$select=id,userPrincipalName"
+	next := c.base + groupPath(groupID) + "/members?$select=id&$top=" + strconv.Itoa(membersPage)
 	for next != "" {
 		// The link carries our token: follow it only to the Graph we were
 		// given.
@@ -200,32 +288,59 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 }
 
 // doURL makes one request with the tenant's token and decodes the answer
-// into out; an error answer becomes *Error. The request body (which may
-// hold a password) never enters an error.
+// into out; an error answer becomes *Error. A write waits for the tenant's
+// pace first; a 429 holds the tenant's writes for its Retry-After and is
+// tried again, up to maxThrottled times. The request body (which may hold
+// a password) never enters an error.
 func (c *Client) doURL(ctx context.Context, method, u string, in, out any) error {
-	tok, err := c.tokens.Token()
-	if err != nil {
-		return err
-	}
-	var body io.Reader
+	var body []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
 	}
 	path := strings.TrimPrefix(u, c.base)
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	for throttled := 0; ; throttled++ {
+		if method != http.MethodGet {
+			if err := c.pace.wait(ctx, c.tenant); err != nil {
+				return networkError(method, path, err)
+			}
+		}
+		err := c.once(ctx, method, u, path, body, out)
+		e, ok := errors.AsType[*Error](err)
+		if !ok || e.Status != http.StatusTooManyRequests || throttled == maxThrottled {
+			return err
+		}
+		c.pace.hold(c.tenant, e.RetryAfter)
+		if method == http.MethodGet { // reads take no token, but keep the hold
+			if err := sleep(ctx, max(e.RetryAfter, time.Second)); err != nil {
+				return networkError(method, path, err)
+			}
+		}
+	}
+}
+
+// once makes one request.
+func (c *Client) once(ctx context.Context, method, u, path string, body []byte, out any) error {
+	tok, err := c.tokens.Token()
+	if err != nil {
+		return err
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return fmt.Errorf("graph: %s %s: %w", method, path, err)
 	}
 	tok.SetAuthHeader(req)
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := c.http.Do(req)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,19 @@ type Target struct {
 	CAFile     string `db:"ca_file"`
 	StartTLS   bool   `db:"start_tls"`
 	Insecure   bool   `db:"insecure"`
+	// AVD names the customer's Azure Virtual Desktop host pools (Entra ID
+	// only; empty: none).
+	AVDSubscription  string `db:"avd_subscription"`
+	AVDResourceGroup string `db:"avd_resource_group"`
+	AVDHostPools     string `db:"avd_host_pools"` // comma-separated
+}
+
+// HostPools are the AVD host pools the target names, nil for none.
+func (t Target) HostPools() []string {
+	if t.AVDHostPools == "" {
+		return nil
+	}
+	return strings.Split(t.AVDHostPools, ",")
 }
 
 // LDAPURL is an LDAP target's server URL (kept in tenant_id).
@@ -54,7 +68,8 @@ func (t Target) UsersDN() string { return t.UserDomain }
 // it names none.
 func (s *Store) CustomerTarget(ctx context.Context, customerID string) (Target, error) {
 	var t Target
-	err := s.r.get(ctx, &t, `SELECT kind, tenant_id, client_id, secret_env, secret_file, user_domain, ca_file, start_tls, insecure
+	err := s.r.get(ctx, &t, `SELECT kind, tenant_id, client_id, secret_env, secret_file, user_domain, ca_file, start_tls, insecure,
+		avd_subscription, avd_resource_group, avd_host_pools
 		FROM access_targets WHERE customer_id = ?`, customerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Target{Kind: TargetGateway}, nil
@@ -96,13 +111,16 @@ func (s *Store) SetCustomerTarget(ctx context.Context, customerID string, t *Tar
 		return wrap(err, "remove access target of %s", customerID)
 	}
 	res, err := s.w.exec(ctx, `INSERT INTO access_targets (customer_id, kind, tenant_id, client_id, secret_env, secret_file, user_domain,
-			ca_file, start_tls, insecure)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ca_file, start_tls, insecure, avd_subscription, avd_resource_group, avd_host_pools)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (customer_id) DO UPDATE SET kind = excluded.kind, tenant_id = excluded.tenant_id,
 			client_id = excluded.client_id, secret_env = excluded.secret_env, secret_file = excluded.secret_file,
-			user_domain = excluded.user_domain, ca_file = excluded.ca_file, start_tls = excluded.start_tls, insecure = excluded.insecure
+			user_domain = excluded.user_domain, ca_file = excluded.ca_file, start_tls = excluded.start_tls, insecure = excluded.insecure,
+			avd_subscription = excluded.avd_subscription, avd_resource_group = excluded.avd_resource_group,
+			avd_host_pools = excluded.avd_host_pools
 		WHERE (access_targets.kind = excluded.kind AND access_targets.tenant_id = excluded.tenant_id) OR NOT `+customerHeld,
-		customerID, t.Kind, t.TenantID, t.ClientID, t.SecretEnv, t.SecretFile, t.UserDomain, t.CAFile, t.StartTLS, t.Insecure, customerID)
+		customerID, t.Kind, t.TenantID, t.ClientID, t.SecretEnv, t.SecretFile, t.UserDomain, t.CAFile, t.StartTLS, t.Insecure,
+		t.AVDSubscription, t.AVDResourceGroup, t.AVDHostPools, customerID)
 	if err == nil && noRow(res) {
 		err = ErrAccessHeld
 	}
@@ -282,4 +300,46 @@ func (s *Store) GrantsOnSite(ctx context.Context, siteID string, now time.Time) 
 	err := s.r.sel(ctx, &gs, `SELECT assignment_id, site_id, user_id, granted_at, expires_at, revoked_at FROM access_grants
 		WHERE site_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY granted_at`, siteID, utc(now))
 	return gs, wrap(err, "grants on %s", siteID)
+}
+
+// Phases of a directory's steps.
+const (
+	PhaseActivate = "activate"
+	PhaseRevoke   = "revoke"
+)
+
+// DirectoryStep is a step of an activation or a revocation that the
+// customer's directory answered.
+type DirectoryStep struct {
+	AssignmentID string    `db:"assignment_id"`
+	Phase        string    `db:"phase"`
+	Step         string    `db:"step"`
+	Detail       string    `db:"detail"`
+	DoneAt       time.Time `db:"done_at"`
+}
+
+// DirectorySteps are the assignment's steps answered, of both phases,
+// oldest first.
+func (s *Store) DirectorySteps(ctx context.Context, assignmentID string) ([]DirectoryStep, error) {
+	var steps []DirectoryStep
+	err := s.r.sel(ctx, &steps, `SELECT assignment_id, phase, step, detail, done_at FROM directory_steps
+		WHERE assignment_id = ? ORDER BY done_at, step`, assignmentID)
+	return steps, wrap(err, "directory steps of %s", assignmentID)
+}
+
+// SaveDirectoryStep records a step answered; a step recorded again keeps
+// its new detail and time.
+func (s *Store) SaveDirectoryStep(ctx context.Context, st DirectoryStep) error {
+	st.DoneAt = utc(st.DoneAt)
+	_, err := s.w.namedExec(ctx, `INSERT INTO directory_steps (assignment_id, phase, step, detail, done_at)
+		VALUES (:assignment_id, :phase, :step, :detail, :done_at)
+		ON CONFLICT (assignment_id, phase, step) DO UPDATE SET detail = excluded.detail, done_at = excluded.done_at`, st)
+	return wrap(err, "save directory step %s of %s", st.Step, st.AssignmentID)
+}
+
+// ClearDirectorySteps forgets the assignment's steps in the phase: a phase
+// that starts again (a run reset to before it) does every step again.
+func (s *Store) ClearDirectorySteps(ctx context.Context, assignmentID, phase string) error {
+	_, err := s.w.exec(ctx, `DELETE FROM directory_steps WHERE assignment_id = ? AND phase = ?`, assignmentID, phase)
+	return wrap(err, "clear directory steps of %s", assignmentID)
 }

@@ -11,7 +11,8 @@ import (
 
 // Store is the part of the store a directory target uses: the sites'
 // access groups, the accounts it made, the credentials it seals, the grants
-// in force, and what internal/membership reads to repair drift.
+// in force, the steps it answered, and what internal/membership reads to
+// repair drift.
 type Store interface {
 	SiteByID(ctx context.Context, id string) (store.Site, error)
 	SitesForCustomer(ctx context.Context, customerID string) ([]store.Site, error)
@@ -22,6 +23,9 @@ type Store interface {
 	GrantsOnSite(ctx context.Context, siteID string, now time.Time) ([]store.Grant, error)
 	OpenAssignment(ctx context.Context, siteID, userID string) (store.Assignment, error)
 	SetCredential(ctx context.Context, c store.Credential) error
+	DirectorySteps(ctx context.Context, assignmentID string) ([]store.DirectoryStep, error)
+	SaveDirectoryStep(ctx context.Context, st store.DirectoryStep) error
+	ClearDirectorySteps(ctx context.Context, assignmentID, phase string) error
 }
 
 // Base is what every directory target holds alike.

@@ -79,4 +79,7 @@ type DriftRepair struct {
 const (
 	DriftRemoved  = "removed"
 	DriftRestored = "restored"
+	// DriftSessionEnded: a desktop session of an account holding no grant
+	// was logged off (SiteID empty: sessions belong to host pools).
+	DriftSessionEnded = "session_ended"
 )

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/devarm"
 	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/wire"
@@ -50,13 +51,36 @@ func entra(t interface {
 	return g, wire.Directories{GraphURL: srv.URL, LoginURL: srv.URL}, file
 }
 
-// useEntra makes Contoso and Fabrikam enforce access in their tenants.
-func (e *Env) useEntra(secretFile string) {
+// The AVD host pools of Options.AVD: each customer's in its own
+// subscription's resource group.
+const (
+	AVDSubscription  = "9a1c0000-0000-4000-8000-000000000001"
+	AVDResourceGroup = "rg-avd"
+	AVDPoolA         = "pool-a"
+	AVDPoolB         = "pool-b"
+)
+
+// arm starts the ARM stand-in, taking the Graph stand-in's ARM tokens.
+func arm(t interface{ Cleanup(func()) }, g *devgraph.Directory) (*devarm.Server, string) {
+	a := devarm.New()
+	a.Authorized = g.ARMToken
+	srv := httptest.NewServer(a)
+	t.Cleanup(srv.Close)
+	return a, srv.URL
+}
+
+// useEntra makes Contoso and Fabrikam enforce access in their tenants,
+// with AVD host pools when avd.
+func (e *Env) useEntra(secretFile string, avd bool) {
+	app := store.Target{ClientID: GraphAppID, SecretFile: secretFile}
+	if avd {
+		app.AVDSubscription, app.AVDResourceGroup, app.AVDHostPools = AVDSubscription, AVDResourceGroup, AVDPoolA+","+AVDPoolB
+	}
 	for _, c := range []demo.EntraSite{
 		{Customer: demo.Contoso, Site: demo.ContosoSite, Tenant: ContosoTenant, Group: ContosoGroup, Domain: "contoso.onmicrosoft.com", Own: []string{"alice", "bob", "carol"}},
 		{Customer: demo.Fabrikam, Site: demo.FabrikamSite, Tenant: FabrikamTenant, Group: FabrikamGroup, Domain: "fabrikam.onmicrosoft.com", Own: []string{"alice", "bob", "carol"}},
 	} {
-		if err := demo.StandIn(context.Background(), e.Store, e.Graph, c, store.Target{ClientID: GraphAppID, SecretFile: secretFile}, GraphSecret); err != nil {
+		if err := demo.StandIn(context.Background(), e.Store, e.Graph, c, app, GraphSecret); err != nil {
 			e.T.Fatal(err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/codec"
 	"github.com/partneraccess/partneraccess/internal/demo"
+	"github.com/partneraccess/partneraccess/internal/devarm"
 	"github.com/partneraccess/partneraccess/internal/devgraph"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/secret"
@@ -58,6 +59,10 @@ type Options struct {
 	// GraphFront, with Entra, wraps the stand-in: a test sees or holds
 	// Graph's requests on their way.
 	GraphFront func(http.Handler) http.Handler
+	// AVD, with Entra, gives Contoso and Fabrikam AVD host pools on an ARM
+	// stand-in (Env.ARM): the partner accounts' desktop sessions there are
+	// logged off when access ends.
+	AVD bool
 	// CodecKey encrypts the environment's Temporal payloads (zero: a key
 	// of its own); the recorder uses a fixed one.
 	CodecKey codec.Key
@@ -107,7 +112,9 @@ type Env struct {
 	// Teams is the Teams bot (Options.Teams, Options.DevChat).
 	Teams *teams.Bot
 	// DevChat is the dev chat (Options.DevChat).
-	DevChat  *teamstest.DevChat
+	DevChat *teamstest.DevChat
+	// ARM is the AVD host pools' stand-in (Options.AVD).
+	ARM      *devarm.Server
 	worker   sdkworker.Worker
 	wiring   wire.HTTP
 	workerUp bool
@@ -149,7 +156,10 @@ func New(t testing.TB, o Options) *Env {
 	if o.Entra {
 		var secretFile string
 		e.Graph, dirs, secretFile = entra(t, o.GraphFront)
-		e.useEntra(secretFile)
+		if o.AVD {
+			e.ARM, dirs.ARMURL = arm(t, e.Graph)
+		}
+		e.useEntra(secretFile, o.AVD)
 	}
 	e.Acts = wire.Activities(st, o.Sender, keys, activities.Config{
 		PublicURL: "http://placeholder", AVDDownloadURL: "https://avd.example/download",
@@ -188,6 +198,10 @@ func New(t testing.TB, o Options) *Env {
 	}
 	if o.Entra {
 		e.wiring.Server.DevDirectory = e.Graph
+		if e.ARM != nil {
+			e.wiring.Server.DevDesktops = e.ARM
+			e.wiring.Server.DevPool = devarm.Pool{Subscription: AVDSubscription, ResourceGroup: AVDResourceGroup, Name: AVDPoolA}
+		}
 		e.wiring.Server.DevTenants = map[string]string{ContosoTenant: demo.Contoso, FabrikamTenant: demo.Fabrikam}
 	}
 	e.wiring.Teams = e.Teams

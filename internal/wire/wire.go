@@ -15,6 +15,7 @@ import (
 	"github.com/partneraccess/partneraccess/activities"
 	"github.com/partneraccess/partneraccess/internal/chat"
 	"github.com/partneraccess/partneraccess/internal/entra"
+	"github.com/partneraccess/partneraccess/internal/graph"
 	"github.com/partneraccess/partneraccess/internal/ldapdir"
 	"github.com/partneraccess/partneraccess/internal/mail"
 	"github.com/partneraccess/partneraccess/internal/metrics"
@@ -79,6 +80,14 @@ type Directories struct {
 	// Secret reads a target's client secret (nil: from the variable or
 	// file that the directory file names).
 	Secret func(store.Target) (string, error)
+	// ARMURL is Azure Resource Manager's (ARM_URL; empty: Microsoft's
+	// public cloud), for the customers' AVD host pools.
+	ARMURL string
+	// WritesPerSecond paces the writes to each Entra tenant
+	// (GRAPH_WRITES_PER_SECOND; 0: graph.DefaultWritesPerSecond), unless
+	// Pace is given.
+	WritesPerSecond float64
+	Pace            *graph.Pace
 }
 
 // Activities builds the worker's activities: a nil sender keeps emails in
@@ -86,10 +95,13 @@ type Directories struct {
 // nil, counts what it reconciles.
 func Activities(st *store.Store, sender mail.Sender, keys *secret.Keys, cfg activities.Config, dirs Directories, tc client.Client, m *metrics.Metrics) *activities.Activities {
 	acts := activities.New(st, sender, keys, cfg)
+	if dirs.Pace == nil {
+		dirs.Pace = graph.NewPace(dirs.WritesPerSecond)
+	}
 	acts.Workflows = tc
 	acts.Directories = map[string]target.Directory{
 		store.TargetEntra: &entra.Directory{Base: target.Base{Store: st, Keys: keys}, GraphURL: dirs.GraphURL, LoginURL: dirs.LoginURL,
-			HTTPClient: dirs.HTTPClient, Secret: dirs.Secret},
+			HTTPClient: dirs.HTTPClient, Secret: dirs.Secret, Pace: dirs.Pace, ARMURL: dirs.ARMURL},
 		store.TargetLDAP: &ldapdir.Directory{Base: target.Base{Store: st, Keys: keys}},
 	}
 	if tc != nil {

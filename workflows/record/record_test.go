@@ -324,7 +324,32 @@ var entraPaths = []path{
 		cancelRun(t, e, a)
 		return a
 	}},
+	// v13 (desktop-warning): the desktop sessions warned before the end and
+	// logged off at it.
+	{"entra-avd-standard-warned-expired", domain.StateExpired, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.ContosoSite, demo.Solo)
+		decide(t, e, a, "admin@contoso.example", "approve")
+		e.WaitState(a.ID, domain.StateActive, 10*time.Second)
+		e.ARM.Connect(testenv.AVDSubscription, testenv.AVDResourceGroup, testenv.AVDPoolA, "sh-1", soloContosoUPN)
+		e.Eventually(10*time.Second, "the desktop warned", func() bool { return len(e.ARM.Messages()) > 0 })
+		return a
+	}},
+	{"entra-avd-professional-desktop-refused-then-unassigned", domain.StateRevoked, func(t *testing.T, e *testenv.Env) store.Assignment {
+		a := assign(t, e, demo.FabrikamSite, demo.Solo)
+		e.WaitState(a.ID, domain.StateActive, 15*time.Second)
+		e.ARM.Connect(testenv.AVDSubscription, testenv.AVDResourceGroup, testenv.AVDPoolB, "sh-2", soloFabrikamUPN)
+		e.ARM.Deny(true)
+		time.AfterFunc(3*time.Second, func() { e.ARM.Deny(false) }) // the role given: the removal completes
+		unassign(t, e, a)
+		return a
+	}},
 }
+
+// soloContosoUPN and soloFabrikamUPN are the partner user's accounts.
+const (
+	soloContosoUPN  = demo.Solo + "." + demo.Northwind + "@contoso.onmicrosoft.com"
+	soloFabrikamUPN = demo.Solo + "." + demo.Northwind + "@fabrikam.onmicrosoft.com"
+)
 
 // policyPaths follow a customer's own policy (v9, customer-policy): the
 // request's policy is what the service puts in the vouched start input
@@ -508,7 +533,7 @@ func TestRecordHistories(t *testing.T) {
 	for _, p := range policyPaths {
 		run(t, e, p, dir)
 	}
-	ent := testenv.New(t, testenv.Options{Timing: timing, Entra: true, CodecKey: codectest.Key})
+	ent := testenv.New(t, testenv.Options{Timing: timing, Entra: true, AVD: true, CodecKey: codectest.Key})
 	for _, p := range entraPaths {
 		run(t, ent, p, dir)
 	}
