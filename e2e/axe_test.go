@@ -247,7 +247,7 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 	here("anonymous", "more time approved")
 	e.Eventually(30*time.Second, "the decision on more time recorded", func() bool {
 		_, page := e.Anonymous().Page(moreApproval)
-		return strings.Contains(page, "already approved by")
+		return strings.Contains(page, "Already approved by")
 	})
 	check("anonymous", moreApproval)
 	t.Logf("axe-core checked %d pages", checked)
