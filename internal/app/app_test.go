@@ -312,3 +312,64 @@ func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 		}
 	}
 }
+
+// A data folder whose key was replaced (issue 40: the split recipe wrote a
+// new data/secret.key over the one-process one) holds open workflows that
+// cannot be read. The start says so, naming the key and how to recover;
+// with the key back, nothing is lost.
+func TestAReplacedKeyIsNamedAtTheStartAndItsReturnRecoversTheWorkflows(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir, nil)
+	agent := login(t, r.HTTPURL, "agent@partner.example")
+	code, body := call(t, "POST", r.HTTPURL+"/api/v1/sites/"+demo.ContosoSite+"/assignments", agent,
+		map[string]string{"user_id": demo.Solo, "reason": "Case key"})
+	if code != http.StatusCreated {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	var a assignment
+	json.Unmarshal(body, &a)
+	waitFor(t, 20*time.Second, "pending approval", func() bool { return getAssignment(t, r.HTTPURL, agent, a.ID).State == "pending_approval" })
+	r.stop()
+	if strings.Contains(r.out.String(), "does not have") {
+		t.Fatalf("the first start warns of a missing key:\n%s", r.out)
+	}
+
+	keyFile := filepath.Join(dir, "secret.key")
+	old, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Config{SecretKey: old}
+	if cfg.SecretKey, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(old))); err != nil {
+		t.Fatal(err)
+	}
+	oldCodec, err := cfg.Codec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID := oldCodec.KeyID()
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r2 := start(t, dir, nil)
+	r2.stop()
+	out := r2.out.String()
+	for _, want := range []string{"Warning: 1 open workflows (one is assignment/" + demo.ContosoSite + "/" + demo.Solo + ")", `key "` + oldID + `"`, "SECRET_KEY", "TEMPORAL_CODEC_KEYS", "To recover"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the start with another key does not say %q:\n%s", want, out)
+		}
+	}
+
+	if err := os.WriteFile(keyFile, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r3 := start(t, dir, nil)
+	if strings.Contains(r3.out.String(), "does not have") {
+		t.Fatalf("with its key back the start still warns:\n%s", r3.out)
+	}
+	admin := login(t, r3.HTTPURL, "admin@contoso.example")
+	if code, body := call(t, "POST", r3.HTTPURL+"/api/v1/assignments/"+a.ID+"/decision", admin, map[string]string{"decision": "approve"}); code != http.StatusOK {
+		t.Fatalf("approve after the key came back: %d %s", code, body)
+	}
+	waitFor(t, 20*time.Second, "active", func() bool { return getAssignment(t, r3.HTTPURL, agent, a.ID).State == "active" })
+}
