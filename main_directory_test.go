@@ -127,3 +127,35 @@ func TestDirectoryCommandLineErrors(t *testing.T) {
 		}
 	}
 }
+
+// Beyond loopback the service serves the mailbox only with DEV_MAILBOX (or
+// MAILBOX=store): the report sends nobody to a /dev/mail that answers 404.
+func TestDirectoryApplyBeyondLoopbackPointsToTheLinksNotAMailboxThatIsOff(t *testing.T) {
+	dir := t.TempDir()
+	example, err := os.ReadFile("deploy/directory.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "directory.yaml")
+	if err := os.WriteFile(file, example, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		mailbox string
+		want    string
+		not     string
+	}{
+		{"", "unless DEV_MAILBOX=true", "/dev/mail."},
+		{"true", "https://access.example.com/dev/mail", "unless DEV_MAILBOX=true"},
+	} {
+		env := map[string]string{"DATA_DIR": filepath.Join(dir, "data-"+tc.mailbox), "PUBLIC_URL": "https://access.example.com",
+			"HTTP_ADDR": "0.0.0.0:8080", "DEV_MAILBOX": tc.mailbox}
+		var out, errs strings.Builder
+		if code := run(context.Background(), []string{"directory", "apply", "-f", file}, func(k string) string { return env[k] }, &out, &errs); code != 0 {
+			t.Fatalf("exit %d\n%s%s", code, out.String(), errs.String())
+		}
+		if !strings.Contains(out.String(), tc.want) || strings.Contains(out.String(), tc.not) {
+			t.Errorf("DEV_MAILBOX=%q: the report, want %q and not %q:\n%s", tc.mailbox, tc.want, tc.not, out.String())
+		}
+	}
+}

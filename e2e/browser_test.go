@@ -15,11 +15,13 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/optional"
 	"github.com/partneraccess/partneraccess/internal/testenv"
 )
 
 // browser starts headless Chromium for one test. It skips when Chromium is
-// absent, unless REQUIRE_BROWSER=1 (CI), where that is a failure.
+// absent, unless REQUIRE_BROWSER=1 or REQUIRE_ALL=1 (CI), where that is a
+// failure.
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	path := ""
@@ -33,10 +35,7 @@ func browser(t *testing.T) context.Context {
 		}
 	}
 	if path == "" {
-		if os.Getenv("REQUIRE_BROWSER") == "1" {
-			t.Fatal("REQUIRE_BROWSER=1 but Chromium is not installed (apt-get install chromium)")
-		}
-		t.Skip("Chromium not installed; set REQUIRE_BROWSER=1 to make this a failure")
+		optional.Browser.Missing(t, "none of $CHROMIUM, chromium, chromium-browser, google-chrome on PATH")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
