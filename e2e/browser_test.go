@@ -24,6 +24,13 @@ import (
 // failure.
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	return browserFor(t, 90*time.Second)
+}
+
+// browserFor is browser for a test that may take longer, all its steps
+// together, than browser's 90 s.
+func browserFor(t *testing.T, within time.Duration) context.Context {
+	t.Helper()
 	path := ""
 	for _, p := range []string{os.Getenv("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
 		if p == "" {
@@ -49,7 +56,7 @@ func browser(t *testing.T) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, within)
 	t.Cleanup(func() {
 		if t.Failed() {
 			screenshot(t, ctx)

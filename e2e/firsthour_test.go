@@ -77,7 +77,7 @@ func TestFirstHourWalkThroughTheREADMEDemo(t *testing.T) {
 	o := slow()
 	o.Entra = true
 	e := newEntraEnv(t, o)
-	ctx := browser(t)
+	ctx := browserFor(t, 5*time.Minute) // 16 pages, on a machine the whole suite shares
 	base := e.HTTP.URL
 	shot := newShots(t)
 	run(t, ctx, chromedp.EmulateViewport(1280, 800))

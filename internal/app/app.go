@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,9 +203,23 @@ func (p *process) listenHTTP(context.Context) error {
 	}
 	p.stops = append(p.stops, func() { ln.Close() })
 	if p.cfg.PublicURL == "" {
-		p.cfg.PublicURL = p.httpScheme + "://" + ln.Addr().String()
+		p.cfg.PublicURL = defaultPublicURL(listenedURLs(p.httpScheme, ln.Addr()))
 	}
 	return nil
+}
+
+// defaultPublicURL is the base of links without PUBLIC_URL: the address
+// listened on, or, on every interface, the first one another machine can
+// reach (never http://[::]:8090, which no browser opens).
+func defaultPublicURL(listening []string) string {
+	for _, u := range listening {
+		if pu, err := url.Parse(u); err == nil {
+			if ip := net.ParseIP(pu.Hostname()); ip != nil && !ip.IsLoopback() {
+				return u
+			}
+		}
+	}
+	return listening[0]
 }
 
 // startTemporal starts the embedded Temporal server in one-process mode

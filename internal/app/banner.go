@@ -59,7 +59,7 @@ func banner(out io.Writer, cfg config.Config, r Ready) {
 	if cfg.DemoData {
 		fmt.Fprintf(out, "\nDemo logins (password %q):\n", demo.Password)
 		for _, l := range demo.Logins {
-			fmt.Fprintf(out, "  %-24s %s\n", l.Email, l.Does)
+			fmt.Fprintf(out, "  %-26s %s\n", l.Email, l.Does)
 		}
 	}
 	fmt.Fprintf(out, "\nPress Ctrl-C to stop.\n")
@@ -86,7 +86,7 @@ func listenedURLs(scheme string, addr net.Addr) []string {
 		urls = append(urls, scheme+"://"+net.JoinHostPort(n.IP.String(), port))
 	}
 	if err != nil || len(urls) == 0 {
-		return []string{scheme + "://" + addr.String() + " (every interface)"}
+		return []string{scheme + "://" + addr.String()}
 	}
 	return urls
 }

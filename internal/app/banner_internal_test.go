@@ -29,3 +29,20 @@ func TestListenedURLsOfEveryInterfaceAreAddressesOfThisMachine(t *testing.T) {
 		t.Errorf("loopback: %v", got)
 	}
 }
+
+// Without PUBLIC_URL, links start with an address another machine can
+// open: the first that is not loopback.
+func TestDefaultPublicURLIsAnAddressOthersReach(t *testing.T) {
+	for _, tc := range []struct {
+		listening []string
+		want      string
+	}{
+		{[]string{"http://127.0.0.1:8090", "http://10.0.0.5:8090", "http://[::1]:8090"}, "http://10.0.0.5:8090"},
+		{[]string{"http://127.0.0.1:8080"}, "http://127.0.0.1:8080"},
+		{[]string{"https://[::1]:8443", "https://[fd00::2]:8443"}, "https://[fd00::2]:8443"},
+	} {
+		if got := defaultPublicURL(tc.listening); got != tc.want {
+			t.Errorf("defaultPublicURL(%v) = %q, want %q", tc.listening, got, tc.want)
+		}
+	}
+}
