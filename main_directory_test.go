@@ -24,8 +24,9 @@ import (
 // TestDirectoryApplyInvitesAdministratorsWhoRegisterAndLogIn runs the
 // command as an operator would, then follows the invitation from the store
 // mailbox through the real registration and login handlers.
-func TestDirectoryApplyInvitesAdministratorsWhoRegisterAndLogIn(t *testing.T) {
-	dir := t.TempDir()
+// exampleFile copies the example directory file into dir.
+func exampleFile(t *testing.T, dir string) string {
+	t.Helper()
 	example, err := os.ReadFile("deploy/directory.example.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +35,12 @@ func TestDirectoryApplyInvitesAdministratorsWhoRegisterAndLogIn(t *testing.T) {
 	if err := os.WriteFile(file, example, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return file
+}
+
+func TestDirectoryApplyInvitesAdministratorsWhoRegisterAndLogIn(t *testing.T) {
+	dir := t.TempDir()
+	file := exampleFile(t, dir)
 	env := map[string]string{"DATA_DIR": filepath.Join(dir, "data"), "PUBLIC_URL": "http://127.0.0.1:8080"}
 	getenv := func(k string) string { return env[k] }
 	var out, errs strings.Builder
@@ -132,14 +139,7 @@ func TestDirectoryCommandLineErrors(t *testing.T) {
 // MAILBOX=store): the report sends nobody to a /dev/mail that answers 404.
 func TestDirectoryApplyBeyondLoopbackPointsToTheLinksNotAMailboxThatIsOff(t *testing.T) {
 	dir := t.TempDir()
-	example, err := os.ReadFile("deploy/directory.example.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "directory.yaml")
-	if err := os.WriteFile(file, example, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := exampleFile(t, dir)
 	for _, tc := range []struct {
 		mailbox string
 		want    string

@@ -97,7 +97,7 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 	tm := testenv.FastTiming
 	tm.AccessDuration, tm.MaxExtensions = 10*time.Minute, 1
 	e := testenv.New(t, testenv.Options{Timing: tm, Entra: true})
-	ctx := browser(t)
+	ctx := browserFor(t, 4*time.Minute) // 64 pages: 25-40 s alone, over 90 s on a loaded 2-core machine
 	base := e.HTTP.URL
 
 	// Something on every page: a Standard request pending at Contoso, a

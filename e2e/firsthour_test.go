@@ -76,6 +76,7 @@ func headerOnOneLine(t *testing.T, ctx context.Context, who string) {
 func TestFirstHourWalkThroughTheREADMEDemo(t *testing.T) {
 	o := slow()
 	o.Entra = true
+	o.Timing.ReadyWait = 10 * time.Minute // long enough to see the Professional wait
 	e := newEntraEnv(t, o)
 	ctx := browserFor(t, 5*time.Minute) // 16 pages, on a machine the whole suite shares
 	base := e.HTTP.URL
@@ -209,6 +210,29 @@ func TestFirstHourWalkThroughTheREADMEDemo(t *testing.T) {
 	}
 	run(t, ctx, chromedp.Navigate(base+"/assignments/"+id), chromedp.WaitVisible(chromedp.ID("state")))
 	shot.take(ctx, "assignment-revoked")
+
+	// README step 4: Sam assigns himself to Fabrikam's Professional site.
+	// The page says when he may log in; the credential page says whose
+	// password it holds.
+	run(t, ctx,
+		logout(), login(base, "solo@partner.example"),
+		chromedp.Click(`//a[contains(., "Fabrikam Sage 200 Professional")]`),
+		chromedp.WaitVisible(chromedp.ID("assign-form")),
+		chromedp.SetValue(chromedp.ID("user_id"), demo.Solo),
+		chromedp.SendKeys(chromedp.ID("reason"), "Case 99: support"),
+		chromedp.Click(chromedp.ID("assign")),
+		chromedp.WaitVisible(chromedp.ID("ready-at")),
+	)
+	shot.take(ctx, "professional-provisioning")
+	if ready := text(t, ctx, chromedp.ID("ready-at")); !strings.HasPrefix(ready, "about ") || !strings.Contains(ready, "READY_WAIT") {
+		t.Errorf("the Professional page's ready time: %q", ready)
+	}
+	pro := mustOpen(t, e.Env, demo.FabrikamSite, demo.Solo)
+	run(t, ctx, chromedp.Navigate(base+"/credentials/"+pro), chromedp.WaitVisible(chromedp.ID("reveal")))
+	shot.take(ctx, "credential")
+	if h := text(t, ctx, `//main/h1`); h != "Your temporary password for Fabrikam Sage 200 Professional" {
+		t.Errorf("the credential page is headed %q", h)
+	}
 
 	// The customer's administrator: the header at 1280 px.
 	run(t, ctx, logout(), login(base, "admin@contoso.example"))

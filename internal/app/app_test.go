@@ -140,6 +140,21 @@ func getAssignment(t *testing.T, base, token, id string) assignment {
 	return a
 }
 
+// assignPending assigns Sam to Contoso's Standard site and waits until the
+// request waits for approval.
+func assignPending(t *testing.T, base, token, reason string) assignment {
+	t.Helper()
+	code, body := call(t, "POST", base+"/api/v1/sites/"+demo.ContosoSite+"/assignments", token,
+		map[string]string{"user_id": demo.Solo, "reason": reason})
+	if code != http.StatusCreated {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	var a assignment
+	json.Unmarshal(body, &a)
+	waitFor(t, 20*time.Second, "pending approval", func() bool { return getAssignment(t, base, token, a.ID).State == "pending_approval" })
+	return a
+}
+
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -234,14 +249,7 @@ func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 	env := map[string]string{"ACCESS_DURATION": "15s"} // long enough for a restart on a loaded machine
 	r := start(t, dir, env)
 	agent := login(t, r.HTTPURL, "agent@partner.example")
-	code, body := call(t, "POST", r.HTTPURL+"/api/v1/sites/"+demo.ContosoSite+"/assignments", agent,
-		map[string]string{"user_id": demo.Solo, "reason": "Case restart"})
-	if code != http.StatusCreated {
-		t.Fatalf("assign: %d %s", code, body)
-	}
-	var a assignment
-	json.Unmarshal(body, &a)
-	waitFor(t, 20*time.Second, "pending approval", func() bool { return getAssignment(t, r.HTTPURL, agent, a.ID).State == "pending_approval" })
+	a := assignPending(t, r.HTTPURL, agent, "Case restart")
 	admin := login(t, r.HTTPURL, "admin@contoso.example")
 	if code, body := call(t, "POST", r.HTTPURL+"/api/v1/assignments/"+a.ID+"/decision", admin, map[string]string{"decision": "approve"}); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
@@ -274,7 +282,7 @@ func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 		t.Log(r2.out.String())
 		t.Fatalf("expired %v after its end (%v), want on time", late, active.AccessEndsAt)
 	}
-	_, body = call(t, "GET", r2.HTTPURL+"/api/v1/access?site="+demo.ContosoSite+"&user="+demo.Solo, agent, nil)
+	_, body := call(t, "GET", r2.HTTPURL+"/api/v1/access?site="+demo.ContosoSite+"&user="+demo.Solo, agent, nil)
 	if !strings.Contains(string(body), `"allowed":false`) {
 		t.Fatalf("access after expiry: %s", body)
 	}
@@ -321,14 +329,7 @@ func TestAReplacedKeyIsNamedAtTheStartAndItsReturnRecoversTheWorkflows(t *testin
 	dir := t.TempDir()
 	r := start(t, dir, nil)
 	agent := login(t, r.HTTPURL, "agent@partner.example")
-	code, body := call(t, "POST", r.HTTPURL+"/api/v1/sites/"+demo.ContosoSite+"/assignments", agent,
-		map[string]string{"user_id": demo.Solo, "reason": "Case key"})
-	if code != http.StatusCreated {
-		t.Fatalf("assign: %d %s", code, body)
-	}
-	var a assignment
-	json.Unmarshal(body, &a)
-	waitFor(t, 20*time.Second, "pending approval", func() bool { return getAssignment(t, r.HTTPURL, agent, a.ID).State == "pending_approval" })
+	a := assignPending(t, r.HTTPURL, agent, "Case key")
 	r.stop()
 	if strings.Contains(r.out.String(), "does not have") {
 		t.Fatalf("the first start warns of a missing key:\n%s", r.out)
