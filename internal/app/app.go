@@ -115,12 +115,9 @@ type process struct {
 	uiURL    string // the embedded Temporal UI, if any
 	tc       client.Client
 	metrics  *metrics.Metrics
-	// httpTLS, when set, makes the HTTP server serve HTTPS (HTTP_TLS_CERT).
-	httpTLS    *tls.Config
-	httpScheme string
-	sender     mail.Sender // nil: the store's mailbox
-	mailFrom   mail.Address
-	httpURL    string
+	sender   mail.Sender // nil: the store's mailbox
+	mailFrom mail.Address
+	httpURL  string
 	// codec encrypts the payloads of every Temporal client and worker.
 	codec *codec.Codec
 	// devGraph is the dev directory (one-process mode with demo data).
@@ -128,6 +125,9 @@ type process struct {
 	devGraphURL string
 	// keyWarnings name the keys open workflows need that this process lacks.
 	keyWarnings []string
+	// httpTLS, when set, makes the HTTP server serve HTTPS (HTTP_TLS_CERT).
+	httpTLS    *tls.Config
+	httpScheme string
 }
 
 func (p *process) stop() {
@@ -272,22 +272,27 @@ func (p *process) dialTemporal(ctx context.Context) error {
 }
 
 // checkKeys looks for open workflows written with a key this process
-// lacks (a SECRET_KEY replaced, a key left out of TEMPORAL_CODEC_KEYS):
-// they would fail every task in silence, so the log and the banner name
-// the key and how to recover. It does not stop the start: other
-// workflows, and new ones, still run.
+// lacks (a SECRET_KEY replaced, a key left out of TEMPORAL_CODEC_KEYS).
+// A worker would fail them for good at their next task, so a process that
+// runs one refuses to start, naming the key and how to recover; a server
+// alone says so in its log and banner.
 func (p *process) checkKeys(ctx context.Context) error {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	missing, err := codec.CheckOpenWorkflows(cctx, p.tc, p.cfg.TemporalNamespace, p.codec)
 	if err != nil {
 		p.log.Warn("check the keys of open workflows", "error", err)
 		return nil
 	}
+	var why []string
 	for _, m := range missing {
 		p.log.Error("payloads under a key this process lacks", "key", m.ID, "workflow", m.WorkflowID, "workflows", m.Workflows, "recovery", m.Recovery())
-		p.keyWarnings = append(p.keyWarnings, m.Recovery())
+		why = append(why, m.Recovery())
 	}
+	if len(why) > 0 && p.cfg.Mode != config.ModeServer {
+		return fmt.Errorf("the worker does not start: %s", strings.Join(why, "; "))
+	}
+	p.keyWarnings = why
 	return nil
 }
 

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	enumspb "go.temporal.io/api/enums/v1"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 )
@@ -25,45 +25,57 @@ type MissingKey struct {
 	Workflows  int // how many of the open workflows looked at use it
 }
 
-// checkOpen is how many open workflows CheckOpenWorkflows looks at: enough
-// to find a changed key, which changes every payload written since.
-const checkOpen = 50
+// checkOpen is how many open workflows CheckOpenWorkflows looks at, at
+// most: each costs one small request (the first event of its history).
+const checkOpen = 1000
 
 // CheckOpenWorkflows reads the start input of the namespace's open
-// workflows (at most checkOpen, newest first), which history keeps
-// encrypted, and returns the keys they were written with that c lacks.
-// Each of those workflows fails its every task until its key comes back.
+// workflows (up to checkOpen), which history keeps encrypted, and returns
+// the keys they were written with that c lacks. A worker without such a
+// key would fail each of those workflows for good at its next task: the
+// SDK fails a run whose input it cannot decode.
 func CheckOpenWorkflows(ctx context.Context, tc client.Client, namespace string, c *Codec) ([]MissingKey, error) {
-	res, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: namespace, PageSize: checkOpen, Query: "ExecutionStatus = 'Running'"})
-	if err != nil {
-		return nil, fmt.Errorf("list the open workflows: %w", err)
-	}
 	var missing []MissingKey
-	for _, ex := range res.GetExecutions() {
-		wid, rid := ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId()
-		it := tc.GetWorkflowHistory(ctx, wid, rid, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		if !it.HasNext() {
-			continue
-		}
-		first, err := it.Next()
+	var token []byte
+	for seen := 0; seen < checkOpen; {
+		res, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: namespace, PageSize: 100, NextPageToken: token, Query: "ExecutionStatus = 'Running'"})
 		if err != nil {
-			return nil, fmt.Errorf("read the history of %s: %w", wid, err)
+			return nil, fmt.Errorf("list the open workflows: %w", err)
 		}
-		for _, p := range first.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads() {
-			id := string(p.GetMetadata()[MetadataKeyID])
-			if string(p.GetMetadata()[MetadataEncoding]) != EncodingEncrypted || c.Has(id) {
-				continue
+		for _, ex := range res.GetExecutions() {
+			seen++
+			h, err := tc.WorkflowService().GetWorkflowExecutionHistory(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
+				Namespace: namespace, Execution: ex.GetExecution(), MaximumPageSize: 1})
+			if err != nil {
+				return nil, fmt.Errorf("read the history of %s: %w", ex.GetExecution().GetWorkflowId(), err)
 			}
-			if i := slices.IndexFunc(missing, func(m MissingKey) bool { return m.ID == id }); i >= 0 {
-				missing[i].Workflows++
-			} else {
-				missing = append(missing, MissingKey{ID: id, WorkflowID: wid, Workflows: 1})
+			for _, e := range h.GetHistory().GetEvents() {
+				if id := c.lacking(e.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()); id != "" {
+					if i := slices.IndexFunc(missing, func(m MissingKey) bool { return m.ID == id }); i >= 0 {
+						missing[i].Workflows++
+					} else {
+						missing = append(missing, MissingKey{ID: id, WorkflowID: ex.GetExecution().GetWorkflowId(), Workflows: 1})
+					}
+				}
 			}
+		}
+		if token = res.GetNextPageToken(); len(token) == 0 {
 			break
 		}
 	}
 	return missing, nil
+}
+
+// lacking is the ID of the first key of payloads that c lacks, or "".
+func (c *Codec) lacking(payloads []*commonpb.Payload) string {
+	for _, p := range payloads {
+		id := string(p.GetMetadata()[MetadataKeyID])
+		if string(p.GetMetadata()[MetadataEncoding]) == EncodingEncrypted && !c.Has(id) {
+			return id
+		}
+	}
+	return ""
 }
 
 // Recovery says what a missing key means and how to get the workflows
@@ -77,7 +89,7 @@ func (m MissingKey) Recovery() string {
 		how = "add it back to TEMPORAL_CODEC_KEYS, as id:base64key after the key that encrypts (keep old keys for TEMPORAL_RETENTION)"
 	}
 	return fmt.Sprintf("%d open workflows (one is %s) have payloads encrypted with key %q, which this process does not have: "+
-		"they cannot run, and their status query fails until it is back. To recover, %s", m.Workflows, m.WorkflowID, m.ID, how)
+		"a worker without it would fail them for good. To recover, %s", m.Workflows, m.WorkflowID, m.ID, how)
 }
 
 // KeyID is the ID of the key that encrypts.

@@ -23,18 +23,19 @@ import (
 type Config struct {
 	Mode string
 
-	HTTPAddr string
 	// HTTPTLSCert and HTTPTLSKey make the HTTP server serve HTTPS itself.
 	HTTPTLSCert, HTTPTLSKey string
-	DataDir                 string
-	DatabaseURL             string // PostgreSQL; empty: SQLite in DataDir
-	DatabaseMaxConns        int
-	TemporalAddress         string // empty in one-process mode: embedded
-	TemporalNamespace       string
-	TaskQueue               string
-	TemporalUIAddr          string
-	TemporalUIURL           string
-	EmbeddedFrontend        string // one-process mode: the embedded frontend's address
+
+	HTTPAddr          string
+	DataDir           string
+	DatabaseURL       string // PostgreSQL; empty: SQLite in DataDir
+	DatabaseMaxConns  int
+	TemporalAddress   string // empty in one-process mode: embedded
+	TemporalNamespace string
+	TaskQueue         string
+	TemporalUIAddr    string
+	TemporalUIURL     string
+	EmbeddedFrontend  string // one-process mode: the embedded frontend's address
 	// TemporalPorts are the embedded server's seven internal ports
 	// (TEMPORAL_PORTS, a range like 7235-7241); nil: free ones, chosen once
 	// and kept in DATA_DIR.
