@@ -7,6 +7,7 @@
 //	partneraccess temporal the embedded Temporal server and UI alone, for the two above
 //	partneraccess dev-oidc a sign-in provider for trying SSO on one machine
 //	partneraccess inspect ID  what the engine knows of one assignment
+//	partneraccess new-key FILE a new SECRET_KEY in a file that does not exist yet
 //
 // Configuration comes from environment variables and flags; help (or -h)
 // lists the commands and every setting.
@@ -47,6 +48,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if mode == config.ModeDevOIDC {
 		return devOIDC(ctx, args, stderr, stdout)
 	}
+	if mode == config.ModeNewKey {
+		return newKey(args, stdout, stderr)
+	}
 	if mode == config.ModeInspect {
 		return inspect(ctx, args, getenv, stdout, stderr)
 	}
@@ -63,5 +67,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "partneraccess:", err)
 		return 1
 	}
+	return 0
+}
+
+// newKey writes a new SECRET_KEY to the file named (partneraccess new-key
+// FILE), refusing to replace one.
+func newKey(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || args[0] == "" || args[0][0] == '-' {
+		fmt.Fprintln(stderr, "usage: partneraccess new-key FILE (FILE must not exist yet; its folder must)")
+		return 2
+	}
+	if err := config.WriteNewSecretKey(args[0]); err != nil {
+		fmt.Fprintln(stderr, "partneraccess:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "a new key is in %s: give it to every worker and server as SECRET_KEY=$(cat %s)\n", args[0], args[0])
 	return 0
 }

@@ -24,8 +24,9 @@ import (
 // TestDirectoryApplyInvitesAdministratorsWhoRegisterAndLogIn runs the
 // command as an operator would, then follows the invitation from the store
 // mailbox through the real registration and login handlers.
-func TestDirectoryApplyInvitesAdministratorsWhoRegisterAndLogIn(t *testing.T) {
-	dir := t.TempDir()
+// exampleFile copies the example directory file into dir.
+func exampleFile(t *testing.T, dir string) string {
+	t.Helper()
 	example, err := os.ReadFile("deploy/directory.example.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +35,12 @@ func TestDirectoryApplyInvitesAdministratorsWhoRegisterAndLogIn(t *testing.T) {
 	if err := os.WriteFile(file, example, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return file
+}
+
+func TestDirectoryApplyInvitesAdministratorsWhoRegisterAndLogIn(t *testing.T) {
+	dir := t.TempDir()
+	file := exampleFile(t, dir)
 	env := map[string]string{"DATA_DIR": filepath.Join(dir, "data"), "PUBLIC_URL": "http://127.0.0.1:8080"}
 	getenv := func(k string) string { return env[k] }
 	var out, errs strings.Builder
@@ -124,6 +131,31 @@ func TestDirectoryCommandLineErrors(t *testing.T) {
 		code := run(context.Background(), tc.args, getenv, &out, &errs)
 		if code != 2 || !strings.Contains(errs.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errs.String(), tc.want)
+		}
+	}
+}
+
+// Beyond loopback the service serves the mailbox only with DEV_MAILBOX (or
+// MAILBOX=store): the report sends nobody to a /dev/mail that answers 404.
+func TestDirectoryApplyBeyondLoopbackPointsToTheLinksNotAMailboxThatIsOff(t *testing.T) {
+	dir := t.TempDir()
+	file := exampleFile(t, dir)
+	for _, tc := range []struct {
+		mailbox string
+		want    string
+		not     string
+	}{
+		{"", "unless DEV_MAILBOX=true", "/dev/mail."},
+		{"true", "https://access.example.com/dev/mail", "unless DEV_MAILBOX=true"},
+	} {
+		env := map[string]string{"DATA_DIR": filepath.Join(dir, "data-"+tc.mailbox), "PUBLIC_URL": "https://access.example.com",
+			"HTTP_ADDR": "0.0.0.0:8080", "DEV_MAILBOX": tc.mailbox}
+		var out, errs strings.Builder
+		if code := run(context.Background(), []string{"directory", "apply", "-f", file}, func(k string) string { return env[k] }, &out, &errs); code != 0 {
+			t.Fatalf("exit %d\n%s%s", code, out.String(), errs.String())
+		}
+		if !strings.Contains(out.String(), tc.want) || strings.Contains(out.String(), tc.not) {
+			t.Errorf("DEV_MAILBOX=%q: the report, want %q and not %q:\n%s", tc.mailbox, tc.want, tc.not, out.String())
 		}
 	}
 }

@@ -15,13 +15,22 @@ import (
 
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
+	"github.com/partneraccess/partneraccess/internal/optional"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/testenv"
 )
 
 // browser starts headless Chromium for one test. It skips when Chromium is
-// absent, unless REQUIRE_BROWSER=1 (CI), where that is a failure.
+// absent, unless REQUIRE_BROWSER=1 or REQUIRE_ALL=1 (CI), where that is a
+// failure.
 func browser(t *testing.T) context.Context {
+	t.Helper()
+	return browserFor(t, 90*time.Second)
+}
+
+// browserFor is browser for a test that may take longer, all its steps
+// together, than browser's 90 s.
+func browserFor(t *testing.T, within time.Duration) context.Context {
 	t.Helper()
 	path := ""
 	for _, p := range []string{os.Getenv("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
@@ -34,10 +43,7 @@ func browser(t *testing.T) context.Context {
 		}
 	}
 	if path == "" {
-		if os.Getenv("REQUIRE_BROWSER") == "1" {
-			t.Fatal("REQUIRE_BROWSER=1 but Chromium is not installed (apt-get install chromium)")
-		}
-		t.Skip("Chromium not installed; set REQUIRE_BROWSER=1 to make this a failure")
+		optional.Browser.Missing(t, "none of $CHROMIUM, chromium, chromium-browser, google-chrome on PATH")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -51,7 +57,7 @@ func browser(t *testing.T) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, within)
 	t.Cleanup(func() {
 		if t.Failed() {
 			screenshot(t, ctx)

@@ -141,7 +141,7 @@ func TestEntraProfessionalThenUnassignedAndAgain(t *testing.T) {
 	if code, body := solo.Do("POST", "/api/v1/assignments/"+a.ID+"/credential", nil); code != http.StatusCreated {
 		t.Fatalf("reissue: %d %s", code, body)
 	}
-	if u, _ := e.account(fabrikamTenant, soloFabrikamUPN); u.PasswordResets != 1 || !u.ForceChange {
+	if u, _ := e.account(fabrikamTenant, soloFabrikamUPN); u.PasswordsSet != 2 || !u.ForceChange {
 		t.Fatalf("after reissue: %+v, want the password reset in Entra, to be changed at sign-in", u)
 	}
 	if _, again := viewCredential(t, e.Env, a.ID); again == password || len(again) < 12 {
@@ -158,7 +158,7 @@ func TestEntraProfessionalThenUnassignedAndAgain(t *testing.T) {
 	// A second assignment enables the same account with a fresh password.
 	b := first()
 	u, _ := e.account(fabrikamTenant, soloFabrikamUPN)
-	if n := len(e.graph.Snapshot(fabrikamTenant).Users); !u.Enabled || u.PasswordResets != 2 || n != 4 {
+	if n := len(e.graph.Snapshot(fabrikamTenant).Users); !u.Enabled || u.PasswordsSet != 3 || n != 4 {
 		t.Fatalf("second activation: %+v, %d users; want the one account enabled with its password reset", u, n)
 	}
 	if _, password := viewCredential(t, e.Env, b.ID); len(password) < 12 {

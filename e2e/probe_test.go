@@ -124,7 +124,7 @@ func (d entraDirectory) enabled(string) bool {
 func (d entraDirectory) locks() bool { return true }
 func (d entraDirectory) resets() int {
 	u, _ := d.e.account(fabrikamTenant, soloFabrikamUPN)
-	return u.PasswordResets
+	return u.PasswordsSet
 }
 
 type ldapDirectory struct{ s *slapdtest.Server }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -42,6 +43,13 @@ func TestBrowserSignInThroughTheOrganizationsProvider(t *testing.T) {
 	}
 	if who := text(t, ctx, `//span[@class="who"]`); !strings.Contains(who, "admin@contoso.example") {
 		t.Fatalf("signed in as %q", who)
+	}
+	// The header of a customer administrator signed in through SSO, the
+	// longest there is, keeps to one line at 1280 px (issue 40).
+	run(t, ctx, chromedp.EmulateViewport(1280, 800))
+	headerOnOneLine(t, ctx, "a customer administrator signed in through SSO")
+	if s := os.Getenv("FIRST_HOUR_SCREENSHOTS"); s != "" {
+		newShots(t).take(ctx, "sso-header")
 	}
 
 	// An address no account has is handed over like every other of the

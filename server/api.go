@@ -287,7 +287,7 @@ func (s *Server) apiAudit(c *gin.Context) {
 }
 
 func (s *Server) apiDevMail(c *gin.Context) {
-	es, err := s.svc.Mailbox(c.Request.Context(), mailboxReader(c), c.Query("to"))
+	es, err := s.svc.Mailbox(c.Request.Context(), mailboxReader(c), mailboxQuery(c))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -51,6 +51,10 @@ func mustParsePages() *pages {
 		"name":      nameOf,
 		"progress":  approvalProgress,
 		"duration":  policy.Human,
+		"ends":      accessEnd,
+		"early":     endedEarly,
+		"links":     links,
+		"sentence":  sentence,
 	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -50,6 +52,12 @@ func (s *Server) pageAssignment(c *gin.Context) {
 		if rules.CanDecideExtension(u, a, e) == nil {
 			data["DecideExtension"] = e
 		}
+	}
+	data["Following"] = following(a, r.Emails)
+	if a.State == domain.StateProvisioning && a.Edition == domain.EditionProfessional {
+		// The workflow waits READY_WAIT once the access is made, the state's
+		// last change; a READY_WAIT changed since the start makes it "about".
+		data["ReadyAt"], data["ReadyWait"] = a.UpdatedAt.Add(timing.ReadyWait), domain.HumanDuration(timing.ReadyWait)
 	}
 	data["Temporal"] = s.temporalRecord(c.Request.Context(), a)
 	// The Temporal UI is for the people who run the service: the
@@ -118,4 +126,17 @@ func (s *Server) pageRequests(c *gin.Context) {
 		return
 	}
 	s.render(c, http.StatusOK, "requests", gin.H{"Requests": as, "Extensions": xs, "CanDecide": u.IsApprover()})
+}
+
+// following reports whether the workflow is still at work on an assignment
+// in a way its page shows: a step under way, an email still being sent, or
+// a change within the last minute, whose emails follow it.
+func following(a store.Assignment, emails []store.Email) bool {
+	if !a.Open() && time.Since(a.UpdatedAt) > time.Minute {
+		return false
+	}
+	if a.State == domain.StateRequested || a.State == domain.StateProvisioning || len(emails) == 0 || time.Since(a.UpdatedAt) < time.Minute {
+		return true
+	}
+	return slices.ContainsFunc(emails, func(e store.Email) bool { return e.Status == store.EmailSending })
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +75,17 @@ func linkify(text string) template.HTML {
 	return template.HTML(b.String())
 }
 
+// links are the URLs in an email's text, each once, in order.
+func links(text string) []string {
+	var out []string
+	for _, u := range urlRE.FindAllString(text, -1) {
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // emailKindText writes an email's kind for people: "access_granted" →
 // "Access granted".
 func emailKindText(kind string) string {
@@ -140,4 +152,29 @@ func chatDeliveryText(d store.ChatDelivery) string {
 		return "not sent"
 	}
 	return d.State
+}
+
+// sentence capitalizes the first word of text unless it is a name that is
+// written in lower case (an address, an ID, a setting): a refusal's
+// detail, written to follow "409:" in the API, heads a page alone.
+func sentence(text string) string {
+	word, _, _ := strings.Cut(text, " ")
+	if word == "" || word[0] < 'a' || word[0] > 'z' || strings.ContainsAny(word, "@_-./:0123456789") {
+		return text
+	}
+	return strings.ToUpper(text[:1]) + text[1:]
+}
+
+// accessEnd is when an assignment's access ends or ended: the planned end,
+// or when it was revoked or ended before it (nil: no end).
+func accessEnd(a store.Assignment) *time.Time {
+	if endedEarly(a) {
+		return a.EndedAt
+	}
+	return a.AccessEndsAt
+}
+
+// endedEarly reports whether access that began ended before its planned end.
+func endedEarly(a store.Assignment) bool {
+	return a.EndedAt != nil && a.ActivatedAt != nil && (a.AccessEndsAt == nil || a.EndedAt.Before(*a.AccessEndsAt))
 }

@@ -77,11 +77,11 @@ func TestPagesOfAStandardAssignmentSayWhatHappens(t *testing.T) {
 	if code != http.StatusGone {
 		t.Fatalf("second approver's link: %d, want 410", code)
 	}
-	mustContain(t, "the second approver's link", page, "already approved by Casey Contoso on "+active.DecidedAt.UTC().Format("Mon 2 Jan 2006 15:04 UTC"),
+	mustContain(t, "the second approver's link", page, "Already approved by Casey Contoso on "+active.DecidedAt.UTC().Format("Mon 2 Jan 2006 15:04 UTC"),
 		"access lasts until "+active.AccessEndsAt.UTC().Format("Mon 2 Jan 2006 15:04 UTC"))
 	// Its form sent from a page opened before: the same calm answer, no alarm.
 	code, late, _ := anon.Form(second, map[string]string{"decision": "deny"})
-	mustContain(t, "the second approver's late decision", string(late), "This request is already settled", "already approved by Casey Contoso on ")
+	mustContain(t, "the second approver's late decision", string(late), "This request is already settled", "Already approved by Casey Contoso on ")
 	mustNotContain(t, "the second approver's late decision", string(late), `role="alert"`)
 	if code != http.StatusGone {
 		t.Fatalf("the second approver's late decision: %d, want 410", code)

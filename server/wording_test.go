@@ -70,9 +70,9 @@ func TestPagesSpeakInNamesAndPeoplesTimes(t *testing.T) {
 	code := 0
 	e.Eventually(10*time.Second, "the decision recorded", func() bool {
 		code, page = e.Anonymous().Page(link)
-		return strings.Contains(page, "already approved by ")
+		return strings.Contains(page, "Already approved by ")
 	})
-	if code != http.StatusConflict || !strings.Contains(page, "already approved by Casey Contoso on ") || strings.Contains(page, `role="alert"`) {
+	if code != http.StatusConflict || !strings.Contains(page, "Already approved by Casey Contoso on ") || strings.Contains(page, `role="alert"`) {
 		t.Errorf("the decided link opened again: %d\n%s", code, page)
 	}
 

@@ -5,12 +5,14 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +54,10 @@ type Ready struct {
 	HTTPURL     string
 	TemporalURL string // host:port of the frontend
 	UIURL       string // "" when there is no embedded UI
+	// PublicURL is where people reach the HTTP server (PUBLIC_URL, else
+	// HTTPURL); Listening, the URLs it really answers on.
+	PublicURL string
+	Listening []string
 }
 
 // Run runs cfg.Mode until ctx ends, then stops everything cleanly. Logs go
@@ -72,16 +78,22 @@ func Run(ctx context.Context, cfg config.Config, out, logw io.Writer, ready chan
 	p := &process{cfg: cfg, log: log}
 	defer p.stop()
 	for _, step := range []func(context.Context) error{
-		p.openStore, p.listenHTTP, p.startTemporal, p.dialTemporal, p.startWorker, p.serveMetrics, p.serveHTTP,
+		p.openStore, p.listenHTTP, p.startTemporal, p.dialTemporal, p.checkKeys, p.startWorker, p.serveMetrics, p.serveHTTP,
 	} {
 		if err := step(ctx); err != nil {
 			return err
 		}
 	}
 	r := Ready{HTTPURL: p.httpURL, TemporalURL: p.hostPort, UIURL: p.uiURL}
+	if p.httpLn != nil {
+		r.PublicURL, r.Listening = p.cfg.PublicURL, listenedURLs(p.httpScheme, p.httpLn.Addr())
+	}
 	banner(out, p.cfg, r)
 	for _, w := range p.cfg.Warnings() {
 		log.Warn(w)
+		fmt.Fprintf(out, "Warning: %s\n", w)
+	}
+	for _, w := range p.keyWarnings {
 		fmt.Fprintf(out, "Warning: %s\n", w)
 	}
 	log.Info("started", "mode", cfg.Mode, "http", p.httpURL, "temporal", p.hostPort, "ui", p.uiURL)
@@ -120,6 +132,11 @@ type process struct {
 	devChat     *teamstest.DevChat
 	devGraphURL string
 	devDesktops *devarm.Server
+	// keyWarnings name the keys open workflows need that this process lacks.
+	keyWarnings []string
+	// httpTLS, when set, makes the HTTP server serve HTTPS (HTTP_TLS_CERT).
+	httpTLS    *tls.Config
+	httpScheme string
 }
 
 func (p *process) stop() {
@@ -189,16 +206,37 @@ func (p *process) listenHTTP(context.Context) error {
 	if p.cfg.Mode == config.ModeWorker {
 		return nil
 	}
+	tlsConfig, err := p.cfg.HTTPServerTLS()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", p.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
-	p.httpLn = ln
+	p.httpLn, p.httpTLS, p.httpScheme = ln, tlsConfig, "http"
+	if tlsConfig != nil {
+		p.httpScheme = "https"
+	}
 	p.stops = append(p.stops, func() { ln.Close() })
 	if p.cfg.PublicURL == "" {
-		p.cfg.PublicURL = "http://" + ln.Addr().String()
+		p.cfg.PublicURL = defaultPublicURL(listenedURLs(p.httpScheme, ln.Addr()))
 	}
 	return nil
+}
+
+// defaultPublicURL is the base of links without PUBLIC_URL: the address
+// listened on, or, on every interface, the first one another machine can
+// reach (never http://[::]:8090, which no browser opens).
+func defaultPublicURL(listening []string) string {
+	for _, u := range listening {
+		if pu, err := url.Parse(u); err == nil {
+			if ip := net.ParseIP(pu.Hostname()); ip != nil && !ip.IsLoopback() {
+				return u
+			}
+		}
+	}
+	return listening[0]
 }
 
 // startTemporal starts the embedded Temporal server in one-process mode
@@ -250,6 +288,31 @@ func (p *process) dialTemporal(ctx context.Context) error {
 	return nil
 }
 
+// checkKeys looks for open workflows written with a key this process
+// lacks (a SECRET_KEY replaced, a key left out of TEMPORAL_CODEC_KEYS).
+// A worker would fail them for good at their next task, so a process that
+// runs one refuses to start, naming the key and how to recover; a server
+// alone says so in its log and banner.
+func (p *process) checkKeys(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	missing, err := codec.CheckOpenWorkflows(cctx, p.tc, p.cfg.TemporalNamespace, p.codec)
+	if err != nil {
+		p.log.Warn("check the keys of open workflows", "error", err)
+		return nil
+	}
+	var why []string
+	for _, m := range missing {
+		p.log.Error("payloads under a key this process lacks", "key", m.ID, "workflow", m.WorkflowID, "workflows", m.Workflows, "recovery", m.Recovery())
+		why = append(why, m.Recovery())
+	}
+	if len(why) > 0 && p.cfg.Mode != config.ModeServer {
+		return fmt.Errorf("the worker does not start: %s", strings.Join(why, "; "))
+	}
+	p.keyWarnings = why
+	return nil
+}
+
 // startWorker runs the workflow and activities, and makes sure the
 // reconciler's schedule exists (not in server mode).
 func (p *process) startWorker(ctx context.Context) error {
@@ -294,7 +357,7 @@ func (p *process) serveMetrics(context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", p.metrics.Handler())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, `{"status":"ok"}`) })
-	p.stops = append(p.stops, serve(ln, mux, p.log))
+	p.stops = append(p.stops, serve(ln, nil, mux, p.log))
 	p.httpURL = "http://" + ln.Addr().String()
 	return nil
 }
@@ -305,7 +368,7 @@ func (p *process) serveHTTP(context.Context) error {
 		return nil
 	}
 	cfg := p.cfg
-	p.httpURL = "http://" + p.httpLn.Addr().String()
+	p.httpURL = p.httpScheme + "://" + p.httpLn.Addr().String()
 	mailbox, adminsOnly := cfg.Mailbox()
 	srv, _ := wire.Server(wire.HTTP{
 		TaskQueue: cfg.TaskQueue,
@@ -327,7 +390,7 @@ func (p *process) serveHTTP(context.Context) error {
 		Teams: p.teamsBot(),
 		Slack: slackchat.Config{APIURL: cfg.SlackAPIURL},
 	}, p.st, p.tc, p.keys, p.log, p.metrics)
-	p.stops = append(p.stops, serve(p.httpLn, srv.Handler(), p.log))
+	p.stops = append(p.stops, serve(p.httpLn, p.httpTLS, srv.Handler(), p.log))
 	return nil
 }
 
@@ -408,11 +471,19 @@ func runTemporal(ctx context.Context, cfg config.Config, out io.Writer, log *slo
 	return nil
 }
 
-// serve serves h on ln; the returned func shuts it down gracefully.
-func serve(ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+// serve serves h on ln, over TLS when tlsConfig is set; the returned func
+// shuts it down gracefully.
+func serve(ln net.Listener, tlsConfig *tls.Config, h http.Handler, log *slog.Logger) (stop func()) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, TLSConfig: tlsConfig,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)} // a client's failed handshake is not the server's error
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if tlsConfig != nil {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "error", err)
 		}
 	}()

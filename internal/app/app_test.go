@@ -140,6 +140,21 @@ func getAssignment(t *testing.T, base, token, id string) assignment {
 	return a
 }
 
+// assignPending assigns Sam to Contoso's Standard site and waits until the
+// request waits for approval.
+func assignPending(t *testing.T, base, token, reason string) assignment {
+	t.Helper()
+	code, body := call(t, "POST", base+"/api/v1/sites/"+demo.ContosoSite+"/assignments", token,
+		map[string]string{"user_id": demo.Solo, "reason": reason})
+	if code != http.StatusCreated {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	var a assignment
+	json.Unmarshal(body, &a)
+	waitFor(t, 20*time.Second, "pending approval", func() bool { return getAssignment(t, base, token, a.ID).State == "pending_approval" })
+	return a
+}
+
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -234,14 +249,7 @@ func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 	env := map[string]string{"ACCESS_DURATION": "15s"} // long enough for a restart on a loaded machine
 	r := start(t, dir, env)
 	agent := login(t, r.HTTPURL, "agent@partner.example")
-	code, body := call(t, "POST", r.HTTPURL+"/api/v1/sites/"+demo.ContosoSite+"/assignments", agent,
-		map[string]string{"user_id": demo.Solo, "reason": "Case restart"})
-	if code != http.StatusCreated {
-		t.Fatalf("assign: %d %s", code, body)
-	}
-	var a assignment
-	json.Unmarshal(body, &a)
-	waitFor(t, 20*time.Second, "pending approval", func() bool { return getAssignment(t, r.HTTPURL, agent, a.ID).State == "pending_approval" })
+	a := assignPending(t, r.HTTPURL, agent, "Case restart")
 	admin := login(t, r.HTTPURL, "admin@contoso.example")
 	if code, body := call(t, "POST", r.HTTPURL+"/api/v1/assignments/"+a.ID+"/decision", admin, map[string]string{"decision": "approve"}); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
@@ -274,7 +282,7 @@ func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 		t.Log(r2.out.String())
 		t.Fatalf("expired %v after its end (%v), want on time", late, active.AccessEndsAt)
 	}
-	_, body = call(t, "GET", r2.HTTPURL+"/api/v1/access?site="+demo.ContosoSite+"&user="+demo.Solo, agent, nil)
+	_, body := call(t, "GET", r2.HTTPURL+"/api/v1/access?site="+demo.ContosoSite+"&user="+demo.Solo, agent, nil)
 	if !strings.Contains(string(body), `"allowed":false`) {
 		t.Fatalf("access after expiry: %s", body)
 	}
@@ -311,4 +319,65 @@ func TestOneProcessRestartKeepsDataAndExpiresOnTime(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A data folder whose key was replaced (issue 40: the split recipe wrote a
+// new data/secret.key over the one-process one) holds open workflows that
+// cannot be read. The start refuses, naming the key and how to recover,
+// before a worker fails them; with the key back, nothing is lost.
+func TestAReplacedKeyIsNamedAtTheStartAndItsReturnRecoversTheWorkflows(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir, nil)
+	agent := login(t, r.HTTPURL, "agent@partner.example")
+	a := assignPending(t, r.HTTPURL, agent, "Case key")
+	r.stop()
+	if strings.Contains(r.out.String(), "does not have") {
+		t.Fatalf("the first start warns of a missing key:\n%s", r.out)
+	}
+
+	keyFile := filepath.Join(dir, "secret.key")
+	old, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Config{SecretKey: old}
+	if cfg.SecretKey, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(old))); err != nil {
+		t.Fatal(err)
+	}
+	oldCodec, err := cfg.Codec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID := oldCodec.KeyID()
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A worker with the other key would fail the workflow for good: the
+	// start stops, naming the key and how to recover.
+	vars := map[string]string{"DATA_DIR": dir, "HTTP_ADDR": "127.0.0.1:0", "TEMPORAL_FRONTEND_ADDR": "127.0.0.1:0", "TEMPORAL_UI_ADDR": "", "LOG_LEVEL": "error"}
+	cfg2, err := config.Load(config.ModeAll, nil, func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out2 syncBuffer
+	err = app.Run(context.Background(), cfg2, &out2, &out2, nil)
+	for _, want := range []string{"the worker does not start: 1 open workflows (one is assignment/" + demo.ContosoSite + "/" + demo.Solo + ")", `key "` + oldID + `"`, "SECRET_KEY", "TEMPORAL_CODEC_KEYS", "To recover"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the start with another key: %v; want it refused, saying %q", err, want)
+		}
+	}
+
+	if err := os.WriteFile(keyFile, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r3 := start(t, dir, nil)
+	if strings.Contains(r3.out.String(), "does not have") {
+		t.Fatalf("with its key back the start still warns:\n%s", r3.out)
+	}
+	admin := login(t, r3.HTTPURL, "admin@contoso.example")
+	// 202: the workflow has the decision and records it a moment later.
+	if code, body := call(t, "POST", r3.HTTPURL+"/api/v1/assignments/"+a.ID+"/decision", admin, map[string]string{"decision": "approve"}); code != http.StatusOK && code != http.StatusAccepted {
+		t.Fatalf("approve after the key came back: %d %s", code, body)
+	}
+	waitFor(t, 20*time.Second, "active", func() bool { return getAssignment(t, r3.HTTPURL, agent, a.ID).State == "active" })
 }

@@ -72,9 +72,13 @@ func runDirectory(ctx context.Context, cfg config.Config, out io.Writer, log *sl
 	if len(report.Invitations) > 0 {
 		if sender != nil {
 			fmt.Fprintf(out, "Invitation emails go through SendGrid from %s; each link works once, for %s.\n", cfg.MailFrom.Address, domain.HumanDuration(cfg.InvitationTTL))
-		} else {
+		} else if cfg.DevMailbox || cfg.StoreMailbox || cfg.ListensOnLoopback() {
 			fmt.Fprintf(out, "Without SENDGRID_API_KEY (or with MAILBOX=store) the invitation emails are kept in the store's mailbox: "+
 				"the service shows them at %s/dev/mail. Each link works once, for %s.\n", cfg.PublicURL, domain.HumanDuration(cfg.InvitationTTL))
+		} else {
+			fmt.Fprintf(out, "Without SENDGRID_API_KEY the invitation emails are kept in the store's mailbox, which the service does not serve "+
+				"with HTTP_ADDR %s beyond loopback unless DEV_MAILBOX=true (or MAILBOX=store): hand each administrator the link below. "+
+				"Each link works once, for %s.\n", cfg.HTTPAddr, domain.HumanDuration(cfg.InvitationTTL))
 		}
 	}
 	if report.Failed() {

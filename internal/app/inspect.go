@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -85,10 +86,26 @@ func Inspect(ctx context.Context, cfg config.Config, assignmentID string, out io
 		writeHistory(out, total, events)
 	}
 	if ui := inspectUIURL(cfg); ui != "" {
-		fmt.Fprintf(out, "Temporal UI: %s/namespaces/%s/workflows/%s/%s/history\n", ui, url.PathEscape(cfg.TemporalNamespace),
-			url.PathEscape(wid), url.PathEscape(assignmentID))
+		fmt.Fprintf(out, "Temporal UI: %s/namespaces/%s/workflows/%s/%s/history%s\n", ui, url.PathEscape(cfg.TemporalNamespace),
+			url.PathEscape(wid), url.PathEscape(assignmentID), uiAnswers(dctx, ui))
 	}
 	return nil
+}
+
+// uiAnswers is "" when the Temporal UI answers at ui, else a note saying
+// where inspect looked: it has only its own settings to go by.
+func uiAnswers(ctx context.Context, ui string) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, ui, nil)
+	if err == nil {
+		var res *http.Response
+		if res, err = http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+			return ""
+		}
+	}
+	return "\n  (nothing answers at " + ui + ": give inspect the service's TEMPORAL_UI_ADDR, or TEMPORAL_UI_URL)"
 }
 
 // writeStatus prints the status query's answer as a timeline.
@@ -120,11 +137,11 @@ func writeStatus(out io.Writer, st workflows.Status) {
 		line(*st.AccessEndsAt, "access ends")
 	}
 	if st.EndedAt != nil {
-		who := ""
-		if st.EndedBy != "" {
+		why, who := domain.HumanEndReason(st.EndReason), ""
+		if st.EndedBy != "" && !strings.Contains(why, st.EndedBy) { // "unassigned by …" names them already
 			who = " by " + st.EndedBy
 		}
-		line(*st.EndedAt, "ended%s: %s", who, domain.HumanEndReason(st.EndReason))
+		line(*st.EndedAt, "ended%s: %s", who, why)
 	}
 	if st.Failure != "" {
 		fmt.Fprintf(out, "  failure:   %s\n", st.Failure)

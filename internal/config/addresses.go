@@ -19,6 +19,7 @@ func (c *Config) checkAddresses(get getter, bad reporter) {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			bad("HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
 		}
+		c.checkHTTPTLS(bad)
 	}
 	if mode == ModeWorker {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr != "" && err != nil {

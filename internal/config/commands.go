@@ -17,6 +17,7 @@ const (
 	ModeDirectory = "directory" // directory apply: bring in partners, customers, sites, administrators
 	ModeDevOIDC   = "dev-oidc"  // a sign-in provider for trying SSO on one machine (not a service mode)
 	ModeInspect   = "inspect"   // what the engine knows of one assignment (not a service mode)
+	ModeNewKey    = "new-key"   // write a new SECRET_KEY to a file that does not exist yet (not a service mode)
 )
 
 // DirectoryApply is the one sub-command of directory mode.
@@ -37,6 +38,7 @@ var Commands = []Command{
 	{ModeTemporal, ModeTemporal, "the embedded Temporal server and UI alone, to run the split topology without Docker"},
 	{ModeDirectory, ModeDirectory, "apply -f FILE: bring in partners, customers, sites and their first administrators (invited by email) from a YAML file; idempotent"},
 	{ModeInspect, ModeInspect, "ID: what Temporal knows of one assignment: the status query, a timeline, the history's events and the Temporal UI link (the one-process service's, or TEMPORAL_ADDRESS with the service's keys)"},
+	{ModeNewKey, ModeNewKey, "FILE: write a new random SECRET_KEY (base64) to FILE, which must not exist yet: a key already there is never replaced"},
 	{ModeDevOIDC, ModeDevOIDC, "[-addr 127.0.0.1:9400]: an OpenID Connect provider that signs in whoever the login page names, for trying SSO on one machine"},
 }
 

@@ -23,6 +23,9 @@ import (
 type Config struct {
 	Mode string
 
+	// HTTPTLSCert and HTTPTLSKey make the HTTP server serve HTTPS itself.
+	HTTPTLSCert, HTTPTLSKey string
+
 	HTTPAddr          string
 	DataDir           string
 	DatabaseURL       string // PostgreSQL; empty: SQLite in DataDir

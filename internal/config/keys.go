@@ -29,6 +29,24 @@ func (c *Config) Codec() (*codec.Codec, error) {
 	return codec.New(keys)
 }
 
+// WriteNewSecretKey writes a new key to path, made with the file: a file
+// already there (a key other data depends on) is never replaced.
+func WriteNewSecretKey(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%s already exists, and is kept: the data written with it (approval links, temporary passwords, Temporal payloads) needs it. "+
+			"Use it as it is (SECRET_KEY=$(cat %s)), or give another file for another data folder", path, path)
+	} else if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(secret.NewMasterKey()) + "\n"); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
+
 // LoadOrCreateSecretKey returns the configured key or, in one-process mode,
 // the key kept in DATA_DIR (made on the first start), so approval links and
 // credentials survive a restart.

@@ -37,7 +37,7 @@ func Load(mode string, args []string, getenv func(string) string) (Config, error
 	}
 	get := func(env string) string { return strings.TrimSpace(*vals[env]) }
 	c := Config{
-		Mode: mode, HTTPAddr: get("HTTP_ADDR"), DataDir: get("DATA_DIR"), DatabaseURL: get("DATABASE_URL"),
+		Mode: mode, HTTPAddr: get("HTTP_ADDR"), HTTPTLSCert: get("HTTP_TLS_CERT"), HTTPTLSKey: get("HTTP_TLS_KEY"), DataDir: get("DATA_DIR"), DatabaseURL: get("DATABASE_URL"),
 		TemporalAddress: get("TEMPORAL_ADDRESS"),
 		TemporalTLSCert: get("TEMPORAL_TLS_CERT"), TemporalTLSKey: get("TEMPORAL_TLS_KEY"), TemporalTLSCA: get("TEMPORAL_TLS_CA"),
 		TemporalAPIKey:    get("TEMPORAL_API_KEY"),

@@ -13,6 +13,8 @@ type Var struct {
 // Vars lists every setting with its default (one-process mode).
 var Vars = []Var{
 	{"HTTP_ADDR", "http-addr", "127.0.0.1:8080", "address of the HTTP server (API, pages, /metrics)"},
+	{"HTTP_TLS_CERT", "http-tls-cert", "", "PEM certificate (with its chain) the HTTP server serves HTTPS with, with HTTP_TLS_KEY (empty: plain HTTP, e.g. behind a reverse proxy that serves HTTPS)"},
+	{"HTTP_TLS_KEY", "http-tls-key", "", "PEM private key of HTTP_TLS_CERT"},
 	{"DATA_DIR", "data-dir", "./data", "directory of the SQLite store and, in one-process and temporal mode, the embedded Temporal database"},
 	{"DATABASE_URL", "database-url", "", "PostgreSQL URL of the application store (postgres://user:password@host:5432/db); empty: SQLite in DATA_DIR"},
 	{"DATABASE_MAX_CONNS", "database-max-conns", "10", "PostgreSQL: connections this process opens at most"},

@@ -5,6 +5,9 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"strings"
+	"sync"
+	"time"
 )
 
 // TemporalClientTLS is the TLS configuration for connecting to
@@ -69,4 +72,71 @@ func (c *Config) checkTemporalSecurity(mode string, embedded bool, bad func(env,
 			bad("TEMPORAL_TLS_CERT", "%v", err)
 		}
 	}
+}
+
+// checkHTTPTLS checks HTTP_TLS_CERT and HTTP_TLS_KEY: both or neither, a
+// pair that loads, and a PUBLIC_URL that is https when they are set.
+func (c *Config) checkHTTPTLS(bad func(env, format string, args ...any)) {
+	switch {
+	case c.HTTPTLSCert == "" && c.HTTPTLSKey == "":
+		return
+	case c.HTTPTLSCert == "":
+		bad("HTTP_TLS_CERT", "is needed with HTTP_TLS_KEY")
+		return
+	case c.HTTPTLSKey == "":
+		bad("HTTP_TLS_KEY", "is needed with HTTP_TLS_CERT")
+		return
+	}
+	if _, err := tls.LoadX509KeyPair(c.HTTPTLSCert, c.HTTPTLSKey); err != nil {
+		bad("HTTP_TLS_CERT", "cannot be served with HTTP_TLS_KEY: %v", err)
+	}
+	if strings.HasPrefix(c.PublicURL, "http:") {
+		bad("PUBLIC_URL", "%q is http, but HTTP_TLS_CERT serves HTTPS: links would not reach the server", c.PublicURL)
+	}
+}
+
+// HTTPServerTLS is the HTTP server's TLS configuration, or nil for plain
+// HTTP. The certificate is read again at each handshake after its file
+// changes, so a renewed one is served without a restart.
+func (c Config) HTTPServerTLS() (*tls.Config, error) {
+	if c.HTTPTLSCert == "" {
+		return nil, nil
+	}
+	r := &certReloader{certFile: c.HTTPTLSCert, keyFile: c.HTTPTLSKey}
+	if _, err := r.get(nil); err != nil {
+		return nil, err
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.get}, nil
+}
+
+// certReloader serves a certificate and key from their files, loading them
+// again when the certificate file's modification time changes.
+type certReloader struct {
+	certFile, keyFile string
+	mu                sync.Mutex
+	mod               time.Time
+	cert              *tls.Certificate
+}
+
+func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fi, err := os.Stat(r.certFile)
+	if err != nil {
+		if r.cert != nil {
+			return r.cert, nil
+		}
+		return nil, fmt.Errorf("HTTP_TLS_CERT: %w", err)
+	}
+	if r.cert == nil || !fi.ModTime().Equal(r.mod) {
+		cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+		if err != nil {
+			if r.cert != nil { // a renewal half written: keep the one that works
+				return r.cert, nil
+			}
+			return nil, fmt.Errorf("HTTP_TLS_CERT: %w", err)
+		}
+		r.cert, r.mod = &cert, fi.ModTime()
+	}
+	return r.cert, nil
 }

@@ -54,7 +54,8 @@ type Login struct {
 	Email, Does string
 }
 
-// Logins lists who to log in as, and what for.
+// Logins lists who to log in as, and what for: every demo user, the
+// README's table and the start banner alike.
 var Logins = []Login{
 	{"admin@partner.example", "Northwind partner administrator: invite, suspend and reactivate Northwind's users, set their roles"},
 	{"agent@partner.example", "Northwind partner agent (two roles): assign users, follow assignments"},
@@ -63,6 +64,11 @@ var Logins = []Login{
 	{"ops@contoso.example", "Contoso operations agent: approve Standard requests"},
 	{"admin@fabrikam.example", "Fabrikam administrator (Professional site)"},
 	{"admin@litware.example", "Litware administrator (has not given permission)"},
+	{"viewer@contoso.example", "Contoso user without a role: sees Contoso's sites, approves nothing"},
+	{"invited@partner.example", "Northwind user who has not registered yet: cannot log in nor be assigned (R2)"},
+	{"suspended@partner.example", "Northwind user who is suspended: cannot log in nor be assigned (R2)"},
+	{"agent@tailspin.example", "Tailspin Partners agent: a second partner, who sees none of Northwind's data"},
+	{"admin@adatum.example", "Adatum administrator, Tailspin's customer"},
 }
 
 // The demo directory: two partners, four customers with a site each, and

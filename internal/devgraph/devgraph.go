@@ -57,7 +57,7 @@ type user struct {
 	id, upn, name   string
 	enabled         bool
 	forceChange     bool
-	passwordResets  int
+	passwordsSet    int
 	sessionsRevoked int
 	lag             int // reads that still answer 404
 }
@@ -249,7 +249,7 @@ type User struct {
 	ID, UPN, DisplayName string
 	Enabled              bool
 	ForceChange          bool // must change the password at the next sign-in
-	PasswordResets       int
+	PasswordsSet         int  // at creation and each reset since
 	SessionsRevoked      int
 }
 
@@ -270,7 +270,7 @@ func (d *Directory) Snapshot(tenantID string) Tenant {
 	}
 	for _, u := range t.users {
 		out.Users = append(out.Users, User{ID: u.id, UPN: u.upn, DisplayName: u.name, Enabled: u.enabled,
-			ForceChange: u.forceChange, PasswordResets: u.passwordResets, SessionsRevoked: u.sessionsRevoked})
+			ForceChange: u.forceChange, PasswordsSet: u.passwordsSet, SessionsRevoked: u.sessionsRevoked})
 	}
 	slices.SortFunc(out.Users, func(a, b User) int { return cmp.Or(cmp.Compare(a.UPN, b.UPN), cmp.Compare(a.ID, b.ID)) })
 	for _, g := range t.groups {

@@ -235,7 +235,7 @@ func TestUsersAreMadeFoundAndPatchedAsGraphDoes(t *testing.T) {
 	}
 	snap := f.Snapshot(tenant)
 	want := devgraph.User{ID: id, UPN: "p.n@contoso.example", DisplayName: "p.n@contoso.example", Enabled: false,
-		ForceChange: true, PasswordResets: 1, SessionsRevoked: 1}
+		ForceChange: true, PasswordsSet: 2, SessionsRevoked: 1}
 	if len(snap.Users) != 1 || snap.Users[0] != want {
 		t.Fatalf("snapshot %+v, want %+v", snap.Users, want)
 	}

@@ -249,7 +249,7 @@ func (d *Directory) createUser(t *tenant, body []byte) reply {
 			map[string]string{"code": "ObjectConflict", "message": msg, "target": "userPrincipalName"})
 	}
 	u := &user{id: newID(), upn: in.UserPrincipalName, name: in.DisplayName, enabled: *in.AccountEnabled,
-		forceChange: in.PasswordProfile.ForceChange, lag: d.lag}
+		forceChange: in.PasswordProfile.ForceChange, passwordsSet: 1, lag: d.lag}
 	t.add(u)
 	d.touch()
 	return reply{status: http.StatusCreated, body: asJSON(u)}
@@ -281,7 +281,7 @@ func (d *Directory) patchUser(t *tenant, key string, body []byte) reply {
 		if p.Password == "" {
 			return odata(http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property 'passwordProfile' of resource 'User'.")
 		}
-		u.passwordResets++
+		u.passwordsSet++
 		u.forceChange = p.ForceChange
 	}
 	if in.AccountEnabled != nil {

@@ -128,8 +128,8 @@ func TestResetPassword(t *testing.T) {
 	if err := e.c.ResetPassword(ctx, u.ID, "Another-Passw0rd-99"); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.user(t); got.PasswordResets != 1 || !got.ForceChange {
-		t.Fatalf("directory holds %+v, want one reset to be changed at sign-in", got)
+	if got := e.user(t); got.PasswordsSet != 2 || !got.ForceChange {
+		t.Fatalf("directory holds %+v, want the first password and one reset, to be changed at sign-in", got)
 	}
 	err := e.c.ResetPassword(ctx, "00000000-0000-4000-8000-000000000000", "Third-Passw0rd-77")
 	if !errors.Is(err, graph.ErrNotFound) || strings.Contains(err.Error(), "Third-Passw0rd-77") {

@@ -15,19 +15,25 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/partneraccess/partneraccess/internal/optional"
 )
 
 // NewDatabase creates a database for the test, dropped when it ends, and
 // returns its URL. PG_TEST_URL is a URL of the server whose role may create
-// databases; without it the test is skipped, or fails under REQUIRE_POSTGRES=1.
+// databases; without it the test is skipped, or fails under
+// REQUIRE_POSTGRES=1 (or REQUIRE_ALL=1).
 func NewDatabase(t testing.TB) string {
+	t.Helper()
+	return NewDatabaseFor(t, optional.Postgres)
+}
+
+// NewDatabaseFor is NewDatabase for a test that is its own optional part
+// (the topology test), required by that part's variable.
+func NewDatabaseFor(t testing.TB, part optional.Part) string {
 	t.Helper()
 	admin := os.Getenv("PG_TEST_URL")
 	if admin == "" {
-		if os.Getenv("REQUIRE_POSTGRES") == "1" {
-			t.Fatal("PG_TEST_URL is not set and REQUIRE_POSTGRES=1: PostgreSQL is required")
-		}
-		t.Skip("PG_TEST_URL is not set; set it (and REQUIRE_POSTGRES=1) to run on PostgreSQL")
+		part.Missing(t, "PG_TEST_URL is not set")
 	}
 	u, err := url.Parse(admin)
 	if err != nil {

@@ -263,13 +263,19 @@ func (s *Service) AuditLog(ctx context.Context, u store.User, assignmentID strin
 	return s.store.AuditLog(ctx, f)
 }
 
-// Mailbox is the local mailbox (emails kept, not sent), oldest first,
-// optionally to one address. reader, when not nil, sees only the mail to
-// its own organization's users: an administrator beyond loopback must not
-// read another tenant's approval or password-reset links. nil is the
-// operator (or a mailbox on loopback), who sees all.
-func (s *Service) Mailbox(ctx context.Context, reader *store.User, to string) ([]store.Email, error) {
-	f := store.EmailFilter{Status: store.EmailLocal, To: to, Limit: 1000}
+// MailboxQuery narrows the local mailbox: to one address, of one
+// assignment (empty: all).
+type MailboxQuery struct {
+	To, AssignmentID string
+}
+
+// Mailbox is the local mailbox (emails kept, not sent), oldest first.
+// reader, when not nil, sees only the mail to its own organization's
+// users: an administrator beyond loopback must not read another tenant's
+// approval or password-reset links. nil is the operator (or a mailbox on
+// loopback), who sees all.
+func (s *Service) Mailbox(ctx context.Context, reader *store.User, q MailboxQuery) ([]store.Email, error) {
+	f := store.EmailFilter{Status: store.EmailLocal, To: q.To, AssignmentID: q.AssignmentID, Limit: 1000}
 	if reader != nil {
 		if reader.Kind == store.KindPartner {
 			f.PartnerID = reader.PartnerID

@@ -46,6 +46,7 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 	// counted numbers the approvals of the request under way; an extension
 	// request starts its own count, since it needs as many (R10).
 	counted := 0
+	entries = approvalsFirst(entries)
 	events := make([]Event, 0, len(entries))
 	for _, e := range entries {
 		ev := Event{At: e.At, Refused: e.Outcome == store.OutcomeRefused}
@@ -116,6 +117,18 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 			ev.Text, ev.Detail = by+" was refused ending the assignment", e.Detail
 		case domain.ActionCredentialRefused:
 			ev.Text, ev.Detail = by+" was refused the temporary password", e.Detail
+		case domain.ActionAccessProvisioned:
+			ev.Text, ev.Detail = "Access made in "+a.CustomerName+"'s directory", targetWords(e.Detail)
+		case domain.ActionRevocationProven:
+			ev.Text, ev.Detail = "The access is gone from "+a.CustomerName+"'s directory, checked", targetWords(e.Detail)
+		case domain.ActionAccessFailed:
+			ev.Text, ev.Detail = "Access could not be made", targetWords(e.Detail)
+		case domain.ActionDriftRemoved:
+			ev.Text, ev.Detail = "The reconciler removed access held without a grant", targetWords(e.Detail)
+		case domain.ActionCredentialReissued:
+			ev.Text, ev.Detail = by+" had a new temporary password issued", e.Detail
+		case domain.ActionCredentialReissueRefused:
+			ev.Text, ev.Detail = by+" was refused a new temporary password", e.Detail
 		case domain.ActionSignalForged:
 			ev.Text, ev.Detail = "A signal the server did not vouch for was ignored", e.Detail
 		default:
@@ -126,6 +139,32 @@ func (s *Service) Timeline(ctx context.Context, a store.Assignment) ([]Event, er
 	}
 	return events, nil
 }
+
+// approvalsFirst puts an approval before the access it led to: the
+// workflow makes the access in the customer's directory first, then
+// records the approval with the state it moved to, so the audit log holds
+// them the other way round.
+func approvalsFirst(entries []store.AuditEntry) []store.AuditEntry {
+	out := append([]store.AuditEntry(nil), entries...)
+	for i := 0; i+1 < len(out); i++ {
+		next := out[i+1].Action
+		if out[i].Action == domain.ActionAccessProvisioned && (next == domain.ActionAssignmentApproved || next == domain.ActionExtensionApproved) {
+			out[i+1].At = out[i].At
+			out[i], out[i+1] = out[i+1], out[i]
+			i++
+		}
+	}
+	return out
+}
+
+// targetNames are the directories' kinds as audit details name them, and
+// as people do.
+var targetNames = strings.NewReplacer(
+	" in "+store.TargetEntra+" ", " in Entra ID ", " in "+store.TargetEntra+":", " in Entra ID:",
+	" in "+store.TargetLDAP+" ", " in LDAP ", " in "+store.TargetLDAP+":", " in LDAP:")
+
+// targetWords writes a directory's kind in an audit detail as people name it.
+func targetWords(detail string) string { return targetNames.Replace(detail) }
 
 // personName is a user's name, or what the system actors are called; an
 // ID that names nobody stays as it is.

@@ -6,7 +6,8 @@
 // a customer's base entries: ou=partners for the accounts the service
 // makes, ou=groups with the site's group (which keeps a placeholder
 // member), a service account that may write only there, and one that may
-// only read. Without slapd the test skips, or fails when REQUIRE_LDAP=1.
+// only read. Without slapd the test skips, or fails when REQUIRE_LDAP=1
+// (or REQUIRE_ALL=1).
 package slapdtest
 
 import (
@@ -29,6 +30,7 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"github.com/partneraccess/partneraccess/internal/optional"
 )
 
 // The directory's names.
@@ -87,10 +89,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	if err != nil {
 		slapd = "/usr/sbin/slapd"
 		if _, err := os.Stat(slapd); err != nil {
-			if os.Getenv("REQUIRE_LDAP") == "1" {
-				t.Fatal("REQUIRE_LDAP=1 but slapd is not installed (apt-get install slapd ldap-utils)")
-			}
-			t.Skip("slapd not installed; set REQUIRE_LDAP=1 to make this a failure")
+			optional.LDAP.Missing(t, "no slapd on PATH nor at /usr/sbin/slapd")
 		}
 	}
 	dir := t.TempDir()

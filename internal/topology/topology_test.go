@@ -24,6 +24,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/demo"
 	"github.com/partneraccess/partneraccess/internal/domain"
 	"github.com/partneraccess/partneraccess/internal/mail/sendgridfake"
+	"github.com/partneraccess/partneraccess/internal/optional"
 	"github.com/partneraccess/partneraccess/internal/pgtest"
 	"github.com/partneraccess/partneraccess/internal/store"
 )
@@ -45,7 +46,7 @@ const extraUsers = 6
 // approved on A with a session made on B. Every assignment must end on
 // time, each email be sent once.
 func TestSplitTopologyAsProcesses(t *testing.T) {
-	pgURL := pgtest.NewDatabase(t)
+	pgURL := pgtest.NewDatabaseFor(t, optional.Topology)
 	began := time.Now()
 	bin := build(t)
 	t.Logf("FIGURE build: %v", time.Since(began).Round(time.Second))

@@ -7,8 +7,17 @@
   if (!user || !role) {
     return;
   }
+  var none = document.getElementById("role-none");
   function filter() {
     var chosen = role.options[role.selectedIndex];
+    var who = user.options[user.selectedIndex];
+    if (none && who) {
+      var n = Number(who.getAttribute("data-roles") || 0);
+      none.textContent = !user.value ? "Choose a user first"
+        : n > 1 ? "Choose one of the user's roles\u2026"
+        : n === 1 ? who.getAttribute("data-role") + " (the user's only role)"
+        : "The user holds no role";
+    }
     role.querySelectorAll("optgroup").forEach(function (group) {
       var mine = group.getAttribute("data-user") === user.value;
       group.hidden = !mine;
