@@ -142,7 +142,7 @@ func TestReportEveryAssignmentWithDecisionsAndProofCSVEqualsJSONTenantsApart(t *
 		ex["revocation_proven_at"] == nil || ex["revocation_took_seconds"] == nil || len(ds) != 1 {
 		t.Fatalf("expired row: %v", ex)
 	}
-	if d := ds[0].(map[string]any); d["decision"] != "approved" || d["by"] != "Casey Contoso" || d["by_email"] != "admin@contoso.example" || d["via"] != "web" {
+	if d := ds[0].(map[string]any); d["decision"] != "approved" || d["by"] != "Casey Contoso" || d["by_email"] != "admin@contoso.example" || d["via"] != "email" {
 		t.Fatalf("decision: %v", d)
 	}
 	dn := byID[denied.ID]

@@ -113,13 +113,12 @@ type Decision struct {
 	By       string // the approver's name, or who settled it ("policy")
 	ByEmail  string
 	At       time.Time
-	// Via is the channel: what the entry's detail names (teams, slack), or
-	// "policy" for an approval given in advance, else "web" (the approval
-	// email's link or the Requests page, which record alike).
+	// Via is the channel the decision came through (email, page, teams,
+	// slack), "policy" for an approval given in advance, or "web" for a
+	// decision recorded before decisions kept their channel (the approval
+	// email's link or the Requests page, which were recorded alike).
 	Via string
 }
-
-var viaRE = regexp.MustCompile(`\bvia[ :=]+"?([a-z][a-z_-]*)`)
 
 // Decisions are the row's decisions in order, each approver once per
 // request (an approval that settles a request is both counted and the
@@ -148,9 +147,9 @@ func Decisions(r store.ReportRow) []Decision {
 		if d.By == "" {
 			d.By = e.ActorID
 		}
-		switch m := viaRE.FindStringSubmatch(e.Detail); {
-		case m != nil:
-			d.Via = m[1]
+		switch {
+		case e.Via != "":
+			d.Via = e.Via
 		case e.ActorID == "policy":
 			d.Via = "policy"
 		default:

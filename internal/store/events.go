@@ -35,7 +35,7 @@ func (s *Store) AuditEntryByID(ctx context.Context, id int64) (FeedEntry, error)
 }
 
 const feedColumns = `l.id, l.at, l.actor_id, l.action, l.outcome, l.assignment_id, l.site_id, l.customer_id,
-	l.partner_id, l.detail, COALESCE(u.name, '') AS actor_name
+	l.partner_id, l.detail, l.via, COALESCE(u.name, '') AS actor_name
 	FROM audit_log l LEFT JOIN users u ON u.id = l.actor_id`
 
 func eventsAfter(ctx context.Context, db conn, org OrgFilter, after int64, limit int) ([]FeedEntry, error) {

@@ -71,6 +71,9 @@ type ReportEntry struct {
 	ActorEmail   string        `db:"actor_email"`
 	Action       domain.Action `db:"action"`
 	Detail       string        `db:"detail"`
+	// Via is the channel a decision came through (email, page, teams,
+	// slack); "" in entries recorded before decisions kept it.
+	Via string `db:"via"`
 }
 
 // ReportDecisionActions are the entries a row's decisions are read from:
@@ -144,7 +147,7 @@ func (s *Store) ReportPage(ctx context.Context, f ReportFilter, after *ReportCur
 
 func (s *Store) reportEntries(ctx context.Context, ids []string, actions []domain.Action) ([]ReportEntry, error) {
 	q, args, err := sqlx.In(`SELECT l.assignment_id, l.id, l.at, l.actor_id, COALESCE(u.name, '') AS actor_name,
-		COALESCE(u.email, '') AS actor_email, l.action, l.detail
+		COALESCE(u.email, '') AS actor_email, l.action, l.detail, COALESCE(l.via, '') AS via
 		FROM audit_log l LEFT JOIN users u ON u.id = l.actor_id
 		WHERE l.assignment_id IN (?) AND l.action IN (?) AND l.outcome = 'ok' ORDER BY l.id`, ids, actions)
 	if err != nil {

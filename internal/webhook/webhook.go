@@ -51,6 +51,8 @@ type Data struct {
 	CustomerID   string `json:"customer_id,omitempty"`
 	PartnerID    string `json:"partner_id,omitempty"`
 	Detail       string `json:"detail,omitempty"`
+	// Via is the channel a decision came through (email, page, teams, slack).
+	Via string `json:"via,omitempty"`
 }
 
 // Source is the events' source: the service's public address.
@@ -63,7 +65,7 @@ func FromEntry(e store.FeedEntry, source string) Event {
 		SpecVersion: "1.0", ID: strconv.FormatInt(e.ID, 10), Source: source, Type: Type(e.Action),
 		Time: e.At.UTC().Format(time.RFC3339Nano), Subject: store.Subject(e.AuditEntry), DataContentType: "application/json",
 		Data: Data{Action: string(e.Action), Outcome: e.Outcome, ActorID: e.ActorID, ActorName: e.ActorName,
-			AssignmentID: e.AssignmentID, SiteID: e.SiteID, CustomerID: e.CustomerID, PartnerID: e.PartnerID, Detail: e.Detail},
+			AssignmentID: e.AssignmentID, SiteID: e.SiteID, CustomerID: e.CustomerID, PartnerID: e.PartnerID, Detail: e.Detail, Via: e.Via},
 	}
 }
 
