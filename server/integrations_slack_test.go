@@ -217,6 +217,11 @@ func TestSlackApprovalByClickMakesTheAssignmentActive(t *testing.T) {
 	if approvedEntries() != 1 {
 		t.Fatalf("%d approvals audited", approvedEntries())
 	}
+	// The assignment page says where the approvers were asked, and where it was decided.
+	if status, page := e.Login("admin@contoso.example").Page("/assignments/" + a.ID); status != http.StatusOK ||
+		!strings.Contains(page, "in Slack by admin@contoso.example") || !strings.Contains(page, "Asked in chats") || !strings.Contains(page, "<td>Slack</td>") {
+		t.Fatalf("assignment page %d:\n%s", status, page)
+	}
 
 	// The same signed click again: answered, and nothing more happens.
 	if got := e.post(h, b); got != http.StatusOK {
