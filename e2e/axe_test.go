@@ -98,7 +98,7 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 	script := axeScript(t)
 	tm := testenv.FastTiming
 	tm.AccessDuration, tm.MaxExtensions = 10*time.Minute, 1
-	e := testenv.New(t, testenv.Options{Timing: tm, Entra: true})
+	e := testenv.New(t, testenv.Options{Timing: tm, Entra: true, DevChat: true})
 	ctx := browser(t)
 	base := e.HTTP.URL
 
@@ -214,7 +214,7 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 				chromedp.WaitVisible(chromedp.ID("password")))},
 		}},
 		{"admin@partner.example", []string{"/users", "/sites", "/sites/" + demo.FabrikamSite, "/assignments/" + pro.ID, "/assignments/" + ended.ID,
-			"/dev/mail", "/dev/directory"}, nil},
+			"/dev/mail", "/dev/directory", "/dev/chat"}, nil},
 		{"admin@contoso.example", []string{"/sites", "/sites/" + demo.ContosoSite, "/sites/" + demo.ContosoFinance, "/requests",
 			"/assignments/" + pending.ID, "/assignments/" + more.ID, "/users", "/dev/mail", "/customers/" + demo.Contoso + "/policy"}, []state{
 			{"policy refused: a field at fault", chromedp.Steps(chromedp.Navigate(base+"/customers/"+demo.Contoso+"/policy"),

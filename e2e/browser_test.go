@@ -405,3 +405,44 @@ func mustOpen(t *testing.T, e *testenv.Env, site, user string) string {
 	})
 	return id
 }
+
+// A newcomer approves in the dev chat: the card Casey got in Teams beside
+// the email, Approve pressed there, and the assignment page shows the
+// access approved in Teams.
+func TestBrowserDevChatApproveInTeams(t *testing.T) {
+	o := slow()
+	o.DevChat = true
+	e := testenv.New(t, o)
+	ctx := browser(t)
+	base := e.HTTP.URL
+	if code, _, body := e.Login("agent@partner.example").Assign(demo.ContosoSite, demo.Solo, "", "Case 4711: deploy update"); code != 201 {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	a := mustOpen(t, e, demo.ContosoSite, demo.Solo)
+	casey := `//section[.//h2[contains(., "Casey Contoso")]]`
+	approve := casey + `//article[contains(., "Case 4711")]//button[@value="approve"]`
+	run(t, ctx, chromedp.Navigate(base+"/dev/chat"), chromedp.WaitVisible(`//h1[contains(., "Dev chat")]`))
+	e.Eventually(20*time.Second, "Casey's card", func() bool {
+		for _, c := range e.DevChat.Conversations() {
+			if c.Member.Email == "admin@contoso.example" && len(c.Cards) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	run(t, ctx,
+		chromedp.Navigate(base+"/dev/chat"),
+		chromedp.WaitVisible(approve),
+		chromedp.Click(approve),
+		chromedp.WaitVisible(casey+`//p[@role="status" and contains(., "Approved by Casey Contoso")]`),
+	)
+	e.WaitState(a, domain.StateActive, 20*time.Second)
+	run(t, ctx,
+		login(base, "admin@contoso.example"),
+		chromedp.Navigate(base+"/assignments/"+a),
+		chromedp.WaitVisible(chromedp.ID("decision")),
+	)
+	if got := text(t, ctx, chromedp.ID("decision")); !strings.Contains(got, "approved in Teams") {
+		t.Fatalf("the decision reads %q, want it approved in Teams", got)
+	}
+}

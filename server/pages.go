@@ -26,7 +26,7 @@ type pages struct {
 }
 
 var pageNames = []string{"error", "login", "sites", "site", "assignment", "unassign", "requests", "approval", "approval_done",
-	"credential", "devmail", "devdirectory", "rules", "api", "users", "register", "forgot", "reset", "sso_redirect", "policy"}
+	"credential", "devmail", "devdirectory", "devchat", "rules", "api", "users", "register", "forgot", "reset", "sso_redirect", "policy"}
 
 func mustParsePages() *pages {
 	fns := template.FuncMap{

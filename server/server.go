@@ -22,6 +22,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/service"
 	"github.com/partneraccess/partneraccess/internal/slackchat"
 	"github.com/partneraccess/partneraccess/internal/store"
+	"github.com/partneraccess/partneraccess/internal/teams/teamstest"
 )
 
 // Config is what the server needs from the service configuration.
@@ -66,6 +67,9 @@ type Config struct {
 	// Teams is the Teams bot's messages endpoint (nil: Teams is off, and
 	// the endpoint answers 404).
 	Teams http.Handler
+	// DevChat, when set (one-process mode with demo data and no Teams bot
+	// of its own), is shown at /dev/chat under the dev mailbox's rules.
+	DevChat *teamstest.DevChat
 }
 
 // Server serves the API and the pages; every use case is the service's.
@@ -173,6 +177,10 @@ func (s *Server) Router() *gin.Engine {
 		if s.cfg.DevDirectory != nil {
 			getHead(r, "/dev/directory", s.mailboxAdmin, s.pageDevDirectory)
 			getHead(r, "/static/live.js", s.liveJS)
+		}
+		if s.cfg.DevChat != nil {
+			getHead(r, "/dev/chat", s.mailboxAdmin, s.pageDevChat)
+			r.POST("/dev/chat", s.mailboxAdmin, s.pageDevChatPress)
 		}
 	}
 

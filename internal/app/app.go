@@ -39,6 +39,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/slackchat"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/teams"
+	"github.com/partneraccess/partneraccess/internal/teams/teamstest"
 	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
 	"github.com/partneraccess/partneraccess/worker"
@@ -112,8 +113,10 @@ type process struct {
 	codec *codec.Codec
 	// devGraph is the dev directory (one-process mode with demo data).
 	devGraph *devgraph.Directory
-	// teams is the Teams bot, for the worker and the server (nil: off).
+	// teams is the Teams bot, for the worker and the server (nil: off);
+	// devChat its dev stand-in (one-process mode with demo data).
 	teams       *teams.Bot
+	devChat     *teamstest.DevChat
 	devGraphURL string
 }
 
@@ -146,7 +149,10 @@ func (p *process) openStore(ctx context.Context) error {
 			return fmt.Errorf("demo data: %w", err)
 		}
 		if p.cfg.Mode == config.ModeAll {
-			return p.startDevDirectory(ctx)
+			if err := p.startDevDirectory(ctx); err != nil {
+				return err
+			}
+			return p.startDevChat(ctx)
 		}
 	}
 	return nil
@@ -299,7 +305,7 @@ func (p *process) serveHTTP(context.Context) error {
 			PublicURL: cfg.PublicURL, DevMailbox: mailbox, DevMailboxAdminsOnly: adminsOnly, TrustedProxies: cfg.TrustedProxies,
 			TemporalNamespace: cfg.TemporalNamespace, TemporalUIURL: temporalUIURL(cfg, p.uiURL),
 			GatewayToken: cfg.GatewayToken, OperatorToken: cfg.OperatorToken, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https:"),
-			DevDirectory: p.devGraph, DevTenants: demo.DevTenants, Codec: p.codec, CodecOpen: cfg.ListensOnLoopback(),
+			DevDirectory: p.devGraph, DevTenants: demo.DevTenants, DevChat: p.devChat, Codec: p.codec, CodecOpen: cfg.ListensOnLoopback(),
 		},
 		Teams: p.teamsBot(),
 		Slack: slackchat.Config{APIURL: cfg.SlackAPIURL},
@@ -424,4 +430,26 @@ func (p *process) teamsBot() *teams.Bot {
 			OpenIDURL: p.cfg.BotFrameworkOpenIDURL, LoginURL: p.cfg.EntraLoginURL}, p.st, p.log)
 	}
 	return p.teams
+}
+
+// startDevChat gives the demo a Teams of its own, unless a real bot is set
+// up: the Bot Connector and the Bot Framework's token issuer stand in on a
+// loopback port, Contoso opts in with its dev tenant, and the app is
+// installed for Contoso's approvers, so their requests come as cards at
+// /dev/chat.
+func (p *process) startDevChat(ctx context.Context) error {
+	if p.cfg.TeamsAppID != "" {
+		return nil
+	}
+	stub, err := teamstest.Start("dev-partner-access-bot", secret.NewToken())
+	if err != nil {
+		return fmt.Errorf("dev chat: %w", err)
+	}
+	p.stops = append(p.stops, func() { stub.Close() })
+	p.teams = teams.New(teams.Config{AppID: stub.AppID, AppSecret: stub.AppSecret, OpenIDURL: stub.OpenIDURL(), LoginURL: stub.LoginURL()},
+		p.st, p.log)
+	if p.devChat, err = demo.DevChat(ctx, p.st, stub, p.teams); err != nil {
+		return fmt.Errorf("dev chat: %w", err)
+	}
+	return nil
 }

@@ -99,3 +99,20 @@ func TestEmptyAutoApproveIsKept(t *testing.T) {
 		t.Fatal("an empty policy is stored as nothing")
 	}
 }
+
+// TestChatDecisionsIsInChatOrSignIn: chat_decisions takes in_chat or
+// sign_in (R10), in_chat by default, and a site's overrides its customer's.
+func TestChatDecisionsIsInChatOrSignIn(t *testing.T) {
+	defaults := policy.Defaults(72*time.Hour, 168*time.Hour, 1, nil)
+	if defaults.ChatDecisions != policy.ChatInChat {
+		t.Fatalf("default %q", defaults.ChatDecisions)
+	}
+	_, ps := policy.Check(policy.Written{ChatDecisions: "maybe"}, policy.Limits{Ceiling: 720 * time.Hour, Inherited: defaults})
+	if len(ps) != 1 || ps[0].Field != "chat_decisions" || !strings.Contains(ps[0].Text, "in_chat") {
+		t.Fatalf("problems %v", ps)
+	}
+	p, ps := policy.Check(policy.Written{ChatDecisions: policy.ChatSignIn}, policy.Limits{Ceiling: 720 * time.Hour, Inherited: defaults})
+	if len(ps) != 0 || defaults.With(p).ChatDecisions != policy.ChatSignIn {
+		t.Fatalf("sign_in: %v %+v", ps, p)
+	}
+}

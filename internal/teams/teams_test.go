@@ -82,8 +82,8 @@ func (f *fixture) cardOf(m teamstest.Member, a store.Assignment) teamstest.Activ
 	var got teamstest.Activity
 	f.e.Eventually(15*time.Second, "a card to "+m.Email, func() bool {
 		for _, act := range f.stub.Activities() {
-			if _, actions := teamstest.Card(act); act.Conversation == conv(m) && len(actions) > 0 && actions[0].Data["assignment"] == a.ID ||
-				act.Conversation == conv(m) && strings.Contains(teamstest.CardText(act.Body), a.ID) {
+			_, actions := teamstest.Card(teamstest.Activity{Body: act.Body})
+			if act.Conversation == conv(m) && len(actions) > 0 && (actions[0].Data["assignment"] == a.ID || strings.HasSuffix(actions[0].URL, "/"+a.ID)) {
 				got = act
 				return true
 			}
@@ -211,6 +211,38 @@ func TestTeams_BindingThenApprovalByClick(t *testing.T) {
 	if now := f.e.WaitState(a.ID, domain.StateActive, time.Second); now.Decision != domain.DecisionApproved {
 		t.Fatalf("the later click changed the decision: %+v", now)
 	}
+	late := false
+	for _, e := range f.audit(a) {
+		late = late || e.Action == domain.ActionApprovalRefused && e.ActorID == demo.ContosoOps && e.Via == chat.ViaTeams
+	}
+	if !late {
+		t.Fatalf("Olive's late click is not audited with via teams: %+v", f.audit(a))
+	}
+}
+
+// TestTeams_SignInPolicyLinksToThePage: under chat_decisions: sign_in the
+// card's button opens the request's page behind login, and a press sent
+// as if in the chat decides nothing.
+func TestTeams_SignInPolicyLinksToThePage(t *testing.T) {
+	f := setup(t, testenv.FastTiming)
+	if err := f.e.Store.SetCustomerPolicy(context.Background(), demo.Contoso, `{"chat_decisions":"sign_in"}`); err != nil {
+		t.Fatal(err)
+	}
+	f.install(casey)
+	a := f.assign()
+	card := f.cardOf(casey, a)
+	_, actions := teamstest.Card(card)
+	if len(actions) != 1 || actions[0].Type != "Action.OpenUrl" || actions[0].URL != f.e.HTTP.URL+"/assignments/"+a.ID {
+		t.Fatalf("buttons %+v, want one link to the request's page", actions)
+	}
+	data := map[string]any{"assignment": a.ID, "extension": 0, "approver": demo.ContosoAdmin}
+	code, r := f.clickData(f.token(), tenant, casey, "approve", data)
+	if code != http.StatusOK || r.StatusCode != http.StatusOK || !strings.Contains(r.text(), "did not count") {
+		t.Fatalf("a press in the chat under sign_in: %d %+v %s", code, r, r.text())
+	}
+	if now := f.e.WaitState(a.ID, domain.StatePendingApproval, time.Second); now.Decision != "" {
+		t.Fatalf("decided in the chat under sign_in: %+v", now)
+	}
 }
 
 // TestTeams_BindingRefused: a member of another tenant, or with an email
@@ -333,7 +365,12 @@ func TestTeams_ConnectorDownEmailStillGoes(t *testing.T) {
 	// A second request, with the connector back after a moment: the cards follow.
 	f.e.Login("agent@partner.example").Do("DELETE", "/api/v1/assignments/"+a.ID, map[string]string{"reason": "again"})
 	f.e.WaitState(a.ID, domain.StateWithdrawn, 10*time.Second)
-	b := f.assign()
+	var b store.Assignment
+	f.e.Eventually(10*time.Second, "a new request once the first run closed (R8)", func() bool {
+		code, got, _ := f.e.Login("agent@partner.example").Assign(demo.ContosoSite, demo.Solo, "", "CS-4712 again")
+		b = got
+		return code == http.StatusCreated
+	})
 	time.Sleep(1500 * time.Millisecond) // at least one attempt fails
 	f.stub.Down(false)
 	f.cardOf(casey, b)

@@ -31,6 +31,7 @@ import (
 	"github.com/partneraccess/partneraccess/internal/slackchat"
 	"github.com/partneraccess/partneraccess/internal/store"
 	"github.com/partneraccess/partneraccess/internal/teams"
+	"github.com/partneraccess/partneraccess/internal/teams/teamstest"
 	"github.com/partneraccess/partneraccess/internal/wire"
 	"github.com/partneraccess/partneraccess/server"
 	"github.com/partneraccess/partneraccess/worker"
@@ -66,6 +67,10 @@ type Options struct {
 	// Teams sets up the Teams bot (Env.Teams) with these settings, for the
 	// worker and the server's messages endpoint alike.
 	Teams *teams.Config
+	// DevChat serves /dev/chat as one-process mode with demo data does:
+	// the Teams stand-in with Contoso's approvers' chats installed
+	// (Env.DevChat), the bot set up against it.
+	DevChat bool
 	// SlackAPIURL is the Slack channel's Web API base (a slacktest
 	// stand-in); Slack is asked only for customers given a workspace.
 	SlackAPIURL string
@@ -99,8 +104,10 @@ type Env struct {
 	Codec *codec.Codec
 	// Graph is the Entra tenants' stand-in (Options.Entra).
 	Graph *devgraph.Directory
-	// Teams is the Teams bot (Options.Teams).
-	Teams    *teams.Bot
+	// Teams is the Teams bot (Options.Teams, Options.DevChat).
+	Teams *teams.Bot
+	// DevChat is the dev chat (Options.DevChat).
+	DevChat  *teamstest.DevChat
 	worker   sdkworker.Worker
 	wiring   wire.HTTP
 	workerUp bool
@@ -149,8 +156,21 @@ func New(t testing.TB, o Options) *Env {
 		MailFrom:    mail.Address{Name: "Partner Access", Email: "access@provisioning.example"},
 		AVDMailFrom: mail.Address{Name: "No Reply", Email: "no-reply@avd.example"},
 	}, dirs, c, nil)
+	var stub *teamstest.Stub
+	if o.DevChat {
+		if stub, err = teamstest.Start("dev-partner-access-bot", "dev-secret"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { stub.Close() })
+		o.Teams = &teams.Config{AppID: stub.AppID, AppSecret: stub.AppSecret, OpenIDURL: stub.OpenIDURL(), LoginURL: stub.LoginURL()}
+	}
 	if o.Teams != nil {
 		e.Teams = teams.New(*o.Teams, st, slog.New(slog.DiscardHandler))
+	}
+	if stub != nil {
+		if e.DevChat, err = demo.DevChat(ctx, st, stub, e.Teams); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e.Acts.Chats = append(wire.Chats(e.Teams, st, slackchat.Config{APIURL: o.SlackAPIURL, Process: "the worker"}), o.Chats...)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -171,6 +191,7 @@ func New(t testing.TB, o Options) *Env {
 		e.wiring.Server.DevTenants = map[string]string{ContosoTenant: demo.Contoso, FabrikamTenant: demo.Fabrikam}
 	}
 	e.wiring.Teams = e.Teams
+	e.wiring.Server.DevChat = e.DevChat
 	e.Server, e.Service = wire.Server(e.wiring, st, c, keys, log, nil)
 	e.Service.Chats = e.Acts.Chats
 	e.HTTP.Config.Handler = e.Server.Handler()
