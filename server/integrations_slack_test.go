@@ -84,6 +84,16 @@ func (e *slackEnv) click(assignmentID, team, by, to, approverID, action, secret 
 	return slacktest.Sign(secret, at, body), body
 }
 
+// assign asks for Sam Solo's access to Contoso's Standard site.
+func (e *slackEnv) assign(reason string) store.Assignment {
+	e.T.Helper()
+	status, a, body := e.Login("agent@partner.example").Assign(demo.ContosoSite, demo.Solo, "", reason)
+	if status != http.StatusCreated {
+		e.T.Fatalf("assign: %d %s", status, body)
+	}
+	return a
+}
+
 func (e *slackEnv) post(h http.Header, body []byte) int {
 	e.T.Helper()
 	status, err := slacktest.Post(e.HTTP.URL+"/integrations/slack/interactions", h, body)
@@ -116,11 +126,7 @@ func (e *slackEnv) chatRefusals(assignmentID string) []store.AuditEntry {
 // later click is told who decided.
 func TestSlackApprovalByClickMakesTheAssignmentActive(t *testing.T) {
 	e := newSlackEnv(t, testenv.FastTiming)
-	agent := e.Login("agent@partner.example")
-	status, a, body := agent.Assign(demo.ContosoSite, demo.Solo, "", "CS-2001: month-end close")
-	if status != http.StatusCreated {
-		t.Fatalf("assign: %d %s", status, body)
-	}
+	a := e.assign("CS-2001: month-end close")
 	e.WaitState(a.ID, domain.StatePendingApproval, 10*time.Second)
 	casey, olive := e.dm(slackCasey), e.dm(slackOlive)
 	for _, m := range []slacktest.Message{casey, olive} {
@@ -217,6 +223,11 @@ func TestSlackApprovalByClickMakesTheAssignmentActive(t *testing.T) {
 	if approvedEntries() != 1 {
 		t.Fatalf("%d approvals audited", approvedEntries())
 	}
+	// The assignment page says where the approvers were asked, and where it was decided.
+	if status, page := e.Login("admin@contoso.example").Page("/assignments/" + a.ID); status != http.StatusOK ||
+		!strings.Contains(page, "in Slack by admin@contoso.example") || !strings.Contains(page, "Asked in chats") || !strings.Contains(page, "<td>Slack</td>") {
+		t.Fatalf("assignment page %d:\n%s", status, page)
+	}
 
 	// The same signed click again: answered, and nothing more happens.
 	if got := e.post(h, b); got != http.StatusOK {
@@ -244,11 +255,7 @@ func TestSlackApprovalByClickMakesTheAssignmentActive(t *testing.T) {
 func TestSlackDownDelaysOnlyTheMessage(t *testing.T) {
 	e := newSlackEnv(t, testenv.FastTiming)
 	e.slack.Down()
-	agent := e.Login("agent@partner.example")
-	status, a, body := agent.Assign(demo.ContosoSite, demo.Solo, "", "CS-2002: Slack is down")
-	if status != http.StatusCreated {
-		t.Fatalf("assign: %d %s", status, body)
-	}
+	a := e.assign("CS-2002: Slack is down")
 	e.Eventually(10*time.Second, "the approval email", func() bool {
 		return len(e.Mail(a.ID, domain.EmailApprovalRequest, "admin@contoso.example")) == 1
 	})
@@ -277,11 +284,7 @@ func TestSlackDownPastTheWindowIsRecordedFailed(t *testing.T) {
 	timing.EmailRetryFor = 3 * time.Second
 	e := newSlackEnv(t, timing)
 	e.slack.Down()
-	agent := e.Login("agent@partner.example")
-	status, a, body := agent.Assign(demo.ContosoSite, demo.Solo, "", "CS-2003: Slack is gone")
-	if status != http.StatusCreated {
-		t.Fatalf("assign: %d %s", status, body)
-	}
+	a := e.assign("CS-2003: Slack is gone")
 	e.Eventually(20*time.Second, "the delivery recorded failed", func() bool {
 		d, err := e.Store.ChatDeliveryOf(context.Background(), a.ID, 0, demo.ContosoAdmin, chat.ViaSlack)
 		return err == nil && d.State == store.ChatFailed
@@ -304,11 +307,7 @@ func TestSlackSignInPolicyLinksToThePage(t *testing.T) {
 	if err := e.Store.SetCustomerPolicy(context.Background(), demo.Contoso, `{"chat_decisions":"sign_in"}`); err != nil {
 		t.Fatal(err)
 	}
-	agent := e.Login("agent@partner.example")
-	status, a, body := agent.Assign(demo.ContosoSite, demo.Solo, "", "CS-2004: needs MFA")
-	if status != http.StatusCreated {
-		t.Fatalf("assign: %d %s", status, body)
-	}
+	a := e.assign("CS-2004: needs MFA")
 	m := e.dm(slackCasey)
 	if !strings.Contains(string(m.Blocks), `"url":"`+e.HTTP.URL+"/assignments/"+a.ID+`"`) || strings.Contains(string(m.Blocks), `"action_id":"approve"`) {
 		t.Fatalf("a sign_in message: %s", m.Blocks)
