@@ -98,7 +98,7 @@ func TestAccessibilityOfEveryPageForEveryRole(t *testing.T) {
 	script := axeScript(t)
 	tm := testenv.FastTiming
 	tm.AccessDuration, tm.MaxExtensions = 10*time.Minute, 1
-	e := testenv.New(t, testenv.Options{Timing: tm, Entra: true})
+	e := testenv.New(t, testenv.Options{Timing: tm, Entra: true, AVD: true})
 	ctx := browser(t)
 	base := e.HTTP.URL
 
