@@ -133,6 +133,9 @@ func TestFirstHourWalkThroughTheREADMEDemo(t *testing.T) {
 	run(t, ctx,
 		chromedp.SetValue(chromedp.ID("filter-to"), "admin@contoso.example"),
 		chromedp.Click(chromedp.ID("filter")),
+		// The filtered page, not the one it replaces (a screenshot taken
+		// while it loads waits forever).
+		chromedp.WaitReady(`//option[@value="admin@contoso.example" and @selected]`),
 		chromedp.WaitVisible(`//strong[contains(@class, "subject") and contains(., "Approve access")]`),
 	)
 	shot.take(ctx, "mailbox-approver")

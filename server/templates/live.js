@@ -33,7 +33,7 @@
         const next = new DOMParser().parseFromString(await res.text(), "text/html");
         document.querySelectorAll("[data-live]").forEach(function (old) {
           const now = next.getElementById(old.id);
-          if (now) old.replaceWith(document.importNode(now, true));
+          if (now && now.outerHTML !== old.outerHTML) old.replaceWith(document.importNode(now, true));
         });
         if (!next.querySelector("[data-follow]")) {
           document.querySelectorAll("[data-follow]").forEach(function (e) { e.removeAttribute("data-follow"); });
