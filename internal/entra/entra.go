@@ -262,13 +262,23 @@ func (d *Directory) logOff(ctx context.Context, t store.Target, upn string, step
 		within = 30 * time.Second
 	}
 	start, wait, ended := time.Now(), 100*time.Millisecond, 0
+	began := start // of the first attempt: what the proof reports
+	if d, ok := steps.Done(target.StepDesktopsEnded); ok { // an earlier attempt's logoffs count too
+		var n int
+		var since string
+		if _, err := fmt.Sscanf(d, "%d since %s", &n, &since); err == nil {
+			if at, err := time.Parse(time.RFC3339Nano, since); err == nil {
+				began, ended = at, n
+			}
+		}
+	}
 	for {
 		open, err := c.Sessions(ctx, upn)
 		if err != nil {
 			return desktopRefusal(err)
 		}
 		if len(open) == 0 {
-			took := time.Since(start)
+			took := time.Since(began)
 			return steps.Mark(ctx, target.StepDesktops, fmt.Sprintf("%d desktop session(s) logged off, none left after %s", ended, took.Round(time.Millisecond)))
 		}
 		if time.Since(start) > within {
@@ -279,6 +289,9 @@ func (d *Directory) logOff(ctx context.Context, t store.Target, upn string, step
 				return desktopRefusal(err)
 			}
 			ended++
+			if err := steps.Mark(ctx, target.StepDesktopsEnded, fmt.Sprintf("%d since %s", ended, began.UTC().Format(time.RFC3339Nano))); err != nil {
+				return err
+			}
 		}
 		select {
 		case <-ctx.Done():

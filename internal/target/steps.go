@@ -15,7 +15,11 @@ const (
 	StepMembership = "membership" // added to, or removed from, the site's access group
 	StepSessions   = "sessions"   // its sign-in sessions ended
 	StepDesktops   = "desktops"   // its desktop sessions logged off, none left (detail: how many, how long)
-	StepProof      = "proof"      // the group read back without it
+	// StepDesktopsEnded is the logoff in progress: how many sessions were
+	// ended so far and since when (detail "N since RFC 3339"), so a retried
+	// logoff still counts what an earlier attempt ended.
+	StepDesktopsEnded = "desktops-ended"
+	StepProof         = "proof" // the group read back without it
 )
 
 // Steps are the steps of one assignment's activation or revocation that
