@@ -173,10 +173,13 @@ func TestOneProcessModeServesDemoDataUIAndSearchableWorkflows(t *testing.T) {
 	if code, body := call(t, "GET", r.HTTPURL+"/readyz", "", nil); code != http.StatusOK {
 		t.Fatalf("readyz: %d %s", code, body)
 	}
-	for _, want := range []string{r.HTTPURL, r.UIURL, "agent@partner.example", demo.Password} {
+	for _, want := range []string{r.HTTPURL, r.UIURL, "agent@partner.example", demo.Password, "Dev chat:    " + r.HTTPURL + "/dev/chat"} {
 		if !strings.Contains(r.out.String(), want) {
 			t.Fatalf("banner lacks %q:\n%s", want, r.out)
 		}
+	}
+	if code, body := call(t, "GET", r.HTTPURL+"/dev/chat", "", nil); code != http.StatusOK || !strings.Contains(string(body), "Casey Contoso") {
+		t.Fatalf("the banner's dev chat: %d %.300s", code, body)
 	}
 	if code, _ := call(t, "GET", r.UIURL+"/", "", nil); code != http.StatusOK {
 		t.Fatalf("Temporal UI: %d", code)

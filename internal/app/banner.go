@@ -51,6 +51,9 @@ func banner(out io.Writer, cfg config.Config, r Ready) {
 	}
 	if cfg.Mode == config.ModeAll && cfg.DemoData {
 		fmt.Fprintf(out, "  Dev directory: %s/dev/directory (Contoso's and Fabrikam's Entra tenants, stood in for)\n", base)
+		if cfg.TeamsAppID == "" {
+			fmt.Fprintf(out, "  Dev chat:    %s/dev/chat (Contoso's approvers in a stand-in for Microsoft Teams)\n", base)
+		}
 	}
 	if r.UIURL != "" {
 		fmt.Fprintf(out, "  Temporal UI: %s\n", r.UIURL)
