@@ -262,8 +262,10 @@ func (d *Directory) logOff(ctx context.Context, t store.Target, upn string, step
 		within = 30 * time.Second
 	}
 	start, wait, ended := time.Now(), 100*time.Millisecond, 0
-	began := start // of the first attempt: what the proof reports
-	if d, ok := steps.Done(target.StepDesktopsEnded); ok { // an earlier attempt's logoffs count too
+	// began is the first attempt's start, and ended counts its logoffs
+	// too: what the proof reports, however often the step was retried.
+	began := start
+	if d, ok := steps.Done(target.StepDesktopsEnded); ok {
 		var n int
 		var since string
 		if _, err := fmt.Sscanf(d, "%d since %s", &n, &since); err == nil {
